@@ -1,0 +1,51 @@
+# lstmexp: every target works from a fresh clone with nothing installed (it installs what it needs).
+#
+# torch is installed first, through TORCH_SPEC, only when it is not importable yet: a plain `torch`
+# requirement can pull a multi-GB CUDA build. The default is the version lstmexp is tested with;
+# choose yours with e.g. `make install TORCH_SPEC=torch` or pre-install torch in .venv.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+PIP := $(BIN)/python -m pip
+STAMP := $(VENV)/.lstmexp-installed
+PYTEST_ARGS ?=
+REPORT_ARGS ?=
+
+.PHONY: install search report test smoke lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+# The main job: the default experiment on the built-in dataset, then its report.
+search: install
+	$(BIN)/lstmexp search experiments/default.yaml
+	$(BIN)/lstmexp report --study default
+
+report: install
+	$(BIN)/lstmexp report $(REPORT_ARGS)
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# A tiny search plus its report, in a storage of its own (under a minute on 2 CPU cores).
+smoke: install
+	rm -f results/smoke.db
+	$(BIN)/lstmexp search experiments/smoke.yaml --storage sqlite:///results/smoke.db
+	$(BIN)/lstmexp report --study smoke --storage sqlite:///results/smoke.db --format markdown
+
+lint: install
+	$(BIN)/ruff check lstmexp tests benchmarks
+
+bench: install
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) results/*.db results/*.db-journal results/*.log .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

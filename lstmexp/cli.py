@@ -1,0 +1,235 @@
+"""The `lstmexp` command line: parsing, progress display, and turning errors into one-line messages.
+
+Heavy libraries (torch, optuna, pandas, pydantic) are imported inside the commands so that
+`lstmexp --help` answers at once. Errors a user can fix exit 2 with `error: ...` on stderr;
+`--debug` adds the traceback (with storage passwords masked).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lstmexp import __version__
+from lstmexp.errors import LstmexpError
+from lstmexp.storage import DEFAULT_STORAGE, mask_text
+
+if TYPE_CHECKING:
+    from lstmexp.spec import ExperimentSpec
+
+DEBUG_ENV = "LSTMEXP_DEBUG"
+REPORT_FORMATS = ("table", "markdown", "csv", "json")
+
+spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
+override_option = click.option(
+    "-o",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a spec field, e.g. -o train.epochs=3 -o search.space.batch_size=[32,64]. Repeatable.",
+)
+device_option = click.option("--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")
+seed_option = click.option("--seed", type=int, help="Training seed (overrides train.seed).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lstmexp")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """Which batch_size, time_step and hidden_size should your LSTM use, and what does each cost?
+
+    `lstmexp search` runs an Optuna study over an experiment spec (YAML); `lstmexp report`
+    tabulates speed, memory and accuracy per choice; `lstmexp run` measures one configuration.
+    """
+
+
+def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
+    """The spec file plus CLI flags (as overrides, so they are validated like everything else)."""
+    from lstmexp.spec import load_spec
+
+    flag_fields = {
+        "trials": "search.trials",
+        "study": "study",
+        "device": "train.device",
+        "seed": "train.seed",
+        "epochs": "train.epochs",
+        "sampler": "search.sampler",
+    }
+    extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
+    return load_spec(spec_path, [*overrides, *extra])
+
+
+@cli.command()
+@spec_argument
+@click.option("--trials", type=click.IntRange(min=1), help="Target number of finished trials in the study.")
+@click.option("--study", help="Study name (overrides the spec's `study`).")
+@click.option("--storage", help=f"Optuna storage URL [default: the spec's, else {DEFAULT_STORAGE}].")
+@device_option
+@seed_option
+@override_option
+def search(
+    spec: str | None,
+    trials: int | None,
+    study: str | None,
+    storage: str | None,
+    device: str | None,
+    seed: int | None,
+    overrides: tuple[str, ...],
+) -> None:
+    """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
+    from rich.console import Console
+
+    from lstmexp.progress import SearchProgress
+    from lstmexp.search import run_search
+    from lstmexp.storage import check_url, mask_url
+
+    experiment = load_spec_with_flags(spec, overrides, trials=trials, study=study, device=device, seed=seed)
+    storage_url = storage or experiment.storage or DEFAULT_STORAGE
+    check_url(storage_url)
+    quiet_optuna_logging()
+    console = Console(stderr=True, soft_wrap=True)
+    with SearchProgress(console) as progress:
+        summary = run_search(experiment, storage_url, progress)
+    console.print(
+        f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
+        f"({summary.ran_now} run now) in {mask_url(storage_url)}"
+    )
+    console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
+
+
+@cli.command()
+@spec_argument
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (required if the spec searches several).")
+@click.option("--time-step", type=click.IntRange(min=1), help="Window length T.")
+@click.option("--hidden-size", type=click.IntRange(min=1), help="LSTM hidden units.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (overrides train.epochs).")
+@device_option
+@seed_option
+@override_option
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+def run(
+    spec: str | None,
+    batch_size: int | None,
+    time_step: int | None,
+    hidden_size: int | None,
+    epochs: int | None,
+    device: str | None,
+    seed: int | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Train one configuration without a study and print its measured figures."""
+    from lstmexp.train import TrialFailure
+    from lstmexp.trial import TrialParams, json_safe, run_trial
+
+    experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed)
+    params = TrialParams(
+        batch_size=single_value(experiment, "batch_size", batch_size),
+        time_step=single_value(experiment, "time_step", time_step),
+        hidden_size=single_value(experiment, "hidden_size", hidden_size),
+    )
+    try:
+        metrics: dict[str, Any] = {"state": "complete", **vars(params), **run_trial(experiment, params)}
+    except TrialFailure as failure:
+        metrics = {"state": "fail", **vars(params), "failure_reason": failure.reason, "failure_detail": failure.detail}
+    if as_json:
+        click.echo(json.dumps(json_safe(metrics), default=str, allow_nan=False))
+    else:
+        print_metrics(metrics)
+    if metrics["state"] != "complete":
+        sys.exit(1)
+
+
+def quiet_optuna_logging() -> None:
+    """lstmexp prints its own line per trial; Optuna's INFO lines would repeat them."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
+    if given is not None:
+        return given
+    values = getattr(experiment.search.space, name).choices()
+    if values is not None and len(values) == 1:
+        return values[0]
+    flag = "--" + name.replace("_", "-")
+    raise LstmexpError(f"{flag} is required: the spec searches several {name} values; pass e.g. {flag} 64")
+
+
+def print_metrics(metrics: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("figure", "value", title="lstmexp run", title_justify="left")
+    for key, value in metrics.items():
+        if isinstance(value, list):
+            value = ", ".join(f"{v:.4g}" for v in value)
+        elif isinstance(value, float):
+            value = f"{value:.6g}"
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+@cli.command()
+@click.option("--study", help="Study name [default: the storage's only study].")
+@click.option("--storage", default=DEFAULT_STORAGE, show_default=True, help="Optuna storage URL.")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
+def report(study: str | None, storage: str, fmt: str) -> None:
+    """Tabulate a study: trials, best trials, and trade-offs per batch_size, time_step and hidden_size."""
+    from rich.console import Console
+
+    from lstmexp.report import build_report, load_trials_frame
+    from lstmexp.report.render import print_table, render
+    from lstmexp.search import ENV_ATTR, load_existing_study
+    from lstmexp.storage import mask_url
+
+    loaded = load_existing_study(storage, study)
+    frame = load_trials_frame(loaded)
+    built = build_report(loaded.study_name, mask_url(storage), loaded.user_attrs.get(ENV_ATTR, {}), frame)
+    if fmt == "table":
+        print_table(built, Console(width=200))
+    else:
+        click.echo(render(built, fmt), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, mapping every user-fixable error to one line and exit code 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or bool(__import__("os").environ.get(DEBUG_ENV))
+    try:
+        code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        fail(exc.format_message(), debug, hint=usage_hint(exc))
+    except LstmexpError as exc:
+        fail(str(exc), debug)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; finished trials are saved, run the same command to resume", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not the user's fault: say so, and how to see more
+        if debug:
+            click.echo(mask_text(traceback.format_exc()), err=True)
+        click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+                   f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    return f" (see {ctx.command_path} --help)" if ctx is not None else ""
+
+
+def fail(message: str, debug: bool, hint: str = "") -> None:
+    if debug:
+        click.echo(mask_text(traceback.format_exc()), err=True)
+    click.echo(f"error: {mask_text(message)}{hint}", err=True)
+    sys.exit(2)

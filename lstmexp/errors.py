@@ -1,0 +1,29 @@
+"""Exception types the CLI turns into one-line messages with exit code 2.
+
+Every message names the problem and, where there is one, the fix. Raise these for anything a user
+can correct (spec, flags, data files, storage URLs); let real bugs raise ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+
+class LstmexpError(Exception):
+    """A problem the user can fix; the CLI prints `error: <message>` and exits 2."""
+
+    exit_code = 2
+
+
+class SpecError(LstmexpError):
+    """The experiment spec (file, YAML, override or value) is invalid."""
+
+
+class DataError(LstmexpError):
+    """The data file or dataset configuration cannot be used."""
+
+
+class StorageError(LstmexpError):
+    """The storage URL is malformed, unreachable or not writable."""
+
+
+class StudyNotFoundError(LstmexpError):
+    """The requested study does not exist in the storage."""

@@ -1,0 +1,255 @@
+"""Measuring a trial: device choice, synchronised timers, per-trial peak memory, analytic estimates.
+
+Timers read the clock only after the device has finished its queued work (CUDA kernels run
+asynchronously; a timer read without a sync measures the launch, not the work). Peak memory is
+measured per trial, from a baseline taken at the trial's start, never as the process's lifetime peak.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lstmexp.errors import SpecError
+
+PROC_STATUS = Path("/proc/self/status")
+PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
+FLOAT32_BYTES = 4
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when available, else CPU; an explicit CUDA request without CUDA is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SpecError(f"device {name!r} requested but CUDA is not available here; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise SpecError(
+                f"device {name!r} does not exist ({torch.cuda.device_count()} CUDA devices); pick another"
+            )
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SpecError("device 'mps' requested but MPS is not available here; use --device cpu")
+    return device
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until the device has finished all queued work (a no-op on CPU, where work is synchronous)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def now(device: torch.device) -> float:
+    """A timestamp taken after the device is idle."""
+    synchronize(device)
+    return time.perf_counter()
+
+
+# --------------------------------------------------------------------------------------------
+# Memory
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryReading:
+    peak_bytes: int  # peak during the trial above the level at its start (CPU) / peak allocated (CUDA)
+    reserved_bytes: int | None  # CUDA only: peak reserved by the caching allocator
+    method: str  # how it was measured: cuda-allocator, vmhwm, sampled
+
+
+class TrialMemory:
+    """Peak memory of one trial on its device.
+
+    CUDA: the allocator's peak counters, reset at the start. CPU: the kernel's resident high-water
+    mark (VmHWM), reset through /proc/self/clear_refs after returning freed heap to the OS (so memory
+    cached by an earlier trial does not hide this one's growth); where clear_refs is not writable,
+    a thread samples the resident size every 5 ms instead.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.baseline = 0
+        self._sampler: _RssSampler | None = None
+        self.method = "cuda-allocator" if device.type == "cuda" else "vmhwm"
+
+    def __enter__(self) -> TrialMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.baseline = torch.cuda.memory_allocated(self.device)
+            return self
+        release_free_heap()
+        if reset_peak_rss():
+            self.baseline = read_status_kib("VmRSS") * 1024
+        else:
+            self.method = "sampled"
+            self.baseline = read_status_kib("VmRSS") * 1024
+            self._sampler = _RssSampler()
+            self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._sampler is not None:
+            self._sampler.stop()
+
+    def reading(self) -> MemoryReading:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device)
+            reserved = torch.cuda.max_memory_reserved(self.device)
+            return MemoryReading(peak - self.baseline, reserved, self.method)
+        peak = self._sampler.peak if self._sampler is not None else read_status_kib("VmHWM") * 1024
+        return MemoryReading(max(peak - self.baseline, 0), None, self.method)
+
+    def release(self) -> None:
+        """Hand cached device memory back after a trial (an OOM trial must not starve the next one)."""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        else:
+            release_free_heap()
+
+
+def read_status_kib(field: str) -> int:
+    try:
+        for line in PROC_STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where not permitted."""
+    try:
+        PROC_CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def release_free_heap() -> None:
+    """Return free heap pages to the OS (glibc malloc_trim), so RSS reflects live memory."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return
+    try:
+        libc = ctypes.CDLL(libc_name)
+        if hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        return
+
+
+class _RssSampler(threading.Thread):
+    def __init__(self, interval_s: float = 0.005) -> None:
+        super().__init__(daemon=True)
+        self.interval_s = interval_s
+        self.peak = read_status_kib("VmRSS") * 1024
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval_s):
+            self.peak = max(self.peak, read_status_kib("VmRSS") * 1024)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self.peak = max(self.peak, read_status_kib("VmRSS") * 1024)
+
+
+def estimate_activation_bytes(
+    batch_size: int, time_step: int, hidden_size: int, num_layers: int, input_size: int
+) -> int:
+    """Analytic training-activation memory of an LSTM, float32.
+
+    Back-propagation keeps, per layer and time step and sample, the four gate activations plus the
+    cell and hidden states (about 6·H floats), and the layer's input (I floats for the first layer,
+    H after). A lower bound on what autograd holds; the measured peak adds weights, optimizer
+    state, gradients and allocator overhead.
+    """
+    per_step = 6 * hidden_size * num_layers + input_size + hidden_size * (num_layers - 1)
+    return batch_size * time_step * per_step * FLOAT32_BYTES
+
+
+def set_threads(threads: int | None) -> int:
+    """Apply the intra-op thread count (None keeps torch's default) and return what is in force."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+_primed: set[str] = set()
+
+
+def prime_runtime(device: torch.device) -> None:
+    """Run one tiny LSTM training step once per process and device, outside any measurement.
+
+    The first step in a process initialises thread pools, BLAS/oneDNN workspaces and (on CUDA) the
+    context and cuDNN handles. Left in, that one-time cost lands in the first trial's memory and
+    time and makes it look worse than identical later trials.
+    """
+    if str(device) in _primed:
+        return
+    lstm = torch.nn.LSTM(4, 8, batch_first=True).to(device)
+    optimizer = torch.optim.Adam(lstm.parameters())
+    lstm(torch.randn(2, 3, 4, device=device))[0].sum().backward()
+    optimizer.step()
+    synchronize(device)
+    _primed.add(str(device))
+
+
+def collect_environment() -> dict[str, object]:
+    """Versions and hardware, stored on the study so a report says what the figures were measured on."""
+    import platform
+    import socket
+    import sys
+
+    import optuna
+
+    import lstmexp
+
+    env: dict[str, object] = {
+        "lstmexp": lstmexp.__version__,
+        "torch": torch.__version__,
+        "optuna": optuna.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "cpu_model": cpu_model(),
+        "cpu_count": cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda_available": torch.cuda.is_available(),
+    }
+    if torch.cuda.is_available():
+        env["cuda"] = torch.version.cuda
+        env["cudnn"] = torch.backends.cudnn.version()
+        env["gpu"] = torch.cuda.get_device_name(0)
+    return env
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"

@@ -1,0 +1,75 @@
+"""The search's live display: trials done, best so far, and the running trial's epoch (rich).
+
+A line is also printed per finished trial, so logs of non-interactive runs (CI, nohup) tell the story.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from lstmexp.train import EpochRecord
+    from lstmexp.trial import TrialParams
+
+
+class SearchProgress:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.trials_task = self.progress.add_task("trials", total=1)
+        self.epoch_task = self.progress.add_task("trial", total=1, visible=False)
+        self.best: float | None = None
+
+    def __enter__(self) -> SearchProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def study_ready(self, study_name: str, done: int, target: int) -> None:
+        self.progress.update(self.trials_task, total=target, completed=done, description=f"study {study_name}")
+        if done:
+            self.console.print(f"resuming study {study_name}: {done}/{target} trials already done")
+
+    def trial_started(self, number: int, params: TrialParams) -> None:
+        label = f"trial {number}: batch {params.batch_size}, T {params.time_step}, hidden {params.hidden_size}"
+        self.progress.reset(self.epoch_task, total=None, description=label, visible=True)
+
+    def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
+        self.progress.update(self.epoch_task, total=epochs, completed=record.epoch)
+
+    def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
+        self.best = best
+        self.progress.advance(self.trials_task)
+        best_text = f"best val loss {best:.4g}" if best is not None else "no completed trial yet"
+        self.progress.update(self.trials_task, description=f"trials ({best_text})")
+        self.console.print(describe_trial(trial))
+
+
+def describe_trial(trial: FrozenTrial) -> str:
+    attrs = trial.user_attrs
+    params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
+    state = trial.state.name.lower()
+    if "failure_reason" in attrs:
+        return f"trial {trial.number} {state} ({attrs['failure_reason']}): {params}"
+    figures = []
+    if attrs.get("val_loss_best") is not None:
+        figures.append(f"val loss {attrs['val_loss_best']:.4g}")
+    if attrs.get("samples_per_s") is not None:
+        figures.append(f"{attrs['samples_per_s']:.0f} samples/s")
+    if attrs.get("peak_mem_bytes") is not None:
+        figures.append(f"{attrs['peak_mem_bytes'] / 2**20:.1f} MiB")
+    return f"trial {trial.number} {state}: {params}: {', '.join(figures)}"

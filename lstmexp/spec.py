@@ -1,0 +1,296 @@
+"""Experiment specs: frozen models loaded from YAML, overridable with `key=value`, validated up front.
+
+A spec says which data to use, what to search (batch_size, time_step, hidden_size), how to train
+each trial and how to run the study. Validation happens here, before any study is touched, so a
+typo never costs a half-written study. This module must not import torch (the CLI stays fast).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lstmexp.errors import SpecError
+
+# Optuna study names end up in file names, URLs and HTML: keep them tame.
+STUDY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+SEARCHED_PARAMS = ("batch_size", "time_step", "hidden_size")
+
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
+StrictInt = Annotated[int, Field(strict=True)]
+PositiveFloat = Annotated[float, Field(strict=True, gt=0)]
+Fraction = Annotated[float, Field(strict=True, ge=0, le=1)]
+
+
+class _Section(BaseModel):
+    """Base of every spec section: immutable, and unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamSpace(_Section):
+    """The values one searched parameter may take.
+
+    YAML forms: `64` (fixed), `[16, 32, 64]` (explicit values), `{low: 8, high: 128}` (int range,
+    optional `step`), `{low: 8, high: 512, scale: log}` (log-uniform ints) and
+    `{low: 16, high: 1024, scale: pow2}` (the powers of two in the range, C9).
+    """
+
+    values: tuple[PositiveInt, ...] | None = None
+    low: PositiveInt | None = None
+    high: PositiveInt | None = None
+    step: PositiveInt = 1
+    scale: Literal["linear", "log", "pow2"] = "linear"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return raw  # let field validation reject it with a clear type error
+        if isinstance(raw, int):
+            return {"values": [raw]}
+        if isinstance(raw, list):
+            return {"values": raw}
+        return raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParamSpace:
+        if self.values is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either `values` or `low`/`high`, not both")
+            if not self.values:
+                raise ValueError("`values` is empty; list at least one value")
+            if len(set(self.values)) != len(self.values):
+                raise ValueError("`values` has duplicates")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give `values: [...]` or both `low` and `high`")
+        if self.low > self.high:
+            raise ValueError(f"range is inverted: low={self.low} > high={self.high}; swap them")
+        if self.scale == "log" and self.step != 1:
+            raise ValueError("`step` cannot be combined with `scale: log`")
+        if self.scale == "pow2" and not self.choices():
+            raise ValueError(f"no power of two lies in [{self.low}, {self.high}]")
+        return self
+
+    def choices(self) -> list[int] | None:
+        """The finite list of values, or None for an int range Optuna samples directly."""
+        if self.values is not None:
+            return list(self.values)
+        assert self.low is not None and self.high is not None
+        if self.scale == "pow2":
+            return [2**k for k in range(0, self.high.bit_length() + 1) if self.low <= 2**k <= self.high]
+        return None
+
+    def grid(self) -> list[int]:
+        """Every value of the space (for grid search)."""
+        listed = self.choices()
+        if listed is not None:
+            return listed
+        assert self.low is not None and self.high is not None
+        return list(range(self.low, self.high + 1, self.step))
+
+    @property
+    def lowest(self) -> int:
+        return min(self.grid()) if self.values is not None or self.scale == "pow2" else int(self.low or 0)
+
+    @property
+    def highest(self) -> int:
+        return max(self.grid()) if self.values is not None or self.scale == "pow2" else int(self.high or 0)
+
+
+class SpaceSpec(_Section):
+    batch_size: ParamSpace = ParamSpace(low=16, high=256, scale="pow2")
+    time_step: ParamSpace = ParamSpace(values=(4, 8, 16, 32))
+    hidden_size: ParamSpace = ParamSpace(values=(16, 32, 64))
+
+
+class SplitSpec(_Section):
+    """Chronological split by fractions of the rows (train first, then val, then test)."""
+
+    train: Fraction = 0.7
+    val: Fraction = 0.15
+    test: Fraction = 0.15
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitSpec:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must sum to 1, not {total:g}")
+        if min(self.train, self.val, self.test) <= 0:
+            raise ValueError("every split needs a positive fraction")
+        return self
+
+
+class DataSpec(_Section):
+    dataset: str = "synthetic"
+    rows: PositiveInt = 6000
+    seed: StrictInt = 0
+    split: SplitSpec = SplitSpec()
+    scaling: Literal["standard", "minmax", "none"] = "standard"
+    horizon: PositiveInt = 1
+
+
+class ModelSpec(_Section):
+    num_layers: PositiveInt = 1
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+
+
+class TrainSpec(_Section):
+    epochs: PositiveInt = 8
+    lr: PositiveFloat = 3e-3
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    seed: StrictInt = 0
+    device: str = "auto"
+    grad_clip: PositiveFloat | None = None
+    # Iterations at the start of training left out of the throughput (allocator, caches, cuDNN
+    # autotuning and thread pools are still warming up there).
+    warmup_iters: NonNegativeInt = 5
+    # Torch intra-op threads per worker; None leaves torch's default.
+    threads: PositiveInt | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not DEVICE_PATTERN.match(value):
+            raise ValueError(f"unknown device {value!r}; use auto, cpu, cuda or cuda:N")
+        return value
+
+
+class SearchSpec(_Section):
+    trials: PositiveInt = 20
+    sampler: Literal["tpe", "random", "grid"] = "tpe"
+    pruner: Literal["median", "none"] = "median"
+    space: SpaceSpec = SpaceSpec()
+
+
+class ExperimentSpec(_Section):
+    study: Annotated[str, Field(pattern=STUDY_NAME_PATTERN)] = "default"
+    storage: str | None = None
+    data: DataSpec = DataSpec()
+    model: ModelSpec = ModelSpec()
+    train: TrainSpec = TrainSpec()
+    search: SearchSpec = SearchSpec()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (stored on the study so the report can reproduce trials)."""
+        return self.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and overrides
+# --------------------------------------------------------------------------------------------
+
+
+class SpecLoader(yaml.SafeLoader):
+    """Safe YAML that also reads `1e-3` as a number (YAML 1.1 wants `1.0e-3`, and users write `1e-3`)."""
+
+
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=SpecLoader)
+
+
+def load_spec(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
+    """Load a spec file (or the built-in defaults when `path` is None) and apply `key=value` overrides."""
+    raw = read_spec_file(Path(path)) if path is not None else {}
+    for override in overrides:
+        apply_override(raw, override)
+    return validate_spec(raw, source=str(path) if path is not None else "the built-in defaults")
+
+
+def read_spec_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise SpecError(f"spec file {path} does not exist; pass a YAML file such as experiments/default.yaml")
+    if path.is_dir():
+        raise SpecError(f"spec path {path} is a directory; pass a YAML file inside it")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {path}: {exc}; pass a readable UTF-8 YAML file") from exc
+    try:
+        raw = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"spec file {path} is not valid YAML{line}: {problem}; fix the syntax") from exc
+    if raw is None:
+        raise SpecError(f"spec file {path} is empty; start from experiments/default.yaml")
+    if not isinstance(raw, dict):
+        raise SpecError(f"spec file {path} must be a YAML mapping (key: value), not {type(raw).__name__}")
+    return raw
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set `a.b.c=value` in the raw spec dict; the value is parsed as YAML (`3`, `1e-3`, `[1, 2]`)."""
+    key, sep, text = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SpecError(f"override {override!r} is not key=value; write e.g. -o train.epochs=3")
+    try:
+        value = parse_yaml(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"override {override!r}: the value is not valid YAML; quote it") from exc
+    node = raw
+    parts = key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            # A short form (e.g. `batch_size: 64`) being refined: expand it to its mapping form.
+            if part in SEARCHED_PARAMS and parts[depth - 1 : depth] == ["space"]:
+                child = {"values": child if isinstance(child, list) else [child]}
+                node[part] = child
+            else:
+                raise SpecError(f"override {override!r}: {'.'.join(parts[: depth + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
+    try:
+        return ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(f"invalid spec ({source}): {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first bad field and what is wrong with it."""
+    first = exc.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    field = ".".join(location) or "spec"
+    if first["type"] == "extra_forbidden":
+        known = sorted(known_keys(location[:-1]))
+        close = difflib.get_close_matches(location[-1], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{field}: unknown key; {hint}known keys here: {', '.join(known)}"
+    message = first["msg"].removeprefix("Value error, ")
+    bad = first.get("input")
+    shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {bad!r})"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{field}: {message}{shown}{more}"
+
+
+def known_keys(location: list[str]) -> set[str]:
+    """The keys a spec section accepts, following `location` down from the top."""
+    model: type[BaseModel] = ExperimentSpec
+    for part in location:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None) if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return set()
+        model = annotation
+    return set(model.model_fields)

@@ -1,0 +1,116 @@
+"""Storage URLs: validation, password masking, and opening Optuna storages safely.
+
+SQLite under results/ is the default; PostgreSQL (or MySQL) lets workers on several machines share
+one study. Nothing here ever prints a password: every message goes through `mask_url`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lstmexp.errors import StorageError
+
+if TYPE_CHECKING:
+    import optuna
+
+DEFAULT_STORAGE = "sqlite:///results/lstmexp.db"
+SUPPORTED_SCHEMES = ("sqlite", "postgresql", "mysql")
+# Heartbeats let a restarted search fail the trial a killed worker left RUNNING and retry it once.
+HEARTBEAT_INTERVAL_S = 10
+HEARTBEAT_GRACE_S = 30
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***; safe to print, log or store."""
+    return _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['tail']}", url)
+
+
+def mask_text(text: str) -> str:
+    """Mask every URL password inside a longer text (error messages, tracebacks)."""
+    return mask_url(text)
+
+
+def scheme_of(url: str) -> str:
+    head, sep, _ = url.partition("://")
+    if not sep or not head:
+        raise StorageError(
+            f"storage URL {mask_url(url)!r} has no scheme; use e.g. {DEFAULT_STORAGE} "
+            "or postgresql://user@host/db"
+        )
+    return head.split("+", 1)[0].lower()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a sqlite URL (None for an in-memory database)."""
+    rest = url.split("://", 1)[1]
+    if rest in ("", "/", "/:memory:"):
+        return None
+    if not rest.startswith("/"):
+        raise StorageError(f"sqlite URL {url!r} needs three slashes: sqlite:///relative/path.db")
+    return Path(rest[1:])
+
+
+def check_url(url: str) -> str:
+    """Raise StorageError unless the URL's scheme is one lstmexp can use; return the scheme."""
+    scheme = scheme_of(url)
+    if scheme not in SUPPORTED_SCHEMES:
+        raise StorageError(
+            f"unsupported storage scheme {scheme!r} in {mask_url(url)!r}; "
+            f"use one of: {', '.join(SUPPORTED_SCHEMES)}"
+        )
+    if scheme == "sqlite":
+        sqlite_path(url)
+    return scheme
+
+
+def open_storage(url: str, *, create: bool) -> optuna.storages.RDBStorage:
+    """Open an Optuna RDB storage with heartbeats and retry of stale trials.
+
+    `create=False` (report, inspection) refuses to create a missing SQLite file: a typo in a path
+    must not leave an empty database behind.
+    """
+    import warnings
+
+    import optuna
+    import sqlalchemy.exc
+
+    # Heartbeats are marked experimental in Optuna 5 but are its documented answer to stale trials.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+    scheme = check_url(url)
+    engine_kwargs: dict[str, object] = {}
+    if scheme == "sqlite":
+        path = sqlite_path(url)
+        if path is not None:
+            prepare_sqlite_file(path, url, create)
+        # Wait for a busy database instead of failing at once with "database is locked".
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    try:
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=HEARTBEAT_INTERVAL_S,
+            grace_period=HEARTBEAT_GRACE_S,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+        )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
+
+
+def prepare_sqlite_file(path: Path, url: str, create: bool) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise StorageError(f"storage path {path} is a directory; name a .db file inside it")
+        return
+    if not create:
+        raise StorageError(f"storage {mask_url(url)!r} does not exist; run `lstmexp search` first or fix --storage")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create folder {path.parent} for {url!r}: {exc.strerror}") from None

@@ -1,0 +1,217 @@
+"""The training loop and evaluation: epochs, steady-state timing, gradient health, best-epoch weights.
+
+The loop never forces a host-device sync per step: losses and gradient norms are accumulated on
+the device and read once per epoch. It knows nothing of Optuna or printing; callers observe it
+through `on_epoch`, which returns True to stop training early (a pruner's decision): the epochs run
+so far are kept, so a stopped trial still has its speed and memory figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstmexp.data import Series
+from lstmexp.measure import now
+
+EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to bound memory
+
+
+class TrialFailure(Exception):
+    """A trial ended early in a way that is data, not a bug: out of memory, diverged, infeasible."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int
+    time_step: int
+    epochs: int
+    lr: float
+    horizon: int = 1
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    warmup_iters: int = 5
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int  # 1-based
+    train_loss: float  # mean MSE (scaled) over the epoch's batches
+    val_loss: float  # MSE (scaled) on the validation split
+    train_s: float
+    eval_s: float
+    grad_norm_mean: float  # global L2 norm before clipping
+    grad_norm_max: float
+    nonfinite_grad_frac: float
+
+
+@dataclass
+class TrainResult:
+    epochs: list[EpochRecord] = field(default_factory=list)
+    iterations_per_epoch: int = 0
+    samples_per_epoch: int = 0
+    steady_samples: int = 0  # training samples after the warm-up iterations
+    steady_s: float = 0.0  # training seconds after the warm-up iterations
+    warmup_iters: int = 0
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    stopped_early: bool = False  # on_epoch asked to stop (pruned)
+
+    @property
+    def best(self) -> EpochRecord:
+        return self.epochs[self.best_epoch - 1]
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.steady_samples / self.steady_s if self.steady_s > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Errors on one split, scaled and in the target's own units, with the naive baseline's MSE."""
+
+    mse: float
+    mae: float
+    mse_units: float
+    mae_units: float
+    naive_mse: float
+    naive_mse_units: float
+    samples: int
+
+    @property
+    def rmse(self) -> float:
+        return math.sqrt(self.mse)
+
+    @property
+    def rmse_units(self) -> float:
+        return math.sqrt(self.mse_units)
+
+    @property
+    def skill(self) -> float:
+        """1 - MSE / MSE of repeating the last observed value: > 0 beats the naive forecast."""
+        return 1.0 - self.mse / self.naive_mse if self.naive_mse > 0 else float("nan")
+
+
+def train(
+    model: nn.Module,
+    series: Series,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochRecord], bool] | None = None,
+) -> TrainResult:
+    device = series.device
+    starts = series.sample_starts("train", config.time_step, config.horizon)
+    val_starts = series.sample_starts("val", config.time_step, config.horizon)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.MSELoss()
+    generator = torch.Generator().manual_seed(config.seed)
+    n = starts.numel()
+    iterations = math.ceil(n / config.batch_size)  # C3: iterations per epoch
+    result = TrainResult(iterations_per_epoch=iterations, samples_per_epoch=n)
+    warmup = min(config.warmup_iters, max(iterations * config.epochs - 1, 0))
+    result.warmup_iters = warmup
+    best_val = math.inf
+    step = 0
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = starts[torch.randperm(n, generator=generator).to(device, non_blocking=True)]
+        loss_sum = torch.zeros((), device=device)
+        norms = torch.empty(iterations, device=device)
+        epoch_start = now(device)
+        steady_start = epoch_start if step >= warmup else None
+        for i in range(iterations):
+            if step == warmup and steady_start is None:
+                steady_start = now(device)  # warm-up ends here: one sync, once per trial
+                result.steady_samples -= i * config.batch_size  # samples before it in this epoch
+            batch_starts = order[i * config.batch_size : (i + 1) * config.batch_size]
+            inputs, targets = series.batch(batch_starts, config.time_step, config.horizon)
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            norms[i] = gradient_norm(model, config.grad_clip)
+            optimizer.step()
+            loss_sum += loss.detach()
+            step += 1
+        epoch_end = now(device)
+        if steady_start is not None:
+            result.steady_s += epoch_end - steady_start
+            result.steady_samples += n
+        train_loss = (loss_sum / iterations).item()
+        norms_host = norms.cpu().numpy()
+        eval_start = now(device)
+        val_loss = evaluate(model, series, "val", config.time_step, config.horizon, val_starts).mse
+        eval_end = now(device)
+        finite = np.isfinite(norms_host)
+        record = EpochRecord(
+            epoch=epoch,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            train_s=epoch_end - epoch_start,
+            eval_s=eval_end - eval_start,
+            grad_norm_mean=float(norms_host[finite].mean()) if finite.any() else float("nan"),
+            grad_norm_max=float(norms_host[finite].max()) if finite.any() else float("nan"),
+            nonfinite_grad_frac=float(1.0 - finite.mean()),
+        )
+        result.epochs.append(record)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise TrialFailure("diverged", f"loss became {train_loss} (train) / {val_loss} (val) in epoch {epoch}")
+        if val_loss < best_val:
+            best_val = val_loss
+            result.best_epoch = epoch
+            result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if on_epoch is not None and on_epoch(record):
+            result.stopped_early = True
+            break
+    return result
+
+
+def gradient_norm(model: nn.Module, clip: float | None) -> torch.Tensor:
+    """Global L2 norm of the gradients before clipping (clipping them when `clip` is set), on the device."""
+    if clip is not None:
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    return torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    series: Series,
+    split: str,
+    time_step: int,
+    horizon: int = 1,
+    starts: torch.Tensor | None = None,
+) -> Evaluation:
+    """MSE/MAE of the model on a split (scaled and in units), and of repeating the last value."""
+    model.eval()
+    if starts is None:
+        starts = series.sample_starts(split, time_step, horizon)
+    predictions, targets, naive = [], [], []
+    for chunk in torch.split(starts, EVAL_BATCH):
+        inputs, target = series.batch(chunk, time_step, horizon)
+        predictions.append(model(inputs))
+        targets.append(target)
+        naive.append(series.last_observed_target(chunk).unsqueeze(1).expand_as(target))
+    pred = torch.cat(predictions).double().cpu().numpy()
+    true = torch.cat(targets).double().cpu().numpy()
+    last = torch.cat(naive).double().cpu().numpy()
+    pred_units, true_units, last_units = (series.to_units(a) for a in (pred, true, last))
+    return Evaluation(
+        mse=float(np.mean((pred - true) ** 2)),
+        mae=float(np.mean(np.abs(pred - true))),
+        mse_units=float(np.mean((pred_units - true_units) ** 2)),
+        mae_units=float(np.mean(np.abs(pred_units - true_units))),
+        naive_mse=float(np.mean((last - true) ** 2)),
+        naive_mse_units=float(np.mean((last_units - true_units) ** 2)),
+        samples=int(starts.numel()),
+    )
