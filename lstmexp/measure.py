@@ -239,7 +239,10 @@ def collect_environment() -> dict[str, object]:
     if torch.cuda.is_available():
         env["cuda"] = torch.version.cuda
         env["cudnn"] = torch.backends.cudnn.version()
+        env["cudnn_enabled"] = torch.backends.cudnn.enabled
         env["gpu"] = torch.cuda.get_device_name(0)
+        env["gpu_count"] = torch.cuda.device_count()
+        env["gpu_memory_bytes"] = torch.cuda.get_device_properties(0).total_memory
     return env
 
 
@@ -253,3 +256,88 @@ def cpu_model() -> str:
     import platform
 
     return platform.processor() or "unknown"
+
+
+# --------------------------------------------------------------------------------------------
+# Timers
+# --------------------------------------------------------------------------------------------
+
+
+class Stopwatch:
+    """Seconds of device work between start() and stop().
+
+    On CUDA it records events in the stream and reads their elapsed time after synchronising (the
+    GPU's own clock, no host jitter); elsewhere it synchronises and reads perf_counter. Either way a
+    reading never stops before the device has finished the work it measures.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self._cuda = device.type == "cuda"
+        self._start_event: torch.cuda.Event | None = None
+        self._started = 0.0
+
+    def start(self) -> None:
+        if self._cuda:
+            self._start_event = torch.cuda.Event(enable_timing=True)
+            self._start_event.record()
+        else:
+            self._started = now(self.device)
+
+    def stop(self) -> float:
+        if self._cuda:
+            assert self._start_event is not None, "stop() before start()"
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
+            end.synchronize()
+            return self._start_event.elapsed_time(end) / 1000.0
+        return now(self.device) - self._started
+
+
+# --------------------------------------------------------------------------------------------
+# Compute: FLOPs of an LSTM and the device's measured matmul peak
+# --------------------------------------------------------------------------------------------
+
+
+def lstm_training_flops_per_sample(
+    input_size: int, hidden_size: int, num_layers: int, time_step: int, output_size: int, horizon: int = 1
+) -> int:
+    """Training FLOPs for one sample (one window): forward plus backward.
+
+    Forward, per layer and time step, the four gates cost 2·4H·(I + H) (a multiply and an add per
+    weight; I is the input size for the first layer and H after); the head costs 2·H·(h·out) once.
+    Backward costs about twice the forward (gradients with respect to inputs and to weights), so
+    training is about 3× the forward. Element-wise gate nonlinearities are left out (O(H), not O(H²)).
+    """
+    forward = 0
+    for layer in range(num_layers):
+        layer_input = input_size if layer == 0 else hidden_size
+        forward += time_step * 2 * 4 * hidden_size * (layer_input + hidden_size)
+    forward += 2 * hidden_size * output_size * horizon
+    return 3 * forward
+
+
+_peak_gflops: dict[tuple[str, int], float] = {}
+
+
+def peak_gflops(device: torch.device) -> float:
+    """Sustained float32 matmul GFLOP/s of the device, measured once per device and thread count.
+
+    A square matmul is the best case for the hardware, so achieved/peak says how much of the
+    machine an LSTM configuration really uses (C5, C9). Warm-up runs are excluded.
+    """
+    key = (str(device), torch.get_num_threads())
+    if key not in _peak_gflops:
+        size = 4096 if device.type == "cuda" else 1024  # large enough to reach the BLAS plateau
+        a = torch.randn(size, size, device=device)
+        b = torch.randn(size, size, device=device)
+        for _ in range(3):  # warm-up: BLAS thread pools, GPU clocks
+            a @ b
+        repeats = 20 if device.type == "cuda" else 5
+        watch = Stopwatch(device)
+        watch.start()
+        for _ in range(repeats):
+            a @ b
+        seconds = watch.stop()
+        _peak_gflops[key] = 2 * size**3 * repeats / seconds / 1e9
+    return _peak_gflops[key]

@@ -155,6 +155,12 @@ class TrainSpec(_Section):
     warmup_iters: NonNegativeInt = 5
     # Torch intra-op threads per worker; None leaves torch's default.
     threads: PositiveInt | None = None
+    # Mixed precision: None (float32), bf16 (CPU or GPU) or fp16 (CUDA only, with a gradient scaler).
+    amp: Literal["bf16", "fp16"] | None = None
+    # Train each configuration this many times (seeds seed, seed+1, ...) and record mean, std and CV.
+    repeats: PositiveInt = 1
+    # Record the time to reach this val loss (scaled MSE); None: not measured.
+    target_val_loss: PositiveFloat | None = None
 
     @field_validator("device")
     @classmethod
@@ -162,6 +168,12 @@ class TrainSpec(_Section):
         if not DEVICE_PATTERN.match(value):
             raise ValueError(f"unknown device {value!r}; use auto, cpu, cuda or cuda:N")
         return value
+
+    @model_validator(mode="after")
+    def _amp_fits_device(self) -> TrainSpec:
+        if self.amp == "fp16" and self.device in ("cpu", "mps"):
+            raise ValueError(f"amp: fp16 needs CUDA; on {self.device} use amp: bf16 or none")
+        return self
 
 
 class SearchSpec(_Section):

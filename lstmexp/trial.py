@@ -20,9 +20,12 @@ import numpy as np
 import torch
 
 from lstmexp.data import Series, load_series
+from lstmexp.errors import SpecError
 from lstmexp.measure import (
     TrialMemory,
     estimate_activation_bytes,
+    lstm_training_flops_per_sample,
+    peak_gflops,
     prime_runtime,
     resolve_device,
     set_threads,
@@ -30,6 +33,19 @@ from lstmexp.measure import (
 from lstmexp.model import LSTMForecaster, count_parameters
 from lstmexp.spec import DataSpec, ExperimentSpec
 from lstmexp.train import EpochRecord, TrainConfig, TrialFailure, evaluate, train
+
+# Metrics averaged over repeats, each with a standard deviation and coefficient of variation.
+REPEATED_METRICS = (
+    "val_loss_best",
+    "test_mse",
+    "test_mae_units",
+    "test_skill",
+    "samples_per_s",
+    "train_s_per_epoch",
+    "eval_s_per_epoch",
+    "grad_norm_mean",
+    "time_to_target_s",
+)
 
 
 @dataclass(frozen=True)
@@ -44,13 +60,56 @@ def run_trial(
     params: TrialParams,
     on_epoch: Callable[[EpochRecord], bool] | None = None,
 ) -> dict[str, Any]:
-    """Train one configuration and return its metrics. Raises TrialFailure for oom / diverged."""
+    """Train one configuration (`train.repeats` times) and return its metrics.
+
+    Raises TrialFailure for oom / diverged. With repeats, `on_epoch` (pruning, progress) follows
+    the first repeat only: a configuration pruned there is not repeated.
+    """
     wall_start = time.perf_counter()
     device = resolve_device(spec.train.device)
+    if spec.train.amp == "fp16" and device.type != "cuda":
+        raise SpecError(f"train.amp=fp16 needs CUDA but the device is {device}; use train.amp=bf16 or none")
     threads = set_threads(spec.train.threads)
     series = cached_series(spec.data.model_dump_json(), str(device))
     prime_runtime(device)
-    seed_everything(spec.train.seed)
+    runs = []
+    for repeat in range(spec.train.repeats):
+        seed = spec.train.seed + repeat
+        runs.append(train_once(spec, params, series, seed, on_epoch if repeat == 0 else None))
+        if runs[0]["stopped_early"]:
+            break
+    metrics = combine_repeats(runs)
+    flops = lstm_training_flops_per_sample(
+        series.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
+        series.output_size, spec.data.horizon,
+    )
+    achieved = flops * metrics["samples_per_s"] / 1e9
+    peak = peak_gflops(device)
+    metrics.update(
+        time_steps_per_s=metrics["samples_per_s"] * params.time_step,
+        flops_per_sample=flops,
+        achieved_gflops=achieved,
+        peak_gflops=peak,
+        hw_efficiency_pct=100.0 * achieved / peak,
+        activation_mem_est_bytes=estimate_activation_bytes(
+            params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
+        ),
+        device=str(device),
+        torch_threads=threads,
+        wall_s=time.perf_counter() - wall_start,
+    )
+    return metrics
+
+
+def train_once(
+    spec: ExperimentSpec,
+    params: TrialParams,
+    series: Series,
+    seed: int,
+    on_epoch: Callable[[EpochRecord], bool] | None,
+) -> dict[str, Any]:
+    """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test."""
+    seed_everything(seed)
     config = TrainConfig(
         batch_size=params.batch_size,
         time_step=params.time_step,
@@ -60,12 +119,13 @@ def run_trial(
         weight_decay=spec.train.weight_decay,
         grad_clip=spec.train.grad_clip,
         warmup_iters=spec.train.warmup_iters,
-        seed=spec.train.seed,
+        seed=seed,
+        amp=spec.train.amp,
     )
-    memory = TrialMemory(device)
+    memory = TrialMemory(series.device)
     try:
         with memory:
-            model = build_model(spec, params, series).to(device)
+            model = build_model(spec, params, series).to(series.device)
             result = train(model, series, config, on_epoch)
             reading = memory.reading()
     except torch.OutOfMemoryError as exc:
@@ -79,8 +139,8 @@ def run_trial(
 
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
-    val = evaluate(model, series, "val", params.time_step, spec.data.horizon)
-    test = evaluate(model, series, "test", params.time_step, spec.data.horizon)
+    val = evaluate(model, series, "val", params.time_step, spec.data.horizon, amp=spec.train.amp)
+    test = evaluate(model, series, "test", params.time_step, spec.data.horizon, amp=spec.train.amp)
     epochs = result.epochs
     return {
         "val_loss_best": result.best.val_loss,
@@ -90,7 +150,6 @@ def run_trial(
         **evaluation_metrics("val", val),
         **evaluation_metrics("test", test),
         "samples_per_s": result.samples_per_s,
-        "time_steps_per_s": result.samples_per_s * params.time_step,
         "train_s_per_epoch": float(np.mean([e.train_s for e in epochs])),
         "eval_s_per_epoch": float(np.mean([e.eval_s for e in epochs])),
         "iterations_per_epoch": result.iterations_per_epoch,
@@ -99,22 +158,53 @@ def run_trial(
         "epochs_run": len(epochs),
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
-        "wall_s": time.perf_counter() - wall_start,
+        **time_to_target(epochs, spec.train.target_val_loss),
         "peak_mem_bytes": reading.peak_bytes,
         "peak_mem_reserved_bytes": reading.reserved_bytes,
         "peak_mem_method": reading.method,
-        "activation_mem_est_bytes": estimate_activation_bytes(
-            params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
-        ),
         "param_count": count_parameters(model),
         "grad_norm_mean": float(np.nanmean([e.grad_norm_mean for e in epochs])),
         "grad_norm_max": float(np.nanmax([e.grad_norm_max for e in epochs])),
         "nonfinite_grad_frac": float(np.mean([e.nonfinite_grad_frac for e in epochs])),
-        "device": str(device),
-        "torch_threads": threads,
         "curve_train_loss": [e.train_loss for e in epochs],
         "curve_val_loss": [e.val_loss for e in epochs],
+        "curve_grad_norm_mean": [e.grad_norm_mean for e in epochs],
+        "curve_grad_norm_max": [e.grad_norm_max for e in epochs],
     }
+
+
+def time_to_target(epochs: list[EpochRecord], target: float | None) -> dict[str, float | int | None]:
+    """Training plus evaluation seconds until the val loss first reached `target` (None: never/unset)."""
+    if target is None:
+        return {}
+    elapsed = 0.0
+    for record in epochs:
+        elapsed += record.train_s + record.eval_s
+        if record.val_loss <= target:
+            return {"time_to_target_s": elapsed, "epochs_to_target": record.epoch}
+    return {"time_to_target_s": None, "epochs_to_target": None}
+
+
+def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One metrics dict from R runs: means of the key metrics, with `_std` (ddof=1) and `_cv` beside them.
+
+    Everything else (curves, counts, methods) comes from the first run; peak memory is the largest.
+    """
+    combined = dict(runs[0])
+    combined["repeats"] = len(runs)
+    if len(runs) == 1:
+        return combined
+    for key in REPEATED_METRICS:
+        values = [run.get(key) for run in runs]
+        if any(v is None or not math.isfinite(v) for v in values):
+            continue
+        mean = float(np.mean(values))
+        std = float(np.std(values, ddof=1))
+        combined[key] = mean
+        combined[f"{key}_std"] = std
+        combined[f"{key}_cv"] = std / abs(mean) if mean != 0 else float("nan")
+    combined["peak_mem_bytes"] = max(run["peak_mem_bytes"] for run in runs)
+    return combined
 
 
 def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:
