@@ -35,6 +35,9 @@ override_option = click.option(
 )
 device_option = click.option("--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")
 seed_option = click.option("--seed", type=int, help="Training seed (overrides train.seed).")
+repeats_option = click.option(
+    "--repeats", type=click.IntRange(min=1), help="Train each configuration R times with seeds seed..seed+R-1."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,6 +62,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
         "seed": "train.seed",
         "epochs": "train.epochs",
         "sampler": "search.sampler",
+        "repeats": "train.repeats",
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
@@ -71,6 +75,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 @click.option("--storage", help=f"Optuna storage URL [default: the spec's, else {DEFAULT_STORAGE}].")
 @device_option
 @seed_option
+@repeats_option
 @override_option
 def search(
     spec: str | None,
@@ -79,6 +84,7 @@ def search(
     storage: str | None,
     device: str | None,
     seed: int | None,
+    repeats: int | None,
     overrides: tuple[str, ...],
 ) -> None:
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
@@ -88,7 +94,9 @@ def search(
     from lstmexp.search import run_search
     from lstmexp.storage import check_url, mask_url
 
-    experiment = load_spec_with_flags(spec, overrides, trials=trials, study=study, device=device, seed=seed)
+    experiment = load_spec_with_flags(
+        spec, overrides, trials=trials, study=study, device=device, seed=seed, repeats=repeats
+    )
     storage_url = storage or experiment.storage or DEFAULT_STORAGE
     check_url(storage_url)
     quiet_optuna_logging()
@@ -110,6 +118,7 @@ def search(
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs (overrides train.epochs).")
 @device_option
 @seed_option
+@repeats_option
 @override_option
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 def run(
@@ -120,6 +129,7 @@ def run(
     epochs: int | None,
     device: str | None,
     seed: int | None,
+    repeats: int | None,
     overrides: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -127,7 +137,7 @@ def run(
     from lstmexp.train import TrialFailure
     from lstmexp.trial import TrialParams, json_safe, run_trial
 
-    experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed)
+    experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats)
     params = TrialParams(
         batch_size=single_value(experiment, "batch_size", batch_size),
         time_step=single_value(experiment, "time_step", time_step),

@@ -74,10 +74,10 @@ def test_search_then_resume_then_report_every_format(cli, tiny_spec, workdir):
 
 
 def test_run_json_prints_exactly_one_object(cli, tiny_spec):
-    result = cli("run", str(tiny_spec), "--batch-size", "16", "--time-step", "4", "--json")
+    result = cli("run", str(tiny_spec), "--batch-size", "16", "--time-step", "4", "--repeats", "2", "--json")
     assert result.code == 0, result.err
     metrics = json.loads(result.out)
-    assert metrics["batch_size"] == 16 and metrics["hidden_size"] == 8
+    assert metrics["batch_size"] == 16 and metrics["hidden_size"] == 8 and metrics["repeats"] == 2
     assert metrics["iterations_per_epoch"] == -(-metrics["train_samples_per_epoch"] // 16)  # C3: ceil(N / B)
     assert metrics["samples_per_s"] > 0
 
