@@ -108,9 +108,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, workdir, exist
         (workdir / "bad.yaml").write_text(spec_text)
         args = ("search", "bad.yaml", "--storage", f"sqlite:///{db}")
         files_before = sorted(p.name for p in workdir.iterdir())
-    elif args[0] == "report" and "--storage" not in args:
-        args = (*args, "--storage", f"sqlite:///{db}")
-    elif args[0] == "search" and "--storage" not in args:
+    elif (args[0] == "report" and "--storage" not in args) or (args[0] == "search" and "--storage" not in args):
         args = (*args, "--storage", f"sqlite:///{db}")
     result = cli(*args)
     assert result.code == 2, (result.code, result.err)
