@@ -9,6 +9,7 @@ so far are kept, so a stopped trial still has its speed and memory figures.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,10 +26,11 @@ EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to 
 class TrialFailure(Exception):
     """A trial ended early in a way that is data, not a bug: out of memory, diverged, infeasible."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, figures: dict[str, float | int | None] | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.figures = figures or {}  # what was measured before the failure (e.g. memory at an OOM)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class TrainConfig:
     grad_clip: float | None = None
     warmup_iters: int = 5
     seed: int = 0
+    max_seconds: float | None = None  # training-time budget (epochs stay the cap)
+    max_samples: int | None = None  # samples-seen budget
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class TrainResult:
     best_epoch: int = 0
     best_state: dict[str, torch.Tensor] | None = None
     stopped_early: bool = False  # on_epoch asked to stop (pruned)
+    samples_seen: int = 0  # training samples over all epochs run
+    budget_reached: bool = False  # max_seconds or max_samples ended training
 
     @property
     def best(self) -> EpochRecord:
@@ -130,6 +136,7 @@ def train(
         norms = torch.empty(iterations, device=device)
         epoch_start = now(device)
         steady_start = epoch_start if step >= warmup else None
+        ran = 0
         for i in range(iterations):
             if step == warmup and steady_start is None:
                 steady_start = now(device)  # warm-up ends here: one sync, once per trial
@@ -143,12 +150,17 @@ def train(
             optimizer.step()
             loss_sum += loss.detach()
             step += 1
+            ran += 1
+            result.samples_seen += batch_starts.numel()
+            if budget_reached(config, result, epoch_start):  # the budget may end an epoch early
+                result.budget_reached = True
+                break
         epoch_end = now(device)
         if steady_start is not None:
             result.steady_s += epoch_end - steady_start
-            result.steady_samples += n
-        train_loss = (loss_sum / iterations).item()
-        norms_host = norms.cpu().numpy()
+            result.steady_samples += min(n, ran * config.batch_size)
+        train_loss = (loss_sum / ran).item()
+        norms_host = norms[:ran].cpu().numpy()
         eval_start = now(device)
         val_loss = evaluate(model, series, "val", config.time_step, config.horizon, val_starts).mse
         eval_end = now(device)
@@ -173,7 +185,20 @@ def train(
         if on_epoch is not None and on_epoch(record):
             result.stopped_early = True
             break
+        if result.budget_reached:
+            break
     return result
+
+
+def budget_reached(config: TrainConfig, result: TrainResult, epoch_start: float) -> bool:
+    """True once the trial's seconds or samples budget is spent (read without a device sync: on
+    CUDA the clock may run ahead of queued kernels by a few milliseconds)."""
+    if config.max_samples is not None and result.samples_seen >= config.max_samples:
+        return True
+    if config.max_seconds is None:
+        return False
+    trained_s = sum(e.train_s for e in result.epochs) + time.perf_counter() - epoch_start
+    return trained_s >= config.max_seconds
 
 
 def gradient_norm(model: nn.Module, clip: float | None) -> torch.Tensor:
