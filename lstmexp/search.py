@@ -120,7 +120,7 @@ def run_search(
 def target_count(spec: ExperimentSpec) -> int:
     """The trial count to reach: a grid has no more points than its combinations."""
     if spec.search.sampler == "grid":
-        return min(spec.search.trials, len(grid_points(spec)))
+        return min(spec.search.trials, grid_size(spec))
     return spec.search.trials
 
 
