@@ -76,7 +76,7 @@ class TrialLines:
         pass
 
     def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
-        self.console.print(self.prefix + describe_trial(trial))
+        self.console.print(self.prefix + describe_trial(trial), markup=False, highlight=False)
 
 
 def describe_trial(trial: FrozenTrial) -> str:

@@ -84,7 +84,7 @@ def test_two_objectives_give_a_pareto_study_and_pruning_there_is_refused(tmp_pat
     assert study.best_trials  # Optuna's Pareto front over the recorded values
     with pytest.raises(SpecError, match="cannot prune a multi-objective study"):
         tiny("x", "search.objectives=[val_loss,peak_memory]", "search.pruner=median")
-    with pytest.raises(SpecError, match="needs search.target_val_loss"):
+    with pytest.raises(SpecError, match=r"needs search\.target_val_loss"):
         tiny("x", "search.objectives=time_to_target")
 
 
@@ -165,7 +165,7 @@ def test_resuming_continues_to_the_target_and_refuses_changed_objectives(tmp_pat
     run_search(tiny("resume", "search.trials=2"), url)
     summary = run_search(tiny("resume", "search.trials=3"), url)
     assert (summary.done, summary.ran_now) == (3, 1)
-    with pytest.raises(SpecError, match="different search.objectives"):
+    with pytest.raises(SpecError, match=r"different search\.objectives"):
         run_search(tiny("resume", "search.objectives=s_per_epoch"), url)
     assert count_done(load_existing_study(url, "resume")) == 3
 
