@@ -207,6 +207,8 @@ class SearchSpec(_Section):
     # time_to_target: training seconds until the val loss first reaches this value (scaled MSE).
     target_val_loss: PositiveFloat | None = None
     constraints: ConstraintSpec = ConstraintSpec()
+    # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
+    seed: StrictInt | None = None
 
     @field_validator("objectives", mode="before")
     @classmethod

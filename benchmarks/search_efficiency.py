@@ -1,0 +1,91 @@
+"""How much compute TPE with pruning needs to get within 2% of the full grid's best val loss.
+
+On the built-in synthetic data, over one small space: the full grid (every point, no pruning) gives
+the best val loss and the grid's compute (sum of trial seconds). TPE with the median pruner then
+runs, resumed 4 trials at a time, until a completed trial is within 2% of that best; its compute up
+to and including that trial, over the grid's, is the figure (goal <= 25%). Five sampler seeds;
+the training seed is the same everywhere, so TPE and the grid train the same models.
+
+Run: .venv/bin/python benchmarks/search_efficiency.py   (a few minutes on 2 CPU cores)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from lstmexp.search import load_existing_study, run_search
+from lstmexp.spec import load_spec
+
+WITHIN = 0.02
+CHUNK = 4
+SEEDS = (0, 1, 2, 3, 4)
+SPACE = [
+    "data.rows=2000",
+    "train.epochs=6",
+    "train.device=cpu",
+    "train.threads=1",
+    "search.space.batch_size=[16,32,64,128]",
+    "search.space.time_step=[4,8,16]",
+    "search.space.hidden_size=[8,16,32]",
+]
+
+
+def trial_seconds(trial: optuna.trial.FrozenTrial) -> float:
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+def run_grid(url: str) -> tuple[float, float, int]:
+    spec = load_spec(None, [*SPACE, "study=grid", "search.sampler=grid", "search.pruner=none", "search.trials=1000"])
+    run_search(spec, url)
+    trials = load_existing_study(url, "grid").get_trials(states=(TrialState.COMPLETE,))
+    return min(t.value for t in trials), sum(trial_seconds(t) for t in trials), len(trials)
+
+
+def run_tpe(url: str, seed: int, goal: float, max_trials: int) -> tuple[float | None, int]:
+    """Compute until the first completed trial within the goal (None if never within max_trials)."""
+    name = f"tpe-{seed}"
+    for target in range(CHUNK, max_trials + CHUNK, CHUNK):
+        spec = load_spec(None, [*SPACE, f"study={name}", "search.sampler=tpe", "search.pruner=median",
+                                f"search.seed={seed}", f"search.trials={min(target, max_trials)}"])
+        run_search(spec, url)
+        compute = 0.0
+        for trial in sorted(load_existing_study(url, name).get_trials(), key=lambda t: t.number):
+            if trial.state.is_finished() and trial.datetime_complete is not None:
+                compute += trial_seconds(trial)
+            if trial.state == TrialState.COMPLETE and trial.value <= goal:
+                return compute, trial.number + 1
+    return None, max_trials
+
+
+def main() -> int:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"journal:///{Path(folder)}/bench.journal"
+        started = time.perf_counter()
+        best, grid_compute, points = run_grid(url)
+        goal = best * (1 + WITHIN)
+        print(f"grid: {points} points, best val loss {best:.4f}, compute {grid_compute:.1f} s")
+        fractions = []
+        for seed in SEEDS:
+            compute, trials = run_tpe(url, seed, goal, points)
+            if compute is None:
+                print(f"tpe+median seed {seed}: not within {WITHIN:.0%} of the grid best in {trials} trials")
+                fractions.append(float("inf"))
+                continue
+            fractions.append(compute / grid_compute)
+            print(f"tpe+median seed {seed}: within {WITHIN:.0%} after {trials} trials, compute {compute:.1f} s "
+                  f"= {compute / grid_compute:.1%} of the grid's")
+        median = statistics.median(fractions)
+        print(f"median compute fraction: {median:.1%} (goal <= 25%); wall {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
