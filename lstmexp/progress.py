@@ -62,12 +62,14 @@ class SearchProgress:
 class TrialLines:
     """A line per finished trial and nothing live: for worker processes sharing one terminal."""
 
-    def __init__(self, console: Console, prefix: str = "") -> None:
+    def __init__(self, console: Console, prefix: str = "", announce: bool = True) -> None:
         self.console = console
         self.prefix = prefix
+        self.announce = announce  # the parent process announces the study once; workers stay quiet
 
     def study_ready(self, study_name: str, done: int, target: int) -> None:
-        pass
+        if self.announce:
+            self.console.print(f"study {study_name}: {done}/{target} trials done before this run", markup=False)
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         pass

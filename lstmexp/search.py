@@ -7,6 +7,7 @@ study lstmexp wrote.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -92,13 +93,10 @@ REPEAT_ATTR = "repeat_of"
 SKIPPED_ATTR = "skipped"
 
 
-def run_search(
-    spec: ExperimentSpec, storage_url: str, observer: SearchObserver | None = None, *, prepare: bool = True
-) -> SearchSummary:
+def run_search(spec: ExperimentSpec, storage_url: str, observer: SearchObserver | None = None) -> SearchSummary:
     """Run one worker on the study until it holds its target count of trials (create or resume it)."""
     observer = observer or QuietObserver()
-    if prepare:
-        preflight(spec)
+    preflight(spec)
     storage = open_storage(storage_url, create=True)
     study = create_or_resume(spec, storage)
     target = target_count(spec)
@@ -443,7 +441,9 @@ def recover_dead_workers(study: optuna.Study) -> int:
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker recovered it first
-        retry(study, storage.get_trial(trial._trial_id))
+        lost = copy.deepcopy(storage.get_trial(trial._trial_id))
+        lost.user_attrs = {}  # the retry starts clean: the dead worker's id and notes stay on the failed trial
+        retry(study, lost)
         failed += 1
     return failed
 

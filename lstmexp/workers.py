@@ -70,4 +70,5 @@ def worker_main(spec_dict: dict[str, Any], storage_url: str, index: int) -> None
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = ExperimentSpec.model_validate(spec_dict)
-    run_search(spec, storage_url, TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] "))
+    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
+    run_search(spec, storage_url, lines)

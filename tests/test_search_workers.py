@@ -120,7 +120,7 @@ def test_kill_minus_9_then_restart_loses_no_completed_trial(tmp_path, scheme):
     assert after[lost[0]].state == TrialState.FAIL and "died" in after[lost[0]].user_attrs["lost"]
     retries = [t for t in after.values() if t.system_attrs.get("failed_trial") == lost[0]]
     assert len(retries) == 1 and retries[0].params == after[lost[0]].params  # retried once, same configuration
-    assert retries[0].state == TrialState.COMPLETE
+    assert retries[0].state == TrialState.COMPLETE and "lost" not in retries[0].user_attrs
     assert count_done(study) == 5
 
 
