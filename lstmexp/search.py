@@ -12,6 +12,7 @@ import json
 import math
 import os
 import socket
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,7 +23,7 @@ from optuna.trial import TrialState
 from lstmexp.errors import SpecError, StudyNotFoundError
 from lstmexp.measure import collect_environment
 from lstmexp.spec import SEARCHED_PARAMS, ExperimentSpec, ParamSpace
-from lstmexp.storage import mask_url, open_storage
+from lstmexp.storage import mask_url, open_storage, scheme_of
 from lstmexp.train import EpochRecord, TrialFailure
 from lstmexp.trial import TrialParams, json_safe, run_trial
 
@@ -93,12 +94,14 @@ REPEAT_ATTR = "repeat_of"
 SKIPPED_ATTR = "skipped"
 
 
-def run_search(spec: ExperimentSpec, storage_url: str, observer: SearchObserver | None = None) -> SearchSummary:
+def run_search(
+    spec: ExperimentSpec, storage_url: str, observer: SearchObserver | None = None, worker_index: int = 0
+) -> SearchSummary:
     """Run one worker on the study until it holds its target count of trials (create or resume it)."""
     observer = observer or QuietObserver()
     preflight(spec)
     storage = open_storage(storage_url, create=True)
-    study = create_or_resume(spec, storage)
+    study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
     target = target_count(spec)
     recover_dead_workers(study)
     done_before = count_done(study)
@@ -138,7 +141,19 @@ def directions(spec: ExperimentSpec) -> list[str]:
     return [OBJECTIVE_DEFS[name].direction for name in spec.search.objectives]
 
 
-def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage) -> optuna.Study:
+def sampler_seed_offset(storage_url: str, worker_index: int) -> int:
+    """Added to the sampler's seed so that workers of one study do not all suggest the same sequence.
+
+    The i-th local worker adds i (one worker: the seed as given, reproducible). On a database
+    server workers on other machines also count from 0, so there the offset comes from this
+    process's identity: a distributed search is not reproducible anyway (trial order is timing).
+    """
+    if scheme_of(storage_url) in ("postgresql", "mysql"):
+        return zlib.crc32(this_worker().encode()) % 1_000_003
+    return worker_index
+
+
+def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0) -> optuna.Study:
     """Create the study, or resume it when its stored spec is comparable with this one."""
     try:
         study = optuna.load_study(study_name=spec.study, storage=storage)
@@ -147,7 +162,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage)
             study_name=spec.study,
             storage=storage,
             directions=directions(spec),
-            sampler=make_sampler(spec),
+            sampler=make_sampler(spec, seed_offset),
             pruner=make_pruner(spec),
             load_if_exists=True,  # another worker may have created it a moment ago
         )
@@ -157,7 +172,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage)
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is not None:
         check_comparable(with_current_defaults(stored), spec.to_dict(), spec.study)
-    study.sampler = make_sampler(spec)
+    study.sampler = make_sampler(spec, seed_offset)
     study.pruner = make_pruner(spec)
     return study
 
@@ -203,14 +218,16 @@ def grid_size(spec: ExperimentSpec) -> int:
     return size
 
 
-def make_sampler(spec: ExperimentSpec) -> optuna.samplers.BaseSampler:
+def make_sampler(spec: ExperimentSpec, seed_offset: int = 0) -> optuna.samplers.BaseSampler:
     """Every sampler is seeded; constraints reach them through `trial.set_constraint` (Optuna 5)."""
-    seed = spec.train.seed if spec.search.seed is None else spec.search.seed
+    base_seed = spec.train.seed if spec.search.seed is None else spec.search.seed
+    seed = base_seed + seed_offset
     name = spec.search.sampler
     samplers = optuna.samplers
     if name == "grid":
-        # Trial number n < grid size gets grid point n: several workers never share a point.
-        return samplers.GridSampler(grid_points(spec), seed=seed)
+        # Trial number n < grid size gets point n of the grid as shuffled by the seed: every worker
+        # must shuffle alike (no offset), then several workers never share a point.
+        return samplers.GridSampler(grid_points(spec), seed=base_seed)
     if name == "random":
         return samplers.RandomSampler(seed=seed)
     if name == "gp":

@@ -71,4 +71,4 @@ def worker_main(spec_dict: dict[str, Any], storage_url: str, index: int) -> None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = ExperimentSpec.model_validate(spec_dict)
     lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(spec, storage_url, lines)
+    run_search(spec, storage_url, lines, worker_index=index)
