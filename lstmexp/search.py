@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import os
 import socket
@@ -106,6 +107,9 @@ def run_search(
     recover_dead_workers(study)
     done_before = count_done(study)
     observer.study_ready(study.study_name, done_before, target)
+    # lstmexp prints a line per trial, failures included: Optuna's warning with a traceback for each
+    # caught TrialFailure would repeat it.
+    logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
     if count_claimed(study) < target:
         study.optimize(
             make_objective(spec, observer, target),

@@ -149,9 +149,16 @@ def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_si
     if estimate > cap:
         raise TrialFailure(
             "infeasible",
-            f"estimated activation memory {estimate / 2**20:.1f} MiB exceeds max_memory {cap / 2**20:.1f} MiB",
+            f"estimated activation memory {format_bytes(estimate)} exceeds max_memory {format_bytes(cap)}",
             {"activation_mem_est_bytes": estimate},
         )
+
+
+def format_bytes(size: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
 
 
 # Test hook: LSTMEXP_TEST_OOM_BATCH=N makes every trial with batch_size >= N fail as a real
