@@ -177,3 +177,14 @@ def test_journal_urls_are_checked(tmp_path):
         open_storage("journal://x.journal", create=True)
     with pytest.raises(StorageError, match="does not exist"):
         open_storage(f"journal:///{tmp_path}/missing.journal", create=False)
+
+
+def test_a_seconds_budget_compares_batch_sizes_at_equal_training_time(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("seconds", "train.epochs=500", "train.max_seconds=0.3", "search.trials=2",
+                    "search.sampler=grid", "search.space.time_step=[4]"), url)
+    for trial in trials_of(url, "seconds"):
+        attrs = trial.user_attrs
+        trained_s = attrs["train_s_per_epoch"] * attrs["epochs_run"]
+        assert attrs["budget_reached"] is True and attrs["epochs_run"] < 500
+        assert 0.3 <= trained_s < 0.3 + 2 * attrs["train_s_per_epoch"] + 0.5  # stops within the epoch that crosses
