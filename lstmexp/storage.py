@@ -113,7 +113,7 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
         engine_kwargs["pool_pre_ping"] = True
     try:
         return optuna.storages.RDBStorage(
-            with_driver(url),
+            url,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=HEARTBEAT_INTERVAL_S,
             grace_period=HEARTBEAT_GRACE_S,
@@ -122,12 +122,6 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
-
-
-def with_driver(url: str) -> str:
-    """`postgresql://` with the driver lstmexp installs (psycopg2): SQLAlchemy 2.1 picks psycopg 3 by default."""
-    head, _, rest = url.partition("://")
-    return f"postgresql+psycopg2://{rest}" if head.lower() == "postgresql" else url
 
 
 def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:

@@ -69,3 +69,26 @@ def needs_shared_data() -> pytest.MarkDecorator:
     if not present and os.environ.get("CI") == "true":
         raise RuntimeError(f"CI=true but {SHARED_DATA} is missing: the shared dataset must be there in CI")
     return pytest.mark.skipif(not present, reason=f"{SHARED_DATA}/ETTh1.csv is absent (../shared not mounted)")
+
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_available(url: str = POSTGRES_URL) -> str | None:
+    """None when the PostgreSQL test server answers, else the reason it does not."""
+    try:
+        import sqlalchemy as sa
+
+        with sa.create_engine(url, connect_args={"connect_timeout": 3}).connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except Exception as exc:  # any failure means: no usable server here
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    return None
+
+
+def needs_postgres() -> pytest.MarkDecorator:
+    """Skip with the reason when PostgreSQL is unreachable, except under CI=true, where it must be there."""
+    reason = postgres_available()
+    if reason is not None and os.environ.get("CI") == "true":
+        raise RuntimeError(f"CI=true but PostgreSQL at {POSTGRES_URL} is unreachable: {reason}")
+    return pytest.mark.skipif(reason is not None, reason=f"PostgreSQL at {POSTGRES_URL} unreachable: {reason}")

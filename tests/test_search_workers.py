@@ -17,8 +17,8 @@ from optuna.trial import TrialState
 from lstmexp.search import SKIPPED_ATTR, count_done, load_existing_study
 from lstmexp.spec import load_spec
 from lstmexp.workers import run_workers, threads_per_worker
+from tests.conftest import POSTGRES_URL, needs_postgres
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SMALL = [
     "data.rows=600",
     "train.epochs=1",
@@ -124,27 +124,13 @@ def test_kill_minus_9_then_restart_loses_no_completed_trial(tmp_path, scheme):
     assert count_done(study) == 5
 
 
-def postgres_available() -> str | None:
-    try:
-        import psycopg2
-
-        psycopg2.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    return None
-
-
 @pytest.mark.postgres
+@needs_postgres()
 def test_two_workers_on_postgresql_finish_with_exactly_n_trials():
-    problem = postgres_available()
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but PostgreSQL at 127.0.0.1:5432 is unreachable ({problem})")
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({problem}); CI runs this test")
     name = f"pg-test-{uuid.uuid4().hex[:12]}"
     try:
-        summary = run_workers(small(name, "search.sampler=random", "search.trials=5"), PG_URL, 2, Lines())
-        study = load_existing_study(PG_URL, name)
+        summary = run_workers(small(name, "search.sampler=random", "search.trials=5"), POSTGRES_URL, 2, Lines())
+        study = load_existing_study(POSTGRES_URL, name)
         assert summary.done == 5 and count_done(study) == 5
         assert len(trained(study)) == 5
         assert all(t.state == TrialState.COMPLETE for t in trained(study))
@@ -152,14 +138,14 @@ def test_two_workers_on_postgresql_finish_with_exactly_n_trials():
         from lstmexp.storage import open_storage
 
         with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=open_storage(PG_URL, create=False))
+            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=False))
 
 
 def test_each_worker_samples_its_own_sequence():
     from lstmexp.search import make_sampler, sampler_seed_offset
 
     assert [sampler_seed_offset("journal:///r.journal", i) for i in (0, 1)] == [0, 1]  # one worker: seed as given
-    assert sampler_seed_offset(PG_URL, 0) == sampler_seed_offset(PG_URL, 0)  # per process, from host:pid
+    assert sampler_seed_offset(POSTGRES_URL, 0) == sampler_seed_offset(POSTGRES_URL, 0)  # per process, from host:pid
 
     def suggestions(offset: int) -> list[int]:
         study = optuna.create_study(sampler=make_sampler(small("seq", "search.sampler=random"), offset))
