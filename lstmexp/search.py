@@ -35,8 +35,7 @@ SPEC_ATTR = "lstmexp_spec"
 ENV_ATTR = "lstmexp_environment"
 FAILURE_ATTR = "failure_reason"
 # Spec sections whose change makes old and new trials incomparable within one study.
-COMPARABLE_KEYS = ("data", "model", "train", "search.space", "search.objectives", "search.target_val_loss",
-                   "search.constraints")
+COMPARABLE_KEYS = ("data", "model", "train", "search.space", "search.objectives", "search.constraints")
 # Settings that may differ between runs of one study (where and how fast, not what is measured).
 RUNTIME_TRAIN_KEYS = ("device", "threads")
 
@@ -291,10 +290,7 @@ def make_objective(spec: ExperimentSpec, observer: SearchObserver, target: int):
         claim_slot(trial, target)
         trial_spec = seeded_for_repeat(spec, trial, params)
         observer.trial_started(trial.number, params)
-        epochs: list[EpochRecord] = []
-
         def on_epoch(record: EpochRecord) -> bool:
-            epochs.append(record)
             observer.epoch_done(trial.number, record, spec.train.epochs)
             if not single:
                 return False
@@ -306,16 +302,21 @@ def make_objective(spec: ExperimentSpec, observer: SearchObserver, target: int):
         except TrialFailure as failure:
             record_failure(trial, spec, failure)
             raise
-        metrics["time_to_target_s"] = time_to_target(epochs, spec.search.target_val_loss)
         for key, value in metrics.items():
             trial.set_user_attr(key, json_safe(value))
         set_constraints(trial, spec, metrics)
         if metrics["stopped_early"]:
             raise optuna.TrialPruned(f"pruned after epoch {metrics['epochs_run']}")
-        values = [float(metrics[OBJECTIVE_DEFS[name].metric]) for name in spec.search.objectives]
+        values = [objective_value(metrics, name) for name in spec.search.objectives]
         return values[0] if single else values
 
     return objective
+
+
+def objective_value(metrics: dict[str, Any], name: str) -> float:
+    value = metrics.get(OBJECTIVE_DEFS[name].metric)
+    # time_to_target_s is None when the target was never reached: the worst value, not a missing one
+    return math.inf if value is None else float(value)
 
 
 def record_failure(trial: optuna.Trial, spec: ExperimentSpec, failure: TrialFailure) -> None:
@@ -336,18 +337,6 @@ def set_constraints(trial: optuna.Trial, spec: ExperimentSpec, figures: dict[str
     speed = figures.get("samples_per_s")
     if limits.min_samples_per_s is not None and speed is not None and math.isfinite(speed):
         trial.set_constraint("min_samples_per_s", float(limits.min_samples_per_s - speed))
-
-
-def time_to_target(epochs: list[EpochRecord], target: float | None) -> float | None:
-    """Training seconds until the val loss first reached the target; inf if it never did."""
-    if target is None:
-        return None
-    elapsed = 0.0
-    for record in epochs:
-        elapsed += record.train_s
-        if record.val_loss <= target:
-            return elapsed
-    return math.inf
 
 
 def is_feasible(trial: FrozenTrial) -> bool:

@@ -159,6 +159,8 @@ class TrainSpec(_Section):
     # have run or this many training samples were seen, so batch sizes can be compared at equal time.
     max_seconds: PositiveFloat | None = None
     max_samples: PositiveInt | None = None
+    # Record the time to reach this val loss (scaled MSE); None: not measured.
+    target_val_loss: PositiveFloat | None = None
 
     @field_validator("device")
     @classmethod
@@ -204,8 +206,6 @@ class SearchSpec(_Section):
     pruner: Literal["median", "hyperband", "successive-halving", "none"] = "median"
     space: SpaceSpec = SpaceSpec()
     objectives: tuple[Literal[OBJECTIVES], ...] = ("val_loss",)  # type: ignore[valid-type]
-    # time_to_target: training seconds until the val loss first reaches this value (scaled MSE).
-    target_val_loss: PositiveFloat | None = None
     constraints: ConstraintSpec = ConstraintSpec()
     # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
     seed: StrictInt | None = None
@@ -231,8 +231,6 @@ class SearchSpec(_Section):
                 f"pruner {self.pruner!r} prunes on the val loss, so it needs objectives: [val_loss]; "
                 "set search.pruner: none to optimise other objectives"
             )
-        if "time_to_target" in self.objectives and self.target_val_loss is None:
-            raise ValueError("objective time_to_target needs search.target_val_loss (e.g. 0.4)")
         return self
 
 
@@ -243,6 +241,12 @@ class ExperimentSpec(_Section):
     model: ModelSpec = ModelSpec()
     train: TrainSpec = TrainSpec()
     search: SearchSpec = SearchSpec()
+
+    @model_validator(mode="after")
+    def _target_for_objective(self) -> ExperimentSpec:
+        if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
+            raise ValueError("objective time_to_target needs train.target_val_loss (e.g. 0.4)")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (stored on the study so the report can reproduce trials)."""

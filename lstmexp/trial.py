@@ -111,6 +111,7 @@ def run_trial(
         "epochs_run": len(epochs),
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
+        **time_to_target(epochs, spec.train.target_val_loss),
         "wall_s": time.perf_counter() - wall_start,
         "peak_mem_bytes": reading.peak_bytes,
         "peak_mem_reserved_bytes": reading.reserved_bytes,
@@ -129,6 +130,18 @@ def run_trial(
         "curve_train_loss": [e.train_loss for e in epochs],
         "curve_val_loss": [e.val_loss for e in epochs],
     }
+
+
+def time_to_target(epochs: list[EpochRecord], target: float | None) -> dict[str, float | int | None]:
+    """Training plus evaluation seconds until the val loss first reached `target` (None: never/unset)."""
+    if target is None:
+        return {}
+    elapsed = 0.0
+    for record in epochs:
+        elapsed += record.train_s + record.eval_s
+        if record.val_loss <= target:
+            return {"time_to_target_s": elapsed, "epochs_to_target": record.epoch}
+    return {"time_to_target_s": None, "epochs_to_target": None}
 
 
 def is_out_of_memory(exc: RuntimeError) -> bool:

@@ -84,17 +84,19 @@ def test_two_objectives_give_a_pareto_study_and_pruning_there_is_refused(tmp_pat
     assert study.best_trials  # Optuna's Pareto front over the recorded values
     with pytest.raises(SpecError, match="cannot prune a multi-objective study"):
         tiny("x", "search.objectives=[val_loss,peak_memory]", "search.pruner=median")
-    with pytest.raises(SpecError, match=r"needs search\.target_val_loss"):
+    with pytest.raises(SpecError, match=r"needs train\.target_val_loss"):
         tiny("x", "search.objectives=time_to_target")
 
 
 def test_time_to_target_objective_is_training_seconds_until_the_target(tmp_path):
     url = journal(tmp_path)
-    run_search(tiny("ttt", "search.objectives=time_to_target", "search.target_val_loss=100", "train.epochs=2"), url)
+    run_search(tiny("ttt", "search.objectives=time_to_target", "train.target_val_loss=100", "train.epochs=2"), url)
     for trial in trials_of(url, "ttt"):
         # any val loss is below 100: reached after the first of the two epochs
-        assert 0 < trial.value < trial.user_attrs["train_s_per_epoch"] * 2
-    run_search(tiny("never", "search.objectives=time_to_target", "search.target_val_loss=1e-9", "search.trials=1"), url)
+        attrs = trial.user_attrs
+        assert attrs["epochs_to_target"] == 1
+        assert 0 < trial.value < 2 * (attrs["train_s_per_epoch"] + attrs["eval_s_per_epoch"])
+    run_search(tiny("never", "search.objectives=time_to_target", "train.target_val_loss=1e-9", "search.trials=1"), url)
     assert trials_of(url, "never")[0].value == float("inf")
 
 
