@@ -16,13 +16,17 @@ import click
 
 from lstmexp import __version__
 from lstmexp.errors import LstmexpError
-from lstmexp.storage import DEFAULT_STORAGE, mask_text
+from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
 REPORT_FORMATS = ("table", "markdown", "csv", "json")
+# Mirrors of spec.py's choices (spec imports pydantic, which `lstmexp --help` must not load).
+SAMPLERS = ("tpe", "random", "grid", "gp", "nsga2", "qmc")
+PRUNERS = ("median", "hyperband", "successive-halving", "none")
+OBJECTIVES = ("val_loss", "samples_per_s", "s_per_epoch", "peak_memory", "time_to_target")
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -63,6 +67,8 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
         "epochs": "train.epochs",
         "sampler": "search.sampler",
         "repeats": "train.repeats",
+        "pruner": "search.pruner",
+        "objectives": "search.objectives",
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
@@ -72,7 +78,14 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 @spec_argument
 @click.option("--trials", type=click.IntRange(min=1), help="Target number of finished trials in the study.")
 @click.option("--study", help="Study name (overrides the spec's `study`).")
-@click.option("--storage", help=f"Optuna storage URL [default: the spec's, else {DEFAULT_STORAGE}].")
+@click.option("--storage", help=f"Optuna storage URL [default: the spec's, else {DEFAULT_STORAGE}; "
+              f"with --workers: {DEFAULT_WORKERS_STORAGE}].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes on this machine, each with cores/K torch threads.")
+@click.option("--sampler", type=click.Choice(SAMPLERS), help="Overrides search.sampler.")
+@click.option("--pruner", type=click.Choice(PRUNERS), help="Overrides search.pruner.")
+@click.option("--objective", "objectives", multiple=True, type=click.Choice(OBJECTIVES),
+              help="Objective (repeat for a multi-objective Pareto search); overrides search.objectives.")
 @device_option
 @seed_option
 @repeats_option
@@ -82,6 +95,10 @@ def search(
     trials: int | None,
     study: str | None,
     storage: str | None,
+    workers: int,
+    sampler: str | None,
+    pruner: str | None,
+    objectives: tuple[str, ...],
     device: str | None,
     seed: int | None,
     repeats: int | None,
@@ -90,19 +107,25 @@ def search(
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
-    from lstmexp.progress import SearchProgress
+    from lstmexp.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
     from lstmexp.storage import check_url, mask_url
+    from lstmexp.workers import run_workers
 
     experiment = load_spec_with_flags(
-        spec, overrides, trials=trials, study=study, device=device, seed=seed, repeats=repeats
+        spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
+        objectives=list(objectives) or None, repeats=repeats,
     )
-    storage_url = storage or experiment.storage or DEFAULT_STORAGE
+    default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
+    storage_url = storage or experiment.storage or default_storage
     check_url(storage_url)
     quiet_optuna_logging()
     console = Console(stderr=True, soft_wrap=True)
-    with SearchProgress(console) as progress:
-        summary = run_search(experiment, storage_url, progress)
+    if workers > 1:
+        summary = run_workers(experiment, storage_url, workers, TrialLines(console))
+    else:
+        with SearchProgress(console) as progress:
+            summary = run_search(experiment, storage_url, progress)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"

@@ -54,9 +54,31 @@ class SearchProgress:
     def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
         self.best = best
         self.progress.advance(self.trials_task)
-        best_text = f"best val loss {best:.4g}" if best is not None else "no completed trial yet"
+        best_text = f"best {best:.4g}" if best is not None else "no feasible single best yet"
         self.progress.update(self.trials_task, description=f"trials ({best_text})")
         self.console.print(describe_trial(trial))
+
+
+class TrialLines:
+    """A line per finished trial and nothing live: for worker processes sharing one terminal."""
+
+    def __init__(self, console: Console, prefix: str = "", announce: bool = True) -> None:
+        self.console = console
+        self.prefix = prefix
+        self.announce = announce  # the parent process announces the study once; workers stay quiet
+
+    def study_ready(self, study_name: str, done: int, target: int) -> None:
+        if self.announce:
+            self.console.print(f"study {study_name}: {done}/{target} trials done before this run", markup=False)
+
+    def trial_started(self, number: int, params: TrialParams) -> None:
+        pass
+
+    def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
+        pass
+
+    def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
+        self.console.print(self.prefix + describe_trial(trial), markup=False, highlight=False)
 
 
 def describe_trial(trial: FrozenTrial) -> str:
@@ -65,6 +87,8 @@ def describe_trial(trial: FrozenTrial) -> str:
     state = trial.state.name.lower()
     if "failure_reason" in attrs:
         return f"trial {trial.number} {state} ({attrs['failure_reason']}): {params}"
+    if "lost" in attrs:
+        return f"trial {trial.number} {state} (worker lost, retried once): {params}"
     figures = []
     if attrs.get("val_loss_best") is not None:
         figures.append(f"val loss {attrs['val_loss_best']:.4g}")
@@ -72,4 +96,9 @@ def describe_trial(trial: FrozenTrial) -> str:
         figures.append(f"{attrs['samples_per_s']:.0f} samples/s")
     if attrs.get("peak_mem_bytes") is not None:
         figures.append(f"{attrs['peak_mem_bytes'] / 2**20:.1f} MiB")
+    if trial.constraints and any(v > 0 for v in trial.constraints.values()):
+        broken = ", ".join(k for k, v in trial.constraints.items() if v > 0)
+        figures.append(f"infeasible: {broken}")
+    if "repeat_of" in attrs:
+        figures.append(f"repeat of trial {attrs['repeat_of']} with seed {attrs.get('train_seed')}")
     return f"trial {trial.number} {state}: {params}: {', '.join(figures)}"

@@ -159,6 +159,10 @@ class TrainSpec(_Section):
     amp: Literal["bf16", "fp16"] | None = None
     # Train each configuration this many times (seeds seed, seed+1, ...) and record mean, std and CV.
     repeats: PositiveInt = 1
+    # Budget per trial besides `epochs` (always the cap): stop once this many training seconds
+    # have run or this many training samples were seen, so batch sizes can be compared at equal time.
+    max_seconds: PositiveFloat | None = None
+    max_samples: PositiveInt | None = None
     # Record the time to reach this val loss (scaled MSE); None: not measured.
     target_val_loss: PositiveFloat | None = None
 
@@ -176,11 +180,68 @@ class TrainSpec(_Section):
         return self
 
 
+MEMORY_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.I)
+MEMORY_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+# What a study may optimise: every one is measured on the training or validation rows, never the test set.
+OBJECTIVES = ("val_loss", "samples_per_s", "s_per_epoch", "peak_memory", "time_to_target")
+
+
+def parse_memory(value: Any) -> int:
+    """`4GiB`, `512MiB`, `2GB` or a plain number of bytes -> bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = MEMORY_SIZE.match(str(value))
+    if match is None:
+        raise ValueError(f"memory size {value!r} not understood; write e.g. 4GiB, 512MiB or 2GB")
+    number, unit = match.groups()
+    return int(float(number) * MEMORY_UNITS[(unit or "B").lower()])
+
+
+class ConstraintSpec(_Section):
+    """Limits a recommended configuration must respect (trials that break one are infeasible)."""
+
+    max_memory: PositiveInt | None = None  # bytes; YAML may say 4GiB
+    min_samples_per_s: PositiveFloat | None = None
+
+    @field_validator("max_memory", mode="before")
+    @classmethod
+    def _memory_size(cls, value: Any) -> Any:
+        return None if value is None else parse_memory(value)
+
+
 class SearchSpec(_Section):
     trials: PositiveInt = 20
-    sampler: Literal["tpe", "random", "grid"] = "tpe"
-    pruner: Literal["median", "none"] = "median"
+    sampler: Literal["tpe", "random", "grid", "gp", "nsga2", "qmc"] = "tpe"
+    pruner: Literal["median", "hyperband", "successive-halving", "none"] = "median"
     space: SpaceSpec = SpaceSpec()
+    objectives: tuple[Literal[OBJECTIVES], ...] = ("val_loss",)  # type: ignore[valid-type]
+    constraints: ConstraintSpec = ConstraintSpec()
+    # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
+    seed: StrictInt | None = None
+
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _objectives_consistent(self) -> SearchSpec:
+        if not self.objectives:
+            raise ValueError(f"list at least one objective among {', '.join(OBJECTIVES)}")
+        if len(set(self.objectives)) != len(self.objectives):
+            raise ValueError("objectives has duplicates")
+        if len(self.objectives) > 1 and self.pruner != "none":
+            raise ValueError(
+                f"pruner {self.pruner!r} cannot prune a multi-objective study (Optuna has no pruning there, "
+                "optuna/optuna#3450); set search.pruner: none or keep a single objective"
+            )
+        if self.pruner != "none" and self.objectives != ("val_loss",):
+            raise ValueError(
+                f"pruner {self.pruner!r} prunes on the val loss, so it needs objectives: [val_loss]; "
+                "set search.pruner: none to optimise other objectives"
+            )
+        return self
 
 
 class ExperimentSpec(_Section):
@@ -190,6 +251,12 @@ class ExperimentSpec(_Section):
     model: ModelSpec = ModelSpec()
     train: TrainSpec = TrainSpec()
     search: SearchSpec = SearchSpec()
+
+    @model_validator(mode="after")
+    def _target_for_objective(self) -> ExperimentSpec:
+        if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
+            raise ValueError("objective time_to_target needs train.target_val_loss (e.g. 0.4)")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (stored on the study so the report can reproduce trials)."""

@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     import optuna
 
 DEFAULT_STORAGE = "sqlite:///results/lstmexp.db"
-SUPPORTED_SCHEMES = ("sqlite", "postgresql", "mysql")
+SUPPORTED_SCHEMES = ("sqlite", "postgresql", "mysql", "journal")
+# Several worker processes on one machine write to one study: SQLite serialises writers with a
+# database-wide lock and fails them with "database is locked" under load (optuna/optuna#820,
+# #4994; Optuna's FAQ advises against it), so `--workers K` uses Optuna's journal file instead.
+CONCURRENT_SCHEMES = ("postgresql", "mysql", "journal")
+DEFAULT_WORKERS_STORAGE = "journal:///results/lstmexp.journal"
 # Heartbeats let a restarted search fail the trial a killed worker left RUNNING and retry it once.
 HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 30
@@ -53,6 +58,18 @@ def sqlite_path(url: str) -> Path | None:
     return Path(rest[1:])
 
 
+def journal_path(url: str) -> Path:
+    """The log file of a journal URL: journal:///relative/file.journal or journal:////absolute/file."""
+    rest = url.split("://", 1)[1]
+    if not rest.startswith("/") or rest in ("/", "//"):
+        raise StorageError(f"journal URL {url!r} needs three slashes and a file: journal:///results/study.journal")
+    return Path(rest[1:])
+
+
+def allows_concurrent_writers(url: str) -> bool:
+    return check_url(url) in CONCURRENT_SCHEMES
+
+
 def check_url(url: str) -> str:
     """Raise StorageError unless the URL's scheme is one lstmexp can use; return the scheme."""
     scheme = scheme_of(url)
@@ -63,11 +80,13 @@ def check_url(url: str) -> str:
         )
     if scheme == "sqlite":
         sqlite_path(url)
+    if scheme == "journal":
+        journal_path(url)
     return scheme
 
 
-def open_storage(url: str, *, create: bool) -> optuna.storages.RDBStorage:
-    """Open an Optuna RDB storage with heartbeats and retry of stale trials.
+def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
+    """Open an Optuna RDB storage with heartbeats and retry of stale trials (or a journal file).
 
     `create=False` (report, inspection) refuses to create a missing SQLite file: a typo in a path
     must not leave an empty database behind.
@@ -81,6 +100,8 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.RDBStorage:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
     scheme = check_url(url)
+    if scheme == "journal":
+        return open_journal(url, create)
     engine_kwargs: dict[str, object] = {}
     if scheme == "sqlite":
         path = sqlite_path(url)
@@ -101,6 +122,23 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.RDBStorage:
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
+
+
+def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:
+    """Optuna's journal file: an append-only log under a file lock, safe for processes on one machine.
+
+    It has no heartbeat; `lstmexp.search.recover_dead_workers` fails and retries the trials of
+    workers that died on this machine instead. A lock left by a killed worker is broken after 30 s.
+    """
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    path = journal_path(url)
+    prepare_sqlite_file(path, url, create)  # same checks: not a directory, exists unless creating
+    try:
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    except OSError as exc:
+        raise StorageError(f"cannot open journal {path}: {exc.strerror}; check the path") from None
 
 
 def prepare_sqlite_file(path: Path, url: str, create: bool) -> None:

@@ -9,6 +9,7 @@ so far are kept, so a stopped trial still has its speed and memory figures.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,10 +26,11 @@ EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to 
 class TrialFailure(Exception):
     """A trial ended early in a way that is data, not a bug: out of memory, diverged, infeasible."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, figures: dict[str, float | int | None] | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.figures = figures or {}  # what was measured before the failure (e.g. memory at an OOM)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class TrainConfig:
     warmup_iters: int = 5
     seed: int = 0
     amp: str | None = None  # None (float32), "bf16" or "fp16" autocast
+    max_seconds: float | None = None  # training-time budget (epochs stay the cap)
+    max_samples: int | None = None  # samples-seen budget
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class TrainResult:
     best_epoch: int = 0
     best_state: dict[str, torch.Tensor] | None = None
     stopped_early: bool = False  # on_epoch asked to stop (pruned)
+    samples_seen: int = 0  # training samples over all epochs run
+    budget_reached: bool = False  # max_seconds or max_samples ended training
 
     @property
     def best(self) -> EpochRecord:
@@ -132,9 +138,11 @@ def train(
         loss_sum = torch.zeros((), device=device)
         norms: list[torch.Tensor] = []  # per-step gradient norms, kept on the device until epoch end
         epoch_watch.start()
+        epoch_started_at = time.perf_counter()  # host clock, for the seconds budget only
         in_steady_state = step >= warmup
         if in_steady_state:
             steady_watch.start()
+        ran = 0
         for i in range(iterations):
             if step == warmup and not in_steady_state:
                 steady_watch.start()  # warm-up ends here, once per trial
@@ -146,11 +154,16 @@ def train(
             loss_sum += loss
             norms.append(norm)
             step += 1
+            ran += 1
+            result.samples_seen += batch_starts.numel()
+            if budget_reached(config, result, epoch_started_at):  # the budget may end an epoch early
+                result.budget_reached = True
+                break
         train_s = epoch_watch.stop()
         if in_steady_state:
             result.steady_s += steady_watch.stop()
-            result.steady_samples += n
-        train_loss = (loss_sum / iterations).item()
+            result.steady_samples += min(n, ran * config.batch_size)
+        train_loss = (loss_sum / ran).item()
         norms_host = torch.stack(norms).float().cpu().numpy()
         epoch_watch.start()
         val_loss = evaluate(model, series, "val", config.time_step, config.horizon, val_starts, config.amp).mse
@@ -176,7 +189,20 @@ def train(
         if on_epoch is not None and on_epoch(record):
             result.stopped_early = True
             break
+        if result.budget_reached:
+            break
     return result
+
+
+def budget_reached(config: TrainConfig, result: TrainResult, epoch_start: float) -> bool:
+    """True once the trial's seconds or samples budget is spent (read without a device sync: on
+    CUDA the clock may run ahead of queued kernels by a few milliseconds)."""
+    if config.max_samples is not None and result.samples_seen >= config.max_samples:
+        return True
+    if config.max_seconds is None:
+        return False
+    trained_s = sum(e.train_s for e in result.epochs) + time.perf_counter() - epoch_start
+    return trained_s >= config.max_seconds
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

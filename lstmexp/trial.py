@@ -7,8 +7,10 @@ prints them; the report reads them back.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -121,21 +123,31 @@ def train_once(
         warmup_iters=spec.train.warmup_iters,
         seed=seed,
         amp=spec.train.amp,
+        max_seconds=spec.train.max_seconds,
+        max_samples=spec.train.max_samples,
     )
+    skip_if_estimate_exceeds(spec, params, series.input_size)
     memory = TrialMemory(series.device)
+    oom: TrialFailure | None = None
     try:
         with memory:
+            force_oom_for_tests(params)
             model = build_model(spec, params, series).to(series.device)
             result = train(model, series, config, on_epoch)
             reading = memory.reading()
-    except torch.OutOfMemoryError as exc:
-        raise TrialFailure("oom", first_line(exc)) from exc
-    except RuntimeError as exc:
-        if "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
-            raise TrialFailure("oom", first_line(exc)) from exc
-        raise
+    except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError too
+        if not is_out_of_memory(exc):
+            raise
+        # Keep no reference to the exception: its traceback holds the trial's tensors, which must
+        # be freed before the next trial (optuna/optuna#1224, #4934).
+        oom = TrialFailure("oom", first_line(exc), {"peak_mem_bytes": memory.reading().peak_bytes})
     finally:
+        if oom is not None:
+            model = None
+            gc.collect()
         memory.release()
+    if oom is not None:
+        raise oom
 
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
@@ -166,6 +178,8 @@ def train_once(
         "grad_norm_mean": float(np.nanmean([e.grad_norm_mean for e in epochs])),
         "grad_norm_max": float(np.nanmax([e.grad_norm_max for e in epochs])),
         "nonfinite_grad_frac": float(np.mean([e.nonfinite_grad_frac for e in epochs])),
+        "samples_seen": result.samples_seen,
+        "budget_reached": result.budget_reached,
         "curve_train_loss": [e.train_loss for e in epochs],
         "curve_val_loss": [e.val_loss for e in epochs],
         "curve_grad_norm_mean": [e.grad_norm_mean for e in epochs],
@@ -205,6 +219,47 @@ def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
         combined[f"{key}_cv"] = std / abs(mean) if mean != 0 else float("nan")
     combined["peak_mem_bytes"] = max(run["peak_mem_bytes"] for run in runs)
     return combined
+
+
+def is_out_of_memory(exc: RuntimeError) -> bool:
+    """A CUDA OOM, or a CPU allocation failure (which torch raises as a plain RuntimeError)."""
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in text or "out of memory" in text
+
+
+def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_size: int) -> None:
+    """A configuration whose activations alone exceed max_memory cannot fit: fail it as infeasible
+    without training. The estimate is a lower bound, so nothing that could fit is skipped."""
+    cap = spec.search.constraints.max_memory
+    if cap is None:
+        return
+    estimate = estimate_activation_bytes(
+        params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, input_size
+    )
+    if estimate > cap:
+        raise TrialFailure(
+            "infeasible",
+            f"estimated activation memory {format_bytes(estimate)} exceeds max_memory {format_bytes(cap)}",
+            {"activation_mem_est_bytes": estimate},
+        )
+
+
+def format_bytes(size: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+# Test hook: LSTMEXP_TEST_OOM_BATCH=N makes every trial with batch_size >= N fail as a real
+# out-of-memory error would (tests cannot rely on a GPU, and capping CPU memory is not portable).
+FORCE_OOM_ENV = "LSTMEXP_TEST_OOM_BATCH"
+
+
+def force_oom_for_tests(params: TrialParams) -> None:
+    threshold = os.environ.get(FORCE_OOM_ENV)
+    if threshold and params.batch_size >= int(threshold):
+        raise torch.OutOfMemoryError(f"forced by {FORCE_OOM_ENV}={threshold} at batch_size {params.batch_size}")
 
 
 def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:

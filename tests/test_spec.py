@@ -64,7 +64,7 @@ def test_override_refines_a_short_form():
         ("search.space.hidden_size={low: 3, high: 3, scale: pow2}", "no power of two lies in [3, 3]"),
         ("search.space.hidden_size={low: 3, high: 9, scale: log, step: 2}", "`step` cannot be combined"),
         ("search.space.hidden_size={low: 3}", "give `values: [...]` or both `low` and `high`"),
-        ("search.sampler=annealing", "search.sampler: Input should be 'tpe', 'random' or 'grid'"),
+        ("search.sampler=annealing", "search.sampler: Input should be 'tpe', 'random', 'grid', 'gp', 'nsga2' or 'qmc'"),
         ("data.split.train=0.9", "data.split: train + val + test must sum to 1"),
         ("model.dropout=1.5", "model.dropout: Input should be less than 1"),
         ("study=bad name!", "study: String should match pattern"),

@@ -1,0 +1,192 @@
+"""Search at full strength, in-process: samplers, pruners, objectives, budgets, constraints, failures as data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from lstmexp.errors import SpecError, StorageError
+from lstmexp.search import count_done, load_existing_study, run_search
+from lstmexp.spec import load_spec
+from lstmexp.trial import FORCE_OOM_ENV
+
+TINY = [
+    "data.rows=600",
+    "train.epochs=1",
+    "train.device=cpu",
+    "train.warmup_iters=1",
+    "train.threads=1",  # one intra-op thread: tiny models gain nothing from more, and CI runs tests in parallel
+    "search.trials=3",
+    "search.pruner=none",
+    "search.space.batch_size=[16,32]",
+    "search.space.time_step=[4,8]",
+    "search.space.hidden_size=[8]",
+]
+
+
+def tiny(study: str, *overrides: str):
+    return load_spec(None, [*TINY, f"study={study}", *overrides])
+
+
+def journal(tmp_path: Path) -> str:
+    return f"journal:///{tmp_path}/study.journal"
+
+
+def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return load_existing_study(url, name).get_trials()
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "grid", "gp", "nsga2", "qmc"])
+def test_every_sampler_runs_a_study_to_its_target(tmp_path, sampler):
+    url = journal(tmp_path)
+    summary = run_search(tiny(f"s-{sampler}", f"search.sampler={sampler}"), url)
+    assert (summary.done, summary.target) == (3, 3)
+    trials = trials_of(url, f"s-{sampler}")
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+    assert all(t.params["batch_size"] in (16, 32) and t.params["time_step"] in (4, 8) for t in trials)
+    if sampler == "grid":  # every combination at most once
+        assert len({tuple(t.params.values()) for t in trials}) == 3
+
+
+@pytest.mark.parametrize("pruner", ["median", "hyperband", "successive-halving"])
+def test_every_pruner_prunes_only_after_its_warm_up(tmp_path, pruner):
+    url = journal(tmp_path)
+    spec = tiny(
+        f"p-{pruner}", f"search.pruner={pruner}", "train.epochs=4", "search.trials=6", "search.sampler=random",
+        "search.space.hidden_size=[4,8,16]", "train.lr=0.01",
+    )
+    summary = run_search(spec, url)
+    assert summary.done == 6
+    trials = trials_of(url, f"p-{pruner}")
+    assert all(len(t.intermediate_values) >= 1 for t in trials)  # val loss per epoch reported
+    for trial in trials:
+        if trial.state == TrialState.PRUNED:
+            # median: nothing before half the budget; halving/hyperband: first rung at a quarter
+            assert trial.user_attrs["epochs_run"] >= (2 if pruner == "median" else 1)
+            assert trial.user_attrs["epochs_run"] < 4
+        else:
+            assert trial.state == TrialState.COMPLETE and trial.user_attrs["epochs_run"] == 4
+    assert isinstance(load_existing_study(url, f"p-{pruner}").pruner, optuna.pruners.BasePruner)
+
+
+def test_two_objectives_give_a_pareto_study_and_pruning_there_is_refused(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("pareto", "search.objectives=[val_loss,samples_per_s]"), url)
+    study = load_existing_study(url, "pareto")
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MAXIMIZE"]
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 3
+    for trial in complete:
+        assert trial.values == [trial.user_attrs["val_loss_best"], trial.user_attrs["samples_per_s"]]
+    assert study.best_trials  # Optuna's Pareto front over the recorded values
+    with pytest.raises(SpecError, match="cannot prune a multi-objective study"):
+        tiny("x", "search.objectives=[val_loss,peak_memory]", "search.pruner=median")
+    with pytest.raises(SpecError, match=r"needs train\.target_val_loss"):
+        tiny("x", "search.objectives=time_to_target")
+
+
+def test_time_to_target_objective_is_training_seconds_until_the_target(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("ttt", "search.objectives=time_to_target", "train.target_val_loss=100", "train.epochs=2"), url)
+    for trial in trials_of(url, "ttt"):
+        # any val loss is below 100: reached after the first of the two epochs
+        attrs = trial.user_attrs
+        assert attrs["epochs_to_target"] == 1
+        assert 0 < trial.value < 2 * (attrs["train_s_per_epoch"] + attrs["eval_s_per_epoch"])
+    run_search(tiny("never", "search.objectives=time_to_target", "train.target_val_loss=1e-9", "search.trials=1"), url)
+    assert trials_of(url, "never")[0].value == float("inf")
+
+
+def test_a_too_low_speed_floor_marks_trials_infeasible_through_optuna_constraints(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("slow", "search.constraints.min_samples_per_s=1e12"), url)
+    trials = trials_of(url, "slow")
+    assert all(t.constraints["min_samples_per_s"] > 0 for t in trials)
+    from lstmexp.search import best_value
+
+    assert best_value(load_existing_study(url, "slow")) is None  # nothing infeasible is recommended
+
+
+def test_the_memory_estimate_skips_configurations_that_cannot_fit(tmp_path):
+    url = journal(tmp_path)
+    # batch 16 x T 4 x (6*8 + 5 inputs) floats = 13.3 KiB of activations fits under 20KiB; double either: 26.5 KiB
+    summary = run_search(tiny("cap", "search.constraints.max_memory=20KiB", "search.sampler=grid",
+                              "search.trials=4"), url)
+    assert summary.done == 4
+    trials = trials_of(url, "cap")
+    skipped = [t for t in trials if t.user_attrs.get("failure_reason") == "infeasible"]
+    assert sorted((t.params["batch_size"], t.params["time_step"]) for t in skipped) == [(16, 8), (32, 4), (32, 8)]
+    assert all(t.state == TrialState.FAIL and t.constraints["max_memory"] > 0 for t in skipped)
+    assert all("train_s_per_epoch" not in t.user_attrs for t in skipped)  # never trained
+
+
+def test_forced_oom_and_divergence_are_recorded_while_the_study_finishes(tmp_path, monkeypatch):
+    url = journal(tmp_path)
+    monkeypatch.setenv(FORCE_OOM_ENV, "32")
+    summary = run_search(tiny("oom", "search.sampler=grid", "search.trials=4"), url)
+    assert summary.done == 4
+    by_batch = {}
+    for trial in trials_of(url, "oom"):
+        by_batch.setdefault(trial.params["batch_size"], []).append(trial)
+    assert all(t.state == TrialState.COMPLETE for t in by_batch[16])
+    for trial in by_batch[32]:
+        assert trial.state == TrialState.FAIL and trial.user_attrs["failure_reason"] == "oom"
+        assert trial.params["time_step"] in (4, 8) and trial.user_attrs["peak_mem_bytes"] >= 0
+    monkeypatch.delenv(FORCE_OOM_ENV)
+
+    summary = run_search(tiny("diverge", "train.lr=1e30"), url)
+    assert summary.done == 3
+    reasons = {t.user_attrs.get("failure_reason") for t in trials_of(url, "diverge")}
+    assert reasons == {"diverged"}
+
+
+def test_a_samples_budget_stops_training_mid_epoch(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("budget", "train.epochs=5", "train.max_samples=100", "search.space.batch_size=[16]"), url)
+    for trial in trials_of(url, "budget"):
+        attrs = trial.user_attrs
+        assert attrs["budget_reached"] is True and attrs["epochs_run"] == 1
+        assert 100 <= attrs["samples_seen"] < 100 + 16
+        assert attrs["iterations_per_epoch"] * 16 > attrs["samples_seen"]  # the epoch was cut short
+
+
+def test_a_repeated_configuration_is_trained_with_the_next_seed(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("repeat", "search.space.batch_size=[16]", "search.space.time_step=[4]"), url)
+    trials = trials_of(url, "repeat")
+    assert [t.user_attrs["train_seed"] for t in trials] == [0, 1, 2]
+    assert [t.user_attrs.get("repeat_of") for t in trials] == [None, 0, 0]
+    assert len({t.value for t in trials}) == 3  # different seeds, different results
+
+
+def test_resuming_continues_to_the_target_and_refuses_changed_objectives(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("resume", "search.trials=2"), url)
+    summary = run_search(tiny("resume", "search.trials=3"), url)
+    assert (summary.done, summary.ran_now) == (3, 1)
+    with pytest.raises(SpecError, match=r"different search\.objectives"):
+        run_search(tiny("resume", "search.objectives=s_per_epoch"), url)
+    assert count_done(load_existing_study(url, "resume")) == 3
+
+
+def test_journal_urls_are_checked(tmp_path):
+    from lstmexp.storage import open_storage
+
+    with pytest.raises(StorageError, match="three slashes"):
+        open_storage("journal://x.journal", create=True)
+    with pytest.raises(StorageError, match="does not exist"):
+        open_storage(f"journal:///{tmp_path}/missing.journal", create=False)
+
+
+def test_a_seconds_budget_compares_batch_sizes_at_equal_training_time(tmp_path):
+    url = journal(tmp_path)
+    run_search(tiny("seconds", "train.epochs=500", "train.max_seconds=0.3", "search.trials=2",
+                    "search.sampler=grid", "search.space.time_step=[4]"), url)
+    for trial in trials_of(url, "seconds"):
+        attrs = trial.user_attrs
+        trained_s = attrs["train_s_per_epoch"] * attrs["epochs_run"]
+        assert attrs["budget_reached"] is True and attrs["epochs_run"] < 500
+        assert 0.3 <= trained_s < 0.3 + 2 * attrs["train_s_per_epoch"] + 0.5  # stops within the epoch that crosses
