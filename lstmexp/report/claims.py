@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lstmexp.report.evidence import Effect, within_strata_effect
+from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
 from lstmexp.spec import SEARCHED_PARAMS
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
@@ -121,61 +121,61 @@ def short_steps(frame: pd.DataFrame) -> pd.Series:
 CLAIMS: tuple[Claim, ...] = (
     Claim("C5", "Larger batches run faster (up to out-of-memory).", (
         Part("samples/s rises with batch_size", "samples_per_s", "batch_size", log2_of("batch_size"), "up", False,
-             "samples/s per doubling of batch_size"),
+             "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C6", "Smaller batches need less memory but make training take longer.", (
         Part("peak memory rises with batch_size", "peak_mem_bytes", "batch_size", log2_of("batch_size"), "up",
-             False, "peak memory per doubling of batch_size"),
+             False, "per 2× batch_size"),
         Part("seconds per epoch fall as batch_size grows", "train_s_per_epoch", "batch_size",
-             log2_of("batch_size"), "down", False, "s/epoch per doubling of batch_size"),
+             log2_of("batch_size"), "down", False, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C7", "Larger batches need more epochs to reach the same result (steadier gradient).", (
         Part("epochs to the best val loss rise with batch_size", "best_epoch", "batch_size", log2_of("batch_size"),
-             "up", True, "best epoch per doubling of batch_size"),
+             "up", True, "per 2× batch_size"),
         Part("gradient norm falls as batch_size grows (less gradient noise)", "grad_norm_mean", "batch_size",
-             log2_of("batch_size"), "down", False, "mean gradient norm per doubling of batch_size"),
+             log2_of("batch_size"), "down", False, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C8", f"Very small batches (≤{SMALL_BATCH}) converge with difficulty and can underfit.", (
         Part(f"batch_size ≤{SMALL_BATCH} ends with a higher best val loss", "val_loss_best", "batch_size",
              indicator(f"batch_size ≤{SMALL_BATCH}", smallest_batch), "up", True,
-             f"val loss ratio, batch_size ≤{SMALL_BATCH} vs larger",
+             f"batch_size ≤{SMALL_BATCH} vs larger",
              precondition=needs_both("batch_size", lambda s: pd.to_numeric(s) <= SMALL_BATCH,
                                      f"needs trials with batch_size ≤{SMALL_BATCH} and larger")),
         Part(f"batch_size ≤{SMALL_BATCH} ends with a higher train loss (underfits)", "train_loss_final",
              "batch_size", indicator(f"batch_size ≤{SMALL_BATCH}", smallest_batch), "up", True,
-             f"train loss ratio, batch_size ≤{SMALL_BATCH} vs larger",
+             f"batch_size ≤{SMALL_BATCH} vs larger",
              precondition=needs_both("batch_size", lambda s: pd.to_numeric(s) <= SMALL_BATCH,
                                      f"needs trials with batch_size ≤{SMALL_BATCH} and larger")),
     ), "experiments/batch_sweep.yaml"),
     Claim("C9", "Powers of two are the efficient batch sizes.", (
         Part("powers of two run faster than their neighbours", "samples_per_s", "batch_size",
-             pow2_with_size_control, "up", False, "samples/s ratio, power of two vs other sizes",
+             pow2_with_size_control, "up", False, "power of two vs not",
              precondition=needs_both("batch_size", is_power_of_two,
                                      "needs batch sizes that are powers of two and some that are not")),
     ), "experiments/batch_sweep.yaml"),
     Claim("C10", "A larger time step costs more computation per sample and slows training.", (
         Part("samples/s fall as time_step grows", "samples_per_s", "time_step", log2_of("time_step"), "down",
-             False, "samples/s per doubling of time_step"),
+             False, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C11", "A larger time step uses longer history but makes gradients vanish or explode.", (
         Part("best val loss falls as time_step grows (longer history helps)", "val_loss_best", "time_step",
-             log2_of("time_step"), "down", True, "best val loss per doubling of time_step"),
+             log2_of("time_step"), "down", True, "per 2× time_step"),
         Part("largest gradient norm rises with time_step (exploding gradients)", "grad_norm_max", "time_step",
-             log2_of("time_step"), "up", False, "max gradient norm per doubling of time_step"),
+             log2_of("time_step"), "up", False, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml or experiments/adding.yaml"),
     Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}).", (
         Part(f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", "val_loss_best",
              "time_step", indicator(f"time_step ≤{SHORT_TIME_STEP}", short_steps), "down", True,
-             f"val loss ratio, time_step ≤{SHORT_TIME_STEP} vs longer",
+             f"time_step ≤{SHORT_TIME_STEP} vs longer",
              precondition=needs_both("time_step", lambda s: pd.to_numeric(s) <= SHORT_TIME_STEP,
                                      f"needs trials with time_step ≤{SHORT_TIME_STEP} and longer")),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C13", "Short sequences: larger batch, smaller time step; long sequences: the reverse.", (),
-          "two studies on a short and a long series (e.g. experiments/etth1_s96.yaml and experiments/etth1_m24.yaml),"
-          " compared with `lstmexp report --study A --study B`"),
+          "studies of a short and a long series (experiments/etth1_s96.yaml, experiments/etth1_m24.yaml) "
+          "compared with --study A --study B"),
     Claim("C14", "A stateful LSTM with batch_size > 1 can cost accuracy where order matters.", (
         Part("in stateful trials, best val loss rises with batch_size", "val_loss_best", "batch_size",
-             log2_of("batch_size"), "up", True, "best val loss per doubling of batch_size (stateful)",
+             log2_of("batch_size"), "up", True, "per 2× batch_size",
              subset=stateful_only,
              precondition=lambda f: None if "stateful" in f.columns and f["stateful"].astype(bool).any()
              else "needs stateful trials (`stateful` recorded)"),
@@ -210,7 +210,9 @@ def population(trials: pd.DataFrame, accuracy: bool) -> pd.DataFrame:
 
 def evaluate_part(part: Part, trials: pd.DataFrame) -> PartResult:
     data = part.subset(population(trials, part.accuracy))
-    strata = [c for c in (*SEARCHED_PARAMS, *CONTEXT_COLUMNS) if c != part.x and c in data.columns]
+    # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
+    strata = [c for c in (*SEARCHED_PARAMS, *CONTEXT_COLUMNS)
+              if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
     test = describe_test(part, strata)
     missing = next((c for c in (part.y, part.x) if c not in data.columns), None)
     reason = f"no {missing} recorded" if missing else part.precondition(data)
@@ -219,7 +221,8 @@ def evaluate_part(part: Part, trials: pd.DataFrame) -> PartResult:
     effect = within_strata_effect(data, part.y, part.regressor(data), strata)
     rows = rows_behind(data, part, strata)
     if effect is None:
-        note = f"{part.x} never varies among comparable trials (same {', '.join(strata) or 'settings'})"
+        same = f" (same {', '.join(strata)})" if strata else ""
+        note = f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
         return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, note)
     return PartResult(part.statement, verdict_of(effect, part.direction), effect, part.unit, test, rows)
 

@@ -42,8 +42,9 @@ class Effect:
     repeats_used: bool
 
     def describe(self, unit: str) -> str:
-        return f"×{self.factor:.3g} {unit} (95% CI {self.low:.3g}–{self.high:.3g}; {self.rows} trials, " \
-               f"{self.strata} strata{', repeats' if self.repeats_used else ''})"
+        repeats = ", with repeats" if self.repeats_used else ""
+        return (f"×{self.factor:.3g} {unit} (95% CI {self.low:.3g}–{self.high:.3g}; {self.rows} trials in "
+                f"{self.strata} strata{repeats})")
 
 
 def within_strata_effect(

@@ -51,7 +51,12 @@ def importances_for(
     varying = [p for p in params if not distributions[p].single()]
     if len(usable) < MIN_TRIALS or not varying:
         return {}
-    study = optuna.create_study(direction=direction)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created in memory" lines
+    try:
+        study = optuna.create_study(direction=direction)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     study.add_trials([
         optuna.trial.create_trial(
             params={p: row[p] for p in params}, distributions={p: distributions[p] for p in params},
