@@ -44,8 +44,9 @@ def report_study(
     urls = storage_url if isinstance(storage_url, list) else [storage_url]
     names: list[str | None] = list(studies) or [None]
     if len(urls) not in (1, len(names)):
-        raise SpecError(f"--storage given {len(urls)} times for {len(names)} studies; give it once, or once per --study")
-    reports = [load_report(url, name, options) for url, name in zip(urls * (len(names) // len(urls)), names)]
+        raise SpecError(f"--storage given {len(urls)} times for {len(names)} studies; give it once or once per --study")
+    paired = urls * len(names) if len(urls) == 1 else urls
+    reports = [load_report(url, name, options) for url, name in zip(paired, names, strict=True)]
     document = reports[0] if len(reports) == 1 else compare(reports)
     if out_dir is not None:
         write_outputs(document, out_dir)
