@@ -118,6 +118,6 @@ def test_build_report_sections_are_filled():
     assert report.matrices["val_loss_best"].shape == (3, 2)
     assert report.matrices["val_loss_best"].loc[16, 8] == pytest.approx(0.18)
     assert set(report.importance["param"]) == {"batch_size", "time_step", "hidden_size"}
-    assert report.importance["val_loss_best"].sum() == pytest.approx(1.0)
+    assert report.importance["accuracy (val loss)"].sum() == pytest.approx(1.0)
     assert set(report.curves) == set(report.best["number"])
     assert report.compute["epochs"] == 48

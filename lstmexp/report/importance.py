@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # Figure -> optimisation direction that defines "good" trials for PED-ANOVA.
 IMPORTANCE_TARGETS = {"val_loss_best": "minimize", "samples_per_s": "maximize", "peak_mem_bytes": "minimize"}
+COLUMN_NAMES = {"val_loss_best": "accuracy (val loss)", "samples_per_s": "speed (samples per s)",
+                "peak_mem_bytes": "memory (peak)"}
 MIN_TRIALS = 4
 
 
@@ -33,9 +35,9 @@ def param_importances(trials: pd.DataFrame, distributions: dict[str, BaseDistrib
         if target in complete.columns:
             scores = importances_for(complete, target, direction, params, distributions)
             if scores:
-                columns[target] = scores
+                columns[COLUMN_NAMES[target]] = scores
     if not columns:
-        return pd.DataFrame(columns=["param", *IMPORTANCE_TARGETS])
+        return pd.DataFrame(columns=["param", *COLUMN_NAMES.values()])
     table = pd.DataFrame(columns).reindex(params)
     return table.rename_axis("param").reset_index()
 

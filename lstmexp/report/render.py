@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,7 @@ TERMINAL_WIDTH = 120
 SHORT_CELL = 22  # columns whose cells are all this short are never wrapped (long text columns wrap instead)
 # Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
 TERMINAL_HIDDEN = ("test_mse", "param_count", "state")  # state: only when all rows share it
-BYTES_SUFFIX = "_bytes"
+MEMORY_COLUMN = re.compile(r"mem\w*_bytes(_iqr)?$")  # shown in MiB
 # Short headers (with units) so that the terminal tables fit 120 columns.
 UNIT_HEADERS = {
     "peak_mem_bytes": "mem MiB",
@@ -67,7 +68,7 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
     """Memory in MiB, median ±spread in one cell, short headers with units, 4 significant digits."""
     shown = frame.copy()
     for column in shown.columns:
-        if BYTES_SUFFIX in str(column) and "mem" in str(column):
+        if MEMORY_COLUMN.search(str(column)):
             shown[column] = pd.to_numeric(shown[column], errors="coerce") / 2**20
     shown = people_frame(shown)
     shown = shown.rename(columns=lambda c: short_header(str(c)))

@@ -86,7 +86,9 @@ def recommendation_section(report: Report) -> Section:
                      **{p: trial.get(p) for p in ("batch_size", "time_step", "hidden_size")},
                      "val_loss_best": trial.get("val_loss_best"), "samples_per_s": trial.get("samples_per_s"),
                      "peak_mem_bytes": trial.get("peak_mem_bytes")})
-        lines.append(f"{rec.goal} ({rec.why})" + (f":\n  {rec.command}" if rec.command else ""))
+        lines.append(f"{rec.goal} ({rec.why})" + (":" if rec.command else ""))
+        if rec.command:
+            lines.append(f"  {rec.command}")
     caption = "why each was chosen, and the command that reproduces it:"
     return Section("recommendations", "Recommendations", pd.DataFrame(rows), caption, lines)
 
