@@ -222,10 +222,16 @@ def best_value(study: optuna.Study) -> float | None:
     return min((t.value for t in completed if t.value is not None), default=None)
 
 
-def load_existing_study(storage_url: str, study_name: str | None) -> optuna.Study:
-    """Load a study for reading; with no name, the storage's only study (or an error listing them)."""
-    storage = open_storage(storage_url, create=False)
-    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+def load_existing_study(
+    storage_url: str, study_name: str | None, storage: optuna.storages.BaseStorage | None = None
+) -> optuna.Study:
+    """Load a study for reading; with no name, the storage's only study (or an error listing them).
+
+    Pass `storage` when it is already open. Names come from `get_all_studies()`, which reads no
+    trials (`get_all_study_summaries` reads every trial of every study: seconds on large studies).
+    """
+    storage = storage or open_storage(storage_url, create=False)
+    names = [s.study_name for s in storage.get_all_studies()]
     if study_name is None:
         if len(names) != 1:
             listed = ", ".join(names) if names else "none"

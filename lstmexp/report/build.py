@@ -145,9 +145,12 @@ def tradeoff_table(trials: pd.DataFrame, param: str) -> pd.DataFrame:
     if finished.empty or not metrics:
         return pd.DataFrame(columns=[param, "trials", *metrics])
     table = finished.groupby(param).size().rename("trials").to_frame()
-    table["complete"] = (finished["state"] == "complete").groupby(finished[param]).sum()
+    is_complete = finished["state"] == "complete"
+    table["complete"] = is_complete.groupby(finished[param]).sum()
     for metric in metrics:
-        values = pd.to_numeric(population(finished, metric)[metric], errors="coerce")
+        values = pd.to_numeric(finished[metric], errors="coerce")
+        if metric not in COST_METRICS:
+            values = values.where(is_complete)  # NaN is skipped by median and quantile
         grouped = values.groupby(finished[param])
         table[metric] = grouped.median()
         spread = grouped.quantile(0.75) - grouped.quantile(0.25)

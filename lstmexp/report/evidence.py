@@ -18,6 +18,7 @@ own standard error, so seed-to-seed noise widens the interval too.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -74,10 +75,10 @@ def within_strata_effect(
     if not np.isfinite(point[0, 0]):
         return None
     se = repeat_standard_error(data, y)
-    rng = np.random.default_rng(seed)
-    picks = bootstrap_picks(starts, sizes, draws, rng)
-    noisy = log_y[None, :] + (rng.standard_normal((draws, len(order))) * se[order][None, :] if se is not None else 0)
-    boot = fit(picks, starts, sizes, z, np.broadcast_to(noisy, (draws, len(order))))[:, 0]
+    picks = bootstrap_picks(tuple(sizes), draws, seed)
+    noise = np.random.default_rng(seed + 1).standard_normal((draws, len(order))) if se is not None else None
+    noisy = log_y[None, :] + (noise * se[order][None, :] if noise is not None else 0)
+    boot = fit(picks, starts, sizes, z, noisy)[:, 0]
     boot = boot[np.isfinite(boot)]
     if len(boot) < draws // 2:
         return None
@@ -95,11 +96,21 @@ def stratum_codes(data: pd.DataFrame, strata: list[str]) -> np.ndarray:
     return data.groupby(present, dropna=False, sort=False).ngroup().to_numpy()
 
 
-def bootstrap_picks(starts: np.ndarray, sizes: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Resampled trial positions (draws × trials): position i draws uniformly from its own stratum's block."""
-    block_start = np.repeat(starts, sizes)
-    block_size = np.repeat(sizes, sizes)
-    return block_start + (rng.random((draws, len(block_start))) * block_size).astype(np.int64)
+@functools.lru_cache(maxsize=8)
+def bootstrap_picks(sizes: tuple[int, ...], draws: int, seed: int) -> np.ndarray:
+    """Resampled trial positions (draws × trials): position i draws uniformly from its own stratum's block.
+
+    Depends only on the strata sizes and the seed, so claims tested on the same trials share one draw
+    (cached; the result is read-only).
+    """
+    size_array = np.asarray(sizes)
+    starts = np.r_[0, np.cumsum(size_array)[:-1]]
+    block_start = np.repeat(starts, size_array)
+    block_size = np.repeat(size_array, size_array)
+    rng = np.random.default_rng(seed)
+    picks = block_start + (rng.random((draws, len(block_start))) * block_size).astype(np.int64)
+    picks.setflags(write=False)
+    return picks
 
 
 def fit(picks: np.ndarray, starts: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -108,7 +119,7 @@ def fit(picks: np.ndarray, starts: np.ndarray, sizes: np.ndarray, z: np.ndarray,
     Centred sums in closed form, S_ab = sum a b - sum_s (sum_s a)(sum_s b) / n_s, with per-stratum sums
     from `np.add.reduceat` over the contiguous stratum blocks: the whole bootstrap is a few array passes.
     """
-    ys = np.take_along_axis(y, picks, axis=1) if y.shape == picks.shape else y[:, picks[0]]
+    ys = y[0][picks] if len(y) == 1 else np.take_along_axis(y, picks, axis=1)  # y: one row, or one per draw
     zs = [z[:, j][picks] for j in range(z.shape[1])]
 
     def block_sums(values: np.ndarray) -> np.ndarray:

@@ -211,9 +211,8 @@ def render_json(document: object) -> str:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts with NaN as null (JSON has no NaN)."""
-    cleaned = frame.astype(object).where(frame.notna(), None)
-    return [{str(k): to_builtin(v) for k, v in row.items()} for row in cleaned.to_dict(orient="records")]
+    """Rows as dicts with NaN and infinities as null (JSON has neither); pandas' JSON writer does it fast."""
+    return json.loads(frame.rename(columns=str).to_json(orient="records", double_precision=15))
 
 
 def to_builtins(row: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -21,8 +21,8 @@ def load_report(storage_url: str, study_name: str | None, options: ReportOptions
     from lstmexp.search import ENV_ATTR, SPEC_ATTR, load_existing_study
     from lstmexp.storage import mask_url, open_storage
 
-    study = load_existing_study(storage_url, study_name)
     storage = open_storage(storage_url, create=False)
+    study = load_existing_study(storage_url, study_name, storage)
     loaded = load_trials(study, storage)
     attrs = study.user_attrs
     return build_report(
