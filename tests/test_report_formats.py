@@ -80,6 +80,7 @@ def test_html_escapes_study_names_and_column_names(cli, workdir):
     stored(workdir, name="plain", url=url)
     page = cli("report", "--storage", url, "--study", evil, "--study", "plain", "--format", "html").out
     assert "<script>" not in page
+    assert page.count('src="data:image/png;base64,') >= 10  # plots of both studies, embedded
     assert "<title>lstmexp comparison: &lt;script&gt;alert(1)&lt;/script&gt;&amp; vs plain</title>" in page
     assert "<th>[&lt;script&gt;alert(1)&lt;/script&gt;&amp;] samples/s</th>" in page  # a column name
 
@@ -119,4 +120,5 @@ def test_max_memory_recommendation_and_failure_counts(cli, workdir):
     assert "most accurate under 200 MiB peak memory" in result.out
     assert "lstmexp run --batch-size 32 --time-step 8" in result.out
     assert "failures: 1 oom" in result.out
+    assert "C5: out of memory at batch_size 512 (1 trials)" in result.out
     assert optuna.load_study(study_name="known", storage=url).trials[2].state.name == "FAIL"

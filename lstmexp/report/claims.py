@@ -77,6 +77,7 @@ class ClaimResult:
     verdict: str
     parts: list[PartResult] = field(default_factory=list)
     experiment: str = ""
+    context: str = ""  # what the test leaves out but the claim mentions (e.g. C5's out-of-memory end)
 
 
 def log2_of(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
@@ -198,7 +199,20 @@ def evaluate_claim(claim: Claim, trials: pd.DataFrame) -> ClaimResult:
         verdict = FAILS
     else:
         verdict = MIXED
-    return ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
+    result = ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
+    if claim.code == "C5":  # "... up to the point where memory runs out": the out-of-memory failures
+        result.context = out_of_memory_note(trials)
+    return result
+
+
+def out_of_memory_note(trials: pd.DataFrame) -> str:
+    if "failure_reason" not in trials.columns or "batch_size" not in trials.columns:
+        return ""
+    oom = trials[trials["failure_reason"] == "oom"]
+    if oom.empty:
+        return "no trial ran out of memory"
+    counts = oom["batch_size"].value_counts().sort_index()
+    return "out of memory at batch_size " + ", ".join(f"{int(b)} ({n} trials)" for b, n in counts.items())
 
 
 def population(trials: pd.DataFrame, accuracy: bool) -> pd.DataFrame:

@@ -121,6 +121,8 @@ def claim_sections(report: Report) -> list[Section]:
                 notes.append(f"{claim.code}: {part.note}")
         if claim.experiment:
             notes.append(f"{claim.code}: not testable here; run {claim.experiment}")
+        if claim.context:
+            notes.append(f"{claim.code}: {claim.context}")
         for index, part in enumerate(claim.parts):
             if not part.rows.empty:
                 caption = f"{claim.code} ({claim.text}) {part.statement}: {part.verdict}. Test: {part.test}."

@@ -24,12 +24,11 @@ def safe_name(key: str) -> str:
     return _UNSAFE.sub("_", key).lstrip(".") or "section"
 
 
-def write_outputs(document: object, out_dir: Path) -> list[Path]:
+def write_outputs(document: object, out_dir: Path, images: dict[str, bytes]) -> list[Path]:
+    """Write every file (`images`: plot name -> PNG bytes, from plots.make_plots)."""
     from lstmexp.report.html import render_html
-    from lstmexp.report.plots import make_plots
 
     shape = outline(document)
-    images = make_plots(shape.reports)
     files: dict[str, str | bytes] = {
         "report.html": render_html(document, images),
         "report.md": render_markdown(document, {n: f"{PLOT_DIR}/{safe_name(n)}.png" for n in images}),
