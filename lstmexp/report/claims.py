@@ -111,12 +111,16 @@ def stateful_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["stateful"].astype(bool)] if "stateful" in frame.columns else frame.iloc[0:0]
 
 
-def smallest_batch(frame: pd.DataFrame) -> pd.Series:
-    return pd.to_numeric(frame["batch_size"], errors="coerce") <= SMALL_BATCH
+def at_most(column: str, limit: int, others: str, statement: str, y: str, direction: str) -> Part:
+    """An accuracy statement comparing trials with `column` ≤ limit against the rest (C8, C12)."""
+    label = f"{column} ≤{limit}"
 
+    def small(values: pd.Series) -> pd.Series:
+        return pd.to_numeric(values, errors="coerce") <= limit
 
-def short_steps(frame: pd.DataFrame) -> pd.Series:
-    return pd.to_numeric(frame["time_step"], errors="coerce") <= SHORT_TIME_STEP
+    missing = f"needs trials with {label} and {others}"
+    return Part(statement, y, column, indicator(label, lambda frame: small(frame[column])), direction, True,
+                f"{label} vs {others}", precondition=needs_both(column, small, missing))
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -137,16 +141,10 @@ CLAIMS: tuple[Claim, ...] = (
              log2_of("batch_size"), "down", False, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C8", f"Very small batches (≤{SMALL_BATCH}) converge with difficulty and can underfit.", (
-        Part(f"batch_size ≤{SMALL_BATCH} ends with a higher best val loss", "val_loss_best", "batch_size",
-             indicator(f"batch_size ≤{SMALL_BATCH}", smallest_batch), "up", True,
-             f"batch_size ≤{SMALL_BATCH} vs larger",
-             precondition=needs_both("batch_size", lambda s: pd.to_numeric(s) <= SMALL_BATCH,
-                                     f"needs trials with batch_size ≤{SMALL_BATCH} and larger")),
-        Part(f"batch_size ≤{SMALL_BATCH} ends with a higher train loss (underfits)", "train_loss_final",
-             "batch_size", indicator(f"batch_size ≤{SMALL_BATCH}", smallest_batch), "up", True,
-             f"batch_size ≤{SMALL_BATCH} vs larger",
-             precondition=needs_both("batch_size", lambda s: pd.to_numeric(s) <= SMALL_BATCH,
-                                     f"needs trials with batch_size ≤{SMALL_BATCH} and larger")),
+        at_most("batch_size", SMALL_BATCH, "larger", f"batch_size ≤{SMALL_BATCH} ends with a higher best val loss",
+                "val_loss_best", "up"),
+        at_most("batch_size", SMALL_BATCH, "larger",
+                f"batch_size ≤{SMALL_BATCH} ends with a higher train loss (underfits)", "train_loss_final", "up"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C9", "Powers of two are the efficient batch sizes.", (
         Part("powers of two run faster than their neighbours", "samples_per_s", "batch_size",
@@ -165,11 +163,9 @@ CLAIMS: tuple[Claim, ...] = (
              log2_of("time_step"), "up", False, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml or experiments/adding.yaml"),
     Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}).", (
-        Part(f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", "val_loss_best",
-             "time_step", indicator(f"time_step ≤{SHORT_TIME_STEP}", short_steps), "down", True,
-             f"time_step ≤{SHORT_TIME_STEP} vs longer",
-             precondition=needs_both("time_step", lambda s: pd.to_numeric(s) <= SHORT_TIME_STEP,
-                                     f"needs trials with time_step ≤{SHORT_TIME_STEP} and longer")),
+        at_most("time_step", SHORT_TIME_STEP, "longer",
+                f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", "val_loss_best",
+                "down"),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C13", "Short sequences: larger batch, smaller time step; long sequences: the reverse.", (),
           "studies of a short and a long series (experiments/etth1_s96.yaml, experiments/etth1_m24.yaml) "
