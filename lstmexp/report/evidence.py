@@ -67,18 +67,20 @@ def within_strata_effect(
     if (varying > 1).sum() == 0:
         return None
     order = np.argsort(codes, kind="stable")  # trials of one stratum side by side
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    sizes = np.diff(np.r_[starts, len(order)])
+    sorted_codes = np.unique(codes[order], return_inverse=True)[1]
+    sizes = np.bincount(sorted_codes)
     log_y = np.log2(data[y].to_numpy(dtype=float))[order]
     z = data[zcols].to_numpy(dtype=float)[order]
-    point = fit(np.arange(len(order))[None, :], starts, sizes, z, log_y[None, :])
+    point = fit(np.ones((1, len(order))), sorted_codes, sizes, z, log_y)
     if not np.isfinite(point[0, 0]):
         return None
     se = repeat_standard_error(data, y)
-    picks = bootstrap_picks(tuple(sizes), draws, seed)
-    noise = np.random.default_rng(seed + 1).standard_normal((draws, len(order))) if se is not None else None
-    noisy = log_y[None, :] + (noise * se[order][None, :] if noise is not None else 0)
-    boot = fit(picks, starts, sizes, z, noisy)[:, 0]
+    weights = bootstrap_weights(tuple(sizes), draws, seed)
+    if se is None:
+        boot = fit(weights, sorted_codes, sizes, z, log_y)[:, 0]
+    else:  # each draw also takes each trial's mean from its seed-to-seed standard error
+        noise = np.random.default_rng(seed + 1).standard_normal((draws, len(order)))
+        boot = fit(weights, sorted_codes, sizes, z, log_y[None, :] + noise * se[order][None, :])[:, 0]
     boot = boot[np.isfinite(boot)]
     if len(boot) < draws // 2:
         return None
@@ -97,44 +99,51 @@ def stratum_codes(data: pd.DataFrame, strata: list[str]) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def bootstrap_picks(sizes: tuple[int, ...], draws: int, seed: int) -> np.ndarray:
-    """Resampled trial positions (draws × trials): position i draws uniformly from its own stratum's block.
+def bootstrap_weights(sizes: tuple[int, ...], draws: int, seed: int) -> np.ndarray:
+    """How often each trial is drawn in each bootstrap replicate (draws × trials, trials ordered by stratum).
 
-    Depends only on the strata sizes and the seed, so claims tested on the same trials share one draw
-    (cached; the result is read-only).
+    Every trial is replaced by a uniform draw from its own stratum, so stratum sizes never change.
+    Depends only on the strata sizes and the seed: claims tested on the same trials share one draw
+    (cached; read-only).
     """
     size_array = np.asarray(sizes)
+    total = int(size_array.sum())
     starts = np.r_[0, np.cumsum(size_array)[:-1]]
     block_start = np.repeat(starts, size_array)
     block_size = np.repeat(size_array, size_array)
-    rng = np.random.default_rng(seed)
-    picks = block_start + (rng.random((draws, len(block_start))) * block_size).astype(np.int64)
-    picks.setflags(write=False)
-    return picks
+    picks = block_start + (np.random.default_rng(seed).random((draws, total)) * block_size).astype(np.int64)
+    flat = (picks + np.arange(draws)[:, None] * total).ravel()
+    weights = np.bincount(flat, minlength=draws * total).reshape(draws, total).astype(float)
+    weights.setflags(write=False)
+    return weights
 
 
-def fit(picks: np.ndarray, starts: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Within-strata least squares for each row of `picks` (trials ordered by stratum); nan where singular.
+def fit(weights: np.ndarray, codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weighted within-strata least squares, one fit per row of `weights`; nan where singular.
 
-    Centred sums in closed form, S_ab = sum a b - sum_s (sum_s a)(sum_s b) / n_s, with per-stratum sums
-    from `np.add.reduceat` over the contiguous stratum blocks: the whole bootstrap is a few array passes.
+    `y` is one vector shared by all rows, or one row per weight row. Centred sums in closed form,
+    S_ab = sum w a b - sum_s (sum_s w a)(sum_s w b) / n_s (n_s: the stratum's size, which the
+    stratified bootstrap keeps), so every fit is a few matrix products (BLAS), not a loop.
     """
-    ys = y[0][picks] if len(y) == 1 else np.take_along_axis(y, picks, axis=1)  # y: one row, or one per draw
-    zs = [z[:, j][picks] for j in range(z.shape[1])]
-
-    def block_sums(values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values, starts, axis=1)
-
-    sum_y = block_sums(ys)
-    sum_z = [block_sums(values) for values in zs]
-    k = len(zs)
-    sxx = np.empty((len(picks), k, k))
-    sxy = np.empty((len(picks), k))
+    strata = np.eye(len(sizes))[codes]  # trials × strata
+    k = z.shape[1]
+    pairs = np.column_stack([z[:, j] * z[:, m] for j in range(k) for m in range(k)])
+    per_stratum_z = [weights @ (strata * z[:, [j]]) for j in range(k)]
+    zz = (weights @ pairs).reshape(len(weights), k, k)
+    if y.ndim == 1:
+        zy = weights @ (z * y[:, None])
+        per_stratum_y = weights @ (strata * y[:, None])
+    else:
+        weighted_y = weights * y
+        zy = weighted_y @ z
+        per_stratum_y = weighted_y @ strata
+    sxx = np.empty_like(zz)
+    sxy = np.empty_like(zy)
     for j in range(k):
-        sxy[:, j] = (zs[j] * ys).sum(axis=1) - (sum_z[j] * sum_y / sizes).sum(axis=1)
+        sxy[:, j] = zy[:, j] - (per_stratum_z[j] * per_stratum_y / sizes).sum(axis=1)
         for m in range(k):
-            sxx[:, j, m] = (zs[j] * zs[m]).sum(axis=1) - (sum_z[j] * sum_z[m] / sizes).sum(axis=1)
-    coef = np.full((len(picks), k), np.nan)
+            sxx[:, j, m] = zz[:, j, m] - (per_stratum_z[j] * per_stratum_z[m] / sizes).sum(axis=1)
+    coef = np.full((len(weights), k), np.nan)
     scale = np.abs(sxx).max(axis=(1, 2)) + 1e-300
     solvable = np.abs(np.linalg.det(sxx / scale[:, None, None])) > 1e-9
     coef[solvable] = np.linalg.solve(sxx[solvable], sxy[solvable][..., None])[..., 0]
