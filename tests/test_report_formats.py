@@ -70,6 +70,7 @@ def test_out_writes_html_with_embedded_plots_markdown_and_pngs(cli, workdir):
     assert "![pareto](plots/pareto.png)" in (out / "report.md").read_text()
     assert json.loads((out / "report.json").read_text())["study"] == "known"
     assert (out / "claims.csv").read_text().startswith("claim,verdict")
+    assert "grad_norm_max" in (out / "trials_all.csv").read_text().splitlines()[0]
     assert not [p for p in out.iterdir() if p.name.startswith(".report-")]  # staging folder removed
 
 

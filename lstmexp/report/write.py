@@ -1,5 +1,7 @@
 """`--out DIR`: the report as files (HTML with embedded plots, Markdown, JSON, CSV per section, PNGs).
 
+trials.csv has the report's trial columns, trials_all.csv every figure each trial recorded.
+
 Files are written to a temporary folder next to DIR's files and moved in only when all succeeded,
 so a failed report never leaves a half-written set behind.
 """
@@ -34,6 +36,7 @@ def write_outputs(document: object, out_dir: Path, images: dict[str, bytes]) -> 
         "report.md": render_markdown(document, {n: f"{PLOT_DIR}/{safe_name(n)}.png" for n in images}),
         "report.json": render_json(document),
         "trials.csv": render_csv(document),
+        "trials_all.csv": all_trials_csv(shape.reports),
     }
     files.update({f"{safe_name(section.key)}.csv": section_csv(section) for section in shape.sections})
     files.update({f"{PLOT_DIR}/{safe_name(name)}.png": data for name, data in images.items()})
@@ -56,3 +59,11 @@ def write_outputs(document: object, out_dir: Path, images: dict[str, bytes]) -> 
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def all_trials_csv(reports: list) -> str:
+    """Every recorded figure of every trial (trials.csv has the report's columns only)."""
+    import pandas as pd
+
+    frames = [r.all_trials.assign(study=r.study) if len(reports) > 1 else r.all_trials for r in reports]
+    return pd.concat(frames, ignore_index=True).to_csv(index=False)
