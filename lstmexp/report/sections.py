@@ -147,8 +147,9 @@ def people_frame(frame: pd.DataFrame) -> pd.DataFrame:
         metric = column[: -len(SPREAD_SUFFIX)]
         median = pd.to_numeric(frame[metric], errors="coerce")
         share = (pd.to_numeric(frame[column], errors="coerce") / median.abs() * 100).round()
+        # (median, spread as % of it) pairs, formatted by render.format_cell; no spread for one trial
         merged[metric] = [
-            None if pd.isna(m) else (m, None if pd.isna(s) or not pd.notna(m) or m == 0 else int(s))
+            None if pd.isna(m) else (m, None if pd.isna(s) or m == 0 else int(s))
             for m, s in zip(median, share, strict=True)
         ]
     return merged
