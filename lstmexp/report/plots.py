@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -63,7 +63,18 @@ def pareto_plot(report: Report) -> bytes | None:
     if memory is not None:
         figure.colorbar(points, ax=axes, label="peak memory (MiB)")
     axes.set(xlabel="samples/s", ylabel="best val loss", xscale="log")
+    plain_log_ticks(axes.xaxis)
     return png(figure)
+
+
+def plain_log_ticks(axis: Any, values: Any = None) -> None:
+    """Log axes labelled with plain numbers (the searched values when given), no crowded minor labels."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    if values is not None:
+        axis.set_ticks(list(values))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
 
 
 def by_batch_plot(report: Report, metric: str, label: str, scale: float = 1.0) -> bytes | None:
@@ -79,7 +90,7 @@ def by_batch_plot(report: Report, metric: str, label: str, scale: float = 1.0) -
         column = table[step].dropna()
         axes.plot(column.index, column.to_numpy(), marker="o", label=f"T={step}")
     axes.set(xlabel="batch_size", ylabel=label, xscale="log", yscale="log")
-    axes.set_xscale("log", base=2)
+    plain_log_ticks(axes.xaxis, table.index)
     axes.legend(fontsize="small")
     return png(figure)
 
@@ -118,14 +129,14 @@ def grad_norm_plot(report: Report) -> bytes | None:
     trials = finished(report)
     if not {"time_step", "grad_norm_mean"} <= set(trials.columns) or trials["time_step"].nunique() < 2:
         return None
-    figure = new_figure("Gradient norm against time_step (medians; band: max)")
+    figure = new_figure("Gradient norm against time_step (medians over trials)")
     axes = figure.add_subplot()
     grouped = trials.groupby("time_step")
     axes.plot(grouped["grad_norm_mean"].median(), marker="o", label="mean gradient norm")
     if "grad_norm_max" in trials:
         axes.plot(grouped["grad_norm_max"].median(), marker="^", linestyle=":", label="max gradient norm")
-    axes.set(xlabel="time_step", ylabel="gradient norm", yscale="log")
-    axes.set_xscale("log", base=2)
+    axes.set(xlabel="time_step", ylabel="gradient norm", xscale="log", yscale="log")
+    plain_log_ticks(axes.xaxis, sorted(trials["time_step"].dropna().unique()))
     axes.legend(fontsize="small")
     return png(figure)
 
