@@ -121,3 +121,15 @@ def test_build_report_sections_are_filled():
     assert report.importance["accuracy (val loss)"].sum() == pytest.approx(1.0)
     assert set(report.curves) == set(report.best["number"])
     assert report.compute["epochs"] == 48
+
+
+def test_optional_metrics_get_their_own_tradeoff_table_only_when_recorded():
+    plain = load_from_study(make_study([make_trial(16, 8), make_trial(32, 8)])).frame
+    assert build_report("s", "m", {}, plain, importance=False).extra_tradeoffs == {}
+    trials = [make_trial(16, 8, hw_efficiency_pct=10.0, time_to_target_s=5.0),
+              make_trial(32, 8, hw_efficiency_pct=20.0, time_to_target_s=3.0),
+              make_trial(32, 8, state="pruned", hw_efficiency_pct=30.0, time_to_target_s=1.0)]
+    report = build_report("s", "m", {}, load_from_study(make_study(trials)).frame, importance=False)
+    table = report.extra_tradeoffs["batch_size"].set_index("batch_size")
+    assert table.loc[32, "hw_efficiency_pct"] == 25.0  # a cost: the pruned trial counts
+    assert table.loc[32, "time_to_target_s"] == 3.0  # not a cost: completed trials only

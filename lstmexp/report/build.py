@@ -25,6 +25,11 @@ TRADEOFF_METRICS = (
     "test_skill",
     "grad_norm_mean",
 )
+# Recorded only by some studies (hardware efficiency, time to a target loss, classification accuracy):
+# a second trade-off table per parameter shows them when present.
+OPTIONAL_TRADEOFF_METRICS = (
+    "achieved_gflops", "hw_efficiency_pct", "time_to_target_s", "val_accuracy", "test_accuracy",
+)
 # Figures a pruned trial measured validly (it ran fewer epochs, each one measured like any other).
 # Everything else (losses, skill, best epoch) is compared over completed trials only.
 COST_METRICS = frozenset({
@@ -65,6 +70,7 @@ class Report:
     trials: pd.DataFrame
     best: pd.DataFrame
     tradeoffs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    extra_tradeoffs: dict[str, pd.DataFrame] = field(default_factory=dict)  # OPTIONAL_TRADEOFF_METRICS
     spec: dict[str, Any] = field(default_factory=dict)
     compute: dict[str, float] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
@@ -104,6 +110,7 @@ def build_report(
         trials=trial_table(trials),
         best=best,
         tradeoffs={p: tradeoff_table(trials, p) for p in SEARCHED_PARAMS if p in trials.columns},
+        extra_tradeoffs=extra_tradeoff_tables(trials),
         spec=spec or {},
         compute=compute_used(trials),
         failures=failure_counts(trials),
@@ -134,13 +141,19 @@ def population(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
     return trials[trials["state"].isin(states)]
 
 
-def tradeoff_table(trials: pd.DataFrame, param: str) -> pd.DataFrame:
+def extra_tradeoff_tables(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if not any(m in trials.columns for m in OPTIONAL_TRADEOFF_METRICS):
+        return {}
+    return {p: tradeoff_table(trials, p, OPTIONAL_TRADEOFF_METRICS) for p in SEARCHED_PARAMS if p in trials.columns}
+
+
+def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = TRADEOFF_METRICS) -> pd.DataFrame:
     """Per value of `param`: trial counts, and the median and interquartile range of each figure.
 
     Costs (speed, memory) are summarised over completed and pruned trials, losses and skill over
     completed trials only (see COST_METRICS).
     """
-    metrics = [m for m in TRADEOFF_METRICS if m in trials.columns]
+    metrics = [m for m in wanted if m in trials.columns]
     finished = trials[trials["state"].isin(FINISHED)] if "state" in trials.columns else trials.iloc[0:0]
     if finished.empty or not metrics:
         return pd.DataFrame(columns=[param, "trials", *metrics])

@@ -39,6 +39,9 @@ UNIT_HEADERS = {
     "time_step": "T",
     "param_count": "params",
     "failure_reason": "failure",
+    "achieved_gflops": "GFLOP/s",
+    "hw_efficiency_pct": "hw eff %",
+    "time_to_target_s": "s to target",
 }
 
 __all__ = ["FORMATS", "print_table", "render", "sections", "summary_lines"]
@@ -181,6 +184,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "compute": report.compute,
         "best": records(report.best),
         "tradeoffs": {param: records(table) for param, table in report.tradeoffs.items()},
+        "extra_tradeoffs": {param: records(table) for param, table in report.extra_tradeoffs.items()},
         "matrices": {m: records(t.rename(columns=str).reset_index()) for m, t in report.matrices.items()},
         "pareto": records(report.pareto),
         "importance": records(report.importance),

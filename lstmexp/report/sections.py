@@ -60,6 +60,11 @@ def report_sections(report: Report) -> list[Section]:
         Section(f"tradeoffs_{param}", f"Trade-offs by {param} (medians)", table, TRADEOFF_CAPTION)
         for param, table in report.tradeoffs.items()
     ]
+    parts += [
+        Section(f"tradeoffs_extra_{param}", f"Hardware efficiency, time to target and accuracy by {param} (medians)",
+                table, TRADEOFF_CAPTION)
+        for param, table in report.extra_tradeoffs.items()
+    ]
     parts += [matrix_section(metric, table) for metric, table in report.matrices.items()]
     parts.append(Section(
         "pareto", "Pareto front: best val loss vs samples/s vs peak memory", report.pareto,
