@@ -133,3 +133,20 @@ def test_optional_metrics_get_their_own_tradeoff_table_only_when_recorded():
     table = report.extra_tradeoffs["batch_size"].set_index("batch_size")
     assert table.loc[32, "hw_efficiency_pct"] == 25.0  # a cost: the pruned trial counts
     assert table.loc[32, "time_to_target_s"] == 3.0  # not a cost: completed trials only
+
+
+def test_loader_falls_back_to_get_trials_when_the_schema_is_unknown(tmp_path, monkeypatch):
+    import sqlalchemy.exc
+
+    import lstmexp.report.load as load
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    make_study([make_trial(16, 8), make_trial(32, 8)], storage=url)
+    storage = optuna.storages.RDBStorage(url)
+
+    def broken(*args):
+        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("no such column"))
+
+    monkeypatch.setattr(load, "load_from_rdb", broken)
+    loaded = load.load_trials(optuna.load_study(study_name="known", storage=storage), storage)
+    assert list(loaded.frame["batch_size"]) == [16, 32]

@@ -43,7 +43,12 @@ def load_trials(study: optuna.Study, storage: object | None = None) -> LoadedTri
     import optuna
 
     if isinstance(storage, optuna.storages.RDBStorage):
-        return load_from_rdb(storage, storage.get_study_id_from_name(study.study_name))
+        import sqlalchemy.exc
+
+        try:
+            return load_from_rdb(storage, storage.get_study_id_from_name(study.study_name))
+        except sqlalchemy.exc.SQLAlchemyError:
+            pass  # a schema this reader does not know (another Optuna version): the standard path still works
     return load_from_study(study)
 
 
