@@ -1,11 +1,11 @@
 """Verdicts on the documents' claims C5..C14 (../shared/claims.md), each from a stated test.
 
 A claim is split into parts that a study's recorded metrics can test. Each part names its test:
-the metric y, the population (accuracy only from completed trials: a pruned trial stopped after a
-few epochs and its loss is not comparable; speed and memory from completed and pruned trials,
-which measured them validly), the regressor, the strata that keep everything else equal, and the
-direction that supports the claim. `evidence.within_strata_effect` gives the effect with a
-bootstrap interval. A part's verdict:
+the metric y, the population (losses, best epoch and gradient norms from completed trials only: a
+pruned trial stopped after a few epochs and those figures are not comparable; speed and memory
+from completed and pruned trials, which measured them validly), the regressor, the strata that
+keep everything else equal, and the direction that supports the claim.
+`evidence.within_strata_effect` gives the effect with a bootstrap interval. A part's verdict:
 
     holds          the whole 95% interval lies on the claim's side of "no effect" (factor 1)
     does not hold  the whole interval lies on the other side, or inside ±5% of no effect
@@ -45,7 +45,7 @@ class Part:
     x: str  # the searched setting the statement is about (for the rows behind it)
     regressor: Callable[[pd.DataFrame], dict[str, pd.Series]]
     direction: str
-    accuracy: bool  # True: completed trials only
+    completed_only: bool  # losses, epochs, gradient norms; False: speed and memory (pruned trials count too)
     unit: str
     subset: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame
     precondition: Callable[[pd.DataFrame], str | None] = lambda frame: None
@@ -138,7 +138,7 @@ CLAIMS: tuple[Claim, ...] = (
         Part("epochs to the best val loss rise with batch_size", "best_epoch", "batch_size", log2_of("batch_size"),
              "up", True, "per 2× batch_size"),
         Part("gradient norm falls as batch_size grows (less gradient noise)", "grad_norm_mean", "batch_size",
-             log2_of("batch_size"), "down", False, "per 2× batch_size"),
+             log2_of("batch_size"), "down", True, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C8", f"Very small batches (≤{SMALL_BATCH}) converge with difficulty and can underfit.", (
         at_most("batch_size", SMALL_BATCH, "larger", f"batch_size ≤{SMALL_BATCH} ends with a higher best val loss",
@@ -160,7 +160,7 @@ CLAIMS: tuple[Claim, ...] = (
         Part("best val loss falls as time_step grows (longer history helps)", "val_loss_best", "time_step",
              log2_of("time_step"), "down", True, "per 2× time_step"),
         Part("largest gradient norm rises with time_step (exploding gradients)", "grad_norm_max", "time_step",
-             log2_of("time_step"), "up", False, "per 2× time_step"),
+             log2_of("time_step"), "up", True, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml or experiments/adding.yaml"),
     Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}).", (
         at_most("time_step", SHORT_TIME_STEP, "longer",
@@ -211,15 +211,15 @@ def out_of_memory_note(trials: pd.DataFrame) -> str:
     return "out of memory at batch_size " + ", ".join(f"{int(b)} ({n} trials)" for b, n in counts.items())
 
 
-def population(trials: pd.DataFrame, accuracy: bool) -> pd.DataFrame:
+def population(trials: pd.DataFrame, completed_only: bool) -> pd.DataFrame:
     if "state" not in trials.columns:
         return trials.iloc[0:0]
-    states = ("complete",) if accuracy else ("complete", "pruned")
+    states = ("complete",) if completed_only else ("complete", "pruned")
     return trials[trials["state"].isin(states)]
 
 
 def evaluate_part(part: Part, trials: pd.DataFrame) -> PartResult:
-    data = part.subset(population(trials, part.accuracy))
+    data = part.subset(population(trials, part.completed_only))
     # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
     strata = [c for c in (*SEARCHED_PARAMS, *CONTEXT_COLUMNS)
               if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
@@ -249,7 +249,7 @@ def verdict_of(effect: Effect, direction: str) -> str:
 
 
 def describe_test(part: Part, strata: list[str]) -> str:
-    who = "completed trials" if part.accuracy else "completed and pruned trials"
+    who = "completed trials" if part.completed_only else "completed and pruned trials"
     same = f"trials with the same {', '.join(strata)}" if strata else "all trials"
     regressors = ", ".join(part.regressor(pd.DataFrame({part.x: [1]})))
     return f"log2 {part.y} on {regressors}, within {same}; {who}; stratified bootstrap (seed 0)"
