@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from report_studies import grid_trials, make_study, make_trial
 
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, evaluate_claims
 from lstmexp.report.evidence import within_strata_effect
 from lstmexp.report.load import load_trials
+from tests.report_studies import grid_trials, make_study, make_trial
 
 
 def claims_of(trials) -> dict:

@@ -7,9 +7,9 @@ import json
 import re
 
 import optuna
-from report_studies import grid_trials, make_study, make_trial
 
 from lstmexp.spec import load_spec
+from tests.report_studies import grid_trials, make_study, make_trial
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -9,7 +9,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from report_studies import make_study, make_trial
 
 from lstmexp.errors import SpecError
 from lstmexp.report.build import build_report, tradeoff_table
@@ -17,6 +16,7 @@ from lstmexp.report.load import load_from_rdb, load_from_study
 from lstmexp.report.pareto import pareto_front, pareto_mask
 from lstmexp.report.recommend import parse_memory, recommend, spec_overrides
 from lstmexp.spec import ExperimentSpec, load_spec
+from tests.report_studies import make_study, make_trial
 
 
 def brute_force_front(costs: np.ndarray) -> list[bool]:
