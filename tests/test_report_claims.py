@@ -139,3 +139,12 @@ def test_rows_behind_each_verdict_are_the_per_stratum_medians():
     assert len(rows) == 16 and rows["trials"].eq(1).all()
     row = rows[(rows.batch_size == 64) & (rows.time_step == 16)].iloc[0]
     assert abs(row["median samples_per_s"] - 400) < 1e-6
+
+
+def test_c7_epochs_to_best_needs_trials_that_stopped_improving():
+    still_improving = [make_trial(b, 8, best_epoch=4, epochs_run=4) for b in (16, 32, 64) for _ in range(2)]
+    part = claims_of(still_improving)["C7"].parts[0]
+    assert part.verdict == NO_DATA and "train more epochs" in part.note
+    converging = [make_trial(b, 8, best_epoch=int(2 * b / 16), epochs_run=10) for b in (16, 32, 64) for _ in range(2)]
+    part = claims_of(converging)["C7"].parts[0]
+    assert part.verdict == HOLDS and abs(part.effect.factor - 2) < 1e-6

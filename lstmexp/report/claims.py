@@ -111,6 +111,13 @@ def stateful_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["stateful"].astype(bool)] if "stateful" in frame.columns else frame.iloc[0:0]
 
 
+def some_converged(frame: pd.DataFrame) -> str | None:
+    """C7 compares epochs to the best val loss: meaningless when every trial was best at its last epoch."""
+    if {"best_epoch", "epochs_run"} <= set(frame.columns) and (frame["best_epoch"] < frame["epochs_run"]).any():
+        return None
+    return "every trial was still improving at its last epoch (best_epoch = epochs_run): train more epochs"
+
+
 def at_most(column: str, limit: int, others: str, statement: str, y: str, direction: str) -> Part:
     """An accuracy statement comparing trials with `column` ≤ limit against the rest (C8, C12)."""
     label = f"{column} ≤{limit}"
@@ -136,7 +143,7 @@ CLAIMS: tuple[Claim, ...] = (
     ), "experiments/batch_sweep.yaml"),
     Claim("C7", "Larger batches need more epochs to reach the same result (steadier gradient).", (
         Part("epochs to the best val loss rise with batch_size", "best_epoch", "batch_size", log2_of("batch_size"),
-             "up", True, "per 2× batch_size"),
+             "up", True, "per 2× batch_size", precondition=some_converged),
         Part("gradient norm falls as batch_size grows (less gradient noise)", "grad_norm_mean", "batch_size",
              log2_of("batch_size"), "down", True, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
