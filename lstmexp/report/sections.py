@@ -130,7 +130,8 @@ def claim_sections(report: Report) -> list[Section]:
             notes.append(f"{claim.code}: {claim.context}")
         for index, part in enumerate(claim.parts):
             if not part.rows.empty:
-                caption = f"{claim.code} ({claim.text}) {part.statement}: {part.verdict}. Test: {part.test}."
+                why = f" ({part.note})" if part.note else ""
+                caption = f"{claim.code} ({claim.text}) {part.statement}: {part.verdict}{why}. Test: {part.test}."
                 details.append(Section(f"claim_{claim.code}_{index}", f"{claim.code}: {part.statement}",
                                        part.rows, caption, detail=True))
     verdicts = Section(
