@@ -123,20 +123,29 @@ def fit(weights: np.ndarray, codes: np.ndarray, sizes: np.ndarray, z: np.ndarray
 
     `y` is one vector shared by all rows, or one row per weight row. Centred sums in closed form,
     S_ab = sum w a b - sum_s (sum_s w a)(sum_s w b) / n_s (n_s: the stratum's size, which the
-    stratified bootstrap keeps), so every fit is a few matrix products (BLAS), not a loop.
+    stratified bootstrap keeps); every sum is a column of one matrix product with the weights.
+    z and y are first centred on their stratum means (which changes no within-strata slope) so the
+    subtraction above does not lose precision.
     """
+    z = z - stratum_means(z, codes, sizes)
+    y = y - (stratum_means(y.T, codes, sizes).T if y.ndim == 2 else stratum_means(y[:, None], codes, sizes)[:, 0])
     strata = np.eye(len(sizes))[codes]  # trials × strata
-    k = z.shape[1]
-    pairs = np.column_stack([z[:, j] * z[:, m] for j in range(k) for m in range(k)])
-    per_stratum_z = [weights @ (strata * z[:, [j]]) for j in range(k)]
-    zz = (weights @ pairs).reshape(len(weights), k, k)
-    if y.ndim == 1:
-        zy = weights @ (z * y[:, None])
-        per_stratum_y = weights @ (strata * y[:, None])
+    k, count = z.shape[1], len(sizes)
+    shared_y = y.ndim == 1
+    columns = [z[:, j] * z[:, m] for j in range(k) for m in range(k)]
+    columns += [strata * z[:, [j]] for j in range(k)]
+    if shared_y:
+        columns += [z * y[:, None], strata * y[:, None]]
+    sums = weights @ np.column_stack(columns)
+    zz = sums[:, : k * k].reshape(len(weights), k, k)
+    offset = k * k
+    per_stratum_z = [sums[:, offset + j * count : offset + (j + 1) * count] for j in range(k)]
+    offset += k * count
+    if shared_y:
+        zy, per_stratum_y = sums[:, offset : offset + k], sums[:, offset + k :]
     else:
         weighted_y = weights * y
-        zy = weighted_y @ z
-        per_stratum_y = weighted_y @ strata
+        zy, per_stratum_y = weighted_y @ z, weighted_y @ strata
     sxx = np.empty_like(zz)
     sxy = np.empty_like(zy)
     for j in range(k):
@@ -148,6 +157,13 @@ def fit(weights: np.ndarray, codes: np.ndarray, sizes: np.ndarray, z: np.ndarray
     solvable = np.abs(np.linalg.det(sxx / scale[:, None, None])) > 1e-9
     coef[solvable] = np.linalg.solve(sxx[solvable], sxy[solvable][..., None])[..., 0]
     return coef
+
+
+def stratum_means(values: np.ndarray, codes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each row replaced by its stratum's mean row (values: trials × columns)."""
+    totals = np.stack([np.bincount(codes, weights=values[:, j], minlength=len(sizes)) for j in range(values.shape[1])],
+                      axis=1)
+    return (totals / sizes[:, None])[codes]
 
 
 def repeat_standard_error(data: pd.DataFrame, y: str) -> np.ndarray | None:
