@@ -14,18 +14,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.errors import SpecError, StudyNotFoundError
+from lstmexp.errors import SpecError
 from lstmexp.measure import collect_environment
 from lstmexp.spec import SEARCHED_PARAMS, ExperimentSpec, ParamSpace
-from lstmexp.storage import mask_url, open_storage
+from lstmexp.storage import (
+    ENV_ATTR,
+    SPEC_ATTR,
+    load_existing_study,  # noqa: F401 (lives in storage, which imports no torch)
+    mask_url,
+    open_storage,
+)
 from lstmexp.train import EpochRecord, TrialFailure
 from lstmexp.trial import TrialParams, json_safe, run_trial
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-SPEC_ATTR = "lstmexp_spec"
-ENV_ATTR = "lstmexp_environment"
 FAILURE_ATTR = "failure_reason"
 OBJECTIVE_METRIC = "val_loss_best"
 # Spec sections whose change makes old and new trials incomparable within one study.
@@ -220,31 +224,6 @@ def notify_finished(observer: SearchObserver):
 def best_value(study: optuna.Study) -> float | None:
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return min((t.value for t in completed if t.value is not None), default=None)
-
-
-def load_existing_study(
-    storage_url: str, study_name: str | None, storage: optuna.storages.BaseStorage | None = None
-) -> optuna.Study:
-    """Load a study for reading; with no name, the storage's only study (or an error listing them).
-
-    Pass `storage` when it is already open. Names come from `get_all_studies()`, which reads no
-    trials (`get_all_study_summaries` reads every trial of every study: seconds on large studies).
-    """
-    storage = storage or open_storage(storage_url, create=False)
-    names = [s.study_name for s in storage.get_all_studies()]
-    if study_name is None:
-        if len(names) != 1:
-            listed = ", ".join(names) if names else "none"
-            raise StudyNotFoundError(
-                f"storage {mask_url(storage_url)!r} holds {len(names)} studies ({listed}); pick one with --study"
-            )
-        study_name = names[0]
-    if study_name not in names:
-        listed = ", ".join(names) if names else "none"
-        raise StudyNotFoundError(
-            f"no study {study_name!r} in {mask_url(storage_url)!r} (studies there: {listed}); fix --study"
-        )
-    return optuna.load_study(study_name=study_name, storage=storage)
 
 
 def stored_spec(study: optuna.Study) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+import sys
 
 import optuna
 
@@ -123,3 +125,18 @@ def test_max_memory_recommendation_and_failure_counts(cli, workdir):
     assert "failures: 1 oom" in result.out
     assert "C5: out of memory at batch_size 512 (1 trials)" in result.out
     assert optuna.load_study(study_name="known", storage=url).trials[2].state.name == "FAIL"
+
+
+def test_report_never_imports_torch(workdir):
+    """Reading a study needs no training stack: importing torch alone costs about a second."""
+    url = stored(workdir)
+    code = (
+        "import sys\n"
+        "from lstmexp.cli import main\n"
+        f"try:\n    main(['report', '--storage', {url!r}, '--format', 'json'])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"study": "known"' in done.stdout

@@ -18,8 +18,7 @@ class ReportOptions:
 
 def load_report(storage_url: str, study_name: str | None, options: ReportOptions = ReportOptions()) -> Report:
     """One study's report; with no name, the storage's only study."""
-    from lstmexp.search import ENV_ATTR, SPEC_ATTR, load_existing_study
-    from lstmexp.storage import mask_url, open_storage
+    from lstmexp.storage import ENV_ATTR, SPEC_ATTR, load_existing_study, mask_url, open_storage
 
     storage = open_storage(storage_url, create=False)
     study = load_existing_study(storage_url, study_name, storage)
