@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
-REPORT_FORMATS = ("table", "markdown", "csv", "json")
+REPORT_FORMATS = ("table", "markdown", "html", "csv", "json")
 # Mirrors of spec.py's choices (spec imports pydantic, which `lstmexp --help` must not load).
 SAMPLERS = ("tpe", "random", "grid", "gp", "nsga2", "qmc")
 PRUNERS = ("median", "hyperband", "successive-halving", "none")
@@ -210,25 +210,32 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 
 
 @cli.command()
-@click.option("--study", help="Study name [default: the storage's only study].")
-@click.option("--storage", default=DEFAULT_STORAGE, show_default=True, help="Optuna storage URL.")
+@click.option("--study", "studies", multiple=True,
+              help="Study name [default: the storage's only study]. Repeat to compare studies side by side.")
+@click.option("--storage", "storages", multiple=True, metavar="URL",
+              help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]. Once, or once per --study.")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
-def report(study: str | None, storage: str, fmt: str) -> None:
-    """Tabulate a study: trials, best trials, and trade-offs per batch_size, time_step and hidden_size."""
-    from rich.console import Console
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Also write report.html (plots embedded), report.md, report.json, CSVs and PNGs to this folder.")
+@click.option("--max-memory", metavar="SIZE", help="Recommend the most accurate trial under this peak memory (512MiB).")
+@click.option("--within", "within_pct", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="'Fastest within X% of the best loss' recommendation: X.")
+def report(
+    studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None, max_memory: str | None,
+    within_pct: float,
+) -> None:
+    """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
+    from pathlib import Path
 
-    from lstmexp.report import build_report, load_trials_frame
-    from lstmexp.report.render import print_table, render
-    from lstmexp.search import ENV_ATTR, load_existing_study
-    from lstmexp.storage import mask_url
+    from lstmexp.report.recommend import parse_memory
+    from lstmexp.report.run import ReportOptions, report_study
 
-    loaded = load_existing_study(storage, study)
-    frame = load_trials_frame(loaded)
-    built = build_report(loaded.study_name, mask_url(storage), loaded.user_attrs.get(ENV_ATTR, {}), frame)
-    if fmt == "table":
-        print_table(built, Console(width=200))
-    else:
-        click.echo(render(built, fmt), nl=False)
+    options = ReportOptions(within_pct, parse_memory(max_memory) if max_memory else None)
+    text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
+                        Path(out_dir) if out_dir else None, options)
+    click.echo(text, nl=False)
+    if out_dir:
+        click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,18 +21,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.errors import SpecError, StudyNotFoundError
+from lstmexp.errors import SpecError
 from lstmexp.measure import collect_environment
 from lstmexp.spec import SEARCHED_PARAMS, ExperimentSpec, ParamSpace
-from lstmexp.storage import mask_url, open_storage, scheme_of
+from lstmexp.storage import (
+    ENV_ATTR,
+    SPEC_ATTR,
+    load_existing_study,  # noqa: F401 (lives in storage, which imports no torch)
+    mask_url,
+    open_storage,
+    scheme_of,
+)
 from lstmexp.train import EpochRecord, TrialFailure
 from lstmexp.trial import TrialParams, json_safe, run_trial
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-SPEC_ATTR = "lstmexp_spec"
-ENV_ATTR = "lstmexp_environment"
 FAILURE_ATTR = "failure_reason"
 # Spec sections whose change makes old and new trials incomparable within one study.
 COMPARABLE_KEYS = ("data", "model", "train", "search.space", "search.objectives", "search.constraints")
@@ -487,25 +492,6 @@ def best_value(study: optuna.Study) -> float | None:
     if not values:
         return None
     return max(values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(values)
-
-
-def load_existing_study(storage_url: str, study_name: str | None) -> optuna.Study:
-    """Load a study for reading; with no name, the storage's only study (or an error listing them)."""
-    storage = open_storage(storage_url, create=False)
-    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
-    if study_name is None:
-        if len(names) != 1:
-            listed = ", ".join(names) if names else "none"
-            raise StudyNotFoundError(
-                f"storage {mask_url(storage_url)!r} holds {len(names)} studies ({listed}); pick one with --study"
-            )
-        study_name = names[0]
-    if study_name not in names:
-        listed = ", ".join(names) if names else "none"
-        raise StudyNotFoundError(
-            f"no study {study_name!r} in {mask_url(storage_url)!r} (studies there: {listed}); fix --study"
-        )
-    return optuna.load_study(study_name=study_name, storage=storage)
 
 
 def stored_spec(study: optuna.Study) -> dict[str, Any]:

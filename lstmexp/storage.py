@@ -10,12 +10,15 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lstmexp.errors import StorageError
+from lstmexp.errors import StorageError, StudyNotFoundError
 
 if TYPE_CHECKING:
     import optuna
 
 DEFAULT_STORAGE = "sqlite:///results/lstmexp.db"
+# Study user attributes lstmexp writes: the spec (to resume and reproduce) and the machine.
+SPEC_ATTR = "lstmexp_spec"
+ENV_ATTR = "lstmexp_environment"
 SUPPORTED_SCHEMES = ("sqlite", "postgresql", "mysql", "journal")
 # Several worker processes on one machine write to one study: SQLite serialises writers with a
 # database-wide lock and fails them with "database is locked" under load (optuna/optuna#820,
@@ -152,3 +155,31 @@ def prepare_sqlite_file(path: Path, url: str, create: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create folder {path.parent} for {url!r}: {exc.strerror}") from None
+
+
+def load_existing_study(
+    storage_url: str, study_name: str | None, storage: optuna.storages.BaseStorage | None = None
+) -> optuna.Study:
+    """Load a study for reading; with no name, the storage's only study (or an error listing them).
+
+    Pass `storage` when it is already open. Names come from `get_all_studies()`, which reads no
+    trials (`get_all_study_summaries` reads every trial of every study: seconds on large studies).
+    Here rather than in search.py so that reading a study (lstmexp report) never imports torch.
+    """
+    import optuna
+
+    storage = storage or open_storage(storage_url, create=False)
+    names = [s.study_name for s in storage.get_all_studies()]
+    if study_name is None:
+        if len(names) != 1:
+            listed = ", ".join(names) if names else "none"
+            raise StudyNotFoundError(
+                f"storage {mask_url(storage_url)!r} holds {len(names)} studies ({listed}); pick one with --study"
+            )
+        study_name = names[0]
+    if study_name not in names:
+        listed = ", ".join(names) if names else "none"
+        raise StudyNotFoundError(
+            f"no study {study_name!r} in {mask_url(storage_url)!r} (studies there: {listed}); fix --study"
+        )
+    return optuna.load_study(study_name=study_name, storage=storage)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lstmexp.report.claims import ClaimResult, evaluate_claims
+from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
+from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, recommend
 from lstmexp.spec import SEARCHED_PARAMS
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
 
 # Trade-off columns: the metric and how it is summarised per value of a searched parameter.
 TRADEOFF_METRICS = (
@@ -19,6 +25,18 @@ TRADEOFF_METRICS = (
     "test_skill",
     "grad_norm_mean",
 )
+# Recorded only by some studies (hardware efficiency, time to a target loss, classification accuracy):
+# a second trade-off table per parameter shows them when present.
+OPTIONAL_TRADEOFF_METRICS = (
+    "achieved_gflops", "hw_efficiency_pct", "time_to_target_s", "val_accuracy", "test_accuracy",
+)
+# Figures a pruned trial measured validly (it ran fewer epochs, each one measured like any other).
+# Everything else (losses, skill, best epoch) is compared over completed trials only.
+COST_METRICS = frozenset({
+    "samples_per_s", "time_steps_per_s", "train_s_per_epoch", "eval_s_per_epoch", "iterations_per_epoch",
+    "peak_mem_bytes", "peak_mem_reserved_bytes", "activation_mem_est_bytes", "param_count",
+    "achieved_gflops", "hw_efficiency_pct", "flops_per_sample",
+})
 FINISHED = ("complete", "pruned")
 TRIAL_COLUMNS = (
     "number",
@@ -35,6 +53,13 @@ TRIAL_COLUMNS = (
     "param_count",
     "failure_reason",
 )
+# The batch_size × time_step matrices: figure -> completed only?
+MATRIX_METRICS = {"val_loss_best": True, "samples_per_s": False, "peak_mem_bytes": False}
+SPREAD_SUFFIX = "_iqr"
+TRADEOFF_CAPTION = (
+    "median and interquartile range (iqr) per value; speed and memory over completed and pruned trials "
+    "(both measured them), loss, skill and gradient norm over completed trials only"
+)
 
 
 @dataclass
@@ -45,20 +70,57 @@ class Report:
     trials: pd.DataFrame
     best: pd.DataFrame
     tradeoffs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    extra_tradeoffs: dict[str, pd.DataFrame] = field(default_factory=dict)  # OPTIONAL_TRADEOFF_METRICS
+    spec: dict[str, Any] = field(default_factory=dict)
+    compute: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    matrices: dict[str, pd.DataFrame] = field(default_factory=dict)
+    pareto: pd.DataFrame = field(default_factory=pd.DataFrame)
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    claims: list[ClaimResult] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    curves: dict[int, dict[str, list[float]]] = field(default_factory=dict)
+    all_trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # every recorded column, for plots
 
     @property
     def states(self) -> dict[str, int]:
         return self.trials["state"].value_counts().to_dict() if not self.trials.empty else {}
 
 
-def build_report(study_name: str, storage: str, environment: dict[str, Any], trials: pd.DataFrame) -> Report:
+def build_report(
+    study_name: str,
+    storage: str,
+    environment: dict[str, Any],
+    trials: pd.DataFrame,
+    *,
+    spec: dict[str, Any] | None = None,
+    curves: dict[int, dict[str, list[float]]] | None = None,
+    distributions: dict[str, BaseDistribution] | None = None,
+    within_pct: float = DEFAULT_WITHIN_PCT,
+    max_memory: int | None = None,
+    importance: bool = True,
+) -> Report:
+    from lstmexp.report.importance import param_importances
+
+    best = best_trials(trials)
     return Report(
         study=study_name,
         storage=storage,
         environment=environment,
         trials=trial_table(trials),
-        best=best_trials(trials),
+        best=best,
         tradeoffs={p: tradeoff_table(trials, p) for p in SEARCHED_PARAMS if p in trials.columns},
+        extra_tradeoffs=extra_tradeoff_tables(trials),
+        spec=spec or {},
+        compute=compute_used(trials),
+        failures=failure_counts(trials),
+        matrices=matrices(trials),
+        pareto=trial_table(pareto_front(trials)),
+        importance=param_importances(trials, distributions or {}) if importance else pd.DataFrame(),
+        claims=evaluate_claims(trials),
+        recommendations=recommend(trials, spec or {}, within_pct, max_memory),
+        curves={n: c for n, c in (curves or {}).items() if n in set(best["number"])},
+        all_trials=trials,
     )
 
 
@@ -73,13 +135,69 @@ def best_trials(trials: pd.DataFrame, count: int = 5) -> pd.DataFrame:
     return trial_table(complete.nsmallest(count, "val_loss_best"))
 
 
-def tradeoff_table(trials: pd.DataFrame, param: str) -> pd.DataFrame:
-    """Per value of `param`: trial count and the median of each measured figure over finished trials."""
-    finished = trials[trials["state"].isin(FINISHED)]
-    metrics = [m for m in TRADEOFF_METRICS if m in finished.columns]
+def population(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The trials whose `metric` is comparable: finished trials for costs, completed trials otherwise."""
+    states = FINISHED if metric in COST_METRICS else ("complete",)
+    return trials[trials["state"].isin(states)]
+
+
+def extra_tradeoff_tables(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if not any(m in trials.columns for m in OPTIONAL_TRADEOFF_METRICS):
+        return {}
+    return {p: tradeoff_table(trials, p, OPTIONAL_TRADEOFF_METRICS) for p in SEARCHED_PARAMS if p in trials.columns}
+
+
+def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = TRADEOFF_METRICS) -> pd.DataFrame:
+    """Per value of `param`: trial counts, and the median and interquartile range of each figure.
+
+    Costs (speed, memory) are summarised over completed and pruned trials, losses and skill over
+    completed trials only (see COST_METRICS).
+    """
+    metrics = [m for m in wanted if m in trials.columns]
+    finished = trials[trials["state"].isin(FINISHED)] if "state" in trials.columns else trials.iloc[0:0]
     if finished.empty or not metrics:
         return pd.DataFrame(columns=[param, "trials", *metrics])
-    grouped = finished.groupby(param)
-    table = grouped[metrics].median()
-    table.insert(0, "trials", grouped.size())
-    return table.reset_index().sort_values(param)
+    table = finished.groupby(param).size().rename("trials").to_frame()
+    is_complete = finished["state"] == "complete"
+    table["complete"] = is_complete.groupby(finished[param]).sum()
+    for metric in metrics:
+        values = pd.to_numeric(finished[metric], errors="coerce")
+        if metric not in COST_METRICS:
+            values = values.where(is_complete)  # NaN is skipped by median and quantile
+        grouped = values.groupby(finished[param])
+        table[metric] = grouped.median()
+        spread = grouped.quantile(0.75) - grouped.quantile(0.25)
+        table[metric + SPREAD_SUFFIX] = spread.where(grouped.count() >= 2)  # one trial has no spread
+    return table.reset_index().sort_values(param).reset_index(drop=True)
+
+
+def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """batch_size (rows) × time_step (columns): the median of each figure over its comparable trials."""
+    if not {"batch_size", "time_step", "state"} <= set(trials.columns):
+        return {}
+    tables = {}
+    for metric in MATRIX_METRICS:
+        if metric in trials.columns:
+            data = population(trials, metric).dropna(subset=[metric])
+            if not data.empty:
+                tables[metric] = data.pivot_table(
+                    index="batch_size", columns="time_step", values=metric, aggfunc="median"
+                )
+    return tables
+
+
+def compute_used(trials: pd.DataFrame) -> dict[str, float]:
+    used: dict[str, float] = {"trials": float(len(trials))}
+    for column, name in (("duration_s", "trial_seconds"), ("epochs_run", "epochs"), ("wall_s", "measured_seconds")):
+        if column in trials.columns:
+            used[name] = float(pd.to_numeric(trials[column], errors="coerce").sum())
+    return used
+
+
+def failure_counts(trials: pd.DataFrame) -> dict[str, int]:
+    if "failure_reason" not in trials.columns:
+        return {}
+    return {str(k): int(v) for k, v in trials["failure_reason"].dropna().value_counts().items()}
+
+
+__all__ = ["PARETO_FIGURES", "Report", "build_report"]

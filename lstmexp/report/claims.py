@@ -1,0 +1,270 @@
+"""Verdicts on the documents' claims C5..C14 (../shared/claims.md), each from a stated test.
+
+A claim is split into parts that a study's recorded metrics can test. Each part names its test:
+the metric y, the population (losses, best epoch and gradient norms from completed trials only: a
+pruned trial stopped after a few epochs and those figures are not comparable; speed and memory
+from completed and pruned trials, which measured them validly), the regressor, the strata that
+keep everything else equal, and the direction that supports the claim.
+`evidence.within_strata_effect` gives the effect with a bootstrap interval. A part's verdict:
+
+    holds          the whole 95% interval lies on the claim's side of "no effect" (factor 1)
+    does not hold  the whole interval lies on the other side, or inside ±5% of no effect
+    mixed          the interval straddles no effect (the data leans neither way clearly)
+    not enough data  fewer than 4 usable trials, or x never varies inside a stratum
+
+A claim's verdict combines its tested parts: all hold -> holds, none holds -> does not hold,
+otherwise mixed; parts without data are listed but do not vote. A claim with no testable part
+points to the experiment that tests it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
+from lstmexp.spec import SEARCHED_PARAMS
+
+HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
+NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
+# Settings other engineers record on some studies; trials differing in them are never compared.
+CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset")
+SMALL_BATCH = 8  # C8: "very small" batches
+SHORT_TIME_STEP = 32  # C12: the documents' 10, 20, 30, rounded up to the power of two lstmexp searches
+
+
+@dataclass(frozen=True)
+class Part:
+    """One testable statement: y changes with z in `direction` ('up' or 'down'), other things equal."""
+
+    statement: str
+    y: str
+    x: str  # the searched setting the statement is about (for the rows behind it)
+    regressor: Callable[[pd.DataFrame], dict[str, pd.Series]]
+    direction: str
+    completed_only: bool  # losses, epochs, gradient norms; False: speed and memory (pruned trials count too)
+    unit: str
+    subset: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame
+    precondition: Callable[[pd.DataFrame], str | None] = lambda frame: None
+
+
+@dataclass(frozen=True)
+class Claim:
+    code: str
+    text: str
+    parts: tuple[Part, ...]
+    experiment: str  # the spec that tests it when a study cannot
+
+
+@dataclass
+class PartResult:
+    statement: str
+    verdict: str
+    effect: Effect | None
+    unit: str
+    test: str
+    rows: pd.DataFrame
+    note: str = ""
+
+
+@dataclass
+class ClaimResult:
+    code: str
+    text: str
+    verdict: str
+    parts: list[PartResult] = field(default_factory=list)
+    experiment: str = ""
+    context: str = ""  # what the test leaves out but the claim mentions (e.g. C5's out-of-memory end)
+
+
+def log2_of(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
+    return lambda frame: {f"log2 {column}": np.log2(pd.to_numeric(frame[column], errors="coerce"))}
+
+
+def indicator(name: str, test: Callable[[pd.DataFrame], pd.Series]) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
+    return lambda frame: {name: test(frame).astype(float)}
+
+
+def is_power_of_two(values: pd.Series) -> pd.Series:
+    ints = pd.to_numeric(values, errors="coerce").fillna(0).astype(int)
+    return (ints > 0) & ((ints & (ints - 1)) == 0)
+
+
+def pow2_with_size_control(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """C9: powers of two against their neighbours, with the smooth trend in batch size taken out."""
+    return {"power of two": is_power_of_two(frame["batch_size"]).astype(float),
+            "log2 batch_size": np.log2(pd.to_numeric(frame["batch_size"], errors="coerce"))}
+
+
+def needs_both(column: str, test: Callable[[pd.Series], pd.Series], what: str) -> Callable[[pd.DataFrame], str | None]:
+    def check(frame: pd.DataFrame) -> str | None:
+        flags = test(frame[column]) if column in frame.columns else pd.Series(dtype=bool)
+        return None if flags.any() and (~flags).any() else what
+
+    return check
+
+
+def stateful_only(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["stateful"].astype(bool)] if "stateful" in frame.columns else frame.iloc[0:0]
+
+
+def some_converged(frame: pd.DataFrame) -> str | None:
+    """C7 compares epochs to the best val loss: meaningless when every trial was best at its last epoch."""
+    if {"best_epoch", "epochs_run"} <= set(frame.columns) and (frame["best_epoch"] < frame["epochs_run"]).any():
+        return None
+    return "every trial was still improving at its last epoch (best_epoch = epochs_run): train more epochs"
+
+
+def at_most(column: str, limit: int, others: str, statement: str, y: str, direction: str) -> Part:
+    """An accuracy statement comparing trials with `column` ≤ limit against the rest (C8, C12)."""
+    label = f"{column} ≤{limit}"
+
+    def small(values: pd.Series) -> pd.Series:
+        return pd.to_numeric(values, errors="coerce") <= limit
+
+    missing = f"needs trials with {label} and {others}"
+    return Part(statement, y, column, indicator(label, lambda frame: small(frame[column])), direction, True,
+                f"{label} vs {others}", precondition=needs_both(column, small, missing))
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("C5", "Larger batches run faster (up to out-of-memory).", (
+        Part("samples/s rises with batch_size", "samples_per_s", "batch_size", log2_of("batch_size"), "up", False,
+             "per 2× batch_size"),
+    ), "experiments/batch_sweep.yaml"),
+    Claim("C6", "Smaller batches need less memory but make training take longer.", (
+        Part("peak memory rises with batch_size", "peak_mem_bytes", "batch_size", log2_of("batch_size"), "up",
+             False, "per 2× batch_size"),
+        Part("seconds per epoch fall as batch_size grows", "train_s_per_epoch", "batch_size",
+             log2_of("batch_size"), "down", False, "per 2× batch_size"),
+    ), "experiments/batch_sweep.yaml"),
+    Claim("C7", "Larger batches need more epochs to reach the same result (steadier gradient).", (
+        Part("epochs to the best val loss rise with batch_size", "best_epoch", "batch_size", log2_of("batch_size"),
+             "up", True, "per 2× batch_size", precondition=some_converged),
+        Part("gradient norm falls as batch_size grows (less gradient noise)", "grad_norm_mean", "batch_size",
+             log2_of("batch_size"), "down", True, "per 2× batch_size"),
+    ), "experiments/batch_sweep.yaml"),
+    Claim("C8", f"Very small batches (≤{SMALL_BATCH}) converge with difficulty and can underfit.", (
+        at_most("batch_size", SMALL_BATCH, "larger", f"batch_size ≤{SMALL_BATCH} ends with a higher best val loss",
+                "val_loss_best", "up"),
+        at_most("batch_size", SMALL_BATCH, "larger",
+                f"batch_size ≤{SMALL_BATCH} ends with a higher train loss (underfits)", "train_loss_final", "up"),
+    ), "experiments/batch_sweep.yaml"),
+    Claim("C9", "Powers of two are the efficient batch sizes.", (
+        Part("powers of two run faster than their neighbours", "samples_per_s", "batch_size",
+             pow2_with_size_control, "up", False, "power of two vs not",
+             precondition=needs_both("batch_size", is_power_of_two,
+                                     "needs batch sizes that are powers of two and some that are not")),
+    ), "experiments/batch_sweep.yaml"),
+    Claim("C10", "A larger time step costs more computation per sample and slows training.", (
+        Part("samples/s fall as time_step grows", "samples_per_s", "time_step", log2_of("time_step"), "down",
+             False, "per 2× time_step"),
+    ), "experiments/time_step_sweep.yaml"),
+    Claim("C11", "A larger time step uses longer history but makes gradients vanish or explode.", (
+        Part("best val loss falls as time_step grows (longer history helps)", "val_loss_best", "time_step",
+             log2_of("time_step"), "down", True, "per 2× time_step"),
+        Part("largest gradient norm rises with time_step (exploding gradients)", "grad_norm_max", "time_step",
+             log2_of("time_step"), "up", True, "per 2× time_step"),
+    ), "experiments/time_step_sweep.yaml or experiments/adding.yaml"),
+    Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}).", (
+        at_most("time_step", SHORT_TIME_STEP, "longer",
+                f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", "val_loss_best",
+                "down"),
+    ), "experiments/time_step_sweep.yaml"),
+    Claim("C13", "Short sequences: larger batch, smaller time step; long sequences: the reverse.", (),
+          "studies of a short and a long series (experiments/etth1_s96.yaml, experiments/etth1_m24.yaml) "
+          "compared with --study A --study B"),
+    Claim("C14", "A stateful LSTM with batch_size > 1 can cost accuracy where order matters.", (
+        Part("in stateful trials, best val loss rises with batch_size", "val_loss_best", "batch_size",
+             log2_of("batch_size"), "up", True, "per 2× batch_size",
+             subset=stateful_only,
+             precondition=lambda f: None if "stateful" in f.columns and f["stateful"].astype(bool).any()
+             else "needs stateful trials (`stateful` recorded)"),
+    ), "experiments/stateful.yaml"),
+)
+
+
+def evaluate_claims(trials: pd.DataFrame) -> list[ClaimResult]:
+    return [evaluate_claim(claim, trials) for claim in CLAIMS]
+
+
+def evaluate_claim(claim: Claim, trials: pd.DataFrame) -> ClaimResult:
+    parts = [evaluate_part(part, trials) for part in claim.parts]
+    votes = [p.verdict for p in parts if p.verdict != NO_DATA]
+    if not votes:
+        verdict = NO_DATA
+    elif all(v == HOLDS for v in votes):
+        verdict = HOLDS
+    elif all(v == FAILS for v in votes):
+        verdict = FAILS
+    else:
+        verdict = MIXED
+    result = ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
+    if claim.code == "C5":  # "... up to the point where memory runs out": the out-of-memory failures
+        result.context = out_of_memory_note(trials)
+    return result
+
+
+def out_of_memory_note(trials: pd.DataFrame) -> str:
+    if "failure_reason" not in trials.columns or "batch_size" not in trials.columns:
+        return ""
+    oom = trials[trials["failure_reason"] == "oom"]
+    if oom.empty:
+        return "no trial ran out of memory"
+    counts = oom["batch_size"].value_counts().sort_index()
+    return "out of memory at batch_size " + ", ".join(f"{int(b)} ({n} trials)" for b, n in counts.items())
+
+
+def population(trials: pd.DataFrame, completed_only: bool) -> pd.DataFrame:
+    if "state" not in trials.columns:
+        return trials.iloc[0:0]
+    states = ("complete",) if completed_only else ("complete", "pruned")
+    return trials[trials["state"].isin(states)]
+
+
+def evaluate_part(part: Part, trials: pd.DataFrame) -> PartResult:
+    data = part.subset(population(trials, part.completed_only))
+    # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
+    strata = [c for c in (*SEARCHED_PARAMS, *CONTEXT_COLUMNS)
+              if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
+    test = describe_test(part, strata)
+    missing = next((c for c in (part.y, part.x) if c not in data.columns), None)
+    reason = f"no {missing} recorded" if missing else part.precondition(data)
+    if reason:
+        return PartResult(part.statement, NO_DATA, None, part.unit, test, data.iloc[0:0], reason)
+    effect = within_strata_effect(data, part.y, part.regressor(data), strata)
+    rows = rows_behind(data, part, strata)
+    if effect is None:
+        same = f" (same {', '.join(strata)})" if strata else ""
+        note = f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
+        return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, note)
+    return PartResult(part.statement, verdict_of(effect, part.direction), effect, part.unit, test, rows)
+
+
+def verdict_of(effect: Effect, direction: str) -> str:
+    low, high = (effect.low, effect.high) if direction == "up" else (1 / effect.high, 1 / effect.low)
+    if high <= NEGLIGIBLE and low >= 1 / NEGLIGIBLE:
+        return FAILS
+    if low > 1:
+        return HOLDS
+    if high < 1:
+        return FAILS
+    return MIXED
+
+
+def describe_test(part: Part, strata: list[str]) -> str:
+    who = "completed trials" if part.completed_only else "completed and pruned trials"
+    same = f"trials with the same {', '.join(strata)}" if strata else "all trials"
+    regressors = ", ".join(part.regressor(pd.DataFrame({part.x: [1]})))
+    return f"log2 {part.y} on {regressors}, within {same}; {who}; stratified bootstrap (seed 0)"
+
+
+def rows_behind(data: pd.DataFrame, part: Part, strata: list[str]) -> pd.DataFrame:
+    """Per stratum and value of x: trial count and median y (the numbers the effect is fitted on)."""
+    keys = [*strata, part.x]
+    usable = data.dropna(subset=[part.y])
+    table = usable.groupby(keys, dropna=False)[part.y].agg(trials="size", median="median").reset_index()
+    return table.rename(columns={"median": f"median {part.y}"})

@@ -1,0 +1,76 @@
+"""Several studies side by side (e.g. the same space on CPU and on GPU, or stateless vs stateful).
+
+Trade-offs are joined on the value of each searched parameter, one column per study and figure;
+claims and recommendations are listed per study. Each study keeps its own populations and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lstmexp.report.build import Report
+from lstmexp.report.sections import Section, claim_sections, recommendation_section
+
+COMPARED_METRICS = ("samples_per_s", "peak_mem_bytes", "val_loss_best")
+
+
+@dataclass
+class Comparison:
+    reports: list[Report]
+
+
+def compare(reports: list[Report]) -> Comparison:
+    return Comparison(reports)
+
+
+def labelled(report: Report, frame: pd.DataFrame, *, column: str = "study") -> pd.DataFrame:
+    return frame.assign(**{column: report.study})[[column, *frame.columns]]
+
+
+def comparison_sections(comparison: Comparison) -> list[Section]:
+    reports = comparison.reports
+    parts = [Section("best", "Best trial per study", pd.concat([labelled(r, r.best.head(1)) for r in reports]))]
+    for param in dict.fromkeys(p for r in reports for p in r.tradeoffs):
+        parts.append(Section(f"tradeoffs_{param}", f"Trade-offs by {param}, side by side (medians)",
+                             side_by_side(reports, param),
+                             "columns per study: [study] figure; same populations as in each study's report"))
+    parts.append(claims_side_by_side(reports))
+    for report in reports:
+        section = recommendation_section(report)
+        section.key, section.title = f"recommendations_{report.study}", f"Recommendations for {report.study}"
+        parts.append(section)
+    parts += [detail for r in reports for detail in renamed_details(r)]
+    return parts
+
+
+def side_by_side(reports: list[Report], param: str) -> pd.DataFrame:
+    joined: pd.DataFrame | None = None
+    for report in reports:
+        table = report.tradeoffs.get(param)
+        if table is None or table.empty:
+            continue
+        wanted = [m for m in COMPARED_METRICS if m in table.columns]
+        piece = table[[param, *wanted]].rename(columns={m: f"[{report.study}] {m}" for m in wanted})
+        joined = piece if joined is None else joined.merge(piece, on=param, how="outer")
+    return joined.sort_values(param) if joined is not None else pd.DataFrame(columns=[param])
+
+
+def claims_side_by_side(reports: list[Report]) -> Section:
+    rows: dict[str, dict[str, str]] = {}
+    for report in reports:
+        for claim in report.claims:
+            row = rows.setdefault(claim.code, {"claim": claim.code})
+            row[f"[{report.study}] verdict"] = claim.verdict
+            effects = [p.effect.describe(p.unit) for p in claim.parts if p.effect is not None]
+            row[f"[{report.study}] effect"] = "; ".join(effects)
+    return Section("claims", "Claims per study", pd.DataFrame(list(rows.values())),
+                   "each study tested on its own trials (rows behind the verdicts below)")
+
+
+def renamed_details(report: Report) -> list[Section]:
+    details = [s for s in claim_sections(report) if s.detail]
+    for section in details:
+        section.key, section.title = f"{report.study}_{section.key}", f"[{report.study}] {section.title}"
+    return details

@@ -1,0 +1,181 @@
+"""Effect sizes with uncertainty: within-strata regressions on log2 scale, bootstrapped over trials.
+
+Every claim test asks "how does metric y change with x, other things equal?". Other things equal
+means strata: trials that share every other setting (e.g. the same time_step and hidden_size when
+x is batch_size). The model is
+
+    log2(y) = a[stratum] + b . z        (z: one or more regressors, e.g. log2(batch_size))
+
+fitted by least squares after removing each stratum's mean, so a stratum with a single x value
+says nothing, and differences between strata never pass for an effect of x. 2**b is the factor on y
+per unit of z (per doubling of x when z = log2 x; the ratio between two groups when z is 0/1).
+
+Uncertainty: a stratified bootstrap over trials (trials resampled with replacement inside their
+stratum), with a fixed seed so the same study always gives the same report. When a trial's figure
+is a mean over R repeats (columns `m_std`, `repeats`), each replicate also draws that mean from its
+own standard error, so seed-to-seed noise widens the interval too.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DRAWS = 1000
+SEED = 0
+CONFIDENCE = 0.95
+MIN_ROWS = 4
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A multiplicative effect on y with its bootstrap interval."""
+
+    factor: float
+    low: float
+    high: float
+    rows: int
+    strata: int  # strata in which the regressor varies (the ones that carry the estimate)
+    repeats_used: bool
+
+    def describe(self, unit: str) -> str:
+        repeats = ", with repeats" if self.repeats_used else ""
+        return (f"×{self.factor:.3g} {unit} (95% CI {self.low:.3g}–{self.high:.3g}; {self.rows} trials in "
+                f"{self.strata} strata{repeats})")
+
+
+def within_strata_effect(
+    frame: pd.DataFrame,
+    y: str,
+    regressors: dict[str, pd.Series],
+    strata: list[str],
+    draws: int = DRAWS,
+    seed: int = SEED,
+) -> Effect | None:
+    """The effect of the first regressor on y (others are controls); None when the data cannot tell."""
+    data = frame.assign(**{f"__z{i}": z for i, z in enumerate(regressors.values())})
+    zcols = [f"__z{i}" for i in range(len(regressors))]
+    data = data[pd.to_numeric(data[y], errors="coerce") > 0].dropna(subset=[y, *zcols])
+    if len(data) < MIN_ROWS:
+        return None
+    codes = stratum_codes(data, strata)
+    varying = pd.Series(data[zcols[0]].to_numpy()).groupby(codes).nunique()
+    if (varying > 1).sum() == 0:
+        return None
+    order = np.argsort(codes, kind="stable")  # trials of one stratum side by side
+    sorted_codes = np.unique(codes[order], return_inverse=True)[1]
+    sizes = np.bincount(sorted_codes)
+    log_y = np.log2(data[y].to_numpy(dtype=float))[order]
+    z = data[zcols].to_numpy(dtype=float)[order]
+    point = fit(np.ones((1, len(order))), sorted_codes, sizes, z, log_y)
+    if not np.isfinite(point[0, 0]):
+        return None
+    se = repeat_standard_error(data, y)
+    weights = bootstrap_weights(tuple(sizes), draws, seed)
+    if se is None:
+        boot = fit(weights, sorted_codes, sizes, z, log_y)[:, 0]
+    else:  # each draw also takes each trial's mean from its seed-to-seed standard error
+        noise = np.random.default_rng(seed + 1).standard_normal((draws, len(order)))
+        boot = fit(weights, sorted_codes, sizes, z, log_y[None, :] + noise * se[order][None, :])[:, 0]
+    boot = boot[np.isfinite(boot)]
+    if len(boot) < draws // 2:
+        return None
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(boot, [tail, 100 - tail])
+    return Effect(
+        float(2 ** point[0, 0]), float(2**low), float(2**high), len(data), int((varying > 1).sum()), se is not None
+    )
+
+
+def stratum_codes(data: pd.DataFrame, strata: list[str]) -> np.ndarray:
+    present = [c for c in strata if c in data.columns]
+    if not present:
+        return np.zeros(len(data), dtype=int)
+    return data.groupby(present, dropna=False, sort=False).ngroup().to_numpy()
+
+
+@functools.lru_cache(maxsize=8)
+def bootstrap_weights(sizes: tuple[int, ...], draws: int, seed: int) -> np.ndarray:
+    """How often each trial is drawn in each bootstrap replicate (draws × trials, trials ordered by stratum).
+
+    Every trial is replaced by a uniform draw from its own stratum, so stratum sizes never change.
+    Depends only on the strata sizes and the seed: claims tested on the same trials share one draw
+    (cached; read-only).
+    """
+    size_array = np.asarray(sizes)
+    total = int(size_array.sum())
+    starts = np.r_[0, np.cumsum(size_array)[:-1]]
+    block_start = np.repeat(starts, size_array)
+    block_size = np.repeat(size_array, size_array)
+    picks = block_start + (np.random.default_rng(seed).random((draws, total)) * block_size).astype(np.int64)
+    flat = (picks + np.arange(draws)[:, None] * total).ravel()
+    weights = np.bincount(flat, minlength=draws * total).reshape(draws, total).astype(float)
+    weights.setflags(write=False)
+    return weights
+
+
+def fit(weights: np.ndarray, codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weighted within-strata least squares, one fit per row of `weights`; nan where singular.
+
+    `y` is one vector shared by all rows, or one row per weight row. Centred sums in closed form,
+    S_ab = sum w a b - sum_s (sum_s w a)(sum_s w b) / n_s (n_s: the stratum's size, which the
+    stratified bootstrap keeps); every sum is a column of one matrix product with the weights.
+    z and y are first centred on their stratum means (which changes no within-strata slope) so the
+    subtraction above does not lose precision.
+    """
+    z = z - stratum_means(z, codes, sizes)
+    y = y - (stratum_means(y.T, codes, sizes).T if y.ndim == 2 else stratum_means(y[:, None], codes, sizes)[:, 0])
+    strata = np.eye(len(sizes))[codes]  # trials × strata
+    k, count = z.shape[1], len(sizes)
+    shared_y = y.ndim == 1
+    columns = [z[:, j] * z[:, m] for j in range(k) for m in range(k)]
+    columns += [strata * z[:, [j]] for j in range(k)]
+    if shared_y:
+        columns += [z * y[:, None], strata * y[:, None]]
+    sums = weights @ np.column_stack(columns)
+    zz = sums[:, : k * k].reshape(len(weights), k, k)
+    offset = k * k
+    per_stratum_z = [sums[:, offset + j * count : offset + (j + 1) * count] for j in range(k)]
+    offset += k * count
+    if shared_y:
+        zy, per_stratum_y = sums[:, offset : offset + k], sums[:, offset + k :]
+    else:
+        weighted_y = weights * y
+        zy, per_stratum_y = weighted_y @ z, weighted_y @ strata
+    sxx = np.empty_like(zz)
+    sxy = np.empty_like(zy)
+    for j in range(k):
+        sxy[:, j] = zy[:, j] - (per_stratum_z[j] * per_stratum_y / sizes).sum(axis=1)
+        for m in range(k):
+            sxx[:, j, m] = zz[:, j, m] - (per_stratum_z[j] * per_stratum_z[m] / sizes).sum(axis=1)
+    coef = np.full((len(weights), k), np.nan)
+    scale = np.abs(sxx).max(axis=(1, 2)) + 1e-300
+    solvable = np.abs(np.linalg.det(sxx / scale[:, None, None])) > 1e-9
+    coef[solvable] = np.linalg.solve(sxx[solvable], sxy[solvable][..., None])[..., 0]
+    return coef
+
+
+def stratum_means(values: np.ndarray, codes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each row replaced by its stratum's mean row (values: trials × columns)."""
+    totals = np.stack([np.bincount(codes, weights=values[:, j], minlength=len(sizes)) for j in range(values.shape[1])],
+                      axis=1)
+    return (totals / sizes[:, None])[codes]
+
+
+def repeat_standard_error(data: pd.DataFrame, y: str) -> np.ndarray | None:
+    """log2-scale standard error of each trial's mean over repeats, or None without repeats."""
+    if "repeats" not in data.columns:
+        return None
+    repeats = pd.to_numeric(data["repeats"], errors="coerce")
+    if f"{y}_cv" in data.columns:
+        cv = pd.to_numeric(data[f"{y}_cv"], errors="coerce")
+    elif f"{y}_std" in data.columns:
+        cv = pd.to_numeric(data[f"{y}_std"], errors="coerce") / data[y].astype(float)
+    else:
+        return None
+    se = (cv / np.sqrt(repeats.clip(lower=1)) / math.log(2)).fillna(0.0).to_numpy(dtype=float)
+    return se if np.any(se > 0) else None
