@@ -31,6 +31,7 @@ from lstmexp.storage import (
     mask_url,
     open_storage,
     scheme_of,
+    storage_errors,
 )
 from lstmexp.train import EpochRecord, TrialFailure
 from lstmexp.trial import TrialParams, json_safe, run_trial
@@ -105,23 +106,24 @@ def run_search(
     """Run one worker on the study until it holds its target count of trials (create or resume it)."""
     observer = observer or QuietObserver()
     preflight(spec)
-    storage = open_storage(storage_url, create=True)
-    study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
-    target = target_count(spec)
-    recover_dead_workers(study)
-    done_before = count_done(study)
-    observer.study_ready(study.study_name, done_before, target)
-    # lstmexp prints a line per trial, failures included: Optuna's warning with a traceback for each
-    # caught TrialFailure would repeat it.
-    logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
-    if count_claimed(study) < target:
-        study.optimize(
-            make_objective(spec, observer, target),
-            n_trials=None,  # the callback stops at the target, counting every worker's trials
-            catch=(TrialFailure, SkippedTrial),
-            callbacks=[notify_finished(observer), stop_at_target(target)],
-            gc_after_trial=True,
-        )
+    with storage_errors(storage_url):
+        storage = open_storage(storage_url, create=True)
+        study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
+        target = target_count(spec)
+        recover_dead_workers(study)
+        done_before = count_done(study)
+        observer.study_ready(study.study_name, done_before, target)
+        # lstmexp prints a line per trial, failures included: Optuna's warning with a traceback for each
+        # caught TrialFailure would repeat it.
+        logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)
+        if count_claimed(study) < target:
+            study.optimize(
+                make_objective(spec, observer, target),
+                n_trials=None,  # the callback stops at the target, counting every worker's trials
+                catch=(TrialFailure, SkippedTrial),
+                callbacks=[notify_finished(observer), stop_at_target(target)],
+                gc_after_trial=True,
+            )
     done = count_done(study)
     return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before)
 

@@ -6,9 +6,13 @@ one study. Nothing here ever prints a password: every message goes through `mask
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from lstmexp.errors import StorageError, StudyNotFoundError
 
@@ -28,6 +32,9 @@ DEFAULT_WORKERS_STORAGE = "journal:///results/lstmexp.journal"
 # Heartbeats let a restarted search fail the trial a killed worker left RUNNING and retry it once.
 HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 30
+# A journal lock is held for one append and fsync (milliseconds); one older than this was left by a
+# killed worker. Optuna's default is 30 s, which would stall every restart after a kill that long.
+JOURNAL_LOCK_GRACE_S = 10
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
 
 
@@ -127,21 +134,103 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
 
 
+@contextlib.contextmanager
+def storage_errors(url: str) -> Iterator[None]:
+    """Turn a storage that stops accepting writes (disk full, read-only) into a one-line StorageError.
+
+    Every trial finished before the failure is already committed, so the message can promise that.
+    Optuna wraps SQL errors in StorageInternalError: the cause chain says what really happened.
+    """
+    import optuna
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except (sqlalchemy.exc.OperationalError, optuna.exceptions.StorageInternalError, OSError) as exc:
+        message = storage_failure_message(url, exc)
+        if message is None:
+            raise
+        raise StorageError(message) from None
+
+
+def storage_failure_message(url: str, exc: BaseException) -> str | None:
+    """The one-line message for a storage write failure, or None when it is not one we recognise."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    codes = {getattr(e, "errno", None) for e in chain}
+    where = repr(mask_url(url))
+    if codes & {errno.ENOSPC, errno.EDQUOT} or "disk is full" in text or "no space left" in text:
+        return (f"storage {where} ran out of disk space; finished trials are kept: free space and run the "
+                "same command to resume")
+    if codes & {errno.EROFS, errno.EACCES, errno.EPERM} or "readonly" in text or "read-only" in text:
+        return (f"storage {where} is read-only; finished trials are kept: make it writable or pass "
+                "--storage with a writable path")
+    if any(isinstance(e, OSError) for e in chain[:1]):
+        return None  # some other OS error: not a storage condition we can explain
+    reason = mask_text(str(chain[-1]).strip().splitlines()[0] if str(chain[-1]).strip() else type(chain[-1]).__name__)
+    return f"storage {where} failed: {reason}; check the server or file"
+
+
 def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:
     """Optuna's journal file: an append-only log under a file lock, safe for processes on one machine.
 
     It has no heartbeat; `lstmexp.search.recover_dead_workers` fails and retries the trials of
-    workers that died on this machine instead. A lock left by a killed worker is broken after 30 s.
+    workers that died on this machine instead. A lock left by a killed worker is broken after
+    JOURNAL_LOCK_GRACE_S, and a record it left half-written is cut off before anyone appends.
     """
     import optuna
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
     path = journal_path(url)
     prepare_sqlite_file(path, url, create)  # same checks: not a directory, exists unless creating
+    lock = JournalFileSymlinkLock(str(path), grace_period=JOURNAL_LOCK_GRACE_S)
     try:
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        if path.exists():
+            drop_torn_tail(path, lock)
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
     except OSError as exc:
         raise StorageError(f"cannot open journal {path}: {exc.strerror}; check the path") from None
+
+
+def drop_torn_tail(path: Path, lock: object) -> None:
+    """Cut a last record that has no newline: its writer died mid-append (kill -9, full disk).
+
+    Optuna appends whole newline-terminated records under the lock, so a tail without a newline was
+    never acknowledged to its writer; left in place, the next append would glue onto it and make the
+    whole journal unreadable. Done under the same lock, so a live writer's append is never cut.
+    """
+    lock.acquire()  # type: ignore[attr-defined]
+    try:
+        with path.open("rb+") as log:
+            size = log.seek(0, 2)
+            if size == 0:
+                return
+            log.seek(size - 1)
+            if log.read(1) == b"\n":
+                return
+            keep = last_newline_end(log, size)
+            log.truncate(keep)
+            log.flush()
+            os.fsync(log.fileno())
+    finally:
+        lock.release()  # type: ignore[attr-defined]
+
+
+def last_newline_end(log: BinaryIO, size: int, chunk: int = 65536) -> int:
+    """Offset just after the last newline before `size` (0 when there is none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - chunk)
+        log.seek(start)
+        found = log.read(end - start).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        end = start
+    return 0
 
 
 def prepare_sqlite_file(path: Path, url: str, create: bool) -> None:
