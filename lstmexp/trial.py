@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from lstmexp.data import Series, load_series
+from lstmexp.errors import DataError
 from lstmexp.measure import (
     TrialMemory,
     estimate_activation_bytes,
@@ -27,9 +28,18 @@ from lstmexp.measure import (
     resolve_device,
     set_threads,
 )
-from lstmexp.model import LSTMForecaster, count_parameters
+from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.spec import DataSpec, ExperimentSpec
-from lstmexp.train import EpochRecord, TrainConfig, TrialFailure, evaluate, train
+from lstmexp.train import (
+    EpochRecord,
+    TrainConfig,
+    TrialFailure,
+    accuracy,
+    evaluate,
+    evaluate_stateful,
+    train,
+    train_stateful,
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ def run_trial(
     try:
         with memory:
             model = build_model(spec, params, series).to(device)
-            result = train(model, series, config, on_epoch)
+            result = (train_stateful if spec.train.stateful else train)(model, series, config, on_epoch)
             reading = memory.reading()
     except torch.OutOfMemoryError as exc:
         raise TrialFailure("oom", first_line(exc)) from exc
@@ -79,8 +89,9 @@ def run_trial(
 
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
-    val = evaluate(model, series, "val", params.time_step, spec.data.horizon)
-    test = evaluate(model, series, "test", params.time_step, spec.data.horizon)
+    scorer = evaluate_stateful if spec.train.stateful else evaluate
+    val = scorer(model, series, "val", params.time_step, spec.data.horizon)
+    test = scorer(model, series, "test", params.time_step, spec.data.horizon)
     epochs = result.epochs
     return {
         "val_loss_best": result.best.val_loss,
@@ -90,7 +101,8 @@ def run_trial(
         **evaluation_metrics("val", val),
         **evaluation_metrics("test", test),
         "samples_per_s": result.samples_per_s,
-        "time_steps_per_s": result.samples_per_s * params.time_step,
+        # A stateful sample is one step of a stream; a stateless sample is a window of time_step steps.
+        "time_steps_per_s": result.samples_per_s * (1 if spec.train.stateful else params.time_step),
         "train_s_per_epoch": float(np.mean([e.train_s for e in epochs])),
         "eval_s_per_epoch": float(np.mean([e.eval_s for e in epochs])),
         "iterations_per_epoch": result.iterations_per_epoch,
@@ -114,7 +126,22 @@ def run_trial(
         "torch_threads": threads,
         "curve_train_loss": [e.train_loss for e in epochs],
         "curve_val_loss": [e.val_loss for e in epochs],
+        **data_metrics(spec, model, series, params),
     }
+
+
+def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, Any]:
+    """How the data was fed (for grouping in reports), and accuracy for classification tasks."""
+    metrics: dict[str, Any] = {
+        "stateful": spec.train.stateful,
+        "mode": spec.data.mode,
+        "horizon": spec.data.horizon,
+        "normalization": spec.data.normalization,
+    }
+    if getattr(series, "is_classification", False):
+        for split in ("val", "test"):
+            metrics[f"{split}_accuracy"] = accuracy(model, series, split, params.time_step)
+    return metrics
 
 
 def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:
@@ -131,8 +158,8 @@ def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:
     }
 
 
-def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> LSTMForecaster:
-    return LSTMForecaster(
+def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> torch.nn.Module:
+    model: torch.nn.Module = LSTMForecaster(
         input_size=series.input_size,
         hidden_size=params.hidden_size,
         output_size=series.output_size,
@@ -140,6 +167,17 @@ def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> LS
         dropout=spec.model.dropout,
         horizon=spec.data.horizon,
     )
+    if spec.data.normalization != "none":
+        target_index = series.target_input_index
+        if target_index is None:
+            raise DataError(
+                f"data.normalization={spec.data.normalization} needs every target among the inputs; "
+                "add the target to data.features or set normalization to none"
+            )
+        model = WindowNormalized(model, spec.data.normalization, target_index)
+    if getattr(series, "is_classification", False):
+        model = ClassProbabilities(model)
+    return model
 
 
 @lru_cache(maxsize=4)
