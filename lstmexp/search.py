@@ -146,7 +146,9 @@ def dig(tree: dict[str, Any], dotted: str) -> Any:
 def make_sampler(spec: ExperimentSpec) -> optuna.samplers.BaseSampler:
     seed = spec.train.seed
     if spec.search.sampler == "grid":
-        grid = {name: getattr(spec.search.space, name).grid() for name in SEARCHED_PARAMS}
+        grid: dict[str, list[Any]] = {name: getattr(spec.search.space, name).grid() for name in SEARCHED_PARAMS}
+        if spec.search.space.normalization:
+            grid["normalization"] = list(spec.search.space.normalization)
         return optuna.samplers.GridSampler(grid, seed=seed)
     if spec.search.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -172,6 +174,9 @@ def make_objective(spec: ExperimentSpec, observer: SearchObserver):
         space = spec.search.space
         params = TrialParams(**{name: suggest(trial, name, getattr(space, name)) for name in SEARCHED_PARAMS})
         observer.trial_started(trial.number, params)
+        trial_spec = spec
+        if space.normalization:
+            trial_spec = spec.with_normalization(trial.suggest_categorical("normalization", list(space.normalization)))
 
         def on_epoch(record: EpochRecord) -> bool:
             observer.epoch_done(trial.number, record, spec.train.epochs)
@@ -179,7 +184,7 @@ def make_objective(spec: ExperimentSpec, observer: SearchObserver):
             return trial.should_prune()
 
         try:
-            metrics = run_trial(spec, params, on_epoch)
+            metrics = run_trial(trial_spec, params, on_epoch)
         except TrialFailure as failure:
             trial.set_user_attr(FAILURE_ATTR, failure.reason)
             trial.set_user_attr("failure_detail", failure.detail)

@@ -110,6 +110,8 @@ class SpaceSpec(_Section):
     batch_size: ParamSpace = ParamSpace(low=16, high=256, scale="pow2")
     time_step: ParamSpace = ParamSpace(values=(4, 8, 16, 32))
     hidden_size: ParamSpace = ParamSpace(values=(16, 32, 64))
+    # Per-window normalisations to search (each trial sets data.normalization); null: not searched.
+    normalization: tuple[Literal["none", "last", "revin"], ...] | None = None
 
 
 class RowSplit(_Section):
@@ -245,9 +247,14 @@ class ExperimentSpec(_Section):
 
     @model_validator(mode="after")
     def _stateful_has_no_windows(self) -> ExperimentSpec:
-        if self.train.stateful and self.data.normalization != "none":
+        searched = set(self.search.space.normalization or ())
+        if self.train.stateful and (self.data.normalization != "none" or searched - {"none"}):
             raise ValueError("train.stateful walks streams, not windows: set data.normalization to none")
         return self
+
+    def with_normalization(self, normalization: str) -> ExperimentSpec:
+        """This spec with data.normalization set (one trial's searched choice)."""
+        return self.model_copy(update={"data": self.data.model_copy(update={"normalization": normalization})})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (stored on the study so the report can reproduce trials)."""

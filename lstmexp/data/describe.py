@@ -60,8 +60,8 @@ def describe(spec: DataSpec) -> list[tuple[str, str]]:
         ("missing values", f"{int(frame[numeric].isna().sum().sum()):,}"),
     ]
     if times is not None:
-        frequency = pd.infer_freq(times[:50]) or "irregular"
-        lines.append(("time range", f"{times.iloc[0]} to {times.iloc[-1]} (frequency {frequency})"))
+        step = times.diff().median()
+        lines.append(("time range", f"{times.iloc[0]} to {times.iloc[-1]} (median step {step})"))
     return lines + split_lines(split_rows(len(frame), spec.split, times))
 
 

@@ -93,7 +93,8 @@ def check_columns(frame: pd.DataFrame, wanted: list[str], field: str) -> None:
     known = [str(c) for c in frame.columns]
     for column in wanted:
         if column not in known:
-            close = difflib.get_close_matches(column, known, n=3)
+            by_lower = {name.lower(): name for name in known}  # case slips count as close
+            close = [by_lower[m] for m in difflib.get_close_matches(column.lower(), list(by_lower), n=3)]
             hint = f"did you mean {', '.join(close)}? " if close else ""
             raise DataError(f"{field}: no column {column!r} in the data file; {hint}columns: {', '.join(known)}")
 
