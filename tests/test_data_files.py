@@ -181,3 +181,23 @@ def test_etth1_benchmark_split_gives_8640_2880_2880_rows():
     dates = "data.split={dates: {val: '2017-06-26', test: '2017-10-24', end: '2018-02-21'}}"
     dated = load_spec(REPO / "experiments" / "etth1_s96.yaml", [f"data.path={etth1}", dates]).data
     assert load_series(dated, CPU).bounds == series.bounds
+
+
+@needs_shared_data()
+@pytest.mark.slow
+def test_etth1_s96_spec_runs_end_to_end_tiny(cli, workdir):
+    """The ETTh1 experiment spec through `lstmexp search`, kept tiny by overrides (one short trial)."""
+    spec_path = REPO / "experiments" / "etth1_s96.yaml"
+    result = cli("search", str(spec_path), "--storage", f"sqlite:///{workdir / 'e.db'}", "--trials", "1",
+                 "-o", f"data.path={SHARED_DATA / 'ETTh1.csv'}", "-o", "train.epochs=1", "-o", "train.device=cpu",
+                 "-o", "search.space.batch_size=[256]", "-o", "search.space.hidden_size=[4]",
+                 "-o", "search.space.normalization=[last]", "-o", "data.horizon=24",
+                 "-o", "search.space.time_step=[24]")
+    assert result.code == 0, result.err
+    import optuna
+
+    trial = optuna.load_study(study_name="etth1_s96", storage=f"sqlite:///{workdir / 'e.db'}").trials[0]
+    attrs = trial.user_attrs
+    assert attrs["mode"] == "S" and attrs["horizon"] == 24 and attrs["normalization"] == "last"
+    assert trial.params["normalization"] == "last"
+    assert 0 < attrs["test_mse"] < 10 and attrs["test_naive_mse"] > 0
