@@ -86,13 +86,13 @@ def test_stateful_evaluation_warms_up_and_scores_the_stateless_samples():
 
 
 def test_stateful_and_stateless_trials_of_one_configuration_are_comparable():
-    base = ["data.rows=600", "train.epochs=2", "train.device=cpu", "train.warmup_iters=1"]
-    params = TrialParams(batch_size=8, time_step=12, hidden_size=8)
+    base = ["data.rows=400", "train.epochs=2", "train.device=cpu", "train.warmup_iters=1"]
+    params = TrialParams(batch_size=16, time_step=12, hidden_size=8)
     stateful = run_trial(load_spec(None, [*base, "train.stateful=true"]), params)
     stateless = run_trial(load_spec(None, base), params)
     assert stateful["stateful"] is True and stateless["stateful"] is False
     assert stateful["test_naive_mse"] == stateless["test_naive_mse"]  # scored on the same samples
-    assert stateful["iterations_per_epoch"] == 5  # ceil(((420 - 1) // 8) / 12)
+    assert stateful["iterations_per_epoch"] == 2  # ceil(((280 - 1) // 16) / 12)
     for metrics in (stateful, stateless):
         assert metrics["mode"] == "MS" and metrics["horizon"] == 1 and metrics["normalization"] == "none"
 
