@@ -98,6 +98,14 @@ def test_split_by_dates(tmp_path):
         load_spec(None, ["data.time_column=time", "data.split.dates={val: '2020-02-01', test: '2020-01-01'}"])
 
 
+def test_builtin_datasets_split_by_rows_but_not_by_dates():
+    series = load_series(DataSpec(rows=1000, split={"rows": {"train": 500, "val": 200, "test": 100}}), CPU)
+    assert series.bounds == {"train": (0, 500), "val": (500, 700), "test": (700, 800)}
+    dated = DataSpec(time_column="t", split={"dates": {"val": "2020-01-01", "test": "2020-02-01"}})
+    with pytest.raises(DataError, match=r"built-in datasets have no time column"):
+        load_series(dated, CPU)
+
+
 def test_window_counts_with_horizon_and_lookback(tmp_path):
     path = write_frame(tmp_path / "d.csv")
     rows = {"rows": {"train": 60, "val": 30, "test": 30}}
