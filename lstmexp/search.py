@@ -97,6 +97,10 @@ def preflight(spec: ExperimentSpec) -> None:
     longest = spec.search.space.time_step.highest
     for split in ("train", "val", "test"):
         series.sample_starts(split, longest, spec.data.horizon)
+    if spec.train.stateful:
+        from lstmexp.data.streams import check_stateful_fits
+
+        check_stateful_fits(series, spec.search.space.batch_size.highest, spec.data.horizon)
 
 
 def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage) -> optuna.Study:

@@ -17,8 +17,7 @@ import torch
 from torch import nn
 
 from lstmexp.data import Series
-from lstmexp.data.streams import StreamLayout
-from lstmexp.errors import DataError
+from lstmexp.data.streams import StreamLayout, check_stateful_fits
 from lstmexp.measure import now
 from lstmexp.model import LSTMForecaster, forward_steps
 
@@ -243,8 +242,7 @@ def train_stateful(
     is the MSE of the h-step forecast made after every row of the chunk. Validation warms the state
     up on every row before the split (`evaluate_stateful`), on the same samples as stateless runs.
     """
-    if not isinstance(series, Series):
-        raise DataError("train.stateful needs a series (a file or the synthetic dataset), not an episode task")
+    check_stateful_fits(series, config.batch_size, config.horizon)
     device = series.device
     layout = StreamLayout.for_split(series.bounds["train"], config.batch_size, config.time_step, config.horizon)
     val_starts = series.sample_starts("val", config.time_step, config.horizon)

@@ -103,3 +103,14 @@ def test_stateful_rejects_window_normalisation_and_episode_tasks():
     spec = load_spec(None, ["train.stateful=true", "data.dataset=adding", "data.rows=100", "train.device=cpu"])
     with pytest.raises(DataError, match=r"needs a series"):
         run_trial(spec, TrialParams(batch_size=4, time_step=10, hidden_size=4))
+
+
+def test_stateful_search_that_cannot_fit_stops_before_any_study(cli, workdir):
+    storage = f"sqlite:///{workdir / 's.db'}"
+    result = cli("search", "-o", "train.stateful=true", "-o", "data.rows=300", "-o", "search.space.batch_size=[256]",
+                 "-o", "search.space.time_step=[8]",
+                 "--storage", storage, "--trials", "1")
+    assert result.code == 2 and "stateful training needs at least batch_size + horizon = 257" in result.err
+    import optuna
+
+    assert not (workdir / "s.db").exists() or optuna.get_all_study_names(storage) == []

@@ -51,3 +51,11 @@ class StreamLayout:
         stop = min(begin + self.time_step, self.length)
         starts = self.first_row + torch.arange(self.streams, device=device) * self.length
         return starts.unsqueeze(1) + torch.arange(begin, stop, device=device)
+
+
+def check_stateful_fits(series: object, largest_batch: int, horizon: int) -> None:
+    """Before a study: stateful training needs a series (not episodes) with rows for every stream."""
+    bounds = getattr(series, "bounds", {})
+    if not hasattr(series, "inputs"):
+        raise DataError("train.stateful needs a series (a file or the synthetic dataset), not an episode task")
+    StreamLayout.for_split(bounds["train"], largest_batch, 1, horizon)
