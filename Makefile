@@ -13,7 +13,8 @@ STAMP := $(VENV)/.lstmexp-installed
 PYTEST_ARGS ?=
 REPORT_ARGS ?=
 
-.PHONY: install search report test smoke lint bench clean
+.PHONY: install search report test smoke lint bench clean \
+	exp-batch-sweep exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24
 
 install: $(STAMP)
 
@@ -39,6 +40,39 @@ smoke: install
 	rm -f results/smoke.db
 	$(BIN)/lstmexp search experiments/smoke.yaml --storage sqlite:///results/smoke.db
 	$(BIN)/lstmexp report --study smoke --storage sqlite:///results/smoke.db --format markdown
+
+# The documents' experiments (README "Experiments"): one target each, storage under results/.
+# Each search resumes where it stopped; delete its results/*.db to start over.
+exp-batch-sweep: install
+	$(BIN)/lstmexp search experiments/batch_sweep.yaml
+	$(BIN)/lstmexp report --study batch_sweep --storage sqlite:///results/experiments.db
+
+exp-time-step-sweep: install
+	$(BIN)/lstmexp search experiments/time_step_sweep.yaml
+	$(BIN)/lstmexp report --study time_step_sweep --storage sqlite:///results/experiments.db
+
+# C14: one configuration, stateful and stateless, as two studies side by side in one storage.
+exp-stateful: install
+	$(BIN)/lstmexp search experiments/stateful.yaml
+	$(BIN)/lstmexp search experiments/stateful.yaml --study stateless -o train.stateful=false
+	$(BIN)/lstmexp report --study stateful --storage sqlite:///results/experiments.db
+	$(BIN)/lstmexp report --study stateless --storage sqlite:///results/experiments.db
+
+exp-adding: install
+	$(BIN)/lstmexp search experiments/adding.yaml
+	$(BIN)/lstmexp report --study adding --storage sqlite:///results/experiments.db
+
+exp-classify: install
+	$(BIN)/lstmexp search experiments/classify.yaml
+	$(BIN)/lstmexp report --study classify --storage sqlite:///results/experiments.db
+
+exp-etth1-s96: install
+	$(BIN)/lstmexp search experiments/etth1_s96.yaml
+	$(BIN)/lstmexp report --study etth1_s96 --storage sqlite:///results/etth1.db
+
+exp-etth1-m24: install
+	$(BIN)/lstmexp search experiments/etth1_m24.yaml
+	$(BIN)/lstmexp report --study etth1_m24 --storage sqlite:///results/etth1.db
 
 lint: install
 	$(BIN)/ruff check lstmexp tests benchmarks

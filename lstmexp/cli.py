@@ -238,6 +238,46 @@ def report(
         click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
 
 
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def datasets(ctx: click.Context) -> None:
+    """List the built-in datasets (one line each); `datasets describe` shows one dataset or file."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from lstmexp.data.describe import list_datasets
+
+    table = Table("dataset", "what it is", title="built-in datasets (or data.path: a CSV/Parquet file)",
+                  title_justify="left")
+    for name, description in list_datasets():
+        table.add_row(name, description)
+    Console().print(table)
+
+
+@datasets.command("describe")
+@click.argument("name_or_path")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Take the data section from this spec.")
+@override_option
+def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple[str, ...]) -> None:
+    """Rows, columns, time range and split sizes of a built-in dataset NAME or a CSV/Parquet PATH."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lstmexp.data.describe import describe, is_file_reference
+    from lstmexp.spec import load_spec
+
+    field = "data.path" if is_file_reference(name_or_path) else "data.dataset"
+    chosen = f"{field}={json.dumps(name_or_path)}"
+    # describe needs no target: mode M keeps the spec valid when the user has not chosen one yet.
+    experiment = load_spec(spec_path, ["data.mode=M", *overrides, chosen])
+    table = Table("figure", "value", title=f"lstmexp datasets describe {name_or_path}", title_justify="left")
+    for figure, value in describe(experiment.data):
+        table.add_row(figure, value)
+    Console().print(table)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping every user-fixable error to one line and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -43,3 +43,56 @@ class LSTMForecaster(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def forward_steps(
+    model: LSTMForecaster, inputs: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Stateful use: predictions after every step (B, T, horizon, output_size) and the final state.
+
+    The same LSTM and head as `forward`, but the head reads every step's hidden state and the LSTM
+    starts from `state` (None: zeros), so a stream can be walked chunk by chunk (C14).
+    """
+    sequence, new_state = model.lstm(inputs, state)
+    predictions = model.head(sequence)
+    return predictions.view(inputs.shape[0], inputs.shape[1], model.horizon, model.output_size), new_state
+
+
+class WindowNormalized(nn.Module):
+    """Per-window input normalisation around a forecaster, undone on its output.
+
+    `last`: the model sees each window minus its last observed value and predicts the change from
+    it (NLinear). `revin`: each window is standardised by its own mean and standard deviation, and
+    the prediction is mapped back with the target columns' statistics (RevIN without the learnable
+    affine). Both need every target column among the inputs (`target_index`).
+    """
+
+    EPS = 1e-5
+
+    def __init__(self, inner: nn.Module, method: str, target_index: list[int]) -> None:
+        super().__init__()
+        if method not in ("last", "revin"):
+            raise ValueError(f"unknown window normalisation {method!r}")
+        self.inner = inner
+        self.method = method
+        self.register_buffer("target_index", torch.tensor(target_index, dtype=torch.long), persistent=False)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        if self.method == "last":
+            reference = windows[:, -1:, :]  # (B, 1, input_size)
+            return self.inner(windows - reference) + reference[:, :, self.target_index]
+        mean = windows.mean(dim=1, keepdim=True)
+        std = windows.std(dim=1, keepdim=True, unbiased=False) + self.EPS
+        out = self.inner((windows - mean) / std)
+        return out * std[:, :, self.target_index] + mean[:, :, self.target_index]
+
+
+class ClassProbabilities(nn.Module):
+    """Classification head: the forecaster's outputs (B, 1, classes) as probabilities (softmax)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        return self.inner(windows).softmax(dim=-1)

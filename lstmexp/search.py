@@ -145,6 +145,10 @@ def preflight(spec: ExperimentSpec) -> None:
     longest = spec.search.space.time_step.highest
     for split in ("train", "val", "test"):
         series.sample_starts(split, longest, spec.data.horizon)
+    if spec.train.stateful:
+        from lstmexp.data.streams import check_stateful_fits
+
+        check_stateful_fits(series, spec.search.space.batch_size.highest, spec.data.horizon)
 
 
 def directions(spec: ExperimentSpec) -> list[str]:
@@ -217,8 +221,12 @@ def dig(tree: dict[str, Any], dotted: str) -> Any:
     return tree
 
 
-def grid_points(spec: ExperimentSpec) -> dict[str, list[int]]:
-    return {name: getattr(spec.search.space, name).grid() for name in SEARCHED_PARAMS}
+def grid_points(spec: ExperimentSpec) -> dict[str, list[Any]]:
+    """Every searched value: the three sizes, and the per-window normalisations when searched."""
+    grid: dict[str, list[Any]] = {name: getattr(spec.search.space, name).grid() for name in SEARCHED_PARAMS}
+    if spec.search.space.normalization:
+        grid["normalization"] = list(spec.search.space.normalization)
+    return grid
 
 
 def grid_size(spec: ExperimentSpec) -> int:
@@ -294,9 +302,13 @@ def make_objective(spec: ExperimentSpec, observer: SearchObserver, target: int):
         trial.set_user_attr(WORKER_ATTR, this_worker())
         space = spec.search.space
         params = TrialParams(**{name: suggest(trial, name, getattr(space, name)) for name in SEARCHED_PARAMS})
+        trial_spec = spec
+        if space.normalization:
+            trial_spec = spec.with_normalization(trial.suggest_categorical("normalization", list(space.normalization)))
         claim_slot(trial, target)
-        trial_spec = seeded_for_repeat(spec, trial, params)
+        trial_spec = seeded_for_repeat(trial_spec, trial)
         observer.trial_started(trial.number, params)
+
         def on_epoch(record: EpochRecord) -> bool:
             observer.epoch_done(trial.number, record, spec.train.epochs)
             if not single:
@@ -386,7 +398,7 @@ def claim_slot(trial: optuna.Trial, target: int) -> None:
         raise SkippedTrial(f"trial {trial.number} not needed: {target} trials already claimed")
 
 
-def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial, params: TrialParams) -> ExperimentSpec:
+def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> ExperimentSpec:
     """A configuration suggested again is trained with the next seed, not re-run identically.
 
     Training is deterministic for a seed, so an identical re-run would only copy a known result;
@@ -398,7 +410,7 @@ def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial, params: TrialPa
         for t in trial.study.get_trials(deepcopy=False)
         if t.number < trial.number
         and (counts(t) or t.state == TrialState.RUNNING)
-        and all(t.params.get(k) == v for k, v in vars(params).items())
+        and t.params == trial.params
     ]
     seed = spec.train.seed + len(earlier) * spec.train.repeats
     trial.set_user_attr("train_seed", seed)

@@ -110,14 +110,46 @@ class SpaceSpec(_Section):
     batch_size: ParamSpace = ParamSpace(low=16, high=256, scale="pow2")
     time_step: ParamSpace = ParamSpace(values=(4, 8, 16, 32))
     hidden_size: ParamSpace = ParamSpace(values=(16, 32, 64))
+    # Per-window normalisations to search (each trial sets data.normalization); null: not searched.
+    normalization: tuple[Literal["none", "last", "revin"], ...] | None = None
+
+
+class RowSplit(_Section):
+    """Split by row counts: the first `train` rows, the next `val`, the next `test` (later rows unused)."""
+
+    train: PositiveInt
+    val: PositiveInt
+    test: PositiveInt
+
+
+class DateSplit(_Section):
+    """Split by dates of `data.time_column`: val starts at `val`, test at `test`, data ends before `end`."""
+
+    val: str
+    test: str
+    end: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateSplit:
+        from datetime import datetime
+
+        try:
+            stamps = [datetime.fromisoformat(d) for d in (self.val, self.test, self.end) if d is not None]
+        except ValueError as exc:
+            raise ValueError(f"dates must be ISO dates such as 2017-07-01 ({exc})") from None
+        if stamps != sorted(stamps) or len(set(stamps)) != len(stamps):
+            raise ValueError("dates must increase: val < test < end")
+        return self
 
 
 class SplitSpec(_Section):
-    """Chronological split by fractions of the rows (train first, then val, then test)."""
+    """Chronological split (train first, then val, then test) by fractions, or by `rows` or `dates`."""
 
     train: Fraction = 0.7
     val: Fraction = 0.15
     test: Fraction = 0.15
+    rows: RowSplit | None = None
+    dates: DateSplit | None = None
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> SplitSpec:
@@ -126,6 +158,8 @@ class SplitSpec(_Section):
             raise ValueError(f"train + val + test must sum to 1, not {total:g}")
         if min(self.train, self.val, self.test) <= 0:
             raise ValueError("every split needs a positive fraction")
+        if self.rows is not None and self.dates is not None:
+            raise ValueError("give either `rows` or `dates`, not both")
         return self
 
 
@@ -136,6 +170,35 @@ class DataSpec(_Section):
     split: SplitSpec = SplitSpec()
     scaling: Literal["standard", "minmax", "none"] = "standard"
     horizon: PositiveInt = 1
+    # A CSV or Parquet file instead of a built-in dataset (relative to the working directory).
+    path: str | None = None
+    target: str | tuple[str, ...] | None = None  # target column(s); built-in datasets name their own
+    features: tuple[str, ...] | None = None  # input columns; default: every numeric column
+    time_column: str | None = None  # parsed, sorted and checked for duplicates; needed by split.dates
+    # S: target in, target out; M: all features in, all out; MS: all features in, target out.
+    mode: Literal["S", "M", "MS"] = "MS"
+    # May val/test windows reach back into the previous split (the benchmark convention)?
+    lookback: bool = False
+    fill: Literal["none", "ffill"] = "none"  # ffill: carry the last value forward over missing ones
+    # Per-window input normalisation: none; last (predict the change from the window's last value,
+    # as NLinear does); revin (per-window mean and std, restored on the output).
+    normalization: Literal["none", "last", "revin"] = "none"
+    # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
+    sequence_length: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _file_needs_target(self) -> DataSpec:
+        if self.path is not None and self.mode != "M" and not self.target:
+            raise ValueError(f"mode {self.mode} needs data.target (the column to predict); or use mode M")
+        if self.split.dates is not None and self.time_column is None:
+            raise ValueError("split.dates needs data.time_column (the column holding the dates)")
+        return self
+
+    @property
+    def targets(self) -> list[str]:
+        if self.target is None:
+            return []
+        return [self.target] if isinstance(self.target, str) else list(self.target)
 
 
 class ModelSpec(_Section):
@@ -165,6 +228,9 @@ class TrainSpec(_Section):
     max_samples: PositiveInt | None = None
     # Record the time to reach this val loss (scaled MSE); None: not measured.
     target_val_loss: PositiveFloat | None = None
+    # Stateful training (C14): batch_size contiguous streams walked in chunks of time_step, the hidden
+    # state carried (detached) from batch to batch and reset at each epoch, no shuffling.
+    stateful: bool = False
 
     @field_validator("device")
     @classmethod
@@ -257,6 +323,17 @@ class ExperimentSpec(_Section):
         if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
             raise ValueError("objective time_to_target needs train.target_val_loss (e.g. 0.4)")
         return self
+
+    @model_validator(mode="after")
+    def _stateful_has_no_windows(self) -> ExperimentSpec:
+        searched = set(self.search.space.normalization or ())
+        if self.train.stateful and (self.data.normalization != "none" or searched - {"none"}):
+            raise ValueError("train.stateful walks streams, not windows: set data.normalization to none")
+        return self
+
+    def with_normalization(self, normalization: str) -> ExperimentSpec:
+        """This spec with data.normalization set (one trial's searched choice)."""
+        return self.model_copy(update={"data": self.data.model_copy(update={"normalization": normalization})})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (stored on the study so the report can reproduce trials)."""

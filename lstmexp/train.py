@@ -18,7 +18,9 @@ import torch
 from torch import nn
 
 from lstmexp.data import Series
-from lstmexp.measure import Stopwatch
+from lstmexp.data.streams import StreamLayout, check_stateful_fits
+from lstmexp.measure import Stopwatch, now
+from lstmexp.model import LSTMForecaster, forward_steps
 
 EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to bound memory
 
@@ -281,9 +283,14 @@ def evaluate(
             predictions.append(model(inputs).float())
         targets.append(target)
         naive.append(series.last_observed_target(chunk).unsqueeze(1).expand_as(target))
-    pred = torch.cat(predictions).double().cpu().numpy()
-    true = torch.cat(targets).double().cpu().numpy()
-    last = torch.cat(naive).double().cpu().numpy()
+    return score(series, torch.cat(predictions), torch.cat(targets), torch.cat(naive))
+
+
+def score(series: Series, predictions: torch.Tensor, targets: torch.Tensor, naive: torch.Tensor) -> Evaluation:
+    """Errors of predictions and of the naive forecast against the targets, scaled and in units."""
+    pred = predictions.double().cpu().numpy()
+    true = targets.double().cpu().numpy()
+    last = naive.double().cpu().numpy()
     pred_units, true_units, last_units = (series.to_units(a) for a in (pred, true, last))
     return Evaluation(
         mse=float(np.mean((pred - true) ** 2)),
@@ -292,5 +299,142 @@ def evaluate(
         mae_units=float(np.mean(np.abs(pred_units - true_units))),
         naive_mse=float(np.mean((last - true) ** 2)),
         naive_mse_units=float(np.mean((last_units - true_units) ** 2)),
-        samples=int(starts.numel()),
+        samples=int(pred.shape[0]),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Stateful training (C14) and classification accuracy
+# --------------------------------------------------------------------------------------------
+
+
+def train_stateful(
+    model: LSTMForecaster,
+    series: Series,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochRecord], bool] | None = None,
+) -> TrainResult:
+    """Truncated back-propagation through time over batch_size contiguous streams of the train rows.
+
+    Batch k is chunk k of every stream (no shuffling); the hidden state after batch k, detached, is
+    the initial state of batch k + 1, and it is reset to zeros at the start of each epoch. The loss
+    is the MSE of the h-step forecast made after every row of the chunk. Validation warms the state
+    up on every row before the split (`evaluate_stateful`), on the same samples as stateless runs.
+    """
+    check_stateful_fits(series, config.batch_size, config.horizon)
+    device = series.device
+    layout = StreamLayout.for_split(series.bounds["train"], config.batch_size, config.time_step, config.horizon)
+    val_starts = series.sample_starts("val", config.time_step, config.horizon)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.MSELoss()
+    ahead = torch.arange(1, config.horizon + 1, device=device)
+    iterations = layout.chunks
+    result = TrainResult(iterations_per_epoch=iterations, samples_per_epoch=layout.samples)
+    result.warmup_iters = warmup = min(config.warmup_iters, max(iterations * config.epochs - 1, 0))
+    step = 0
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        state: tuple[torch.Tensor, torch.Tensor] | None = None  # reset once per epoch
+        loss_sum = torch.zeros((), device=device)
+        norms = torch.empty(iterations, device=device)
+        epoch_start = now(device)
+        steady_start = epoch_start if step >= warmup else None
+        for k in range(iterations):
+            if step == warmup and steady_start is None:
+                steady_start = now(device)
+                result.steady_samples -= layout.streams * min(k * layout.time_step, layout.length)
+            rows = layout.rows(k, device)
+            inputs = series.inputs[rows]  # (B, t, input_size)
+            targets = series.targets[rows.unsqueeze(-1) + ahead]  # (B, t, h, output_size)
+            optimizer.zero_grad(set_to_none=True)
+            predictions, state = forward_steps(model, inputs, state)
+            loss = loss_fn(predictions, targets)
+            loss.backward()
+            norms[k] = gradient_norm(model, config.grad_clip)
+            optimizer.step()
+            state = (state[0].detach(), state[1].detach())  # carry the values, cut the graph (TBPTT)
+            loss_sum += loss.detach()
+            step += 1
+        epoch_end = now(device)
+        if steady_start is not None:
+            result.steady_s += epoch_end - steady_start
+            result.steady_samples += layout.samples
+        eval_start = now(device)
+        val_loss = evaluate_stateful(model, series, "val", config.time_step, config.horizon, val_starts).mse
+        record = epoch_record(epoch, (loss_sum / iterations).item(), val_loss, norms, epoch_start, epoch_end,
+                              eval_start, now(device))
+        if close_epoch(result, record, model, on_epoch):
+            break
+    return result
+
+
+def close_epoch(
+    result: TrainResult, record: EpochRecord, model: nn.Module, on_epoch: Callable[[EpochRecord], bool] | None
+) -> bool:
+    """Keep the epoch and the best weights, fail a diverged trial; True when training should stop."""
+    result.epochs.append(record)
+    if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
+        raise TrialFailure(
+            "diverged", f"loss became {record.train_loss} (train) / {record.val_loss} (val) in epoch {record.epoch}"
+        )
+    if result.best_epoch == 0 or record.val_loss < result.best.val_loss:
+        result.best_epoch = record.epoch
+        result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    result.stopped_early = on_epoch is not None and on_epoch(record)
+    return result.stopped_early
+
+
+def epoch_record(
+    epoch: int, train_loss: float, val_loss: float, norms: torch.Tensor,
+    epoch_start: float, epoch_end: float, eval_start: float, eval_end: float,
+) -> EpochRecord:
+    norms_host = norms.cpu().numpy()
+    finite = np.isfinite(norms_host)
+    return EpochRecord(
+        epoch=epoch,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        train_s=epoch_end - epoch_start,
+        eval_s=eval_end - eval_start,
+        grad_norm_mean=float(norms_host[finite].mean()) if finite.any() else float("nan"),
+        grad_norm_max=float(norms_host[finite].max()) if finite.any() else float("nan"),
+        nonfinite_grad_frac=float(1.0 - finite.mean()),
+    )
+
+
+@torch.inference_mode()
+def evaluate_stateful(
+    model: LSTMForecaster,
+    series: Series,
+    split: str,
+    time_step: int,
+    horizon: int = 1,
+    starts: torch.Tensor | None = None,
+) -> Evaluation:
+    """Run one stream from row 0 up to the split's last input row; score the forecasts at its samples.
+
+    The state is warmed up on every row before the split; the samples (first target rows) are the
+    ones a stateless run with the same time_step is scored on, so both are comparable.
+    """
+    model.eval()
+    if starts is None:
+        starts = series.sample_starts(split, time_step, horizon)
+    last_input_row = int(starts[-1].item())  # rows [0, last_input_row) are fed
+    every_step, _ = forward_steps(model, series.inputs[:last_input_row].unsqueeze(0), None)
+    predictions = every_step[0, starts - 1]  # the forecast made after row t - 1 targets rows [t, t + h)
+    _, targets = series.batch(starts, 1, horizon)
+    naive = series.last_observed_target(starts).unsqueeze(1).expand_as(targets)
+    return score(series, predictions, targets, naive)
+
+
+@torch.inference_mode()
+def accuracy(model: nn.Module, series: Series, split: str, time_step: int) -> float:
+    """Share of samples whose most probable class is the labelled one (classification tasks)."""
+    model.eval()
+    hits = 0
+    starts = series.sample_starts(split, time_step, 1)
+    for chunk in torch.split(starts, EVAL_BATCH):
+        inputs, target = series.batch(chunk, time_step, 1)
+        hits += int((model(inputs).argmax(dim=-1) == target.argmax(dim=-1)).sum().item())
+    return hits / starts.numel()

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lstmexp.data import Series, load_series
-from lstmexp.errors import SpecError
+from lstmexp.errors import DataError, SpecError
 from lstmexp.measure import (
     TrialMemory,
     estimate_activation_bytes,
@@ -32,9 +32,18 @@ from lstmexp.measure import (
     resolve_device,
     set_threads,
 )
-from lstmexp.model import LSTMForecaster, count_parameters
+from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.spec import DataSpec, ExperimentSpec
-from lstmexp.train import EpochRecord, TrainConfig, TrialFailure, evaluate, train
+from lstmexp.train import (
+    EpochRecord,
+    TrainConfig,
+    TrialFailure,
+    accuracy,
+    evaluate,
+    evaluate_stateful,
+    train,
+    train_stateful,
+)
 
 # Metrics averaged over repeats, each with a standard deviation and coefficient of variation.
 REPEATED_METRICS = (
@@ -88,7 +97,8 @@ def run_trial(
     achieved = flops * metrics["samples_per_s"] / 1e9
     peak = peak_gflops(device)
     metrics.update(
-        time_steps_per_s=metrics["samples_per_s"] * params.time_step,
+        # A stateful sample is one step of a stream; a stateless sample is a window of time_step steps.
+        time_steps_per_s=metrics["samples_per_s"] * (1 if spec.train.stateful else params.time_step),
         flops_per_sample=flops,
         achieved_gflops=achieved,
         peak_gflops=peak,
@@ -133,7 +143,7 @@ def train_once(
         with memory:
             force_oom_for_tests(params)
             model = build_model(spec, params, series).to(series.device)
-            result = train(model, series, config, on_epoch)
+            result = (train_stateful if spec.train.stateful else train)(model, series, config, on_epoch)
             reading = memory.reading()
     except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError too
         if not is_out_of_memory(exc):
@@ -151,8 +161,12 @@ def train_once(
 
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
-    val = evaluate(model, series, "val", params.time_step, spec.data.horizon, amp=spec.train.amp)
-    test = evaluate(model, series, "test", params.time_step, spec.data.horizon, amp=spec.train.amp)
+    if spec.train.stateful:
+        val = evaluate_stateful(model, series, "val", params.time_step, spec.data.horizon)
+        test = evaluate_stateful(model, series, "test", params.time_step, spec.data.horizon)
+    else:
+        val = evaluate(model, series, "val", params.time_step, spec.data.horizon, amp=spec.train.amp)
+        test = evaluate(model, series, "test", params.time_step, spec.data.horizon, amp=spec.train.amp)
     epochs = result.epochs
     return {
         "val_loss_best": result.best.val_loss,
@@ -184,6 +198,7 @@ def train_once(
         "curve_val_loss": [e.val_loss for e in epochs],
         "curve_grad_norm_mean": [e.grad_norm_mean for e in epochs],
         "curve_grad_norm_max": [e.grad_norm_max for e in epochs],
+        **data_metrics(spec, model, series, params),
     }
 
 
@@ -262,6 +277,20 @@ def force_oom_for_tests(params: TrialParams) -> None:
         raise torch.OutOfMemoryError(f"forced by {FORCE_OOM_ENV}={threshold} at batch_size {params.batch_size}")
 
 
+def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, Any]:
+    """How the data was fed (for grouping in reports), and accuracy for classification tasks."""
+    metrics: dict[str, Any] = {
+        "stateful": spec.train.stateful,
+        "mode": spec.data.mode,
+        "horizon": spec.data.horizon,
+        "normalization": spec.data.normalization,
+    }
+    if getattr(series, "is_classification", False):
+        for split in ("val", "test"):
+            metrics[f"{split}_accuracy"] = accuracy(model, series, split, params.time_step)
+    return metrics
+
+
 def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:
     return {
         f"{split}_mse": ev.mse,
@@ -276,8 +305,8 @@ def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:
     }
 
 
-def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> LSTMForecaster:
-    return LSTMForecaster(
+def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> torch.nn.Module:
+    model: torch.nn.Module = LSTMForecaster(
         input_size=series.input_size,
         hidden_size=params.hidden_size,
         output_size=series.output_size,
@@ -285,6 +314,17 @@ def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> LS
         dropout=spec.model.dropout,
         horizon=spec.data.horizon,
     )
+    if spec.data.normalization != "none":
+        target_index = series.target_input_index
+        if target_index is None:
+            raise DataError(
+                f"data.normalization={spec.data.normalization} needs every target among the inputs; "
+                "add the target to data.features or set normalization to none"
+            )
+        model = WindowNormalized(model, spec.data.normalization, target_index)
+    if getattr(series, "is_classification", False):
+        model = ClassProbabilities(model)
+    return model
 
 
 @lru_cache(maxsize=4)

@@ -101,5 +101,5 @@ def test_load_series_splits_the_synthetic_dataset():
 
 
 def test_unknown_dataset():
-    with pytest.raises(DataError, match="unknown dataset 'nope'; built-in datasets: synthetic"):
+    with pytest.raises(DataError, match="unknown dataset 'nope'; built-in datasets: adding, classify, synthetic"):
         load_series(DataSpec(dataset="nope"), CPU)

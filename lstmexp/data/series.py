@@ -85,8 +85,10 @@ class Series:
         scaling: Scaling,
         device: torch.device,
         lookback: bool = False,
+        bounds: dict[str, tuple[int, int]] | None = None,
     ) -> Series:
-        bounds = split_bounds(len(frame), split)
+        # `bounds` (rows or dates already resolved) wins over the fractions in `split`.
+        bounds = bounds or split_bounds(len(frame), split)
         columns = list(dict.fromkeys(input_columns + target_columns))
         train_end = bounds["train"][1]
         scaler = Scaler.fit(frame[columns].iloc[:train_end], scaling)
@@ -111,6 +113,13 @@ class Series:
     @property
     def device(self) -> torch.device:
         return self.inputs.device
+
+    @property
+    def target_input_index(self) -> list[int] | None:
+        """Where each target column sits among the inputs (None if one is not an input)."""
+        if not set(self.target_columns) <= set(self.input_columns):
+            return None
+        return [self.input_columns.index(c) for c in self.target_columns]
 
     @property
     def input_size(self) -> int:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lstmexp.data.episodes import EPISODE_TASKS, EpisodeSeries
+from lstmexp.data.files import columns_for_mode, load_table, split_rows
 from lstmexp.data.series import Series
 from lstmexp.data.synthetic import make_synthetic
 from lstmexp.errors import DataError
@@ -30,19 +32,34 @@ def load_frame(spec: DataSpec) -> tuple[pd.DataFrame, list[str]]:
     """The raw frame and its target columns."""
     entry = BUILTIN_DATASETS.get(spec.dataset)
     if entry is None:
-        known = ", ".join(sorted(BUILTIN_DATASETS))
-        raise DataError(f"unknown dataset {spec.dataset!r}; built-in datasets: {known}")
+        known = ", ".join(sorted([*BUILTIN_DATASETS, *EPISODE_TASKS]))
+        raise DataError(f"unknown dataset {spec.dataset!r}; built-in datasets: {known} (or give data.path)")
     _, generate, targets = entry
     return generate(spec.rows, spec.seed), targets
 
 
-def load_series(spec: DataSpec, device: torch.device) -> Series:
-    frame, targets = load_frame(spec)
+def load_series(spec: DataSpec, device: torch.device) -> Series | EpisodeSeries:
+    """The spec's data on the device: a file (data.path), an episode task, or a built-in series."""
+    split = (spec.split.train, spec.split.val, spec.split.test)
+    if spec.path is None and spec.dataset in EPISODE_TASKS:
+        return EpisodeSeries(spec.dataset, spec.rows, spec.seed, device, spec.sequence_length, split)
+    if spec.path is not None:
+        table = load_table(spec)
+        frame, targets, inputs, bounds = table.frame, table.target_columns, table.input_columns, table.bounds
+    else:
+        if spec.time_column is not None:
+            raise DataError("built-in datasets have no time column: remove data.time_column (and split.dates)")
+        frame, targets = load_frame(spec)
+        builtin_inputs = list(frame.columns)
+        inputs, targets = columns_for_mode(spec.mode, builtin_inputs, spec.targets or targets)
+        bounds = split_rows(len(frame), spec.split, None) if spec.split.rows is not None else None
     return Series.from_frame(
         frame,
         target_columns=targets,
-        input_columns=list(frame.columns),
-        split=(spec.split.train, spec.split.val, spec.split.test),
+        input_columns=inputs,
+        split=split,
         scaling=spec.scaling,
         device=device,
+        lookback=spec.lookback,
+        bounds=bounds,
     )

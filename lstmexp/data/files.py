@@ -1,0 +1,175 @@
+"""User data from CSV or Parquet files: reading, column choice by mode, time column and split rows.
+
+Every problem a user can fix is a one-line `DataError` naming the problem and the fix; nothing here
+writes anywhere, so a bad file never leaves a half-written study behind.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from lstmexp.errors import DataError
+
+if TYPE_CHECKING:
+    from lstmexp.spec import DataSpec, SplitSpec
+
+READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A numeric frame ready for `Series.from_frame`, with its columns by role and split bounds."""
+
+    frame: pd.DataFrame
+    input_columns: list[str]
+    target_columns: list[str]
+    bounds: dict[str, tuple[int, int]]
+    times: pd.Series | None  # the parsed time column, when there is one
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The file as a DataFrame; missing, empty or unreadable files are DataErrors."""
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"data file {path} is neither .csv nor .parquet; convert it or rename it")
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist; check data.path (relative to the working directory)")
+    if path.stat().st_size == 0:
+        raise DataError(f"data file {path} is empty; point data.path at a file with a header and rows")
+    try:
+        frame = reader(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file {path} is empty; point data.path at a file with a header and rows") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read data file {path}: {str(exc).splitlines()[0]}; check its format") from None
+    if frame.empty:
+        raise DataError(f"data file {path} has no rows; point data.path at a file with data")
+    return frame
+
+
+def load_table(spec: DataSpec) -> Table:
+    """Read `spec.path` and choose, check and order its columns and rows as the spec says."""
+    assert spec.path is not None
+    frame = read_table(spec.path)
+    times = None
+    if spec.time_column is not None:
+        check_columns(frame, [spec.time_column], "data.time_column")
+        frame, times = sort_by_time(frame, spec.time_column, spec.path)
+    features = list(spec.features) if spec.features else numeric_columns(frame, exclude=spec.time_column)
+    check_columns(frame, features, "data.features")
+    targets = spec.targets
+    check_columns(frame, targets, "data.target")
+    check_numeric(frame, list(dict.fromkeys(features + targets)))
+    inputs, outputs = columns_for_mode(spec.mode, features, targets)
+    used = list(dict.fromkeys(inputs + outputs))
+    values = fill_missing(frame[used].astype("float64"), spec.fill, spec.path)
+    bounds = split_rows(len(values), spec.split, times)
+    return Table(values, inputs, outputs, bounds, times)
+
+
+def columns_for_mode(mode: str, features: list[str], targets: list[str]) -> tuple[list[str], list[str]]:
+    """S: the target in and out; M: all features in and out; MS: all features (and the target) in, target out."""
+    if mode == "S":
+        return list(targets), list(targets)
+    if mode == "M":
+        return list(features), list(features)
+    return list(dict.fromkeys(features + targets)), list(targets)
+
+
+def numeric_columns(frame: pd.DataFrame, exclude: str | None) -> list[str]:
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != exclude]
+    if not numeric:
+        raise DataError("the data file has no numeric columns; give data.features or fix the file")
+    return [str(c) for c in numeric]
+
+
+def check_columns(frame: pd.DataFrame, wanted: list[str], field: str) -> None:
+    known = [str(c) for c in frame.columns]
+    for column in wanted:
+        if column not in known:
+            by_lower = {name.lower(): name for name in known}  # case slips count as close
+            close = [by_lower[m] for m in difflib.get_close_matches(column.lower(), list(by_lower), n=3)]
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise DataError(f"{field}: no column {column!r} in the data file; {hint}columns: {', '.join(known)}")
+
+
+def check_numeric(frame: pd.DataFrame, columns: list[str]) -> None:
+    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise DataError(
+            f"non-numeric columns {', '.join(bad)}; leave them out of data.features/data.target "
+            "(or name the date column in data.time_column)"
+        )
+
+
+def sort_by_time(frame: pd.DataFrame, column: str, path: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Parse the time column and check it increases strictly; unsorted or repeated stamps are errors."""
+    try:
+        times = pd.to_datetime(frame[column])
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"data.time_column {column!r} does not parse as dates ({exc}); fix the column") from None
+    if times.isna().any():
+        row = int(times.isna().to_numpy().argmax())
+        raise DataError(f"time column {column!r} is empty at row {row} of {path}; fill or drop that row")
+    duplicated = times.duplicated()
+    if duplicated.any():
+        row = int(duplicated.to_numpy().argmax())
+        raise DataError(
+            f"time column {column!r} repeats {times.iloc[row]} (row {row}; {int(duplicated.sum())} duplicates); "
+            "aggregate or drop the repeated rows"
+        )
+    if not times.is_monotonic_increasing:
+        row = int((times.diff() < pd.Timedelta(0)).to_numpy().argmax())
+        raise DataError(
+            f"time column {column!r} is not sorted (row {row}: {times.iloc[row]} comes after "
+            f"{times.iloc[row - 1]}); sort the file by time"
+        )
+    return frame.reset_index(drop=True), times.reset_index(drop=True)
+
+
+def fill_missing(values: pd.DataFrame, fill: str, path: str) -> pd.DataFrame:
+    if fill == "ffill":
+        values = values.ffill()
+    missing = values.isna()
+    if missing.any().any():
+        row = int(missing.any(axis=1).to_numpy().argmax())
+        count = int(missing.sum().sum())
+        fix = "the file starts with missing values: drop those rows" if fill == "ffill" else "set data.fill: ffill"
+        raise DataError(f"{count} missing values in {path} (first at row {row}); {fix}")
+    return values.reset_index(drop=True)
+
+
+def split_rows(rows: int, split: SplitSpec, times: pd.Series | None) -> dict[str, tuple[int, int]]:
+    """[first, end) rows of train, val and test, by row counts, dates or fractions."""
+    if split.rows is not None:
+        wanted = split.rows.train + split.rows.val + split.rows.test
+        if wanted > rows:
+            raise DataError(
+                f"split.rows asks for {wanted} rows ({split.rows.train}/{split.rows.val}/{split.rows.test}) "
+                f"but the data has {rows}; lower the counts"
+            )
+        val_first = split.rows.train
+        test_first = val_first + split.rows.val
+        return {"train": (0, val_first), "val": (val_first, test_first), "test": (test_first, wanted)}
+    if split.dates is not None:
+        assert times is not None  # the spec requires time_column with dates
+        edges = [pd.Timestamp(split.dates.val), pd.Timestamp(split.dates.test)]
+        end = rows if split.dates.end is None else int(times.searchsorted(pd.Timestamp(split.dates.end)))
+        val_first, test_first = (int(times.searchsorted(edge)) for edge in edges)
+        bounds = {"train": (0, val_first), "val": (val_first, test_first), "test": (test_first, end)}
+        empty = [name for name, (first, last) in bounds.items() if last <= first]
+        if empty:
+            raise DataError(
+                f"split.dates leaves the {', '.join(empty)} split empty (data from {times.iloc[0]} to "
+                f"{times.iloc[-1]}); choose dates inside that range"
+            )
+        return bounds
+    from lstmexp.data.series import split_bounds
+
+    return split_bounds(rows, (split.train, split.val, split.test))

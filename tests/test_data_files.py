@@ -1,0 +1,211 @@
+"""CSV/Parquet loading: modes, time column, splits by fractions/rows/dates, and every bad-data error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lstmexp.data import load_series
+from lstmexp.errors import DataError, SpecError
+from lstmexp.spec import DataSpec, load_spec
+from tests.conftest import REPO, SHARED_DATA, needs_shared_data
+
+CPU = torch.device("cpu")
+
+
+def write_frame(path: Path, rows: int = 120, **changes: object) -> Path:
+    """An hourly frame: time, two numeric features a, b, a target y and a text column."""
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2020-01-01", periods=rows, freq="h").astype(str),
+            "a": np.arange(rows, dtype=float),
+            "b": np.arange(rows, dtype=float) * 2,
+            "label": ["x"] * rows,
+            "y": -np.arange(rows, dtype=float),
+        }
+    )
+    for column, value in changes.items():
+        frame[column] = value
+    if path.suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def spec(path: Path, **fields: object) -> DataSpec:
+    return DataSpec.model_validate({"path": str(path), "target": "y", "time_column": "time", **fields})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_both_formats_load_with_numeric_features_by_default(tmp_path, suffix):
+    series = load_series(spec(write_frame(tmp_path / f"d{suffix}")), CPU)
+    assert series.input_columns == ["a", "b", "y"]  # numeric columns; time and label left out
+    assert series.target_columns == ["y"]
+    assert series.bounds == {"train": (0, 84), "val": (84, 102), "test": (102, 120)}
+
+
+def test_modes_choose_inputs_and_outputs(tmp_path):
+    path = write_frame(tmp_path / "d.csv")
+    single = load_series(spec(path, mode="S"), CPU)
+    assert (single.input_columns, single.target_columns) == (["y"], ["y"])
+    multi = load_series(spec(path, mode="M", target=None), CPU)
+    assert (multi.input_columns, multi.target_columns) == (["a", "b", "y"], ["a", "b", "y"])
+    chosen = load_series(spec(path, mode="MS", features=["b"], target=["y", "a"]), CPU)
+    assert (chosen.input_columns, chosen.target_columns) == (["b", "y", "a"], ["y", "a"])
+
+
+def test_file_needs_a_target_unless_mode_m(tmp_path):
+    with pytest.raises(SpecError, match=r"mode MS needs data.target"):
+        load_spec(None, [f"data.path={tmp_path / 'd.csv'}"])
+
+
+def test_unsorted_time_column_is_an_error_naming_the_row(tmp_path):
+    times = pd.date_range("2020-01-01", periods=120, freq="h").astype(str).tolist()
+    times[50], times[51] = times[51], times[50]
+    with pytest.raises(DataError, match=r"time column 'time' is not sorted \(row 51.*sort the file by time"):
+        load_series(spec(write_frame(tmp_path / "d.csv", time=times)), CPU)
+
+
+def test_duplicate_timestamps_are_an_error(tmp_path):
+    times = pd.date_range("2020-01-01", periods=120, freq="h").astype(str).tolist()
+    times[7] = times[6]
+    with pytest.raises(DataError, match=r"repeats 2020-01-01 06:00:00 \(row 7; 1 duplicates\)"):
+        load_series(spec(write_frame(tmp_path / "d.csv", time=times)), CPU)
+
+
+def test_split_by_rows_leaves_later_rows_unused_and_fits_scaler_on_train(tmp_path):
+    path = write_frame(tmp_path / "d.csv")
+    series = load_series(spec(path, split={"rows": {"train": 60, "val": 20, "test": 20}}), CPU)
+    assert series.bounds == {"train": (0, 60), "val": (60, 80), "test": (80, 100)}
+    assert series.scaler.offset[0] == pytest.approx(29.5)  # mean of a over rows 0..59 only
+    with pytest.raises(DataError, match=r"split.rows asks for 130 rows .* the data has 120; lower the counts"):
+        load_series(spec(path, split={"rows": {"train": 90, "val": 20, "test": 20}}), CPU)
+
+
+def test_split_by_dates(tmp_path):
+    path = write_frame(tmp_path / "d.csv")
+    dates = {"val": "2020-01-03", "test": "2020-01-04", "end": "2020-01-05"}
+    series = load_series(spec(path, split={"dates": dates}), CPU)
+    assert series.bounds == {"train": (0, 48), "val": (48, 72), "test": (72, 96)}
+    with pytest.raises(DataError, match=r"leaves the train split empty"):
+        load_series(spec(path, split={"dates": {"val": "2019-01-01", "test": "2020-01-02"}}), CPU)
+    with pytest.raises(SpecError, match=r"dates must increase"):
+        load_spec(None, ["data.time_column=time", "data.split.dates={val: '2020-02-01', test: '2020-01-01'}"])
+
+
+def test_builtin_datasets_split_by_rows_but_not_by_dates():
+    series = load_series(DataSpec(rows=1000, split={"rows": {"train": 500, "val": 200, "test": 100}}), CPU)
+    assert series.bounds == {"train": (0, 500), "val": (500, 700), "test": (700, 800)}
+    dated = DataSpec(time_column="t", split={"dates": {"val": "2020-01-01", "test": "2020-02-01"}})
+    with pytest.raises(DataError, match=r"built-in datasets have no time column"):
+        load_series(dated, CPU)
+
+
+def test_window_counts_with_horizon_and_lookback(tmp_path):
+    path = write_frame(tmp_path / "d.csv")
+    rows = {"rows": {"train": 60, "val": 30, "test": 30}}
+    plain = load_series(spec(path, split=rows), CPU)
+    back = load_series(spec(path, split=rows, lookback=True), CPU)
+    for t, h in ((8, 1), (8, 5), (20, 10)):
+        assert plain.sample_starts("val", t, h).numel() == 30 - t - h + 1  # N - T - h + 1
+        assert back.sample_starts("val", t, h).numel() == 30 - h + 1  # inputs reach back into train
+        assert plain.sample_starts("train", t, h).numel() == back.sample_starts("train", t, h).numel()
+
+
+def test_missing_file_empty_file_and_wrong_suffix(tmp_path):
+    with pytest.raises(DataError, match=r"data file .*nope.csv does not exist; check data.path"):
+        load_series(spec(tmp_path / "nope.csv"), CPU)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"empty.csv is empty"):
+        load_series(spec(tmp_path / "empty.csv"), CPU)
+    (tmp_path / "header.csv").write_text("time,a,y\n")
+    with pytest.raises(DataError, match=r"header.csv has no rows"):
+        load_series(spec(tmp_path / "header.csv"), CPU)
+    with pytest.raises(DataError, match=r"neither .csv nor .parquet"):
+        load_series(spec(tmp_path / "d.xlsx"), CPU)
+
+
+def test_unknown_column_names_close_matches(tmp_path):
+    path = write_frame(tmp_path / "d.csv")
+    expected = r"data.target: no column 'Y' .*; did you mean y\? columns: time, a, b, label, y"
+    with pytest.raises(DataError, match=expected):
+        load_series(spec(path, target="Y"), CPU)
+    with pytest.raises(DataError, match=r"data.features: no column 'bb'.*did you mean b\?"):
+        load_series(spec(path, features=["a", "bb"]), CPU)
+
+
+def test_non_numeric_feature_columns_are_listed(tmp_path):
+    path = write_frame(tmp_path / "d.csv")
+    with pytest.raises(DataError, match=r"non-numeric columns label, time; leave them out"):
+        load_series(spec(path, features=["a", "label", "time"], time_column=None), CPU)
+
+
+def test_missing_values_are_counted_and_ffill_accepts_them(tmp_path):
+    values = np.arange(120, dtype=float)
+    values[[30, 31, 70]] = np.nan
+    path = write_frame(tmp_path / "d.csv", a=values)
+    with pytest.raises(DataError, match=r"3 missing values in .* \(first at row 30\); set data.fill: ffill"):
+        load_series(spec(path), CPU)
+    series = load_series(spec(path, fill="ffill", scaling="none"), CPU)
+    assert series.inputs[30:33, 0].tolist() == [29.0, 29.0, 32.0]
+    values[0] = np.nan
+    with pytest.raises(DataError, match=r"starts with missing values"):
+        load_series(spec(write_frame(tmp_path / "e.csv", a=values), fill="ffill"), CPU)
+
+
+def test_too_few_rows_for_time_step_plus_horizon_gives_the_numbers(tmp_path):
+    series = load_series(spec(write_frame(tmp_path / "d.csv")), CPU)
+    with pytest.raises(DataError, match=r"the val split has 18 rows, too few for time_step=12 \+ horizon=7"):
+        series.sample_starts("val", 12, 7)
+
+
+def test_bad_data_writes_nothing_to_any_study(tmp_path, cli, workdir):
+    path = write_frame(tmp_path / "d.csv", a=[np.nan] * 120)
+    storage = workdir / "s.db"
+    result = cli("search", "-o", f"data.path={path}", "-o", "data.target=y", "-o", "data.time_column=time",
+                 "--storage", f"sqlite:///{storage}", "--trials", "1")
+    assert result.code == 2
+    assert result.err.strip().startswith("error: 120 missing values") and "Traceback" not in result.err
+    if storage.exists():  # the storage may be created, but no study may be in it
+        import optuna
+
+        assert optuna.get_all_study_names(f"sqlite:///{storage}") == []
+
+
+@needs_shared_data()
+def test_etth1_benchmark_split_gives_8640_2880_2880_rows():
+    etth1 = str(SHARED_DATA / "ETTh1.csv")
+    data = load_spec(REPO / "experiments" / "etth1_s96.yaml", [f"data.path={etth1}"]).data
+    series = load_series(data, CPU)
+    assert {k: series.split_rows(k) for k in ("train", "val", "test")} == {"train": 8640, "val": 2880, "test": 2880}
+    assert series.input_columns == ["OT"] and data.horizon == 96 and data.lookback
+    assert series.sample_starts("test", 96, 96).numel() == 2880 - 96 + 1
+    # The same split by dates: 360, 120 and 120 days of 24 rows from 2016-07-01.
+    dates = "data.split={dates: {val: '2017-06-26', test: '2017-10-24', end: '2018-02-21'}}"
+    dated = load_spec(REPO / "experiments" / "etth1_s96.yaml", [f"data.path={etth1}", dates]).data
+    assert load_series(dated, CPU).bounds == series.bounds
+
+
+@needs_shared_data()
+@pytest.mark.slow
+def test_etth1_s96_spec_runs_end_to_end_tiny(cli, workdir):
+    """The ETTh1 experiment spec through `lstmexp search`, kept tiny by overrides (one short trial)."""
+    spec_path = REPO / "experiments" / "etth1_s96.yaml"
+    result = cli("search", str(spec_path), "--storage", f"sqlite:///{workdir / 'e.db'}", "--trials", "1",
+                 "-o", f"data.path={SHARED_DATA / 'ETTh1.csv'}", "-o", "train.epochs=1", "-o", "train.device=cpu",
+                 "-o", "search.space.batch_size=[256]", "-o", "search.space.hidden_size=[4]",
+                 "-o", "search.space.normalization=[last]", "-o", "data.horizon=24",
+                 "-o", "search.space.time_step=[24]")
+    assert result.code == 0, result.err
+    import optuna
+
+    trial = optuna.load_study(study_name="etth1_s96", storage=f"sqlite:///{workdir / 'e.db'}").trials[0]
+    attrs = trial.user_attrs
+    assert attrs["mode"] == "S" and attrs["horizon"] == 24 and attrs["normalization"] == "last"
+    assert trial.params["normalization"] == "last"
+    assert 0 < attrs["test_mse"] < 10 and attrs["test_naive_mse"] > 0
