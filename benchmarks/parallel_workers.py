@@ -1,13 +1,13 @@
 """Trials per hour with `--workers 2` against one worker, for small models (goal >= 1.6x).
 
-Both runs train the same 12 grid points of a small LSTM on the built-in data through
+Both runs train the same 36 grid points of a small LSTM on the built-in data through
 `lstmexp.workers.run_workers` on a journal file: one worker with all cores' torch threads (what
 `--workers 1` does), then two workers with cores / 2 each. One worker with cores / 2 threads is
 printed too, to tell the gain from processes apart from the gain from fewer threads (on a busy
 machine, intra-op threads that wait for each other cost a lot). The wall time includes starting the
 worker processes, as a user sees it.
 
-Run: .venv/bin/python benchmarks/parallel_workers.py   (about a minute on 2 CPU cores)
+Run: .venv/bin/python benchmarks/parallel_workers.py   (about two minutes on 2 CPU cores)
 """
 
 from __future__ import annotations
@@ -24,16 +24,18 @@ from lstmexp.measure import cpu_count
 from lstmexp.spec import load_spec
 from lstmexp.workers import run_workers, threads_per_worker
 
+# The default dataset size (6,000 rows) and 36 grid points of small models, about a second each: a
+# search long enough that starting the worker processes (a torch import each) is not most of it.
 SPEC = [
-    "data.rows=3000",
+    "data.rows=6000",
     "train.epochs=3",
     "train.device=cpu",
     "search.sampler=grid",
     "search.pruner=none",
-    "search.trials=12",
-    "search.space.batch_size=[32,64]",
+    "search.trials=36",
+    "search.space.batch_size=[16,32,64,128]",
     "search.space.time_step=[8,16,32]",
-    "search.space.hidden_size=[16,32]",
+    "search.space.hidden_size=[16,32,64]",
 ]
 
 

@@ -311,5 +311,7 @@ def usage_hint(exc: click.ClickException) -> str:
 def fail(message: str, debug: bool, hint: str = "") -> None:
     if debug:
         click.echo(mask_text(traceback.format_exc()), err=True)
-    click.echo(f"error: {mask_text(message)}{hint}", err=True)
+    # One line, always: a library's multi-line text inside a message must not break the contract.
+    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    click.echo(f"error: {mask_text(one_line)}{hint}", err=True)
     sys.exit(2)

@@ -3,6 +3,7 @@ no traceback, and leaves an existing study byte-for-byte unchanged."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import shutil
 from pathlib import Path
@@ -64,6 +65,34 @@ CLI_CASES = [
     ("report-unknown-study", None, ("report", "--study", "nope"), "no study 'nope'"),
 ]
 
+# Data files: (id, file name, file bytes, extra spec lines, expected text). The spec points data.path at the file.
+
+
+def dated_csv(days: list[int]) -> bytes:
+    """A 3-column CSV with one row per listed day (day 0 = 2024-01-01)."""
+    start = datetime.date(2024, 1, 1)
+    rows = [f"{start + datetime.timedelta(days=d)},{d},{2 * d}" for d in days]
+    return ("t,a,y\n" + "\n".join(rows) + "\n").encode()
+
+
+SWAPPED = list(range(60))
+SWAPPED[10], SWAPPED[11] = 11, 10
+DATA_CASES = [
+    ("missing-file", None, None, "", "does not exist"),
+    ("empty-file", "d.csv", b"", "", "is empty"),
+    ("header-only", "d.csv", b"a,y\n", "", "has no rows"),
+    ("binary-file", "d.csv", bytes(range(256)) * 4, "", "data file"),
+    ("wrong-extension", "d.xlsx", b"a,y\n1,2\n", "", "is neither .csv nor .parquet"),
+    ("missing-target-column", "d.csv", b"a,b\n" + b"1,2\n" * 50, "", "no column 'y'"),
+    ("target-typo", "d.csv", b"a,Y_value\n" + b"1,2\n" * 50, "", "no column 'y'"),
+    ("nan-values", "d.csv", b"a,y\n" + b"1,2\n" * 20 + b"1,\n" + b"1,2\n" * 20, "", "missing values"),
+    ("text-in-numeric", "d.csv", b"a,y\n" + b"1,2\n" * 20 + b"x,2\n" + b"1,2\n" * 20, "data.features: [a]\n",
+     "a"),
+    ("single-row", "d.csv", b"a,y\n1,2\n", "", "too few"),
+    ("unsorted-time", "d.csv", dated_csv(SWAPPED), "time_column: t\n", "not sorted"),
+    ("duplicate-time", "d.csv", dated_csv([*range(30), 29, *range(30, 59)]), "time_column: t\n", "duplicate"),
+]
+
 STORAGE_CASES = [
     ("unknown-scheme", None, ("search", "--storage", "mongodb://localhost/x"), "unsupported storage scheme"),
     ("no-scheme", None, ("search", "--storage", "results.db"), "has no scheme"),
@@ -94,6 +123,38 @@ def existing_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
+def data_spec(file_name: str | None, extra: str) -> str:
+    path = file_name or "no_such_file.csv"
+    lines = "".join(f"  {line}\n" for line in extra.splitlines())
+    return (
+        f"study: data\ndata:\n  path: {path}\n  target: y\n{lines}train: {{epochs: 1, device: cpu}}\n"
+        "search: {trials: 1, space: {batch_size: 4, time_step: 4, hidden_size: 4}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content", "extra", "needle"),
+    [pytest.param(*case[1:], id=case[0]) for case in DATA_CASES],
+)
+def test_bad_data_files_exit_2_with_one_line_and_change_nothing(
+    cli, workdir, existing_study, file_name, content, extra, needle
+):
+    db = workdir / "existing.db"
+    shutil.copy(existing_study, db)
+    if file_name is not None:
+        (workdir / file_name).write_bytes(content)
+    (workdir / "bad.yaml").write_text(data_spec(file_name, extra))
+    before, files_before = digest(db), sorted(p.name for p in workdir.iterdir())
+    result = cli("search", "bad.yaml", "--storage", f"sqlite:///{db}")
+    assert result.code == 2, (result.code, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in result.err + result.out
+    assert digest(db) == before
+    assert sorted(p.name for p in workdir.iterdir()) == files_before
+
+
 @pytest.mark.parametrize(
     ("spec_text", "args", "needle"),
     [pytest.param(*case[1:], id=case[0]) for case in SPEC_CASES + CLI_CASES + STORAGE_CASES],
@@ -122,4 +183,13 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, workdir, exist
 
 
 def test_the_matrix_is_large_enough():
-    assert len(SPEC_CASES) + len(CLI_CASES) + len(STORAGE_CASES) >= 40
+    assert len(SPEC_CASES) + len(CLI_CASES) + len(STORAGE_CASES) + len(DATA_CASES) >= 40
+    assert len(DATA_CASES) >= 10
+
+
+def test_unparsable_dates_are_one_line(cli, workdir):
+    (workdir / "d.csv").write_text("t,a,y\n" + "2024-02-30,1,2\n" * 60)
+    (workdir / "bad.yaml").write_text(data_spec("d.csv", "time_column: t\n"))
+    result = cli("search", "bad.yaml", "--storage", "sqlite:///x.db")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+    assert "does not parse as dates" in result.err

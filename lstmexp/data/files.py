@@ -113,7 +113,8 @@ def sort_by_time(frame: pd.DataFrame, column: str, path: str) -> tuple[pd.DataFr
     try:
         times = pd.to_datetime(frame[column])
     except (ValueError, TypeError) as exc:
-        raise DataError(f"data.time_column {column!r} does not parse as dates ({exc}); fix the column") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"data.time_column {column!r} does not parse as dates ({reason}); fix the column") from None
     if times.isna().any():
         row = int(times.isna().to_numpy().argmax())
         raise DataError(f"time column {column!r} is empty at row {row} of {path}; fill or drop that row")

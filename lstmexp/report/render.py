@@ -193,7 +193,9 @@ def report_document(report: Report) -> dict[str, Any]:
             {"goal": r.goal, "trial": to_builtins(r.trial), "command": r.command, "why": r.why}
             for r in report.recommendations
         ],
-        "trials": records(report.trials),
+        # every figure each trial recorded (issue 3: units in the names), not just the table's columns
+        "trials": records(report.all_trials if not report.all_trials.empty else report.trials),
+        "curves": {str(number): curves for number, curves in report.curves.items()},
     }
 
 
