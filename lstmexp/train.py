@@ -19,7 +19,7 @@ from torch import nn
 
 from lstmexp.data import Series
 from lstmexp.data.streams import StreamLayout, check_stateful_fits
-from lstmexp.measure import Stopwatch, now
+from lstmexp.measure import Stopwatch
 from lstmexp.model import LSTMForecaster, forward_steps
 
 EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to bound memory
@@ -129,7 +129,6 @@ def train(
     result = TrainResult(iterations_per_epoch=iterations, samples_per_epoch=n)
     warmup = min(config.warmup_iters, max(iterations * config.epochs - 1, 0))
     result.warmup_iters = warmup
-    best_val = math.inf
     step = 0
     precision = MixedPrecision(device, config.amp)
     epoch_watch, steady_watch = Stopwatch(device), Stopwatch(device)
@@ -165,33 +164,11 @@ def train(
         if in_steady_state:
             result.steady_s += steady_watch.stop()
             result.steady_samples += min(n, ran * config.batch_size)
-        train_loss = (loss_sum / ran).item()
-        norms_host = torch.stack(norms).float().cpu().numpy()
         epoch_watch.start()
         val_loss = evaluate(model, series, "val", config.time_step, config.horizon, val_starts, config.amp).mse
         eval_s = epoch_watch.stop()
-        finite = np.isfinite(norms_host)
-        record = EpochRecord(
-            epoch=epoch,
-            train_loss=train_loss,
-            val_loss=val_loss,
-            train_s=train_s,
-            eval_s=eval_s,
-            grad_norm_mean=float(norms_host[finite].mean()) if finite.any() else float("nan"),
-            grad_norm_max=float(norms_host[finite].max()) if finite.any() else float("nan"),
-            nonfinite_grad_frac=float(1.0 - finite.mean()),
-        )
-        result.epochs.append(record)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            raise TrialFailure("diverged", f"loss became {train_loss} (train) / {val_loss} (val) in epoch {epoch}")
-        if val_loss < best_val:
-            best_val = val_loss
-            result.best_epoch = epoch
-            result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if on_epoch is not None and on_epoch(record):
-            result.stopped_early = True
-            break
-        if result.budget_reached:
+        record = epoch_record(epoch, (loss_sum / ran).item(), val_loss, torch.stack(norms), train_s, eval_s)
+        if close_epoch(result, record, model, on_epoch) or result.budget_reached:
             break
     return result
 
@@ -337,24 +314,28 @@ def train_stateful(
     device = series.device
     layout = StreamLayout.for_split(series.bounds["train"], config.batch_size, config.time_step, config.horizon)
     val_starts = series.sample_starts("val", config.time_step, config.horizon)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(model, config)
     loss_fn = nn.MSELoss()
     ahead = torch.arange(1, config.horizon + 1, device=device)
     iterations = layout.chunks
     result = TrainResult(iterations_per_epoch=iterations, samples_per_epoch=layout.samples)
     result.warmup_iters = warmup = min(config.warmup_iters, max(iterations * config.epochs - 1, 0))
     step = 0
+    epoch_watch, steady_watch = Stopwatch(device), Stopwatch(device)
 
     for epoch in range(1, config.epochs + 1):
         model.train()
         state: tuple[torch.Tensor, torch.Tensor] | None = None  # reset once per epoch
         loss_sum = torch.zeros((), device=device)
         norms = torch.empty(iterations, device=device)
-        epoch_start = now(device)
-        steady_start = epoch_start if step >= warmup else None
+        epoch_watch.start()
+        in_steady_state = step >= warmup
+        if in_steady_state:
+            steady_watch.start()
         for k in range(iterations):
-            if step == warmup and steady_start is None:
-                steady_start = now(device)
+            if step == warmup and not in_steady_state:
+                steady_watch.start()
+                in_steady_state = True
                 result.steady_samples -= layout.streams * min(k * layout.time_step, layout.length)
             rows = layout.rows(k, device)
             inputs = series.inputs[rows]  # (B, t, input_size)
@@ -368,14 +349,14 @@ def train_stateful(
             state = (state[0].detach(), state[1].detach())  # carry the values, cut the graph (TBPTT)
             loss_sum += loss.detach()
             step += 1
-        epoch_end = now(device)
-        if steady_start is not None:
-            result.steady_s += epoch_end - steady_start
+        train_s = epoch_watch.stop()
+        if in_steady_state:
+            result.steady_s += steady_watch.stop()
             result.steady_samples += layout.samples
-        eval_start = now(device)
+        epoch_watch.start()
         val_loss = evaluate_stateful(model, series, "val", config.time_step, config.horizon, val_starts).mse
-        record = epoch_record(epoch, (loss_sum / iterations).item(), val_loss, norms, epoch_start, epoch_end,
-                              eval_start, now(device))
+        eval_s = epoch_watch.stop()
+        record = epoch_record(epoch, (loss_sum / iterations).item(), val_loss, norms, train_s, eval_s)
         if close_epoch(result, record, model, on_epoch):
             break
     return result
@@ -393,22 +374,22 @@ def close_epoch(
     if result.best_epoch == 0 or record.val_loss < result.best.val_loss:
         result.best_epoch = record.epoch
         result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    result.stopped_early = on_epoch is not None and on_epoch(record)
+    result.stopped_early = on_epoch is not None and bool(on_epoch(record))  # Optuna may answer numpy.bool_
     return result.stopped_early
 
 
 def epoch_record(
-    epoch: int, train_loss: float, val_loss: float, norms: torch.Tensor,
-    epoch_start: float, epoch_end: float, eval_start: float, eval_end: float,
+    epoch: int, train_loss: float, val_loss: float, norms: torch.Tensor, train_s: float, eval_s: float
 ) -> EpochRecord:
-    norms_host = norms.cpu().numpy()
+    """One epoch's figures; the per-step gradient norms are read from the device here, once."""
+    norms_host = norms.float().cpu().numpy()
     finite = np.isfinite(norms_host)
     return EpochRecord(
         epoch=epoch,
         train_loss=train_loss,
         val_loss=val_loss,
-        train_s=epoch_end - epoch_start,
-        eval_s=eval_end - eval_start,
+        train_s=train_s,
+        eval_s=eval_s,
         grad_norm_mean=float(norms_host[finite].mean()) if finite.any() else float("nan"),
         grad_norm_max=float(norms_host[finite].max()) if finite.any() else float("nan"),
         nonfinite_grad_frac=float(1.0 - finite.mean()),
