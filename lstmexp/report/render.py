@@ -19,7 +19,6 @@ from lstmexp.report.sections import Section, outline, people_frame, report_secti
 
 FORMATS = ("table", "markdown", "html", "csv", "json")
 TERMINAL_WIDTH = 120
-SHORT_CELL = 22  # columns whose cells are all this short are never wrapped (long text columns wrap instead)
 # Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
 TERMINAL_HIDDEN = ("test_mse", "param_count", "state")  # state: only when all rows share it
 MEMORY_COLUMN = re.compile(r"mem\w*_bytes(_iqr)?$")  # shown in MiB
@@ -116,8 +115,10 @@ def print_table(document: object, console: Any) -> None:
         shown = for_people(terminal_view(section.frame))
         for column in shown.columns:
             justify = "right" if looks_numeric(shown[column]) else "left"
-            short = shown[column].str.len().max() <= SHORT_CELL if len(shown) else True
-            table.add_column(Text(str(column)), justify=justify, overflow="fold", no_wrap=bool(short))
+            # At 120 columns a wide table must give: cells wrap within their column (a spread goes
+            # to a second line), and min_width keeps every header whole (no "hidde" for hidden).
+            table.add_column(Text(str(column)), justify=justify, overflow="fold", no_wrap=False,
+                             min_width=len(str(column)))
         for row in shown.itertuples(index=False):
             table.add_row(*[Text(str(v)) for v in row])
         console.print(table)
