@@ -8,7 +8,6 @@ built-in defaults (data, model and train; the search section does not change one
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +16,10 @@ import pandas as pd
 
 from lstmexp.errors import SpecError
 from lstmexp.spec import SEARCHED_PARAMS
+from lstmexp.spec import parse_memory as spec_memory_size
 
 REPRODUCED_SECTIONS = ("data", "model", "train")
 DEFAULT_WITHIN_PCT = 10.0
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
-_UNIT = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "ki": 2**10, "mi": 2**20, "gi": 2**30}
 
 
 @dataclass
@@ -34,12 +31,11 @@ class Recommendation:
 
 
 def parse_memory(text: str) -> int:
-    """'512MiB', '2GB', '1.5G', '123456' -> bytes (GB = 10^9, GiB = 2^30)."""
-    match = _SIZE.match(text)
-    unit = (match.group(2) or "").lower() if match else None
-    if match is None or unit not in _UNIT:
-        raise SpecError(f"--max-memory {text!r} is not a size; write e.g. 512MiB, 2GB or 1073741824")
-    return int(float(match.group(1)) * _UNIT[unit])
+    """--max-memory: '512MiB', '2GB', '1.5GiB', '123456' -> bytes, read like the spec's max_memory."""
+    try:
+        return spec_memory_size(text)
+    except ValueError:
+        raise SpecError(f"--max-memory {text!r} is not a size; write e.g. 512MiB, 2GB or 1073741824") from None
 
 
 def recommend(
