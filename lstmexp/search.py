@@ -8,7 +8,6 @@ study lstmexp wrote.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import os
@@ -506,7 +505,3 @@ def best_value(study: optuna.Study) -> float | None:
     if not values:
         return None
     return max(values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(values)
-
-
-def stored_spec(study: optuna.Study) -> dict[str, Any]:
-    return json.loads(json.dumps(study.user_attrs.get(SPEC_ATTR, {})))

@@ -116,7 +116,7 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     if scheme == "sqlite":
         path = sqlite_path(url)
         if path is not None:
-            prepare_sqlite_file(path, url, create)
+            prepare_storage_file(path, url, create)
         # Wait for a busy database instead of failing at once with "database is locked".
         engine_kwargs["connect_args"] = {"timeout": 60}
     else:
@@ -186,7 +186,7 @@ def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:
     from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
     path = journal_path(url)
-    prepare_sqlite_file(path, url, create)  # same checks: not a directory, exists unless creating
+    prepare_storage_file(path, url, create)
     lock = JournalFileSymlinkLock(str(path), grace_period=JOURNAL_LOCK_GRACE_S)
     try:
         if path.exists():
@@ -233,7 +233,8 @@ def last_newline_end(log: BinaryIO, size: int, chunk: int = 65536) -> int:
     return 0
 
 
-def prepare_sqlite_file(path: Path, url: str, create: bool) -> None:
+def prepare_storage_file(path: Path, url: str, create: bool) -> None:
+    """A SQLite or journal file: not a directory; missing only when creating (then its folder is made)."""
     if path.exists():
         if path.is_dir():
             raise StorageError(f"storage path {path} is a directory; name a .db file inside it")
