@@ -76,6 +76,7 @@ exp-etth1-m24: install
 
 lint: install
 	$(BIN)/ruff check lstmexp tests benchmarks
+	$(BIN)/mypy
 
 bench: install
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

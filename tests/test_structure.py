@@ -1,0 +1,141 @@
+"""The package's shape, checked: the limits that keep lstmexp easy to change.
+
+- no module over 350 lines and no function over 50 lines in `lstmexp/`;
+- private Optuna names (`optuna._x`, `obj._storage`, `trial._trial_id`, raw SQL on Optuna's tables,
+  replacing a study method) are used only in `lstmexp/optuna_compat.py`;
+- no environment variable read as a test hook in the package;
+- no import cycle between lstmexp's modules;
+- `import lstmexp.cli` loads neither torch, optuna nor pandas (so `--help` stays instant).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "lstmexp"
+COMPAT_MODULE = PACKAGE / "optuna_compat.py"
+MAX_MODULE_LINES = 350
+MAX_FUNCTION_LINES = 50
+
+
+def package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def test_the_package_has_modules_to_check() -> None:
+    assert len(package_files()) > 20
+
+
+@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_module_and_function_sizes(path: Path) -> None:
+    source = path.read_text()
+    assert len(source.splitlines()) <= MAX_MODULE_LINES, f"{path.name} has over {MAX_MODULE_LINES} lines"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            assert length <= MAX_FUNCTION_LINES, f"{path.name}:{node.lineno} {node.name} has {length} lines"
+
+
+PRIVATE_OPTUNA = [
+    re.compile(r"\bfrom optuna(\.\w+)*\._\w+"),  # from optuna.storages._rdb import ...
+    re.compile(r"\bimport optuna(\.\w+)*\._\w+"),
+    re.compile(r"\boptuna(\.\w+)*\._[a-z]\w*"),  # optuna.storages._cached_storage...
+    re.compile(r"\._storage\b"),
+    re.compile(r"\._trial_id\b"),
+    re.compile(r"\.get_trials\s*="),  # patching a study method
+    re.compile(r"\b(trial_params|trial_values|trial_user_attributes|trial_intermediate_values)\b"),
+    re.compile(r"optuna\.storages\._"),
+]
+
+
+@pytest.mark.parametrize("path", [p for p in package_files() if p != COMPAT_MODULE], ids=lambda p: p.name)
+def test_private_optuna_names_only_in_the_compat_module(path: Path) -> None:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        for pattern in PRIVATE_OPTUNA:
+            assert not pattern.search(code), f"{path.name}:{number} uses an Optuna internal: {line.strip()}"
+
+
+def test_the_compat_module_exists() -> None:
+    assert COMPAT_MODULE.is_file()
+
+
+@pytest.mark.parametrize("path", package_files(), ids=lambda p: p.name)
+def test_no_environment_test_hooks(path: Path) -> None:
+    source = path.read_text()
+    assert "LSTMEXP_TEST" not in source
+    assert not re.search(r"environ(\.get)?\W+['\"]\w*TEST", source)
+
+
+def imports_of(path: Path) -> set[str]:
+    """lstmexp modules `path` imports, lazy (function-level) imports included: a lazy cycle is still a cycle."""
+    tree = ast.parse(path.read_text())
+    type_checking_only = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in ast.walk(node)
+    }
+    found: set[str] = set()
+    own = module_name(path)
+    base = own if path.name == "__init__.py" else own.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if id(node) in type_checking_only:  # `if TYPE_CHECKING:` blocks do not run
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("lstmexp"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = base.split(".")[: len(base.split(".")) - node.level + 1]
+                target = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("lstmexp"):
+                found.add(target)
+                found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    modules = {module_name(p): p for p in package_files()}
+    graph = {name: {m for m in imports_of(path) if m in modules and m != name} for name, path in modules.items()}
+    for name in graph:  # a package's submodule importing its own package's __init__ is not a cycle
+        graph[name] = {m for m in graph[name] if not name.startswith(m + ".")}
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(node: str) -> None:
+        if node in done:
+            return
+        assert node not in visiting, "import cycle: " + " -> ".join([*visiting[visiting.index(node):], node])
+        visiting.append(node)
+        for child in sorted(graph[node]):
+            visit(child)
+        visiting.pop()
+        done.add(node)
+
+    for name in sorted(graph):
+        visit(name)
+
+
+def test_cli_import_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, lstmexp.cli; "
+        "heavy = [m for m in ('torch', 'optuna', 'pandas', 'pydantic') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
