@@ -157,7 +157,7 @@ def run(
     as_json: bool,
 ) -> None:
     """Train one configuration without a study and print its measured figures."""
-    from lstmexp.train import TrialFailure
+    from lstmexp.errors import TrialFailure
     from lstmexp.trial import TrialParams, json_safe, run_trial
 
     experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats)

@@ -27,3 +27,13 @@ class StorageError(LstmexpError):
 
 class StudyNotFoundError(LstmexpError):
     """The requested study does not exist in the storage."""
+
+
+class TrialFailure(Exception):
+    """A trial ended early in a way that is data, not a bug: out of memory, diverged, infeasible."""
+
+    def __init__(self, reason: str, detail: str, figures: dict[str, float | int | None] | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.figures = figures or {}  # what was measured before the failure (e.g. memory at an OOM)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.errors import SpecError
+from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.measure import collect_environment
 from lstmexp.spec import SEARCHED_PARAMS, ExperimentSpec, ParamSpace
 from lstmexp.storage import (
@@ -32,7 +32,7 @@ from lstmexp.storage import (
     scheme_of,
     storage_errors,
 )
-from lstmexp.train import EpochRecord, TrialFailure
+from lstmexp.train import EpochRecord
 from lstmexp.trial import TrialParams, json_safe, run_trial
 
 if TYPE_CHECKING:

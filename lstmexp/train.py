@@ -19,20 +19,11 @@ from torch import nn
 
 from lstmexp.data import Series
 from lstmexp.data.streams import StreamLayout, check_stateful_fits
+from lstmexp.errors import TrialFailure
 from lstmexp.measure import Stopwatch
 from lstmexp.model import LSTMForecaster, forward_steps
 
 EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to bound memory
-
-
-class TrialFailure(Exception):
-    """A trial ended early in a way that is data, not a bug: out of memory, diverged, infeasible."""
-
-    def __init__(self, reason: str, detail: str, figures: dict[str, float | int | None] | None = None) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.figures = figures or {}  # what was measured before the failure (e.g. memory at an OOM)
 
 
 @dataclass(frozen=True)
