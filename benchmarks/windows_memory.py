@@ -5,7 +5,7 @@ windows x 512 x 8 x 4 bytes (~23 GiB for the 70 % train split alone); lstmexp ga
 the series tensor by index instead.
 
 What is measured, in a fresh subprocess (so imports and earlier work do not count), with the
-per-trial memory tool (`lstmexp.measure.TrialMemory`: the resident high-water mark above the level
+per-trial memory tool (`lstmexp.memory.TrialMemory`: the resident high-water mark above the level
 at its start on CPU, the allocator's peak above the series on CUDA):
   1. the index arrays of the full train split (1.4 M sample starts and one epoch's permutation);
   2. one epoch of the real training loop, `lstmexp.train.train`, over the last 8,000 rows of the
@@ -35,9 +35,11 @@ def child(device_name: str) -> dict[str, float]:
     import torch
 
     from lstmexp.data import Series
-    from lstmexp.measure import TrialMemory, read_status_kib, resolve_device
+    from lstmexp.evaluate import evaluate
+    from lstmexp.measure import resolve_device
+    from lstmexp.memory import TrialMemory, read_status_kib
     from lstmexp.model import LSTMForecaster
-    from lstmexp.train import TrainConfig, evaluate, train
+    from lstmexp.train import TrainConfig, train
 
     device = resolve_device(device_name)
     rng = np.random.default_rng(0)

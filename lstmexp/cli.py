@@ -158,7 +158,7 @@ def run(
 ) -> None:
     """Train one configuration without a study and print its measured figures."""
     from lstmexp.errors import TrialFailure
-    from lstmexp.trial import TrialParams, json_safe, run_trial
+    from lstmexp.trial import TrialParams, check_spec_runs, json_safe, run_trial
 
     experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats)
     params = TrialParams(
@@ -166,6 +166,7 @@ def run(
         time_step=single_value(experiment, "time_step", time_step),
         hidden_size=single_value(experiment, "hidden_size", hidden_size),
     )
+    check_spec_runs(experiment, params)
     try:
         metrics: dict[str, Any] = {"state": "complete", **vars(params), **run_trial(experiment, params)}
     except TrialFailure as failure:

@@ -68,6 +68,7 @@ class WindowNormalized(nn.Module):
     """
 
     EPS = 1e-5
+    target_index: torch.Tensor  # a buffer: moves with the module
 
     def __init__(self, inner: nn.Module, method: str, target_index: list[int]) -> None:
         super().__init__()

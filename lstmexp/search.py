@@ -135,19 +135,10 @@ def target_count(spec: ExperimentSpec) -> int:
 
 
 def preflight(spec: ExperimentSpec) -> None:
-    """Load the data and check the largest window fits every split, before any study is touched."""
-    from lstmexp.measure import resolve_device
-    from lstmexp.trial import cached_series
+    """Whether the spec can run here (data, windows, stateful layout, precision), before any study is touched."""
+    from lstmexp.trial import check_spec_runs
 
-    device = resolve_device(spec.train.device)
-    series = cached_series(spec.data.model_dump_json(), str(device))
-    longest = spec.search.space.time_step.highest
-    for split in ("train", "val", "test"):
-        series.sample_starts(split, longest, spec.data.horizon)
-    if spec.train.stateful:
-        from lstmexp.data.streams import check_stateful_fits
-
-        check_stateful_fits(series, spec.search.space.batch_size.highest, spec.data.horizon)
+    check_spec_runs(spec)
 
 
 def directions(spec: ExperimentSpec) -> list[str]:

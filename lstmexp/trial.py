@@ -1,8 +1,7 @@
 """One configuration, end to end: data, model, training, evaluation and measurements -> flat metrics.
 
-The metric names carry their units (`_s`, `_bytes`, `_per_s`, `_units` = the target's own units;
-plain losses are MSE on scaled values). Search stores them as Optuna user attributes; `lstmexp run`
-prints them; the report reads them back.
+`check_spec_runs` is the preflight: whether a spec can run here at all, asked before any study is
+written. The metric names and the combination of repeats are in `lstmexp.metrics`.
 """
 
 from __future__ import annotations
@@ -10,21 +9,21 @@ from __future__ import annotations
 import gc
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from lstmexp.data import Series, load_series
-from lstmexp.errors import DataError, SpecError
+from lstmexp.errors import DataError, SpecError, TrialFailure
+from lstmexp.evaluate import accuracy, evaluate
 from lstmexp.measure import (
-    TrialMemory,
+    bf16_autocast_supported,
     estimate_activation_bytes,
     lstm_training_flops_per_sample,
     peak_gflops,
@@ -32,31 +31,11 @@ from lstmexp.measure import (
     resolve_device,
     set_threads,
 )
+from lstmexp.memory import MemoryReading, TrialMemory
+from lstmexp.metrics import combine_repeats, run_metrics
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.spec import DataSpec, ExperimentSpec
-from lstmexp.train import (
-    EpochRecord,
-    TrainConfig,
-    TrialFailure,
-    accuracy,
-    evaluate,
-    evaluate_stateful,
-    train,
-    train_stateful,
-)
-
-# Metrics averaged over repeats, each with a standard deviation and coefficient of variation.
-REPEATED_METRICS = (
-    "val_loss_best",
-    "test_mse",
-    "test_mae_units",
-    "test_skill",
-    "samples_per_s",
-    "train_s_per_epoch",
-    "eval_s_per_epoch",
-    "grad_norm_mean",
-    "time_to_target_s",
-)
+from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
 
 
 @dataclass(frozen=True)
@@ -78,8 +57,7 @@ def run_trial(
     """
     wall_start = time.perf_counter()
     device = resolve_device(spec.train.device)
-    if spec.train.amp == "fp16" and device.type != "cuda":
-        raise SpecError(f"train.amp=fp16 needs CUDA but the device is {device}; use train.amp=bf16 or none")
+    check_precision(spec, device)  # again here: a worker on another machine may have another CPU
     threads = set_threads(spec.train.threads)
     series = cached_series(spec.data.model_dump_json(), str(device))
     prime_runtime(device)
@@ -113,6 +91,36 @@ def run_trial(
     return metrics
 
 
+def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> None:
+    """Raise SpecError/DataError when the spec cannot run here: THE preflight before any study is written.
+
+    Loads the series, checks that the longest window (of `params`, else of the search space) fits
+    every split and that the stateful layout fits, and that the device can run the chosen precision.
+    """
+    device = resolve_device(spec.train.device)
+    check_precision(spec, device)
+    series = cached_series(spec.data.model_dump_json(), str(device))
+    longest = params.time_step if params is not None else spec.search.space.time_step.highest
+    for split in ("train", "val", "test"):
+        series.sample_starts(split, longest, spec.data.horizon)
+    if spec.train.stateful:
+        from lstmexp.data.streams import check_stateful_fits
+
+        largest = params.batch_size if params is not None else spec.search.space.batch_size.highest
+        check_stateful_fits(series, largest, spec.data.horizon)
+
+
+def check_precision(spec: ExperimentSpec, device: torch.device) -> None:
+    """fp16 needs CUDA; bf16 on CPU needs the instructions oneDNN's bf16 LSTM is built on (probed)."""
+    if spec.train.amp == "fp16" and device.type != "cuda":
+        raise SpecError(f"train.amp=fp16 needs CUDA but the device is {device}; use train.amp=bf16 or none")
+    if spec.train.amp == "bf16" and device.type == "cpu" and not bf16_autocast_supported(device):
+        raise SpecError(
+            "train.amp: bf16 is not supported by this CPU (no AVX-512 BF16/AMX: oneDNN cannot run an LSTM "
+            "in bf16); use train.amp: none (fp32)"
+        )
+
+
 def train_once(
     spec: ExperimentSpec,
     params: TrialParams,
@@ -122,28 +130,32 @@ def train_once(
 ) -> dict[str, Any]:
     """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test."""
     seed_everything(seed)
-    config = TrainConfig(
-        batch_size=params.batch_size,
-        time_step=params.time_step,
-        epochs=spec.train.epochs,
-        lr=spec.train.lr,
-        horizon=spec.data.horizon,
-        weight_decay=spec.train.weight_decay,
-        grad_clip=spec.train.grad_clip,
-        warmup_iters=spec.train.warmup_iters,
-        seed=seed,
-        amp=spec.train.amp,
-        max_seconds=spec.train.max_seconds,
-        max_samples=spec.train.max_samples,
-    )
     skip_if_estimate_exceeds(spec, params, series.input_size)
+    config = TrainConfig.from_spec(spec, params, seed)
+    model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch)
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
+    val, test = (
+        evaluate(model, series, split, config.time_step, config.horizon, amp=config.amp, stateful=config.stateful)
+        for split in ("val", "test")
+    )
+    return {
+        **run_metrics(result, val, test, reading, spec.train.target_val_loss),
+        "param_count": count_parameters(model),
+        **data_metrics(spec, model, series, params),
+    }
+
+
+def train_measured(
+    model: torch.nn.Module, series: Series, config: TrainConfig, on_epoch: Callable[[EpochRecord], bool] | None
+) -> tuple[torch.nn.Module, TrainResult, MemoryReading]:
+    """Train on the series' device, measuring peak memory; an out-of-memory error fails the trial."""
     memory = TrialMemory(series.device)
     oom: TrialFailure | None = None
     try:
         with memory:
-            force_oom_for_tests(params)
-            model = build_model(spec, params, series).to(series.device)
-            result = (train_stateful if spec.train.stateful else train)(model, series, config, on_epoch)
+            model = model.to(series.device)
+            result = train(model, series, config, on_epoch)
             reading = memory.reading()
     except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError too
         if not is_out_of_memory(exc):
@@ -153,87 +165,12 @@ def train_once(
         oom = TrialFailure("oom", first_line(exc), {"peak_mem_bytes": memory.reading().peak_bytes})
     finally:
         if oom is not None:
-            model = None
+            del model
             gc.collect()
         memory.release()
     if oom is not None:
         raise oom
-
-    if result.best_state is not None:
-        model.load_state_dict(result.best_state)
-    if spec.train.stateful:
-        val = evaluate_stateful(model, series, "val", params.time_step, spec.data.horizon)
-        test = evaluate_stateful(model, series, "test", params.time_step, spec.data.horizon)
-    else:
-        val = evaluate(model, series, "val", params.time_step, spec.data.horizon, amp=spec.train.amp)
-        test = evaluate(model, series, "test", params.time_step, spec.data.horizon, amp=spec.train.amp)
-    epochs = result.epochs
-    return {
-        "val_loss_best": result.best.val_loss,
-        "val_loss_final": epochs[-1].val_loss,
-        "train_loss_final": epochs[-1].train_loss,
-        "test_loss": test.mse,
-        **evaluation_metrics("val", val),
-        **evaluation_metrics("test", test),
-        "samples_per_s": result.samples_per_s,
-        "train_s_per_epoch": float(np.mean([e.train_s for e in epochs])),
-        "eval_s_per_epoch": float(np.mean([e.eval_s for e in epochs])),
-        "iterations_per_epoch": result.iterations_per_epoch,
-        "train_samples_per_epoch": result.samples_per_epoch,
-        "warmup_iters": result.warmup_iters,
-        "epochs_run": len(epochs),
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        **time_to_target(epochs, spec.train.target_val_loss),
-        "peak_mem_bytes": reading.peak_bytes,
-        "peak_mem_reserved_bytes": reading.reserved_bytes,
-        "peak_mem_method": reading.method,
-        "param_count": count_parameters(model),
-        "grad_norm_mean": float(np.nanmean([e.grad_norm_mean for e in epochs])),
-        "grad_norm_max": float(np.nanmax([e.grad_norm_max for e in epochs])),
-        "nonfinite_grad_frac": float(np.mean([e.nonfinite_grad_frac for e in epochs])),
-        "samples_seen": result.samples_seen,
-        "budget_reached": result.budget_reached,
-        "curve_train_loss": [e.train_loss for e in epochs],
-        "curve_val_loss": [e.val_loss for e in epochs],
-        "curve_grad_norm_mean": [e.grad_norm_mean for e in epochs],
-        "curve_grad_norm_max": [e.grad_norm_max for e in epochs],
-        **data_metrics(spec, model, series, params),
-    }
-
-
-def time_to_target(epochs: list[EpochRecord], target: float | None) -> dict[str, float | int | None]:
-    """Training plus evaluation seconds until the val loss first reached `target` (None: never/unset)."""
-    if target is None:
-        return {}
-    elapsed = 0.0
-    for record in epochs:
-        elapsed += record.train_s + record.eval_s
-        if record.val_loss <= target:
-            return {"time_to_target_s": elapsed, "epochs_to_target": record.epoch}
-    return {"time_to_target_s": None, "epochs_to_target": None}
-
-
-def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One metrics dict from R runs: means of the key metrics, with `_std` (ddof=1) and `_cv` beside them.
-
-    Everything else (curves, counts, methods) comes from the first run; peak memory is the largest.
-    """
-    combined = dict(runs[0])
-    combined["repeats"] = len(runs)
-    if len(runs) == 1:
-        return combined
-    for key in REPEATED_METRICS:
-        values = [run.get(key) for run in runs]
-        if any(v is None or not math.isfinite(v) for v in values):
-            continue
-        mean = float(np.mean(values))
-        std = float(np.std(values, ddof=1))
-        combined[key] = mean
-        combined[f"{key}_std"] = std
-        combined[f"{key}_cv"] = std / abs(mean) if mean != 0 else float("nan")
-    combined["peak_mem_bytes"] = max(run["peak_mem_bytes"] for run in runs)
-    return combined
+    return model, result, reading
 
 
 def is_out_of_memory(exc: RuntimeError) -> bool:
@@ -266,17 +203,6 @@ def format_bytes(size: int) -> str:
     return f"{size} B"
 
 
-# Test hook: LSTMEXP_TEST_OOM_BATCH=N makes every trial with batch_size >= N fail as a real
-# out-of-memory error would (tests cannot rely on a GPU, and capping CPU memory is not portable).
-FORCE_OOM_ENV = "LSTMEXP_TEST_OOM_BATCH"
-
-
-def force_oom_for_tests(params: TrialParams) -> None:
-    threshold = os.environ.get(FORCE_OOM_ENV)
-    if threshold and params.batch_size >= int(threshold):
-        raise torch.OutOfMemoryError(f"forced by {FORCE_OOM_ENV}={threshold} at batch_size {params.batch_size}")
-
-
 def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, Any]:
     """How the data was fed (for grouping in reports), and accuracy for classification tasks."""
     metrics: dict[str, Any] = {
@@ -289,20 +215,6 @@ def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, para
         for split in ("val", "test"):
             metrics[f"{split}_accuracy"] = accuracy(model, series, split, params.time_step)
     return metrics
-
-
-def evaluation_metrics(split: str, ev: Any) -> dict[str, float]:
-    return {
-        f"{split}_mse": ev.mse,
-        f"{split}_mae": ev.mae,
-        f"{split}_rmse": ev.rmse,
-        f"{split}_mse_units": ev.mse_units,
-        f"{split}_mae_units": ev.mae_units,
-        f"{split}_rmse_units": ev.rmse_units,
-        f"{split}_naive_mse": ev.naive_mse,
-        f"{split}_naive_mse_units": ev.naive_mse_units,
-        f"{split}_skill": ev.skill,
-    }
 
 
 def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> torch.nn.Module:
@@ -329,8 +241,12 @@ def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> to
 
 @lru_cache(maxsize=4)
 def cached_series(data_spec_json: str, device: str) -> Series:
-    """Load a dataset once per process and device: every trial of a worker shares it."""
-    return load_series(DataSpec.model_validate(json.loads(data_spec_json)), torch.device(device))
+    """Load a dataset once per process and device: every trial of a worker shares it.
+
+    An episode task (EpisodeSeries) offers the same window interface as a Series (sample_starts,
+    batch, last_observed_target, to_units), which is all the stateless loop and evaluation use.
+    """
+    return cast(Series, load_series(DataSpec.model_validate(json.loads(data_spec_json)), torch.device(device)))
 
 
 def json_safe(value: Any) -> Any:

@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 from lstmexp.errors import SpecError, StorageError
 from lstmexp.search import count_done, load_existing_study, run_search
 from lstmexp.spec import load_spec
-from lstmexp.trial import FORCE_OOM_ENV
+from tests.test_trial import raise_oom_in_forward
 
 TINY = [
     "data.rows=600",
@@ -125,7 +125,7 @@ def test_the_memory_estimate_skips_configurations_that_cannot_fit(tmp_path):
 
 def test_forced_oom_and_divergence_are_recorded_while_the_study_finishes(tmp_path, monkeypatch):
     url = journal(tmp_path)
-    monkeypatch.setenv(FORCE_OOM_ENV, "32")
+    raise_oom_in_forward(monkeypatch, from_batch=32)
     summary = run_search(tiny("oom", "search.sampler=grid", "search.trials=4"), url)
     assert summary.done == 4
     by_batch = {}
@@ -134,8 +134,8 @@ def test_forced_oom_and_divergence_are_recorded_while_the_study_finishes(tmp_pat
     assert all(t.state == TrialState.COMPLETE for t in by_batch[16])
     for trial in by_batch[32]:
         assert trial.state == TrialState.FAIL and trial.user_attrs["failure_reason"] == "oom"
-        assert trial.params["time_step"] in (4, 8) and trial.user_attrs["peak_mem_bytes"] >= 0
-    monkeypatch.delenv(FORCE_OOM_ENV)
+        assert trial.params["time_step"] in (4, 8) and isinstance(trial.user_attrs["peak_mem_bytes"], int)
+    monkeypatch.undo()
 
     summary = run_search(tiny("diverge", "train.lr=1e30"), url)
     assert summary.done == 3
