@@ -12,17 +12,17 @@ from typing import Literal, NamedTuple, get_args
 
 # The three parameters every study searches (the questions lstmexp answers), in report order.
 SearchedParam = Literal["batch_size", "time_step", "hidden_size"]
-SEARCHED_PARAMS: tuple[SearchedParam, ...] = get_args(SearchedParam)
+SEARCHED_PARAMS: tuple[str, ...] = get_args(SearchedParam)
 
 Sampler = Literal["tpe", "random", "grid", "gp", "nsga2", "qmc"]
-SAMPLERS: tuple[Sampler, ...] = get_args(Sampler)
+SAMPLERS: tuple[str, ...] = get_args(Sampler)
 
 Pruner = Literal["median", "hyperband", "successive-halving", "none"]
-PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
+PRUNERS: tuple[str, ...] = get_args(Pruner)
 
 # What a study may optimise: every one is measured on the training or validation rows, never the test set.
 ObjectiveName = Literal["val_loss", "samples_per_s", "s_per_epoch", "peak_memory", "time_to_target"]
-OBJECTIVES: tuple[ObjectiveName, ...] = get_args(ObjectiveName)
+OBJECTIVES: tuple[str, ...] = get_args(ObjectiveName)
 
 Direction = Literal["minimize", "maximize"]
 
@@ -43,30 +43,30 @@ OBJECTIVE_GOALS: dict[ObjectiveName, Goal] = {
 }
 
 ReportFormat = Literal["table", "markdown", "html", "csv", "json"]
-REPORT_FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
+REPORT_FORMATS: tuple[str, ...] = get_args(ReportFormat)
 
 # Mixed precision: bf16 (CPU or GPU) or fp16 (CUDA only); no amp means float32.
 AmpMode = Literal["bf16", "fp16"]
-AMP_MODES: tuple[AmpMode, ...] = get_args(AmpMode)
+AMP_MODES: tuple[str, ...] = get_args(AmpMode)
 
 # Per-window input normalisation: none; last (predict the change from the window's last value, as
 # NLinear does); revin (per-window mean and std, restored on the output).
 Normalization = Literal["none", "last", "revin"]
-NORMALIZATIONS: tuple[Normalization, ...] = get_args(Normalization)
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 
 Scaling = Literal["standard", "minmax", "none"]
-SCALINGS: tuple[Scaling, ...] = get_args(Scaling)
+SCALINGS: tuple[str, ...] = get_args(Scaling)
 
 # S: target in, target out; M: all features in, all out; MS: all features in, target out.
 DataMode = Literal["S", "M", "MS"]
-DATA_MODES: tuple[DataMode, ...] = get_args(DataMode)
+DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
 Fill = Literal["none", "ffill"]
-FILLS: tuple[Fill, ...] = get_args(Fill)
+FILLS: tuple[str, ...] = get_args(Fill)
 
 # How a searched int range is sampled: evenly, log-uniformly, or only its powers of two (C9).
 Scale = Literal["linear", "log", "pow2"]
-SCALES: tuple[Scale, ...] = get_args(Scale)
+SCALES: tuple[str, ...] = get_args(Scale)
 
 # Devices: auto (CUDA when available), cpu, cuda, cuda:N or mps.
 DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?|mps)$"

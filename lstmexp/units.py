@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lstmexp.errors import SpecError
+
 MIB = 2**20  # the report shows memory in MiB
 MEMORY_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.I)
 MEMORY_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -25,6 +27,14 @@ def parse_memory(value: Any) -> int:
         raise ValueError(f"memory size {value!r} not understood; write e.g. 4GiB, 512MiB or 2GB")
     number, unit = match.groups()
     return int(float(number) * MEMORY_UNITS[(unit or "B").lower()])
+
+
+def parse_memory_flag(text: str, flag: str) -> int:
+    """A size given on the command line: like parse_memory, but a bad one is a one-line SpecError."""
+    try:
+        return parse_memory(text)
+    except ValueError:
+        raise SpecError(f"{flag} {text!r} is not a size; write e.g. 512MiB, 2GB or 1073741824") from None
 
 
 def format_bytes(size: float) -> str:

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
-from lstmexp.spec import SEARCHED_PARAMS
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
