@@ -84,7 +84,9 @@ class Report:
 
     @property
     def states(self) -> dict[str, int]:
-        return self.trials["state"].value_counts().to_dict() if not self.trials.empty else {}
+        if self.trials.empty:
+            return {}
+        return {str(state): int(n) for state, n in self.trials["state"].value_counts().items()}
 
 
 def build_report(

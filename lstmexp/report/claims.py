@@ -215,7 +215,9 @@ def out_of_memory_note(trials: pd.DataFrame) -> str:
     if oom.empty:
         return "no trial ran out of memory"
     counts = oom["batch_size"].value_counts().sort_index()
-    return "out of memory at batch_size " + ", ".join(f"{int(b)} ({n} trials)" for b, n in counts.items())
+    return "out of memory at batch_size " + ", ".join(
+        f"{b} ({n} trials)" for b, n in zip(counts.index.astype(int), counts, strict=True)
+    )
 
 
 def population(trials: pd.DataFrame, completed_only: bool) -> pd.DataFrame:
