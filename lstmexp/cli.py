@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lstmexp import __version__
+from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
 from lstmexp.errors import LstmexpError
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
-REPORT_FORMATS = ("table", "markdown", "html", "csv", "json")
-# Mirrors of spec.py's choices (spec imports pydantic, which `lstmexp --help` must not load).
-SAMPLERS = ("tpe", "random", "grid", "gp", "nsga2", "qmc")
-PRUNERS = ("median", "hyperband", "successive-halving", "none")
-OBJECTIVES = ("val_loss", "samples_per_s", "s_per_epoch", "peak_memory", "time_to_target")
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -228,10 +224,10 @@ def report(
     """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
     from pathlib import Path
 
-    from lstmexp.report.recommend import parse_memory
     from lstmexp.report.run import ReportOptions, report_study
+    from lstmexp.units import parse_memory_flag
 
-    options = ReportOptions(within_pct, parse_memory(max_memory) if max_memory else None)
+    options = ReportOptions(within_pct, parse_memory_flag(max_memory, "--max-memory") if max_memory else None)
     text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
                         Path(out_dir) if out_dir else None, options)
     click.echo(text, nl=False)

@@ -182,11 +182,6 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli, workdir, exist
     assert sorted(p.name for p in workdir.iterdir()) == files_before  # nothing created
 
 
-def test_the_matrix_is_large_enough():
-    assert len(SPEC_CASES) + len(CLI_CASES) + len(STORAGE_CASES) + len(DATA_CASES) >= 40
-    assert len(DATA_CASES) >= 10
-
-
 def test_unparsable_dates_are_one_line(cli, workdir):
     (workdir / "d.csv").write_text("t,a,y\n" + "2024-02-30,1,2\n" * 60)
     (workdir / "bad.yaml").write_text(data_spec("d.csv", "time_column: t\n"))

@@ -1,6 +1,7 @@
 """The command line end to end: search, resume, report in every format, run, and error handling."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,11 @@ def test_search_then_resume_then_report_every_format(cli, tiny_spec, workdir):
                 "peak_mem_bytes", "param_count", "device"):
         assert key in attrs, key
     assert attrs["device"] == "cpu"
-    assert attrs["samples_per_s"] > 0 and attrs["peak_mem_bytes"] >= 0
+    assert attrs["samples_per_s"] > 0
+    # CPU peak memory is clamped at 0 above the trial's starting level (a tiny model may not grow the
+    # process), so `>= 0` would prove nothing: check it is a whole byte count, plausible, and says how.
+    assert isinstance(attrs["peak_mem_bytes"], int) and attrs["peak_mem_bytes"] < 4 * 2**30
+    assert attrs["peak_mem_method"]
     assert len(complete[0].intermediate_values) == 2  # val loss per epoch
 
     table = cli("report")
@@ -59,7 +64,8 @@ def test_search_then_resume_then_report_every_format(cli, tiny_spec, workdir):
     markdown = cli("report", "--format", "markdown")
     assert "# lstmexp report: tiny" in markdown.out
     assert "## Trade-offs by time_step (medians)" in markdown.out
-    assert "| batch_size |" in markdown.out.replace("   ", " ").replace("  ", " ") or "batch_size" in markdown.out
+    # a Markdown table whose first column is the searched value (short header "batch", see people.UNIT_HEADERS)
+    assert re.search(r"^\| +batch +\|", markdown.out, re.M), markdown.out
 
     csv = cli("report", "--format", "csv")
     header, *rows = csv.out.strip().splitlines()

@@ -10,12 +10,12 @@ import optuna
 import pandas as pd
 import pytest
 
-from lstmexp.errors import SpecError
 from lstmexp.report.build import build_report, tradeoff_table
 from lstmexp.report.load import load_from_rdb, load_from_study
 from lstmexp.report.pareto import pareto_front, pareto_mask
-from lstmexp.report.recommend import parse_memory, recommend, spec_overrides
+from lstmexp.report.recommend import recommend, spec_overrides
 from lstmexp.spec import ExperimentSpec, load_spec
+from lstmexp.units import MIB
 from tests.report_studies import make_study, make_trial
 
 
@@ -69,26 +69,15 @@ def test_recommendations_pick_known_trials_and_commands_reproduce_the_spec():
               make_trial(256, 8, val_loss_best=0.300, samples_per_s=5000, peak_mem_bytes=100 * 2**20),
               make_trial(32, 16, val_loss_best=0.2, samples_per_s=300, peak_mem_bytes=200 * 2**20)]
     frame = load_from_study(make_study(trials)).frame
-    picks = recommend(frame, spec, within_pct=10, max_memory=parse_memory("300MiB"))
+    picks = recommend(frame, spec, within_pct=10, max_memory=300 * MIB)
     assert [p.trial["number"] for p in picks] == [0, 1, 3]
     assert picks[1].command.startswith("lstmexp run --batch-size 64 --time-step 8 --hidden-size 16 ")
     overrides = [value for word, value in itertools.pairwise(picks[0].command.split()) if word == "-o"]
     rebuilt = load_spec(None, [o.strip("'") for o in overrides]).to_dict()
     assert {k: rebuilt[k] for k in ("data", "model", "train")} == {k: spec[k] for k in ("data", "model", "train")}
     assert spec_overrides(ExperimentSpec().to_dict()) == []
-    none_fit = recommend(frame, spec, max_memory=parse_memory("1MiB"))[2]
+    none_fit = recommend(frame, spec, max_memory=MIB)[2]
     assert none_fit.trial is None and "smallest peak was 100 MiB" in none_fit.why
-
-
-@pytest.mark.parametrize(("text", "expected"), [("512MiB", 512 * 2**20), ("2GB", 2 * 10**9), ("1.5GiB", 3 * 2**29),
-                                                 ("1000", 1000)])
-def test_parse_memory(text, expected):
-    assert parse_memory(text) == expected
-
-
-def test_parse_memory_rejects_nonsense_with_the_fix():
-    with pytest.raises(SpecError, match="512MiB"):
-        parse_memory("lots")
 
 
 def test_fast_sql_loader_matches_optuna_get_trials(tmp_path):

@@ -7,6 +7,7 @@ writes anywhere, so a bad file never leaves a half-written study behind.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,9 @@ from lstmexp.errors import DataError
 if TYPE_CHECKING:
     from lstmexp.spec import DataSpec, SplitSpec
 
-READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    ".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet,
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def load_table(spec: DataSpec) -> Table:
     """Read `spec.path` and choose, check and order its columns and rows as the spec says."""
-    assert spec.path is not None
+    if spec.path is None:
+        raise DataError("no data file to read: set data.path to a CSV or Parquet file")
     frame = read_table(spec.path)
     times = None
     if spec.time_column is not None:
@@ -159,7 +163,8 @@ def split_rows(rows: int, split: SplitSpec, times: pd.Series | None) -> dict[str
         test_first = val_first + split.rows.val
         return {"train": (0, val_first), "val": (val_first, test_first), "test": (test_first, wanted)}
     if split.dates is not None:
-        assert times is not None  # the spec requires time_column with dates
+        if times is None:  # the spec refuses split.dates without data.time_column; a caller may not
+            raise DataError("split.dates needs data.time_column (the column holding the dates)")
         edges = [pd.Timestamp(split.dates.val), pd.Timestamp(split.dates.test)]
         end = rows if split.dates.end is None else int(times.searchsorted(pd.Timestamp(split.dates.end)))
         val_first, test_first = (int(times.searchsorted(edge)) for edge in edges)

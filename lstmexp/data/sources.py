@@ -43,6 +43,7 @@ def load_series(spec: DataSpec, device: torch.device) -> Series | EpisodeSeries:
     split = (spec.split.train, spec.split.val, spec.split.test)
     if spec.path is None and spec.dataset in EPISODE_TASKS:
         return EpisodeSeries(spec.dataset, spec.rows, spec.seed, device, spec.sequence_length, split)
+    bounds: dict[str, tuple[int, int]] | None
     if spec.path is not None:
         table = load_table(spec)
         frame, targets, inputs, bounds = table.frame, table.target_columns, table.input_columns, table.bounds

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.claims import ClaimResult, evaluate_claims
 from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
 from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, recommend
-from lstmexp.spec import SEARCHED_PARAMS
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -84,7 +84,9 @@ class Report:
 
     @property
     def states(self) -> dict[str, int]:
-        return self.trials["state"].value_counts().to_dict() if not self.trials.empty else {}
+        if self.trials.empty:
+            return {}
+        return {str(state): int(n) for state, n in self.trials["state"].value_counts().items()}
 
 
 def build_report(

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
-from lstmexp.spec import SEARCHED_PARAMS
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
@@ -215,7 +215,9 @@ def out_of_memory_note(trials: pd.DataFrame) -> str:
     if oom.empty:
         return "no trial ran out of memory"
     counts = oom["batch_size"].value_counts().sort_index()
-    return "out of memory at batch_size " + ", ".join(f"{int(b)} ({n} trials)" for b, n in counts.items())
+    return "out of memory at batch_size " + ", ".join(
+        f"{b} ({n} trials)" for b, n in zip(counts.index.astype(int), counts, strict=True)
+    )
 
 
 def population(trials: pd.DataFrame, completed_only: bool) -> pd.DataFrame:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import html
 
-from lstmexp.report.render import for_people
-from lstmexp.report.sections import outline
+from lstmexp.report.outline import Outline
+from lstmexp.report.people import for_people
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
@@ -21,8 +21,7 @@ pre{background:#f6f6f6;padding:.5em;overflow-x:auto} img{max-width:100%}
 """
 
 
-def render_html(document: object, images: dict[str, bytes] | None = None) -> str:
-    shape = outline(document)
+def render_html(shape: Outline, images: dict[str, bytes] | None = None) -> str:
     title = html.escape(shape.title)
     body = [f"<h1>{title}</h1>", "<ul>", *[f"<li>{html.escape(line)}</li>" for line in shape.lines], "</ul>"]
     for section in shape.sections:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.spec import SEARCHED_PARAMS
+from lstmexp.choices import SEARCHED_PARAMS
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

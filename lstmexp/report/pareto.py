@@ -20,7 +20,7 @@ def pareto_mask(costs: np.ndarray) -> np.ndarray:
     at_most = (costs[:, None, :] <= costs[None, :, :]).all(axis=2)  # [i, j]: i no worse than j everywhere
     strictly = (costs[:, None, :] < costs[None, :, :]).any(axis=2)
     dominated = (at_most & strictly).any(axis=0)
-    return ~dominated
+    return np.asarray(~dominated, dtype=bool)
 
 
 def pareto_front(trials: pd.DataFrame) -> pd.DataFrame:

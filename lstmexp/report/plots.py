@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lstmexp.report.build import FINISHED, Report
+from lstmexp.units import MIB
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -51,7 +52,7 @@ def pareto_plot(report: Report) -> bytes | None:
         return None
     figure = new_figure("Pareto front: accuracy vs speed (colour: peak memory)")
     axes = figure.add_subplot()
-    memory = trials["peak_mem_bytes"] / 2**20 if "peak_mem_bytes" in trials else None
+    memory = trials["peak_mem_bytes"] / MIB if "peak_mem_bytes" in trials else None
     points = axes.scatter(trials["samples_per_s"], trials["val_loss_best"], c=memory, cmap="viridis", s=18,
                           alpha=0.6)
     front = report.pareto
@@ -144,7 +145,7 @@ def grad_norm_plot(report: Report) -> bytes | None:
 PLOTS: dict[str, Callable[[Report], bytes | None]] = {
     "pareto": pareto_plot,
     "samples_per_s_by_batch": lambda r: by_batch_plot(r, "samples_per_s", "samples/s"),
-    "peak_memory_by_batch": lambda r: by_batch_plot(r, "peak_mem_bytes", "peak memory (MiB)", 2**20),
+    "peak_memory_by_batch": lambda r: by_batch_plot(r, "peak_mem_bytes", "peak memory (MiB)", MIB),
     "val_loss_heatmap": heatmap_plot,
     "learning_curves": curves_plot,
     "grad_norm_by_time_step": grad_norm_plot,

@@ -14,9 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from lstmexp.errors import SpecError
-from lstmexp.spec import SEARCHED_PARAMS
-from lstmexp.spec import parse_memory as spec_memory_size
+from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.units import MIB
 
 REPRODUCED_SECTIONS = ("data", "model", "train")
 DEFAULT_WITHIN_PCT = 10.0
@@ -28,14 +27,6 @@ class Recommendation:
     trial: dict[str, Any] | None  # the chosen trial's row, None when nothing qualifies
     command: str
     why: str
-
-
-def parse_memory(text: str) -> int:
-    """--max-memory: '512MiB', '2GB', '1.5GiB', '123456' -> bytes, read like the spec's max_memory."""
-    try:
-        return spec_memory_size(text)
-    except ValueError:
-        raise SpecError(f"--max-memory {text!r} is not a size; write e.g. 512MiB, 2GB or 1073741824") from None
 
 
 def recommend(
@@ -78,13 +69,13 @@ def fastest_within(complete: pd.DataFrame, within_pct: float) -> tuple[str, dict
 
 
 def best_under_memory(complete: pd.DataFrame, budget: int) -> tuple[str, dict[str, Any] | None, str]:
-    goal = f"most accurate under {budget / 2**20:.0f} MiB peak memory"
+    goal = f"most accurate under {budget / MIB:.0f} MiB peak memory"
     if complete.empty or "peak_mem_bytes" not in complete.columns:
         return goal, None, "no completed trial with a peak memory"
     fits = complete[pd.to_numeric(complete["peak_mem_bytes"], errors="coerce") <= budget]
     if fits.empty:
         smallest = pd.to_numeric(complete["peak_mem_bytes"], errors="coerce").min()
-        return goal, None, f"no completed trial fits; the smallest peak was {smallest / 2**20:.0f} MiB"
+        return goal, None, f"no completed trial fits; the smallest peak was {smallest / MIB:.0f} MiB"
     row = as_row(fits, fits["val_loss_best"].idxmin())
     return goal, row, f"lowest best val loss among {len(fits)} of {len(complete)} completed trials within the budget"
 

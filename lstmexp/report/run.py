@@ -37,6 +37,7 @@ def report_study(
 ) -> str:
     """Build the report(s) and return the text for stdout; with `out_dir`, also write the files there."""
     from lstmexp.report.compare import compare
+    from lstmexp.report.outline import outline
     from lstmexp.report.plots import make_plots
     from lstmexp.report.render import render
     from lstmexp.report.write import write_outputs
@@ -47,9 +48,9 @@ def report_study(
         raise SpecError(f"--storage given {len(urls)} times for {len(names)} studies; give it once or once per --study")
     paired = urls * len(names) if len(urls) == 1 else urls
     reports = [load_report(url, name, options) for url, name in zip(paired, names, strict=True)]
-    document = reports[0] if len(reports) == 1 else compare(reports)
+    shape = outline(reports[0] if len(reports) == 1 else compare(reports))
     # Plots cost about a second (matplotlib): drawn only for the HTML page and the --out files.
     images = make_plots(reports) if fmt == "html" or out_dir is not None else None
     if out_dir is not None:
-        write_outputs(document, out_dir, images or {})
-    return render(document, fmt, images)
+        write_outputs(shape, out_dir, images or {})
+    return render(shape, fmt, images)

@@ -1,6 +1,7 @@
 """A report as an ordered list of titled sections: what every output format shows, in one place.
 
 Renderers (terminal, Markdown, HTML, CSV files, JSON) only format these; they never choose content.
+`outline.outline` puts them together with the title and summary lines for a report or a comparison.
 A section is a table with a caption, optionally followed by lines (commands, notes). Sections
 marked `detail` (the rows behind each claim, every trial of a large study) are left out of the
 terminal, which must stay readable at 120 columns.
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.report.build import SPREAD_SUFFIX, TRADEOFF_CAPTION
+from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.report.build import TRADEOFF_CAPTION
 from lstmexp.report.claims import NO_DATA
+from lstmexp.units import MIB
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
@@ -88,7 +91,7 @@ def recommendation_section(report: Report) -> Section:
     for rec in report.recommendations:
         trial = rec.trial or {}
         rows.append({"goal": rec.goal, "number": trial.get("number"),
-                     **{p: trial.get(p) for p in ("batch_size", "time_step", "hidden_size")},
+                     **{p: trial.get(p) for p in SEARCHED_PARAMS},
                      "val_loss_best": trial.get("val_loss_best"), "samples_per_s": trial.get("samples_per_s"),
                      "peak_mem_bytes": trial.get("peak_mem_bytes")})
         lines.append(f"{rec.goal} ({rec.why})" + (":" if rec.command else ""))
@@ -99,7 +102,7 @@ def recommendation_section(report: Report) -> Section:
 
 
 def matrix_section(metric: str, table: pd.DataFrame) -> Section:
-    shown = table / 2**20 if metric == "peak_mem_bytes" else table
+    shown = table / MIB if metric == "peak_mem_bytes" else table
     shown = shown.rename(columns=lambda t: f"T={t}").rename_axis(columns=None).reset_index()
     return Section(f"matrix_{metric}", f"{MATRIX_TITLES[metric]}: batch_size × time_step", shown,
                    "rows: batch_size; columns: time_step (T); empty: no trial")
@@ -141,45 +144,3 @@ def claim_sections(report: Report) -> list[Section]:
         list(dict.fromkeys(notes)),
     )
     return [verdicts, *details]
-
-
-def people_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Merge each `m` + `m_iqr` pair into one text column: median ±iqr as % of the median."""
-    spreads = [c for c in frame.columns if str(c).endswith(SPREAD_SUFFIX) and str(c)[: -len(SPREAD_SUFFIX)] in frame]
-    if not spreads:
-        return frame
-    merged = frame.drop(columns=spreads).astype(object)
-    for column in spreads:
-        metric = column[: -len(SPREAD_SUFFIX)]
-        median = pd.to_numeric(frame[metric], errors="coerce")
-        share = (pd.to_numeric(frame[column], errors="coerce") / median.abs() * 100).round()
-        # (median, spread as % of it) pairs, formatted by render.format_cell; no spread for one trial
-        merged[metric] = [
-            None if pd.isna(m) else (m, None if pd.isna(s) or m == 0 else int(s))
-            for m, s in zip(median, share, strict=True)
-        ]
-    return merged
-
-
-@dataclass
-class Outline:
-    """What every format renders: a title, summary lines, sections, and the reports behind them."""
-
-    title: str
-    lines: list[str]
-    sections: list[Section]
-    reports: list[Report]
-
-
-def outline(document: object) -> Outline:
-    from lstmexp.report.build import Report
-    from lstmexp.report.compare import Comparison, comparison_sections
-
-    if isinstance(document, Report):
-        return Outline(f"lstmexp report: {document.study}", summary_lines(document), report_sections(document),
-                       [document])
-    if isinstance(document, Comparison):
-        names = " vs ".join(r.study for r in document.reports)
-        lines = [f"[{r.study}] {line}" for r in document.reports for line in summary_lines(r)]
-        return Outline(f"lstmexp comparison: {names}", lines, comparison_sections(document), document.reports)
-    raise TypeError(f"cannot outline a {type(document).__name__}")

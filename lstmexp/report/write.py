@@ -14,8 +14,10 @@ import tempfile
 from pathlib import Path
 
 from lstmexp.errors import StorageError
-from lstmexp.report.render import render_csv, render_json, render_markdown, section_csv
-from lstmexp.report.sections import outline
+from lstmexp.report.html import render_html
+from lstmexp.report.jsondoc import render_json
+from lstmexp.report.outline import Outline
+from lstmexp.report.render import render_csv, render_markdown, section_csv
 
 PLOT_DIR = "plots"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -26,16 +28,13 @@ def safe_name(key: str) -> str:
     return _UNSAFE.sub("_", key).lstrip(".") or "section"
 
 
-def write_outputs(document: object, out_dir: Path, images: dict[str, bytes]) -> list[Path]:
+def write_outputs(shape: Outline, out_dir: Path, images: dict[str, bytes]) -> list[Path]:
     """Write every file (`images`: plot name -> PNG bytes, from plots.make_plots)."""
-    from lstmexp.report.html import render_html
-
-    shape = outline(document)
     files: dict[str, str | bytes] = {
-        "report.html": render_html(document, images),
-        "report.md": render_markdown(document, {n: f"{PLOT_DIR}/{safe_name(n)}.png" for n in images}),
-        "report.json": render_json(document),
-        "trials.csv": render_csv(document),
+        "report.html": render_html(shape, images),
+        "report.md": render_markdown(shape, {n: f"{PLOT_DIR}/{safe_name(n)}.png" for n in images}),
+        "report.json": render_json(shape),
+        "trials.csv": render_csv(shape),
         "trials_all.csv": all_trials_csv(shape.reports),
     }
     files.update({f"{safe_name(section.key)}.csv": section_csv(section) for section in shape.sections})

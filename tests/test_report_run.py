@@ -1,4 +1,4 @@
-"""`lstmexp report` end to end on stored studies: every format, --out files, compare, escaping, errors."""
+"""`lstmexp report` end to end (report/run.py) on stored studies: formats, --out files, compare, escaping."""
 
 from __future__ import annotations
 

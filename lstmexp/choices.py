@@ -1,0 +1,72 @@
+"""The vocabulary: every name a user may choose from, listed once.
+
+spec (pydantic models), cli (click choices), search (sampler/pruner/objective registries) and the
+report all read these, so a new sampler or format is added in one place. Each choice is a
+`Literal` type (what mypy and pydantic check) and the tuple of its values (what click and error
+messages list) is derived from it. Standard library only: `lstmexp --help` imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, get_args
+
+# The three parameters every study searches (the questions lstmexp answers), in report order.
+SearchedParam = Literal["batch_size", "time_step", "hidden_size"]
+SEARCHED_PARAMS: tuple[str, ...] = get_args(SearchedParam)
+
+Sampler = Literal["tpe", "random", "grid", "gp", "nsga2", "qmc"]
+SAMPLERS: tuple[str, ...] = get_args(Sampler)
+
+Pruner = Literal["median", "hyperband", "successive-halving", "none"]
+PRUNERS: tuple[str, ...] = get_args(Pruner)
+
+# What a study may optimise: every one is measured on the training or validation rows, never the test set.
+ObjectiveName = Literal["val_loss", "samples_per_s", "s_per_epoch", "peak_memory", "time_to_target"]
+OBJECTIVES: tuple[str, ...] = get_args(ObjectiveName)
+
+Direction = Literal["minimize", "maximize"]
+
+
+class Goal(NamedTuple):
+    """What an objective reads (the trial's recorded figure) and which way is better."""
+
+    metric: str
+    direction: Direction
+
+
+OBJECTIVE_GOALS: dict[ObjectiveName, Goal] = {
+    "val_loss": Goal("val_loss_best", "minimize"),
+    "samples_per_s": Goal("samples_per_s", "maximize"),
+    "s_per_epoch": Goal("train_s_per_epoch", "minimize"),
+    "peak_memory": Goal("peak_mem_bytes", "minimize"),
+    "time_to_target": Goal("time_to_target_s", "minimize"),
+}
+
+ReportFormat = Literal["table", "markdown", "html", "csv", "json"]
+REPORT_FORMATS: tuple[str, ...] = get_args(ReportFormat)
+
+# Mixed precision: bf16 (CPU or GPU) or fp16 (CUDA only); no amp means float32.
+AmpMode = Literal["bf16", "fp16"]
+AMP_MODES: tuple[str, ...] = get_args(AmpMode)
+
+# Per-window input normalisation: none; last (predict the change from the window's last value, as
+# NLinear does); revin (per-window mean and std, restored on the output).
+Normalization = Literal["none", "last", "revin"]
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
+
+Scaling = Literal["standard", "minmax", "none"]
+SCALINGS: tuple[str, ...] = get_args(Scaling)
+
+# S: target in, target out; M: all features in, all out; MS: all features in, target out.
+DataMode = Literal["S", "M", "MS"]
+DATA_MODES: tuple[str, ...] = get_args(DataMode)
+
+Fill = Literal["none", "ffill"]
+FILLS: tuple[str, ...] = get_args(Fill)
+
+# How a searched int range is sampled: evenly, log-uniformly, or only its powers of two (C9).
+Scale = Literal["linear", "log", "pow2"]
+SCALES: tuple[str, ...] = get_args(Scale)
+
+# Devices: auto (CUDA when available), cpu, cuda, cuda:N or mps.
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?|mps)$"

@@ -1,0 +1,72 @@
+"""The report as JSON for programs: raw figures (bytes, seconds), NaN and infinities as null."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from lstmexp.report.build import Report
+from lstmexp.report.outline import Outline
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    return {
+        "study": report.study,
+        "storage": report.storage,
+        "environment": report.environment,
+        "states": report.states,
+        "failures": report.failures,
+        "compute": report.compute,
+        "best": records(report.best),
+        "tradeoffs": {param: records(table) for param, table in report.tradeoffs.items()},
+        "extra_tradeoffs": {param: records(table) for param, table in report.extra_tradeoffs.items()},
+        "matrices": {m: records(t.rename(columns=str).reset_index()) for m, t in report.matrices.items()},
+        "pareto": records(report.pareto),
+        "importance": records(report.importance),
+        "claims": [claim_document(c) for c in report.claims],
+        "recommendations": [
+            {"goal": r.goal, "trial": to_builtins(r.trial), "command": r.command, "why": r.why}
+            for r in report.recommendations
+        ],
+        # every figure each trial recorded (issue 3: units in the names), not just the table's columns
+        "trials": records(report.all_trials if not report.all_trials.empty else report.trials),
+        "curves": {str(number): curves for number, curves in report.curves.items()},
+    }
+
+
+def claim_document(claim: Any) -> dict[str, Any]:
+    return {
+        "code": claim.code, "text": claim.text, "verdict": claim.verdict, "experiment": claim.experiment,
+        "context": claim.context,
+        "parts": [
+            {"statement": p.statement, "verdict": p.verdict, "unit": p.unit, "test": p.test, "note": p.note,
+             "effect": None if p.effect is None else to_builtins(vars(p.effect)), "rows": records(p.rows)}
+            for p in claim.parts
+        ],
+    }
+
+
+def render_json(shape: Outline) -> str:
+    reports = shape.reports
+    body = report_document(reports[0]) if len(reports) == 1 else {"studies": [report_document(r) for r in reports]}
+    return json.dumps(body, indent=2, default=str, allow_nan=False)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with NaN and infinities as null (JSON has neither); pandas' JSON writer does it fast."""
+    return json.loads(frame.rename(columns=str).to_json(orient="records", double_precision=15))
+
+
+def to_builtins(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if row is None else {k: to_builtin(v) for k, v in row.items()}
+
+
+def to_builtin(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,70 @@
+"""The report in a terminal: rich tables at 120 columns, detail sections left out."""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Literal
+
+import pandas as pd
+
+from lstmexp.report.outline import Outline
+from lstmexp.report.people import for_people
+
+TERMINAL_WIDTH = 120
+# Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
+TERMINAL_HIDDEN = ("test_mse", "param_count", "state")  # state: only when all rows share it
+
+
+def print_table(shape: Outline, console: Any) -> None:
+    """Print the report to a rich Console (detail sections left out)."""
+    console.print(shape.title, style="bold", markup=False)
+    for line in shape.lines:
+        console.print(line, markup=False, highlight=False)
+    for section in shape.sections:
+        if section.detail:
+            continue
+        console.print()
+        console.print(section.title, style="bold", markup=False, highlight=False)
+        console.print(section_table(section.frame))
+        if section.caption:
+            console.print(section.caption, style="italic", markup=False, highlight=False)
+        for line in section.lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=line.lstrip().startswith("lstmexp "))
+
+
+def section_table(frame: pd.DataFrame) -> Any:
+    """One section's rows as a rich Table."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text  # plain text: a study called "[red]" must not be read as markup
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    shown = for_people(terminal_view(frame))
+    for column in shown.columns:
+        justify: Literal["left", "right"] = "right" if looks_numeric(shown[column]) else "left"
+        # At 120 columns a wide table must give: cells wrap within their column (a spread goes
+        # to a second line), and min_width keeps every header whole (no "hidde" for hidden).
+        table.add_column(Text(str(column)), justify=justify, overflow="fold", no_wrap=False,
+                         min_width=len(str(column)))
+    for row in shown.itertuples(index=False):
+        table.add_row(*[Text(str(v)) for v in row])
+    return table
+
+
+def looks_numeric(cells: pd.Series) -> bool:
+    """Formatted cells that are numbers (or ×factors): right-aligned; text: left-aligned."""
+    return all(not c or c[0].isdigit() or c[0] in "-+×" for c in cells)
+
+
+def terminal_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the columns the terminal leaves out (the state too, when every row has the same one)."""
+    hidden = [c for c in TERMINAL_HIDDEN if c in frame.columns and (c != "state" or frame[c].nunique() <= 1)]
+    return frame.drop(columns=hidden)
+
+
+def render_terminal(shape: Outline) -> str:
+    from rich.console import Console
+
+    console = Console(width=TERMINAL_WIDTH, record=True, file=io.StringIO(), force_terminal=False)
+    print_table(shape, console)
+    return console.export_text()

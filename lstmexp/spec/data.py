@@ -1,0 +1,92 @@
+"""The data section: which series to read, how to split it chronologically, scale and window it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import model_validator
+
+from lstmexp.choices import DataMode, Fill, Normalization, Scaling
+from lstmexp.spec.base import Fraction, PositiveInt, Section, StrictInt
+
+
+class RowSplit(Section):
+    """Split by row counts: the first `train` rows, the next `val`, the next `test` (later rows unused)."""
+
+    train: PositiveInt
+    val: PositiveInt
+    test: PositiveInt
+
+
+class DateSplit(Section):
+    """Split by dates of `data.time_column`: val starts at `val`, test at `test`, data ends before `end`."""
+
+    val: str
+    test: str
+    end: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateSplit:
+        try:
+            stamps = [datetime.fromisoformat(d) for d in (self.val, self.test, self.end) if d is not None]
+        except ValueError as exc:
+            raise ValueError(f"dates must be ISO dates such as 2017-07-01 ({exc})") from None
+        if stamps != sorted(stamps) or len(set(stamps)) != len(stamps):
+            raise ValueError("dates must increase: val < test < end")
+        return self
+
+
+class SplitSpec(Section):
+    """Chronological split (train first, then val, then test) by fractions, or by `rows` or `dates`."""
+
+    train: Fraction = 0.7
+    val: Fraction = 0.15
+    test: Fraction = 0.15
+    rows: RowSplit | None = None
+    dates: DateSplit | None = None
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitSpec:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must sum to 1, not {total:g}")
+        if min(self.train, self.val, self.test) <= 0:
+            raise ValueError("every split needs a positive fraction")
+        if self.rows is not None and self.dates is not None:
+            raise ValueError("give either `rows` or `dates`, not both")
+        return self
+
+
+class DataSpec(Section):
+    dataset: str = "synthetic"
+    rows: PositiveInt = 6000
+    seed: StrictInt = 0
+    split: SplitSpec = SplitSpec()
+    scaling: Scaling = "standard"
+    horizon: PositiveInt = 1
+    # A CSV or Parquet file instead of a built-in dataset (relative to the working directory).
+    path: str | None = None
+    target: str | tuple[str, ...] | None = None  # target column(s); built-in datasets name their own
+    features: tuple[str, ...] | None = None  # input columns; default: every numeric column
+    time_column: str | None = None  # parsed, sorted and checked for duplicates; needed by split.dates
+    mode: DataMode = "MS"  # S, M or MS (see choices.DataMode)
+    # May val/test windows reach back into the previous split (the benchmark convention)?
+    lookback: bool = False
+    fill: Fill = "none"  # ffill: carry the last value forward over missing ones
+    normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
+    # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
+    sequence_length: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _file_needs_target(self) -> DataSpec:
+        if self.path is not None and self.mode != "M" and not self.target:
+            raise ValueError(f"mode {self.mode} needs data.target (the column to predict); or use mode M")
+        if self.split.dates is not None and self.time_column is None:
+            raise ValueError("split.dates needs data.time_column (the column holding the dates)")
+        return self
+
+    @property
+    def targets(self) -> list[str]:
+        if self.target is None:
+            return []
+        return [self.target] if isinstance(self.target, str) else list(self.target)

@@ -1,0 +1,126 @@
+"""Reading a spec: YAML file -> raw dict -> `key=value` overrides -> validated ExperimentSpec.
+
+Every problem becomes one SpecError line naming the field and the fix, before any study is touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.errors import SpecError
+from lstmexp.spec.experiment import ExperimentSpec
+
+
+class SpecLoader(yaml.SafeLoader):
+    """Safe YAML that also reads `1e-3` as a number (YAML 1.1 wants `1.0e-3`, and users write `1e-3`)."""
+
+
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    # SpecLoader is a SafeLoader subclass that only adds a float resolver: no object construction.
+    return yaml.load(text, Loader=SpecLoader)  # noqa: S506
+
+
+def load_spec(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
+    """Load a spec file (or the built-in defaults when `path` is None) and apply `key=value` overrides."""
+    raw = read_spec_file(Path(path)) if path is not None else {}
+    for override in overrides:
+        apply_override(raw, override)
+    return validate_spec(raw, source=str(path) if path is not None else "the built-in defaults")
+
+
+def read_spec_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise SpecError(f"spec file {path} does not exist; pass a YAML file such as experiments/default.yaml")
+    if path.is_dir():
+        raise SpecError(f"spec path {path} is a directory; pass a YAML file inside it")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {path}: {exc}; pass a readable UTF-8 YAML file") from exc
+    try:
+        raw = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpecError(f"spec file {path} is not valid YAML{line}: {problem}; fix the syntax") from exc
+    if raw is None:
+        raise SpecError(f"spec file {path} is empty; start from experiments/default.yaml")
+    if not isinstance(raw, dict):
+        raise SpecError(f"spec file {path} must be a YAML mapping (key: value), not {type(raw).__name__}")
+    return raw
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Set `a.b.c=value` in the raw spec dict; the value is parsed as YAML (`3`, `1e-3`, `[1, 2]`)."""
+    key, sep, text = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SpecError(f"override {override!r} is not key=value; write e.g. -o train.epochs=3")
+    try:
+        value = parse_yaml(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"override {override!r}: the value is not valid YAML; quote it") from exc
+    node = raw
+    parts = key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            # A short form (e.g. `batch_size: 64`) being refined: expand it to its mapping form.
+            if part in SEARCHED_PARAMS and parts[depth - 1 : depth] == ["space"]:
+                child = {"values": child if isinstance(child, list) else [child]}
+                node[part] = child
+            else:
+                raise SpecError(f"override {override!r}: {'.'.join(parts[: depth + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
+    try:
+        return ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(f"invalid spec ({source}): {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first bad field and what is wrong with it."""
+    first = exc.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    field = ".".join(location) or "spec"
+    if first["type"] == "extra_forbidden":
+        known = sorted(known_keys(location[:-1]))
+        close = difflib.get_close_matches(location[-1], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{field}: unknown key; {hint}known keys here: {', '.join(known)}"
+    message = first["msg"].removeprefix("Value error, ")
+    bad = first.get("input")
+    shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {bad!r})"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{field}: {message}{shown}{more}"
+
+
+def known_keys(location: list[str]) -> set[str]:
+    """The keys a spec section accepts, following `location` down from the top."""
+    model: type[BaseModel] = ExperimentSpec
+    for part in location:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None) if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return set()
+        model = annotation
+    return set(model.model_fields)

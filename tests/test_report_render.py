@@ -1,0 +1,95 @@
+"""report/render.py, terminal.py, people.py and outline.py on a built report (no CLI, no training)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import lstmexp.report.outline as outline_module
+from lstmexp.choices import REPORT_FORMATS
+from lstmexp.report.build import build_report
+from lstmexp.report.compare import compare
+from lstmexp.report.load import load_from_study
+from lstmexp.report.outline import Outline, outline
+from lstmexp.report.people import for_people, format_cell, people_frame
+from lstmexp.report.render import render
+from lstmexp.report.run import report_study
+from lstmexp.report.terminal import TERMINAL_WIDTH, terminal_view
+from lstmexp.units import MIB
+from tests.report_studies import grid_trials, make_study
+
+
+@pytest.fixture(scope="module")
+def report():
+    frame = load_from_study(make_study(grid_trials(lambda b, t, h: 100 * b / t))).frame
+    return build_report("known", "memory", {"cpu_model": "test cpu"}, frame, importance=False)
+
+
+def test_every_listed_format_renders(report):
+    shape = outline(report)
+    for fmt in REPORT_FORMATS:
+        assert render(shape, fmt).strip(), fmt
+    with pytest.raises(ValueError, match="use one of table, markdown, html, csv, json"):
+        render(shape, "pdf")
+
+
+def test_terminal_lines_fit_the_width_and_leave_detail_sections_out(report):
+    shape = outline(report)
+    text = render(shape, "table")
+    assert max(len(line) for line in text.splitlines()) <= TERMINAL_WIDTH
+    details = [s.title for s in shape.sections if s.detail]
+    assert details and not any(title in text for title in details)
+    assert all(s.title in render(shape, "markdown") for s in shape.sections)
+
+
+def test_json_and_csv_keep_raw_figures(report):
+    shape = outline(report)
+    document = json.loads(render(shape, "json"))
+    assert document["trials"][0]["peak_mem_bytes"] == report.all_trials["peak_mem_bytes"].iloc[0]
+    assert render(shape, "csv").splitlines()[0].startswith("number,state,batch_size")
+
+
+def test_people_see_mib_a_spread_in_percent_and_short_headers():
+    frame = pd.DataFrame({"batch_size": [16], "peak_mem_bytes": [3 * MIB], "peak_mem_bytes_iqr": [MIB * 0.3],
+                          "samples_per_s": [1234.5678]})
+    shown = for_people(frame)
+    assert list(shown.columns) == ["batch", "mem MiB", "samples/s"]
+    assert shown.iloc[0].tolist() == ["16", "3 ±10%", "1235"]
+    assert format_cell(float("nan")) == "" and format_cell((2.0, None)) == "2"
+    single = people_frame(pd.DataFrame({"m": [0.0], "m_iqr": [1.0]}))
+    assert single["m"].iloc[0] == (0.0, None)  # no percentage of a zero median
+
+
+def test_terminal_hides_a_state_all_rows_share_but_keeps_a_mixed_one():
+    same = pd.DataFrame({"state": ["complete", "complete"], "test_mse": [1, 2], "x": [1, 2]})
+    assert list(terminal_view(same).columns) == ["x"]
+    mixed = same.assign(state=["complete", "pruned"])
+    assert list(terminal_view(mixed).columns) == ["state", "x"]
+
+
+def test_a_comparison_outline_prefixes_each_study(report):
+    other = build_report("other", "memory", {}, report.trials, importance=False)
+    shape = outline(compare([report, other]))
+    assert shape.title == "lstmexp comparison: known vs other"
+    assert any(line.startswith("[other] study other") for line in shape.lines)
+    assert shape.reports == [report, other]
+    with pytest.raises(TypeError, match="cannot outline a str"):
+        outline("known")  # type: ignore[arg-type]
+
+
+def test_report_study_builds_the_outline_once_for_every_output(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/r.db"
+    make_study(grid_trials(lambda b, t, h: 100 * b / t), storage=url)
+    built: list[Outline] = []
+
+    def counting(document):
+        built.append(outline(document))
+        return built[-1]
+
+    monkeypatch.setattr(outline_module, "outline", counting)
+    text = report_study(url, [], "markdown", tmp_path / "out")
+    assert len(built) == 1
+    assert text.startswith("# lstmexp report: known")
+    assert (tmp_path / "out" / "report.html").read_text().count("<h2>") == len(built[0].sections) + 1  # + Plots
