@@ -353,3 +353,19 @@ def seed_everything(seed: int) -> None:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+
+
+def check_spec_runs(spec: ExperimentSpec) -> None:
+    """Load the data and check the largest window fits every split, before any study is touched."""
+    from lstmexp.measure import resolve_device
+    from lstmexp.trial import cached_series
+
+    device = resolve_device(spec.train.device)
+    series = cached_series(spec.data.model_dump_json(), str(device))
+    longest = spec.search.space.time_step.highest
+    for split in ("train", "val", "test"):
+        series.sample_starts(split, longest, spec.data.horizon)
+    if spec.train.stateful:
+        from lstmexp.data.streams import check_stateful_fits
+
+        check_stateful_fits(series, spec.search.space.batch_size.highest, spec.data.horizon)

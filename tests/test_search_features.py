@@ -9,8 +9,9 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.errors import SpecError, StorageError
-from lstmexp.search import count_done, load_existing_study, run_search
+from lstmexp.search import count_done, run_search
 from lstmexp.spec import load_spec
+from lstmexp.storage import load_existing_study
 from lstmexp.trial import FORCE_OOM_ENV
 
 TINY = [

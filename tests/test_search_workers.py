@@ -14,8 +14,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from lstmexp.search import SKIPPED_ATTR, count_done, load_existing_study
+from lstmexp.search import SKIPPED_ATTR, count_done
 from lstmexp.spec import load_spec
+from lstmexp.storage import load_existing_study
 from lstmexp.workers import run_workers, threads_per_worker
 from tests.conftest import POSTGRES_URL, needs_postgres
 
