@@ -75,7 +75,8 @@ def test_unsorted_time_column_is_an_error_naming_the_row(tmp_path):
 def test_duplicate_timestamps_are_an_error(tmp_path):
     times = pd.date_range("2020-01-01", periods=120, freq="h").astype(str).tolist()
     times[7] = times[6]
-    with pytest.raises(DataError, match=r"repeats 2020-01-01 06:00:00 at line 9 of .* \(first at line 8; 1 repeated date\)"):
+    repeated = r"repeats 2020-01-01 06:00:00 at line 9 of .* \(first at line 8; 1 repeated date\)"
+    with pytest.raises(DataError, match=repeated):
         load_series(spec(write_frame(tmp_path / "d.csv", time=times)), CPU)
 
 

@@ -100,9 +100,10 @@ def gap_note(times: pd.Series, column: str) -> str | None:
     missing, unit, longest, after = counted
     if missing == 0:
         return None
+    first, last = times.iloc[0], times.iloc[-1]
     return (
-        f"{plural(missing, 'missing ' + unit[:-1], 'missing ' + unit)} in {column!r} between {times.iloc[0]:%Y-%m-%d} and "
-        f"{times.iloc[-1]:%Y-%m-%d} (the longest gap: {plural(longest, unit[:-1], unit)} after {after:%Y-%m-%d}); "
+        f"{plural(missing, 'missing ' + unit[:-1], 'missing ' + unit)} in {column!r} between {first:%Y-%m-%d} and "
+        f"{last:%Y-%m-%d} (the longest gap: {plural(longest, unit[:-1], unit)} after {after:%Y-%m-%d}); "
         "windows run across gaps as if the rows were consecutive: fill them in the file if that matters"
     )
 

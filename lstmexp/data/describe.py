@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.data.episodes import EPISODE_TASKS
 from lstmexp.data.dates import find_time_column, gap_note, parse_times
+from lstmexp.data.episodes import EPISODE_TASKS
 from lstmexp.data.files import READERS, read_table, split_rows
 from lstmexp.data.series import split_bounds
 from lstmexp.data.sources import BUILTIN_DATASETS, load_frame

@@ -98,7 +98,8 @@ def columns_for_mode(mode: str, features: list[str], targets: list[str]) -> tupl
 def numeric_columns(frame: pd.DataFrame, exclude: str | None, path: str) -> list[str]:
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != exclude]
     if not numeric:
-        raise DataError(dialect_hint(frame, path) or f"{path} has no numeric columns; give data.features or fix the file")
+        hint = dialect_hint(frame, path)
+        raise DataError(hint or f"{path} has no numeric columns; give data.features or fix the file")
     return [str(c) for c in numeric]
 
 

@@ -28,7 +28,8 @@ def data_lines(spec: DataSpec) -> list[str]:
             return []  # an unknown name: the search's preflight says so with the list of names
         frame = entry[1](min(spec.rows, 50), spec.seed)
         inputs, targets = columns_for_mode(spec.mode, [str(c) for c in frame.columns], spec.targets or entry[2])
-        return [f"data: {spec.dataset} (built-in, {plural(spec.rows, 'row')}); {columns_text(spec.mode, inputs, targets)}"]
+        chosen = columns_text(spec.mode, inputs, targets)
+        return [f"data: {spec.dataset} (built-in, {plural(spec.rows, 'row')}); {chosen}"]
     table = load_table(spec)
     dates = ""
     if table.times is not None:
