@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from lstmexp.data.wording import file_line, plural
@@ -20,6 +21,7 @@ DATE_LIKE_SHARE = 0.9
 REGULAR_SHARE = 0.8
 # Calendar steps whose length in days varies: named by their period, counted in whole periods.
 CALENDAR_STEPS = (("months", 28, 31, "M"), ("quarters", 89, 92, "Q"), ("years", 365, 366, "Y"))
+WEEKEND = 5  # pandas' day_of_week: Saturday is 5, Sunday 6
 FIXED_STEP_NAMES = {pd.Timedelta(seconds=1): "seconds", pd.Timedelta(minutes=1): "minutes",
                     pd.Timedelta(hours=1): "hours", pd.Timedelta(days=1): "days", pd.Timedelta(days=7): "weeks"}
 
@@ -118,28 +120,27 @@ def calendar_gaps(times: pd.Series, step: pd.Timedelta) -> tuple[int, str, int, 
 
 
 def fixed_gaps(times: pd.Series, steps: pd.Series, step: pd.Timedelta) -> tuple[int, str, int, pd.Timestamp] | None:
-    if (steps == step).mean() < REGULAR_SHARE:
+    business = step == pd.Timedelta(days=1) and weekdays_only(times)
+    if (steps == step).mean() < REGULAR_SHARE and not business:
         return None  # irregular sampling: no step to count holes in
     unit = FIXED_STEP_NAMES.get(step) or f"{pd.tseries.frequencies.to_offset(step).freqstr} steps"
-    if step == pd.Timedelta(days=1) and weekends_only(times, steps):
-        return None  # business days: weekends are not holes
-    return count_holes(times, (steps / step).round(), 1, unit)
+    if business:
+        # Business days (no weekend date at all): count missing weekdays only; weekends are not holes.
+        days = times.to_numpy().astype("datetime64[D]")
+        weekdays = pd.Series(np.busday_count(days[:-1], days[1:]), index=steps.index)
+        return count_holes(times, weekdays, 1, "business days")
+    ratios = pd.Series(steps.to_numpy() / step.to_timedelta64(), index=steps.index).round()
+    return count_holes(times, ratios, 1, unit)
 
 
 def count_holes(times: pd.Series, ratios: pd.Series, regular: int, unit: str) -> tuple[int, str, int, pd.Timestamp]:
     holes = (ratios - regular).clip(lower=0).astype("int64")
     if not holes.any():
         return 0, unit, 0, times.iloc[0]
-    widest = holes.idxmax()
-    after = times.loc[widest - 1] if widest - 1 in times.index else times.iloc[0]
+    widest = int(holes.to_numpy().argmax())  # position among the steps: the gap after row `widest`
+    after = times.iloc[widest]
     return int(holes.sum()), unit, int(holes.max()), after
 
 
-def weekends_only(times: pd.Series, steps: pd.Series) -> bool:
-    """Does every gap of a daily series span only Saturdays and Sundays?"""
-    gaps = steps[steps > pd.Timedelta(days=1)]
-    for start, step in zip(times.shift(1).loc[gaps.index], gaps, strict=True):
-        skipped = pd.date_range(start + pd.Timedelta(days=1), start + step - pd.Timedelta(days=1), freq="D")
-        if (skipped.dayofweek < 5).any():
-            return False
-    return True
+def weekdays_only(times: pd.Series) -> bool:
+    return not (times.dt.day_of_week >= WEEKEND).any()

@@ -7,6 +7,7 @@ pandas reads a `a;b` file as one text column and `"1,5"` as text, so without thi
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -14,12 +15,18 @@ DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 FIX = "convert it, e.g. pandas.read_csv(PATH, sep=';', decimal=',').to_csv('fixed.csv', index=False)"
 
 
+def semicolon_hint(path: Path) -> str | None:
+    """Named before pandas reads the file: `a;b` rows with decimal commas would parse as wrong numbers."""
+    with path.open(encoding="utf-8", errors="replace") as file:
+        header = file.readline().strip()
+    if header.count(";") > header.count(","):
+        return (f"{path} looks like a semicolon-separated file (header {header[:60]!r}); lstmexp reads "
+                f"comma-separated CSV: {FIX.replace('PATH', repr(str(path)))}")
+    return None
+
+
 def dialect_hint(frame: pd.DataFrame, path: str) -> str | None:
-    """A one-line explanation when the frame looks like a misread CSV dialect, else None."""
-    columns = [str(c) for c in frame.columns]
-    if len(columns) == 1 and ";" in columns[0]:
-        return (f"{path} looks like a semicolon-separated file (header {columns[0][:60]!r}); lstmexp reads "
-                f"comma-separated CSV: {FIX.replace('PATH', repr(path))}")
+    """A one-line explanation when text columns are numbers with decimal commas, else None."""
     commas = decimal_comma_columns(frame)
     if commas:
         column, example = commas[0]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lstmexp.data.dates import find_time_column, gap_note, parse_times
-from lstmexp.data.dialect import dialect_hint
+from lstmexp.data.dialect import dialect_hint, semicolon_hint
 from lstmexp.data.wording import file_line, plural
 from lstmexp.errors import DataError
 
@@ -51,6 +51,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"data file {path} does not exist; check data.path (relative to the working directory)")
     if path.stat().st_size == 0:
         raise DataError(f"data file {path} is empty; point data.path at a file with a header and rows")
+    hint = semicolon_hint(path) if path.suffix.lower() == ".csv" else None
+    if hint:
+        raise DataError(hint)
     try:
         frame = reader(path)
     except pd.errors.EmptyDataError:
