@@ -105,6 +105,7 @@ def search(
 
     from lstmexp.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
+    from lstmexp.startup import prepare
     from lstmexp.storage import check_url, mask_url
     from lstmexp.workers import run_workers
 
@@ -112,11 +113,12 @@ def search(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
         objectives=list(objectives) or None, repeats=repeats,
     )
-    default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
-    storage_url = storage or experiment.storage or default_storage
+    experiment, storage_url, start_lines = prepare(experiment, workers, storage)
     check_url(storage_url)
     quiet_optuna_logging()
     console = Console(stderr=True, soft_wrap=True)
+    for line in start_lines:
+        console.print(line, markup=False, highlight=False)
     if workers > 1:
         summary = run_workers(experiment, storage_url, workers, TrialLines(console))
     else:
@@ -224,12 +226,17 @@ def report(
     """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
     from pathlib import Path
 
+    from lstmexp.errors import StorageError, StudyNotFoundError
+    from lstmexp.locate import study_elsewhere
     from lstmexp.report.run import ReportOptions, report_study
     from lstmexp.units import parse_memory_flag
 
     options = ReportOptions(within_pct, parse_memory_flag(max_memory, "--max-memory") if max_memory else None)
-    text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
-                        Path(out_dir) if out_dir else None, options)
+    try:
+        text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
+                            Path(out_dir) if out_dir else None, options)
+    except (StudyNotFoundError, StorageError) as exc:  # say where the study is, when a local storage has it
+        raise study_elsewhere(exc, list(studies), list(storages) or [DEFAULT_STORAGE]) from None
     click.echo(text, nl=False)
     if out_dir:
         click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
