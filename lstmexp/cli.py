@@ -17,6 +17,7 @@ import click
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
 from lstmexp.errors import LstmexpError
+from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ repeats_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EPILOGS["lstmexp"])
 @click.version_option(__version__, prog_name="lstmexp")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def cli(debug: bool) -> None:
@@ -70,7 +72,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
     return load_spec(spec_path, [*overrides, *extra])
 
 
-@cli.command()
+@cli.command(epilog=EPILOGS["search"], short_help=SHORT_HELP["search"])
 @spec_argument
 @click.option("--trials", type=click.IntRange(min=1), help="Target number of finished trials in the study.")
 @click.option("--study", help="Study name (overrides the spec's `study`).")
@@ -131,7 +133,7 @@ def search(
     console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
 
 
-@cli.command()
+@cli.command(epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])
 @spec_argument
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (required if the spec searches several).")
 @click.option("--time-step", type=click.IntRange(min=1), help="Window length T.")
@@ -208,7 +210,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
     Console().print(table)
 
 
-@cli.command()
+@cli.command(epilog=EPILOGS["report"], short_help=SHORT_HELP["report"])
 @click.option("--study", "studies", multiple=True,
               help="Study name [default: the storage's only study]. Repeat to compare studies side by side.")
 @click.option("--storage", "storages", multiple=True, metavar="URL",
@@ -242,7 +244,7 @@ def report(
         click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
 
 
-@cli.group(invoke_without_command=True)
+@cli.group(invoke_without_command=True, epilog=EPILOGS["datasets"], short_help=SHORT_HELP["datasets"])
 @click.pass_context
 def datasets(ctx: click.Context) -> None:
     """List the built-in datasets (one line each); `datasets describe` shows one dataset or file."""
@@ -260,7 +262,7 @@ def datasets(ctx: click.Context) -> None:
     Console().print(table)
 
 
-@datasets.command("describe")
+@datasets.command("describe", epilog=EPILOGS["describe"], short_help=SHORT_HELP["describe"])
 @click.argument("name_or_path")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Take the data section from this spec.")
 @override_option

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from lstmexp.locate import name_from_data
 from lstmexp.spec import load_spec
@@ -100,3 +102,39 @@ def test_workers_say_where_the_study_goes(cli, tiny_spec):
     assert result.code == 0, result.err
     assert (f"--workers 2: the study goes to {journal} (several writers lock SQLite), not "
             f"sqlite:///results/lstmexp.db; report it with --storage {journal}") in result.err
+
+
+def command_paths() -> list[list[str]]:
+    return [[], ["search"], ["run"], ["report"], ["datasets"], ["datasets", "describe"]]
+
+
+def help_text(path: list[str], columns: int) -> str:
+    from click.testing import CliRunner
+
+    from lstmexp.cli import cli as group
+
+    result = CliRunner().invoke(group, [*path, "--help"], prog_name="lstmexp", env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "lstmexp")
+def test_every_help_has_examples_and_no_word_is_cut(path):
+    wide = help_text(path, 1000)  # click caps the width at max_content_width (100): no cuts there either
+    assert "Examples:\n    lstmexp " in wide  # the \b paragraph keeps one example per line
+    for columns in (80, 100):
+        text = help_text(path, columns)
+        assert not re.search(r"\w\.\.\.", text.replace("[ARGS]...", "")), text  # click's mark of a cut summary
+        assert max(len(line) for line in text.splitlines()) <= columns, text
+        assert text.split() == wide.split()  # only line breaks move, never a word or part of one
+
+
+def test_shell_completion_works_as_documented():
+    import subprocess
+    import sys
+
+    env = {"_LSTMEXP_COMPLETE": "bash_source", "PATH": str(Path(sys.executable).parent)}
+    script = subprocess.run([str(Path(sys.executable).parent / "lstmexp")], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert script.returncode == 0 and "_lstmexp_completion" in script.stdout, script.stderr
+    assert "_LSTMEXP_COMPLETE=bash_source lstmexp" in (REPO / "README.md").read_text()
