@@ -18,6 +18,7 @@ from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
 from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
+from lstmexp.integrations import LOG_TARGETS
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
@@ -88,6 +89,9 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 @seed_option
 @repeats_option
 @override_option
+@click.option("--log-to", type=click.Choice(LOG_TARGETS),
+              help="Also log each trial's parameters, loss curves and figures to MLflow or TensorBoard "
+                   "(pip install 'lstmexp[mlflow]' or 'lstmexp[tensorboard]').")
 def search(
     spec: str | None,
     trials: int | None,
@@ -101,10 +105,12 @@ def search(
     seed: int | None,
     repeats: int | None,
     overrides: tuple[str, ...],
+    log_to: str | None,
 ) -> None:
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
+    from lstmexp.integrations import logged
     from lstmexp.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
     from lstmexp.startup import prepare
@@ -119,13 +125,17 @@ def search(
     check_url(storage_url)
     quiet_optuna_logging()
     console = Console(stderr=True, soft_wrap=True)
-    for line in start_lines:
+    def say(line: str) -> None:
         console.print(line, markup=False, highlight=False)
+
+    for line in start_lines:
+        say(line)
     if workers > 1:
-        summary = run_workers(experiment, storage_url, workers, TrialLines(console))
+        with logged(TrialLines(console), log_to, experiment.study, workers, say) as lines:
+            summary = run_workers(experiment, storage_url, workers, lines)
     else:
-        with SearchProgress(console) as progress:
-            summary = run_search(experiment, storage_url, progress)
+        with SearchProgress(console) as progress, logged(progress, log_to, experiment.study, 1, say) as observer:
+            summary = run_search(experiment, storage_url, observer)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
