@@ -128,13 +128,12 @@ def search(
     def say(line: str) -> None:
         console.print(line, markup=False, highlight=False)
 
-    for line in start_lines:
-        say(line)
     if workers > 1:
-        with logged(TrialLines(console), log_to, experiment.study, workers, say) as lines:
+        with logged(TrialLines(console, intro=start_lines), log_to, experiment.study, workers, say) as lines:
             summary = run_workers(experiment, storage_url, workers, lines)
     else:
-        with SearchProgress(console) as progress, logged(progress, log_to, experiment.study, 1, say) as observer:
+        with SearchProgress(console, intro=start_lines) as progress, \
+                logged(progress, log_to, experiment.study, 1, say) as observer:
             summary = run_search(experiment, storage_url, observer)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "

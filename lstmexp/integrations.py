@@ -161,12 +161,14 @@ def open_logger(target: str, study_name: str) -> MlflowLogger | TensorboardLogge
 class LoggingObserver:
     """The search's observer (the live display or the trial lines) plus a logger, fed the same events."""
 
-    def __init__(self, shown: Any, logger: MlflowLogger | TensorboardLogger) -> None:
+    def __init__(self, shown: Any, logger: MlflowLogger | TensorboardLogger, say: Callable[[str], None]) -> None:
         self.shown = shown
         self.logger = logger
+        self.say = say
 
     def study_ready(self, study_name: str, done: int, target: int) -> None:
         self.shown.study_ready(study_name, done, target)
+        self.say(f"logging each trial to {self.logger.where}")
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         self.shown.trial_started(number, params)
@@ -191,8 +193,7 @@ def logged(shown: Any, target: str | None, study_name: str, workers: int, say: C
         raise LstmexpError(f"--log-to {target} logs from the process that trains, so it needs --workers 1; "
                            "drop one of the two flags")
     logger = open_logger(target, study_name)
-    say(f"logging each trial to {logger.where}")
     try:
-        yield LoggingObserver(shown, logger)
+        yield LoggingObserver(shown, logger, say)
     finally:
         logger.close()

@@ -6,7 +6,7 @@ A line is also printed per finished trial, so logs of non-interactive runs (CI, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -26,8 +26,11 @@ class SearchProgress:
     so a long epoch shows its time passing; `clock` is injectable so a test can move time.
     """
 
-    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, console: Console, clock: Callable[[], float] = time.monotonic, intro: Sequence[str] = ()
+    ) -> None:
         self.console = console
+        self.intro = list(intro)  # said once the study is open (errors before that stay one line)
         self.clock = clock
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -53,6 +56,7 @@ class SearchProgress:
         self.progress.stop()
 
     def study_ready(self, study_name: str, done: int, target: int) -> None:
+        say_intro(self.console, self.intro)
         self.eta.start(done, target)
         self.progress.update(self.trials_task, total=target, completed=done, description=f"study {study_name}")
         if done:
@@ -132,12 +136,14 @@ def format_duration(seconds: float) -> str:
 class TrialLines:
     """A line per finished trial and nothing live: for worker processes sharing one terminal."""
 
-    def __init__(self, console: Console, prefix: str = "", announce: bool = True) -> None:
+    def __init__(self, console: Console, prefix: str = "", announce: bool = True, intro: Sequence[str] = ()) -> None:
         self.console = console
+        self.intro = list(intro)
         self.prefix = prefix
         self.announce = announce  # the parent process announces the study once; workers stay quiet
 
     def study_ready(self, study_name: str, done: int, target: int) -> None:
+        say_intro(self.console, self.intro)
         if self.announce:
             self.console.print(f"study {study_name}: {done}/{target} trials done before this run", markup=False)
 
@@ -149,6 +155,13 @@ class TrialLines:
 
     def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
         self.console.print(self.prefix + describe_trial(trial), markup=False, highlight=False)
+
+
+def say_intro(console: Console, lines: list[str]) -> None:
+    """The lines about the data and the storage, once per run, when the study is open."""
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+    lines.clear()
 
 
 def describe_trial(trial: FrozenTrial) -> str:
