@@ -42,16 +42,42 @@ repeats_option = click.option(
 )
 
 
+# Commands that use Optuna: its log levels and warning filters are set before they run.
+OPTUNA_COMMANDS = ("search", "report")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EPILOGS["lstmexp"])
 @click.version_option(__version__, prog_name="lstmexp")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Which batch_size, time_step and hidden_size should your LSTM use, and what does each cost?
 
     `lstmexp search` runs an Optuna study over an experiment spec (YAML); `lstmexp report`
     tabulates speed, memory and accuracy per choice; `lstmexp run` measures one configuration.
     """
+    if ctx.invoked_subcommand in OPTUNA_COMMANDS:
+        quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
+
+    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
+    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
+    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
+    """
+    import logging
+    import warnings
+
+    import optuna
+
+    from lstmexp.optuna_compat import optimize_logger
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optimize_logger().setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
@@ -110,12 +136,8 @@ def search(
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
-    from lstmexp.integrations import logged
-    from lstmexp.progress import SearchProgress, TrialLines
-    from lstmexp.search import run_search
-    from lstmexp.startup import prepare
+    from lstmexp.startup import prepare, run_shown
     from lstmexp.storage import check_url, mask_url
-    from lstmexp.workers import run_workers
 
     experiment = load_spec_with_flags(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
@@ -123,18 +145,8 @@ def search(
     )
     experiment, storage_url, start_lines = prepare(experiment, workers, storage)
     check_url(storage_url)
-    quiet_optuna_logging()
     console = Console(stderr=True, soft_wrap=True)
-    def say(line: str) -> None:
-        console.print(line, markup=False, highlight=False)
-
-    if workers > 1:
-        with logged(TrialLines(console, intro=start_lines), log_to, experiment.study, workers, say) as lines:
-            summary = run_workers(experiment, storage_url, workers, lines)
-    else:
-        with SearchProgress(console, intro=start_lines) as progress, \
-                logged(progress, log_to, experiment.study, 1, say) as observer:
-            summary = run_search(experiment, storage_url, observer)
+    summary = run_shown(experiment, storage_url, workers, log_to, start_lines, console, worker_process)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
@@ -188,11 +200,17 @@ def run(
         sys.exit(1)
 
 
-def quiet_optuna_logging() -> None:
-    """lstmexp prints its own line per trial; Optuna's INFO lines would repeat them."""
-    import optuna
+def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
+    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
+    from rich.console import Console
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from lstmexp.progress import TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.spec import ExperimentSpec
+
+    quiet_libraries()  # a spawned process starts with Python's defaults
+    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
+    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
 
 
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
@@ -237,17 +255,14 @@ def report(
     """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
     from pathlib import Path
 
-    from lstmexp.errors import StorageError, StudyNotFoundError
-    from lstmexp.locate import study_elsewhere
+    from lstmexp.locate import pointing_elsewhere
     from lstmexp.report.run import ReportOptions, report_study
     from lstmexp.units import parse_memory_flag
 
     options = ReportOptions(within_pct, parse_memory_flag(max_memory, "--max-memory") if max_memory else None)
-    try:
+    with pointing_elsewhere(list(studies), list(storages) or [DEFAULT_STORAGE]):  # a missing study: where is it?
         text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
                             Path(out_dir) if out_dir else None, options)
-    except (StudyNotFoundError, StorageError) as exc:  # say where the study is, when a local storage has it
-        raise study_elsewhere(exc, list(studies), list(storages) or [DEFAULT_STORAGE]) from None
     click.echo(text, nl=False)
     if out_dir:
         click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)

@@ -9,11 +9,13 @@ message names the one that holds it.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lstmexp.errors import LstmexpError, StudyNotFoundError
+from lstmexp.errors import LstmexpError, StorageError, StudyNotFoundError
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_url
 
 if TYPE_CHECKING:
@@ -68,3 +70,12 @@ def study_elsewhere(error: LstmexpError, studies: list[str], tried: list[str]) -
         if wanted:
             return StudyNotFoundError(f"{error}; studies {', '.join(names)} are in {url}: add --storage {url}")
     return error
+
+
+@contextlib.contextmanager
+def pointing_elsewhere(studies: list[str], tried: list[str]) -> Iterator[None]:
+    """A missing study or storage inside this block becomes 'it is in Y' when a local storage holds it."""
+    try:
+        yield
+    except (StudyNotFoundError, StorageError) as exc:
+        raise study_elsewhere(exc, studies, tried) from None

@@ -6,12 +6,15 @@ columns that go in and out) is said once, in plain lines, so nothing about the r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from lstmexp.locate import name_from_data
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lstmexp.spec import ExperimentSpec
 
 
@@ -34,3 +37,23 @@ def prepare(
             f"not {DEFAULT_STORAGE}; report it with --storage {DEFAULT_WORKERS_STORAGE}"
         )
     return experiment, storage_url, lines + data_lines(experiment.data)
+
+
+def run_shown(
+    experiment: ExperimentSpec, storage_url: str, workers: int, log_to: str | None, intro: list[str],
+    console: Console, entry: Callable[..., None],
+) -> Any:
+    """Run the search with its display (live for one process, a line per trial for workers) and `--log-to`."""
+    from lstmexp.integrations import logged
+    from lstmexp.progress import SearchProgress, TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.workers import run_workers
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
+    if workers > 1:
+        with logged(TrialLines(console, intro=intro), log_to, experiment.study, workers, say) as lines:
+            return run_workers(experiment, storage_url, workers, lines, entry=entry)
+    with SearchProgress(console, intro=intro) as progress, logged(progress, log_to, experiment.study, 1, say) as seen:
+        return run_search(experiment, storage_url, seen)

@@ -4,11 +4,16 @@ Processes, not `study.optimize(n_jobs=K)` threads: CPU training holds the GIL be
 and every trial would share one intra-op thread pool. They start with the spawn method (forking a
 process whose torch thread pools exist is unsafe). Each worker opens the storage itself and runs
 `search.run_search`; trial numbers keep them from training more than the target between them.
+
+What a worker process shows is its caller's choice: `entry` is the function each process runs
+(the CLI passes one that prints a line per trial; the default prints nothing). It must be a
+module-level function, since spawn pickles it by name.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from typing import Any
 
 from lstmexp.errors import LstmexpError, StorageError
@@ -23,7 +28,13 @@ def threads_per_worker(workers: int, requested: int | None) -> int:
     return requested if requested is not None else max(1, cpu_count() // workers)
 
 
-def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: Any) -> Any:
+# (spec as a dict, storage URL, worker index): what each worker process runs.
+WorkerEntry = Callable[[dict[str, Any], str, int], None]
+
+
+def run_workers(
+    spec: ExperimentSpec, storage_url: str, workers: int, observer: Any, entry: WorkerEntry | None = None
+) -> Any:
     """Create (or resume) the study here, then let `workers` processes fill it to its target."""
     from lstmexp.search import SearchSummary, count_done, create_or_resume, preflight, target_count
     from lstmexp.storage import open_storage
@@ -42,7 +53,8 @@ def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: 
     worker_spec = spec.model_copy(update={"train": spec.train.model_copy(update={"threads": threads})})
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=worker_main, args=(worker_spec.to_dict(), storage_url, index), name=f"worker-{index}")
+        context.Process(target=entry or quiet_worker, args=(worker_spec.to_dict(), storage_url, index),
+                        name=f"worker-{index}")
         for index in range(workers)
     ]
     for process in processes:
@@ -60,15 +72,8 @@ def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: 
     return SearchSummary(study.study_name, mask_url(storage_url), done, target_count(spec), done - done_before)
 
 
-def worker_main(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
-    """One worker process: print a line per trial it finishes (a live bar per worker would interleave)."""
-    import optuna
-    from rich.console import Console
-
-    from lstmexp.progress import TrialLines
+def quiet_worker(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
+    """One worker process that prints nothing (tests, benchmarks): the study records every trial."""
     from lstmexp.search import run_search
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = ExperimentSpec.model_validate(spec_dict)
-    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(spec, storage_url, lines, worker_index=index)
+    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, worker_index=index)
