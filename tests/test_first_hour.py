@@ -89,6 +89,8 @@ def test_a_missing_study_is_found_in_the_workers_journal(cli, tiny_spec):
     assert result.err.strip() == (
         f"error: study 'tiny' is not in sqlite:///results/lstmexp.db; it is in {journal}: add --storage {journal}"
     )
+    unnamed = cli("report")  # the default SQLite file was never created: the journal's studies are named
+    assert unnamed.code == 2 and unnamed.err.strip().endswith(f"studies tiny are in {journal}: add --storage {journal}")
     assert cli("report", "--study", "tiny", "--storage", journal, "--format", "json").code == 0
     nowhere = cli("report", "--study", "nowhere", "--storage", journal)
     assert nowhere.code == 2 and "no study 'nowhere'" in nowhere.err  # not found anywhere: the plain message
