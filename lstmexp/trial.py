@@ -23,19 +23,26 @@ from lstmexp.data import Series, load_series
 from lstmexp.errors import DataError, SpecError, TrialFailure
 from lstmexp.evaluate import accuracy, evaluate
 from lstmexp.measure import (
+    MemoryReading,
+    SpeedFigure,
+    TensorPeak,
+    TrialMemory,
     bf16_autocast_supported,
+    check_thread_request,
     estimate_activation_bytes,
     lstm_training_flops_per_sample,
+    measure_tensor_peak,
     peak_gflops,
     prime_runtime,
+    probe_speed,
+    remember_choice,
     resolve_device,
-    set_threads,
+    thread_candidates,
 )
-from lstmexp.memory import MemoryReading, TrialMemory
 from lstmexp.metrics import combine_repeats, run_metrics
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.spec import DataSpec, ExperimentSpec
-from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
+from lstmexp.train import EpochRecord, TrainConfig, Trainer, TrainResult, train
 
 
 @dataclass(frozen=True)
@@ -58,37 +65,96 @@ def run_trial(
     wall_start = time.perf_counter()
     device = resolve_device(spec.train.device)
     check_precision(spec, device)  # again here: a worker on another machine may have another CPU
-    threads = set_threads(spec.train.threads)
     series = cached_series(spec.data.model_dump_json(), str(device))
+    skip_if_estimate_exceeds(spec, params, series.input_size)
     prime_runtime(device)
+    speed, tensors, policy = guard_oom(lambda: probe_configuration(spec, params, series))
     runs = []
     for repeat in range(spec.train.repeats):
         seed = spec.train.seed + repeat
-        runs.append(train_once(spec, params, series, seed, on_epoch if repeat == 0 else None))
+        runs.append(train_once(spec, params, series, seed, on_epoch if repeat == 0 else None, tensors))
         if runs[0]["stopped_early"]:
             break
-    metrics = combine_repeats(runs)
+    metrics = {**train_speed(combine_repeats(runs)), **speed.metrics(), **tensors.metrics(),
+               **process_memory(runs, device)}
+    metrics.update(compute_metrics(spec, params, series, metrics["samples_per_s"], device))
+    metrics.update(device=str(device), torch_threads=speed.threads, threads_policy=policy,
+                   wall_s=time.perf_counter() - wall_start)
+    return metrics
+
+
+def compute_metrics(
+    spec: ExperimentSpec, params: TrialParams, series: Series, samples_per_s: float, device: torch.device
+) -> dict[str, Any]:
+    """Throughput in time steps, FLOPs and the share of the device's matmul peak, the activation estimate."""
     flops = lstm_training_flops_per_sample(
         series.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
         series.output_size, spec.data.horizon,
     )
-    achieved = flops * metrics["samples_per_s"] / 1e9
+    achieved = flops * samples_per_s / 1e9
     peak = peak_gflops(device)
-    metrics.update(
+    return {
         # A stateful sample is one step of a stream; a stateless sample is a window of time_step steps.
-        time_steps_per_s=metrics["samples_per_s"] * (1 if spec.train.stateful else params.time_step),
-        flops_per_sample=flops,
-        achieved_gflops=achieved,
-        peak_gflops=peak,
-        hw_efficiency_pct=100.0 * achieved / peak,
-        activation_mem_est_bytes=estimate_activation_bytes(
+        "time_steps_per_s": samples_per_s * (1 if spec.train.stateful else params.time_step),
+        "flops_per_sample": flops,
+        "achieved_gflops": achieved,
+        "peak_gflops": peak,
+        "hw_efficiency_pct": 100.0 * achieved / peak,
+        "activation_mem_est_bytes": estimate_activation_bytes(
             params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
         ),
-        device=str(device),
-        torch_threads=threads,
-        wall_s=time.perf_counter() - wall_start,
-    )
+    }
+
+
+def probe_configuration(
+    spec: ExperimentSpec, params: TrialParams, series: Series
+) -> tuple[SpeedFigure, TensorPeak, str]:
+    """The configuration's speed (its thread count chosen here, cached per shape) and tensor peak, from
+    a model built for the probe alone: training's weights and random streams are left untouched."""
+    config = TrainConfig.from_spec(spec, params, spec.train.seed)
+    shape = (params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size,
+             spec.train.amp, spec.train.stateful)
+    candidates, policy = thread_candidates(spec.train.threads, shape)
+    trainer = Trainer(build_model(spec, params, series).to(series.device), series, config)
+    step = trainer.step_runner()
+    steps = trainer.source.iterations * config.epochs
+    if config.max_samples is not None:
+        steps = min(steps, math.ceil(config.max_samples / config.batch_size))
+    speed = probe_speed(step, series.device, candidates, steps)
+    if len(candidates) > 1:
+        remember_choice(shape, speed.threads)
+    return speed, measure_tensor_peak(trainer.model, trainer.optimizer, step, series.device), policy
+
+
+def guard_oom(probe: Callable[[], tuple[SpeedFigure, TensorPeak, str]]) -> tuple[SpeedFigure, TensorPeak, str]:
+    """Run the probe; a configuration too large for the device fails as `oom`, as in training."""
+    failure: TrialFailure | None = None
+    try:
+        return probe()
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        failure = TrialFailure("oom", first_line(exc))  # no reference to exc kept: it holds the tensors
+    gc.collect()
+    raise failure
+
+
+def train_speed(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The epoch-level throughput, kept as `samples_per_s_train` (samples_per_s is the probe's figure)."""
+    for suffix in ("", "_std", "_cv"):
+        if f"samples_per_s{suffix}" in metrics:
+            metrics[f"samples_per_s_train{suffix}"] = metrics.pop(f"samples_per_s{suffix}")
     return metrics
+
+
+def process_memory(runs: list[dict[str, Any]], device: torch.device) -> dict[str, Any]:
+    """The resident-set peak over the repeats (process memory), or None with the reason."""
+    if device.type == "cuda":
+        return {"process_peak_bytes": None, "process_peak_missing": "not measured on CUDA: the allocator's peak is"}
+    peaks = [run["process_peak_bytes"] for run in runs if run["process_peak_bytes"] is not None]
+    if peaks:
+        return {"process_peak_bytes": max(peaks)}
+    return {"process_peak_bytes": None, "process_peak_missing": runs[0].get("process_peak_missing", "not measured")}
 
 
 def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> None:
@@ -99,6 +165,7 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
     """
     device = resolve_device(spec.train.device)
     check_precision(spec, device)
+    check_thread_request(spec.train.threads)
     series = cached_series(spec.data.model_dump_json(), str(device))
     longest = params.time_step if params is not None else spec.search.space.time_step.highest
     for split in ("train", "val", "test"):
@@ -127,10 +194,13 @@ def train_once(
     series: Series,
     seed: int,
     on_epoch: Callable[[EpochRecord], bool] | None,
+    tensors: TensorPeak,
 ) -> dict[str, Any]:
-    """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test."""
+    """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test.
+
+    Its memory figure is the configuration's tensor peak where there is one (CPU), else the device's
+    reading; the resident-set reading is kept as process memory."""
     seed_everything(seed)
-    skip_if_estimate_exceeds(spec, params, series.input_size)
     config = TrainConfig.from_spec(spec, params, seed)
     model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch)
     if result.best_state is not None:
@@ -141,9 +211,19 @@ def train_once(
     )
     return {
         **run_metrics(result, val, test, reading, spec.train.target_val_loss),
+        **memory_figures(reading, tensors),
         "param_count": count_parameters(model),
         **data_metrics(spec, model, series, params),
     }
+
+
+def memory_figures(reading: MemoryReading, tensors: TensorPeak) -> dict[str, Any]:
+    process: dict[str, Any] = {"process_peak_bytes": reading.peak_bytes}
+    if reading.missing:
+        process["process_peak_missing"] = reading.missing
+    if tensors.peak_bytes is None:
+        return process
+    return {**process, "peak_mem_bytes": tensors.peak_bytes, "peak_mem_method": "tensor-peak"}
 
 
 def train_measured(

@@ -1,4 +1,4 @@
-"""`--workers K`: K processes on one study, each training with cores / K torch threads.
+"""`--workers K`: K processes on one study, each trial using at most usable cores / K torch threads.
 
 Processes, not `study.optimize(n_jobs=K)` threads: CPU training holds the GIL between torch calls
 and every trial would share one intra-op thread pool. They start with the spawn method (forking a
@@ -17,10 +17,11 @@ from lstmexp.storage import allows_concurrent_writers, mask_url
 
 
 def threads_per_worker(workers: int, requested: int | None) -> int:
-    """cores / K (at least 1) unless the spec fixes the thread count: no oversubscription."""
-    from lstmexp.measure import cpu_count
+    """usable cores / K (at least 1) unless the spec fixes the thread count: no oversubscription.
+    The most a worker's trial uses: its thread policy may choose fewer (`lstmexp.measure.threads`)."""
+    from lstmexp.measure import usable_cores
 
-    return requested if requested is not None else max(1, cpu_count() // workers)
+    return requested if requested is not None else max(1, usable_cores() // workers)
 
 
 def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: Any) -> Any:
@@ -38,11 +39,9 @@ def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: 
     study = create_or_resume(spec, open_storage(storage_url, create=True))
     done_before = count_done(study)
     observer.study_ready(study.study_name, done_before, target_count(spec))
-    threads = threads_per_worker(workers, spec.train.threads)
-    worker_spec = spec.model_copy(update={"train": spec.train.model_copy(update={"threads": threads})})
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=worker_main, args=(worker_spec.to_dict(), storage_url, index), name=f"worker-{index}")
+        context.Process(target=worker_main, args=(spec.to_dict(), storage_url, index, workers), name=f"worker-{index}")
         for index in range(workers)
     ]
     for process in processes:
@@ -60,14 +59,18 @@ def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: 
     return SearchSummary(study.study_name, mask_url(storage_url), done, target_count(spec), done - done_before)
 
 
-def worker_main(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
-    """One worker process: print a line per trial it finishes (a live bar per worker would interleave)."""
+def worker_main(spec_dict: dict[str, Any], storage_url: str, index: int, workers: int = 1) -> None:
+    """One worker process: print a line per trial it finishes (a live bar per worker would interleave).
+
+    Its trials share the usable cores with `workers - 1` others: the thread policy divides them."""
     import optuna
     from rich.console import Console
 
+    from lstmexp.measure import set_workers
     from lstmexp.progress import TrialLines
     from lstmexp.search import run_search
 
+    set_workers(workers)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = ExperimentSpec.model_validate(spec_dict)
     lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
