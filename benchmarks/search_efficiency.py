@@ -23,8 +23,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.search import load_existing_study, run_search
+from lstmexp.search import run_search
 from lstmexp.spec import load_spec
+from lstmexp.storage import load_existing_study
 
 WITHIN = 0.02
 CHUNK = 4

@@ -40,15 +40,41 @@ repeats_option = click.option(
 )
 
 
+# Commands that use Optuna: its log levels and warning filters are set before they run.
+OPTUNA_COMMANDS = ("search", "report")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lstmexp")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Which batch_size, time_step and hidden_size should your LSTM use, and what does each cost?
 
     `lstmexp search` runs an Optuna study over an experiment spec (YAML); `lstmexp report`
     tabulates speed, memory and accuracy per choice; `lstmexp run` measures one configuration.
     """
+    if ctx.invoked_subcommand in OPTUNA_COMMANDS:
+        quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
+
+    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
+    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
+    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
+    """
+    import logging
+    import warnings
+
+    import optuna
+
+    from lstmexp.optuna_compat import optimize_logger
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optimize_logger().setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
@@ -115,10 +141,9 @@ def search(
     default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
     storage_url = storage or experiment.storage or default_storage
     check_url(storage_url)
-    quiet_optuna_logging()
     console = Console(stderr=True, soft_wrap=True)
     if workers > 1:
-        summary = run_workers(experiment, storage_url, workers, TrialLines(console))
+        summary = run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
     else:
         with SearchProgress(console) as progress:
             summary = run_search(experiment, storage_url, progress)
@@ -175,11 +200,17 @@ def run(
         sys.exit(1)
 
 
-def quiet_optuna_logging() -> None:
-    """lstmexp prints its own line per trial; Optuna's INFO lines would repeat them."""
-    import optuna
+def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
+    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
+    from rich.console import Console
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from lstmexp.progress import TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.spec import ExperimentSpec
+
+    quiet_libraries()  # a spawned process starts with Python's defaults
+    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
+    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
 
 
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:

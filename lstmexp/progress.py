@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lstmexp.units import format_bytes
+
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
@@ -95,7 +97,7 @@ def describe_trial(trial: FrozenTrial) -> str:
     if attrs.get("samples_per_s") is not None:
         figures.append(f"{attrs['samples_per_s']:.0f} samples/s")
     if attrs.get("peak_mem_bytes") is not None:
-        figures.append(f"{attrs['peak_mem_bytes'] / 2**20:.1f} MiB")
+        figures.append(f"{format_bytes(attrs['peak_mem_bytes'])}")
     if trial.constraints and any(v > 0 for v in trial.constraints.values()):
         broken = ", ".join(k for k, v in trial.constraints.items() if v > 0)
         figures.append(f"infeasible: {broken}")

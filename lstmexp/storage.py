@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from lstmexp.errors import StorageError, StudyNotFoundError
 
@@ -101,13 +100,8 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     `create=False` (report, inspection) refuses to create a missing SQLite file: a typo in a path
     must not leave an empty database behind.
     """
-    import warnings
-
     import optuna
     import sqlalchemy.exc
-
-    # Heartbeats are marked experimental in Optuna 5 but are its documented answer to stale trials.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
     scheme = check_url(url)
     if scheme == "journal":
@@ -122,6 +116,8 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     else:
         engine_kwargs["pool_pre_ping"] = True
     try:
+        # Heartbeats are experimental in Optuna 5 (the CLI silences that warning once, at start) but
+        # are its documented answer to stale trials.
         return optuna.storages.RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
@@ -178,12 +174,14 @@ def storage_failure_message(url: str, exc: BaseException) -> str | None:
 def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:
     """Optuna's journal file: an append-only log under a file lock, safe for processes on one machine.
 
-    It has no heartbeat; `lstmexp.search.recover_dead_workers` fails and retries the trials of
+    It has no heartbeat; `lstmexp.search.liveness.recover_dead_workers` fails and retries the trials of
     workers that died on this machine instead. A lock left by a killed worker is broken after
     JOURNAL_LOCK_GRACE_S, and a record it left half-written is cut off before anyone appends.
     """
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+
+    from lstmexp.optuna_compat import drop_torn_tail
 
     path = journal_path(url)
     prepare_storage_file(path, url, create)
@@ -194,43 +192,6 @@ def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:
         return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
     except OSError as exc:
         raise StorageError(f"cannot open journal {path}: {exc.strerror}; check the path") from None
-
-
-def drop_torn_tail(path: Path, lock: object) -> None:
-    """Cut a last record that has no newline: its writer died mid-append (kill -9, full disk).
-
-    Optuna appends whole newline-terminated records under the lock, so a tail without a newline was
-    never acknowledged to its writer; left in place, the next append would glue onto it and make the
-    whole journal unreadable. Done under the same lock, so a live writer's append is never cut.
-    """
-    lock.acquire()  # type: ignore[attr-defined]
-    try:
-        with path.open("rb+") as log:
-            size = log.seek(0, 2)
-            if size == 0:
-                return
-            log.seek(size - 1)
-            if log.read(1) == b"\n":
-                return
-            keep = last_newline_end(log, size)
-            log.truncate(keep)
-            log.flush()
-            os.fsync(log.fileno())
-    finally:
-        lock.release()  # type: ignore[attr-defined]
-
-
-def last_newline_end(log: BinaryIO, size: int, chunk: int = 65536) -> int:
-    """Offset just after the last newline before `size` (0 when there is none)."""
-    end = size
-    while end > 0:
-        start = max(0, end - chunk)
-        log.seek(start)
-        found = log.read(end - start).rfind(b"\n")
-        if found >= 0:
-            return start + found + 1
-        end = start
-    return 0
 
 
 def prepare_storage_file(path: Path, url: str, create: bool) -> None:

@@ -43,6 +43,7 @@ from lstmexp.metrics import combine_repeats, run_metrics
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.spec import DataSpec, ExperimentSpec
 from lstmexp.train import EpochRecord, TrainConfig, Trainer, TrainResult, train
+from lstmexp.units import format_bytes
 
 
 @dataclass(frozen=True)
@@ -276,13 +277,6 @@ def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_si
         )
 
 
-def format_bytes(size: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
-
-
 def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, Any]:
     """How the data was fed (for grouping in reports), and accuracy for classification tasks."""
     metrics: dict[str, Any] = {
@@ -349,3 +343,4 @@ def seed_everything(seed: int) -> None:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+

@@ -4,11 +4,16 @@ Processes, not `study.optimize(n_jobs=K)` threads: CPU training holds the GIL be
 and every trial would share one intra-op thread pool. They start with the spawn method (forking a
 process whose torch thread pools exist is unsafe). Each worker opens the storage itself and runs
 `search.run_search`; trial numbers keep them from training more than the target between them.
+
+What a worker process shows is its caller's choice: `entry` is the function each process runs
+(the CLI passes one that prints a line per trial; the default prints nothing). It must be a
+module-level function, since spawn pickles it by name.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from typing import Any
 
 from lstmexp.errors import LstmexpError, StorageError
@@ -24,7 +29,13 @@ def threads_per_worker(workers: int, requested: int | None) -> int:
     return requested if requested is not None else max(1, usable_cores() // workers)
 
 
-def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: Any) -> Any:
+# (spec as a dict, storage URL, worker index): what each worker process runs.
+WorkerEntry = Callable[[dict[str, Any], str, int], None]
+
+
+def run_workers(
+    spec: ExperimentSpec, storage_url: str, workers: int, observer: Any, entry: WorkerEntry | None = None
+) -> Any:
     """Create (or resume) the study here, then let `workers` processes fill it to its target."""
     from lstmexp.search import SearchSummary, count_done, create_or_resume, preflight, target_count
     from lstmexp.storage import open_storage
@@ -41,7 +52,8 @@ def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: 
     observer.study_ready(study.study_name, done_before, target_count(spec))
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=worker_main, args=(spec.to_dict(), storage_url, index, workers), name=f"worker-{index}")
+        context.Process(target=share_cores, args=(entry or quiet_worker, spec.to_dict(), storage_url, index, workers),
+                        name=f"worker-{index}")
         for index in range(workers)
     ]
     for process in processes:
@@ -59,19 +71,16 @@ def run_workers(spec: ExperimentSpec, storage_url: str, workers: int, observer: 
     return SearchSummary(study.study_name, mask_url(storage_url), done, target_count(spec), done - done_before)
 
 
-def worker_main(spec_dict: dict[str, Any], storage_url: str, index: int, workers: int = 1) -> None:
-    """One worker process: print a line per trial it finishes (a live bar per worker would interleave).
-
-    Its trials share the usable cores with `workers - 1` others: the thread policy divides them."""
-    import optuna
-    from rich.console import Console
-
-    from lstmexp.measure import set_workers
-    from lstmexp.progress import TrialLines
+def quiet_worker(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
+    """One worker process that prints nothing (tests, benchmarks): the study records every trial."""
     from lstmexp.search import run_search
 
+    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, worker_index=index)
+
+
+def share_cores(entry: WorkerEntry, spec_dict: dict[str, Any], storage_url: str, index: int, workers: int) -> None:
+    """Run a worker's entry after telling the thread policy that `workers` processes share the cores."""
+    from lstmexp.measure import set_workers
+
     set_workers(workers)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = ExperimentSpec.model_validate(spec_dict)
-    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(spec, storage_url, lines, worker_index=index)
+    entry(spec_dict, storage_url, index)

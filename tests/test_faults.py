@@ -19,8 +19,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from lstmexp.search import SKIPPED_ATTR, count_done, load_existing_study
+from lstmexp.search import SKIPPED_ATTR, count_done
 from lstmexp.spec import load_spec
+from lstmexp.storage import load_existing_study
 from lstmexp.workers import run_workers
 from tests.conftest import POSTGRES_URL, needs_postgres
 

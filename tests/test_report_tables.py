@@ -10,6 +10,7 @@ import optuna
 import pandas as pd
 import pytest
 
+from lstmexp.optuna_compat import read_rdb_trials
 from lstmexp.report.build import build_report, tradeoff_table
 from lstmexp.report.load import load_from_rdb, load_from_study
 from lstmexp.report.pareto import pareto_front, pareto_mask
@@ -90,7 +91,7 @@ def test_fast_sql_loader_matches_optuna_get_trials(tmp_path):
     make_study([make_trial(8, 8)], name="other", storage=url)  # another study in the same file is not read
     storage = optuna.storages.RDBStorage(url)
     study = optuna.load_study(study_name="known", storage=storage)
-    fast = load_from_rdb(storage, storage.get_study_id_from_name("known"))
+    fast = load_from_rdb(read_rdb_trials(storage, "known"))
     plain = load_from_study(study)
     pd.testing.assert_frame_equal(fast.frame.sort_index(axis=1), plain.frame.sort_index(axis=1), check_dtype=False)
     assert fast.curves == plain.curves and set(fast.curves) == {0, 1, 2, 3, 4}
@@ -125,17 +126,14 @@ def test_optional_metrics_get_their_own_tradeoff_table_only_when_recorded():
 
 
 def test_loader_falls_back_to_get_trials_when_the_schema_is_unknown(tmp_path, monkeypatch):
-    import sqlalchemy.exc
-
+    import lstmexp.optuna_compat as compat
     import lstmexp.report.load as load
 
     url = f"sqlite:///{tmp_path}/s.db"
     make_study([make_trial(16, 8), make_trial(32, 8)], storage=url)
     storage = optuna.storages.RDBStorage(url)
-
-    def broken(*args):
-        raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("no such column"))
-
-    monkeypatch.setattr(load, "load_from_rdb", broken)
+    # a column this reader expects but another Optuna's schema lacks
+    monkeypatch.setattr(compat, "TRIALS_SQL", compat.TRIALS_SQL.replace("datetime_start", "no_such_column"))
+    assert compat.read_rdb_trials(storage, "known") is None
     loaded = load.load_trials(optuna.load_study(study_name="known", storage=storage), storage)
     assert list(loaded.frame["batch_size"]) == [16, 32]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.optuna_compat import importances_over
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -63,16 +64,6 @@ def importances_for(
         )
         for i, row in enumerate(usable[[*params, target]].to_dict(orient="records"))
     ]
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created in memory" lines
-    try:
-        study = optuna.create_study(direction=direction)
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-    # The evaluators read trials through study.get_trials(); serving the already-built trials from
-    # here skips add_trials(), which deep-copies every trial into the in-memory storage (most of the
-    # report's time on a 1,000-trial study).
-    study.get_trials = lambda deepcopy=True, states=None: [t for t in trials if states is None or t.state in states]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PED-ANOVA warns when too few trials fall in its quantile
-        return optuna.importance.get_param_importances(study, params=varying)
+        return importances_over(trials, direction, varying)

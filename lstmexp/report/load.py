@@ -1,7 +1,7 @@
 """Trials of a study as one pandas DataFrame: a row per trial, parameters and measured figures as columns.
 
 Two readers give the same frame. On an RDB storage (SQLite, PostgreSQL, MySQL: what lstmexp
-writes) `load_trials` reads Optuna's tables with four plain SELECTs and decodes each attribute once;
+writes) `load_trials` reads Optuna's tables with four plain SELECTs (`optuna_compat.read_rdb_trials`);
 building FrozenTrial objects (`study.get_trials`) and then deep-copying and normalising them
 (`trials_dataframe()`) is what makes the standard path slow on large studies. Any other storage
 (in-memory, journal) goes through `study.get_trials(deepcopy=False)`.
@@ -11,13 +11,13 @@ Per-epoch lists (user attributes prefixed `curve_`) are kept out of the frame, i
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from lstmexp.optuna_compat import StoredTrialRows, read_rdb_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 # Per-epoch lists are kept out of the frame (they are read separately, for learning curves).
 CURVE_PREFIX = "curve_"
 BASE_COLUMNS = ["number", "state", "value", "duration_s"]
-# Optuna stores infinities as a value type next to a NULL value (see optuna.storages._rdb.models).
-STORED_INFINITY = {"INF_POS": float("inf"), "INF_NEG": float("-inf")}
 
 
 @dataclass
@@ -40,16 +38,9 @@ class LoadedTrials:
 
 def load_trials(study: optuna.Study, storage: object | None = None) -> LoadedTrials:
     """The study's trials; pass the study's RDBStorage as `storage` for the fast SQL reader."""
-    import optuna
-
-    if isinstance(storage, optuna.storages.RDBStorage):
-        import sqlalchemy.exc
-
-        try:
-            return load_from_rdb(storage, storage.get_study_id_from_name(study.study_name))
-        except sqlalchemy.exc.SQLAlchemyError:
-            pass  # a schema this reader does not know (another Optuna version): the standard path still works
-    return load_from_study(study)
+    # None for other storages, or a schema the reader does not know: the standard path still works.
+    stored = read_rdb_trials(storage, study.study_name) if storage is not None else None
+    return load_from_study(study) if stored is None else load_from_rdb(stored)
 
 
 def load_trials_frame(study: optuna.Study) -> pd.DataFrame:
@@ -87,45 +78,26 @@ def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("number").reset_index(drop=True)
 
 
-# Optuna's RDB schema (optuna/storages/_rdb/models.py); `:study` is the study id.
-TRIALS_SQL = "SELECT trial_id, number, state, datetime_start, datetime_complete FROM trials WHERE study_id = :study"
-PARAMS_SQL = (
-    "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json FROM trial_params p "
-    "JOIN trials t ON t.trial_id = p.trial_id WHERE t.study_id = :study"
-)
-ATTRS_SQL = (
-    "SELECT a.trial_id, a.key, a.value_json FROM trial_user_attributes a "
-    "JOIN trials t ON t.trial_id = a.trial_id WHERE t.study_id = :study"
-)
-VALUES_SQL = (
-    "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v "
-    "JOIN trials t ON t.trial_id = v.trial_id WHERE t.study_id = :study"
-)
-
-
-def load_from_rdb(storage: optuna.storages.RDBStorage, study_id: int) -> LoadedTrials:
-    from sqlalchemy import text
-
-    with storage.engine.connect() as connection:
-        fetched = {
-            name: connection.execute(text(sql), {"study": study_id}).fetchall()
-            for name, sql in (("trials", TRIALS_SQL), ("params", PARAMS_SQL), ("attrs", ATTRS_SQL),
-                              ("values", VALUES_SQL))
-        }
-    rows: dict[int, dict[str, object]] = {}
-    for trial_id, number, state, start, complete in fetched["trials"]:
-        rows[trial_id] = {"number": number, "state": str(state).lower(), "value": None,
-                          "duration_s": seconds_between(start, complete)}
-    distributions = decode_params(fetched["params"], rows)
-    curves = decode_attrs(fetched["attrs"], rows)
+def load_from_rdb(stored: StoredTrialRows) -> LoadedTrials:
+    rows: dict[int, dict[str, object]] = {
+        trial_id: {"number": number, "state": state, "value": None, "duration_s": duration}
+        for trial_id, number, state, duration in stored.trials
+    }
+    distributions = decode_params(stored.params, rows)
+    curves: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    for trial_id, key, value in stored.attrs:
+        if key.startswith(CURVE_PREFIX):
+            curves[trial_id][key.removeprefix(CURVE_PREFIX)] = value
+        else:
+            rows[trial_id][key] = value
     objectives: dict[int, int] = defaultdict(int)
-    for trial_id, _, value, value_type in fetched["values"]:
+    for trial_id, _, value in stored.values:
         objectives[trial_id] += 1
-        rows[trial_id]["value"] = STORED_INFINITY.get(str(value_type), value)
+        rows[trial_id]["value"] = value
     for trial_id, count in objectives.items():
         if count > 1:  # a multi-objective trial has no single value (as in load_from_study)
             rows[trial_id]["value"] = None
-    numbers = {trial_id: row["number"] for trial_id, row in rows.items()}
+    numbers = {trial_id: number for trial_id, number, _, _ in stored.trials}
     return LoadedTrials(to_frame(list(rows.values())), {numbers[t]: c for t, c in curves.items()}, distributions)
 
 
@@ -142,26 +114,6 @@ def decode_params(params: list[Any], rows: dict[int, dict[str, object]]) -> dict
         distributions[name] = distribution
         rows[trial_id][name] = distribution.to_external_repr(internal)
     return distributions
-
-
-def decode_attrs(attrs: list[Any], rows: dict[int, dict[str, object]]) -> dict[int, dict[str, list[float]]]:
-    """Attribute values are JSON texts: decode them all in one `json.loads` call (one per value is ~4x slower)."""
-    values = json.loads("[" + ",".join(value_json for _, _, value_json in attrs) + "]")
-    curves: dict[int, dict[str, list[float]]] = defaultdict(dict)
-    for (trial_id, key, _), value in zip(attrs, values, strict=True):
-        if key.startswith(CURVE_PREFIX):
-            curves[trial_id][key.removeprefix(CURVE_PREFIX)] = value
-        else:
-            rows[trial_id][key] = value
-    return curves
-
-
-def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    if isinstance(start, str):  # some drivers hand back ISO strings
-        start, end = datetime.fromisoformat(start), datetime.fromisoformat(str(end))
-    return (end - start).total_seconds()
 
 
 def trial_curves(study: optuna.Study, numbers: list[int]) -> dict[int, dict[str, list[float]]]:

@@ -1,75 +1,15 @@
-"""Search at full strength, in-process: samplers, pruners, objectives, budgets, constraints, failures as data."""
+"""lstmexp.search.objective: objectives, budgets, constraints, and failures recorded as data."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import optuna
 import pytest
 from optuna.trial import TrialState
 
-from lstmexp.errors import SpecError, StorageError
-from lstmexp.search import count_done, load_existing_study, run_search
-from lstmexp.spec import load_spec
+from lstmexp.errors import SpecError
+from lstmexp.search import run_search
+from lstmexp.storage import load_existing_study
+from tests.search_specs import journal, tiny, trials_of
 from tests.test_trial import raise_oom_in_forward
-
-TINY = [
-    "data.rows=600",
-    "train.epochs=1",
-    "train.device=cpu",
-    "train.warmup_iters=1",
-    "train.threads=1",  # one intra-op thread: tiny models gain nothing from more, and CI runs tests in parallel
-    "search.trials=3",
-    "search.pruner=none",
-    "search.space.batch_size=[16,32]",
-    "search.space.time_step=[4,8]",
-    "search.space.hidden_size=[8]",
-]
-
-
-def tiny(study: str, *overrides: str):
-    return load_spec(None, [*TINY, f"study={study}", *overrides])
-
-
-def journal(tmp_path: Path) -> str:
-    return f"journal:///{tmp_path}/study.journal"
-
-
-def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    return load_existing_study(url, name).get_trials()
-
-
-@pytest.mark.parametrize("sampler", ["tpe", "random", "grid", "gp", "nsga2", "qmc"])
-def test_every_sampler_runs_a_study_to_its_target(tmp_path, sampler):
-    url = journal(tmp_path)
-    summary = run_search(tiny(f"s-{sampler}", f"search.sampler={sampler}"), url)
-    assert (summary.done, summary.target) == (3, 3)
-    trials = trials_of(url, f"s-{sampler}")
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
-    assert all(t.params["batch_size"] in (16, 32) and t.params["time_step"] in (4, 8) for t in trials)
-    if sampler == "grid":  # every combination at most once
-        assert len({tuple(t.params.values()) for t in trials}) == 3
-
-
-@pytest.mark.parametrize("pruner", ["median", "hyperband", "successive-halving"])
-def test_every_pruner_prunes_only_after_its_warm_up(tmp_path, pruner):
-    url = journal(tmp_path)
-    spec = tiny(
-        f"p-{pruner}", f"search.pruner={pruner}", "train.epochs=4", "search.trials=6", "search.sampler=random",
-        "search.space.hidden_size=[4,8,16]", "train.lr=0.01",
-    )
-    summary = run_search(spec, url)
-    assert summary.done == 6
-    trials = trials_of(url, f"p-{pruner}")
-    assert all(len(t.intermediate_values) >= 1 for t in trials)  # val loss per epoch reported
-    for trial in trials:
-        if trial.state == TrialState.PRUNED:
-            # median: nothing before half the budget; halving/hyperband: first rung at a quarter
-            assert trial.user_attrs["epochs_run"] >= (2 if pruner == "median" else 1)
-            assert trial.user_attrs["epochs_run"] < 4
-        else:
-            assert trial.state == TrialState.COMPLETE and trial.user_attrs["epochs_run"] == 4
-    assert isinstance(load_existing_study(url, f"p-{pruner}").pruner, optuna.pruners.BasePruner)
 
 
 def test_two_objectives_give_a_pareto_study_and_pruning_there_is_refused(tmp_path):
@@ -151,34 +91,6 @@ def test_a_samples_budget_stops_training_mid_epoch(tmp_path):
         assert attrs["budget_reached"] is True and attrs["epochs_run"] == 1
         assert 100 <= attrs["samples_seen"] < 100 + 16
         assert attrs["iterations_per_epoch"] * 16 > attrs["samples_seen"]  # the epoch was cut short
-
-
-def test_a_repeated_configuration_is_trained_with_the_next_seed(tmp_path):
-    url = journal(tmp_path)
-    run_search(tiny("repeat", "search.space.batch_size=[16]", "search.space.time_step=[4]"), url)
-    trials = trials_of(url, "repeat")
-    assert [t.user_attrs["train_seed"] for t in trials] == [0, 1, 2]
-    assert [t.user_attrs.get("repeat_of") for t in trials] == [None, 0, 0]
-    assert len({t.value for t in trials}) == 3  # different seeds, different results
-
-
-def test_resuming_continues_to_the_target_and_refuses_changed_objectives(tmp_path):
-    url = journal(tmp_path)
-    run_search(tiny("resume", "search.trials=2"), url)
-    summary = run_search(tiny("resume", "search.trials=3"), url)
-    assert (summary.done, summary.ran_now) == (3, 1)
-    with pytest.raises(SpecError, match=r"different search\.objectives"):
-        run_search(tiny("resume", "search.objectives=s_per_epoch"), url)
-    assert count_done(load_existing_study(url, "resume")) == 3
-
-
-def test_journal_urls_are_checked(tmp_path):
-    from lstmexp.storage import open_storage
-
-    with pytest.raises(StorageError, match="three slashes"):
-        open_storage("journal://x.journal", create=True)
-    with pytest.raises(StorageError, match="does not exist"):
-        open_storage(f"journal:///{tmp_path}/missing.journal", create=False)
 
 
 def test_a_seconds_budget_compares_batch_sizes_at_equal_training_time(tmp_path):

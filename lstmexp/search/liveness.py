@@ -1,0 +1,66 @@
+"""Which process trains a trial, whether it is still alive, and recovery of trials left by dead workers.
+
+RDB storages also have Optuna's heartbeat (stale after 30 s, for workers on other machines); the
+journal file has none, and a dead process on this machine can be recognised at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from lstmexp.optuna_compat import fail_running_trial
+from lstmexp.search.attrs import LOST_ATTR, WORKER_ATTR
+
+
+def this_worker() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{process_start(pid)}"
+
+
+def process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a live pid from a reused one)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def worker_is_dead(worker: str) -> bool:
+    """True only when the worker ran on this machine and its process is gone (other hosts: heartbeat)."""
+    host, _, rest = worker.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return started != "?" and process_start(pid) != started
+
+
+def recover_dead_workers(study: optuna.Study) -> int:
+    """Fail the RUNNING trials whose worker died on this machine (kill -9) and retry each once."""
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+    failed = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get(WORKER_ATTR)
+        if worker is None or not worker_is_dead(worker):
+            continue
+        lost = fail_running_trial(study, trial, LOST_ATTR, f"worker {worker} died while training it")
+        if lost is None:
+            continue  # another worker recovered it first
+        lost.user_attrs = {}  # the retry starts clean: the dead worker's id and notes stay on the failed trial
+        retry(study, lost)
+        failed += 1
+    return failed

@@ -1,0 +1,75 @@
+"""What a search tells its caller: the observer protocol, the summary, and the best value so far.
+
+The search formats nothing: the CLI's display (lstmexp/progress.py) implements SearchObserver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import optuna
+from optuna.trial import TrialState
+
+from lstmexp.search.attrs import SKIPPED_ATTR
+from lstmexp.search.objective import is_feasible
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from lstmexp.train import EpochRecord
+    from lstmexp.trial import TrialParams
+
+
+class SearchObserver(Protocol):
+    """What the CLI's progress display listens to. Methods are called from the search's thread."""
+
+    def study_ready(self, study_name: str, done: int, target: int) -> None: ...
+    def trial_started(self, number: int, params: TrialParams) -> None: ...
+    def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None: ...
+    def trial_finished(self, trial: FrozenTrial, best: float | None) -> None: ...
+
+
+class QuietObserver:
+    def study_ready(self, study_name: str, done: int, target: int) -> None:
+        pass
+
+    def trial_started(self, number: int, params: TrialParams) -> None:
+        pass
+
+    def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
+        pass
+
+    def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    study_name: str
+    storage: str  # masked
+    done: int
+    target: int
+    ran_now: int
+
+
+def notify_finished(observer: SearchObserver) -> Callable[[optuna.Study, FrozenTrial], None]:
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        if SKIPPED_ATTR not in trial.user_attrs:
+            observer.trial_finished(trial, best_value(study))
+
+    return callback
+
+
+def best_value(study: optuna.Study) -> float | None:
+    """Best feasible value of a single-objective study (None for several objectives)."""
+    if len(study.directions) != 1:
+        return None
+    values = [
+        t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.value is not None and is_feasible(t)
+    ]
+    if not values:
+        return None
+    return max(values) if study.direction == optuna.study.StudyDirection.MAXIMIZE else min(values)

@@ -1,0 +1,58 @@
+"""Creating a study, or resuming it when its stored spec is comparable with this one."""
+
+from __future__ import annotations
+
+import zlib
+
+import optuna
+
+from lstmexp.measure import collect_environment
+from lstmexp.search.liveness import this_worker
+from lstmexp.search.objective import directions
+from lstmexp.search.registry import grid_size, make_pruner, make_sampler
+from lstmexp.search.resume import check_comparable, with_current_defaults
+from lstmexp.spec import ExperimentSpec
+from lstmexp.storage import ENV_ATTR, SPEC_ATTR, scheme_of
+
+
+def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0) -> optuna.Study:
+    """Create the study, or resume it when its stored spec is comparable with this one."""
+    try:
+        study = optuna.load_study(study_name=spec.study, storage=storage)
+    except KeyError:
+        study = optuna.create_study(
+            study_name=spec.study,
+            storage=storage,
+            directions=directions(spec),
+            sampler=make_sampler(spec, seed_offset),
+            pruner=make_pruner(spec),
+            load_if_exists=True,  # another worker may have created it a moment ago
+        )
+        study.set_user_attr(SPEC_ATTR, spec.to_dict())
+        study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
+        return study
+    stored = study.user_attrs.get(SPEC_ATTR)
+    if stored is not None:
+        check_comparable(with_current_defaults(stored), spec.to_dict(), spec.study)
+    study.sampler = make_sampler(spec, seed_offset)
+    study.pruner = make_pruner(spec)
+    return study
+
+
+def target_count(spec: ExperimentSpec) -> int:
+    """The trial count to reach: a grid has no more points than its combinations."""
+    if spec.search.sampler == "grid":
+        return min(spec.search.trials, grid_size(spec))
+    return spec.search.trials
+
+
+def sampler_seed_offset(storage_url: str, worker_index: int) -> int:
+    """Added to the sampler's seed so that workers of one study do not all suggest the same sequence.
+
+    The i-th local worker adds i (one worker: the seed as given, reproducible). On a database
+    server workers on other machines also count from 0, so there the offset comes from this
+    process's identity: a distributed search is not reproducible anyway (trial order is timing).
+    """
+    if scheme_of(storage_url) in ("postgresql", "mysql"):
+        return zlib.crc32(this_worker().encode()) % 1_000_003
+    return worker_index

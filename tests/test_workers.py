@@ -1,0 +1,57 @@
+"""lstmexp.workers: several processes on one study (journal file, PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from lstmexp.search import count_done
+from lstmexp.storage import load_existing_study
+from lstmexp.workers import run_workers, threads_per_worker
+from tests.conftest import POSTGRES_URL, needs_postgres
+from tests.search_specs import Lines, small, trained
+
+
+def test_threads_are_split_between_workers():
+    from lstmexp.measure import cpu_count
+
+    assert threads_per_worker(2, None) == max(1, cpu_count() // 2)
+    assert threads_per_worker(2, 3) == 3  # an explicit spec value wins
+
+
+def test_a_grid_with_two_workers_covers_each_point_exactly_once(tmp_path):
+    url = f"journal:///{tmp_path}/grid.journal"
+    summary = run_workers(small("grid2", "search.sampler=grid", "search.trials=100"), url, 2, Lines())
+    assert (summary.done, summary.target) == (8, 8)  # capped at the grid's 2 x 2 x 2 points
+    study = load_existing_study(url, "grid2")
+    points = [tuple(t.params[k] for k in ("batch_size", "time_step", "hidden_size")) for t in trained(study)]
+    assert sorted(points) == sorted({(b, t, h) for b in (16, 32) for t in (4, 8) for h in (4, 8)})
+    assert len({t.user_attrs["worker"] for t in study.get_trials()}) == 2  # both processes trained
+    assert all(t.user_attrs["torch_threads"] == threads_per_worker(2, None) for t in study.get_trials())
+
+
+def test_workers_refuse_sqlite(tmp_path, cli):
+    result = cli("search", "--workers", "2", "--storage", f"sqlite:///{tmp_path}/x.db", "-o", "data.rows=600")
+    assert result.code == 2
+    assert "needs a storage safe for concurrent writers" in result.err and "journal:///" in result.err
+
+
+@pytest.mark.postgres
+@needs_postgres()
+def test_two_workers_on_postgresql_finish_with_exactly_n_trials():
+    name = f"pg-test-{uuid.uuid4().hex[:12]}"
+    try:
+        summary = run_workers(small(name, "search.sampler=random", "search.trials=5"), POSTGRES_URL, 2, Lines())
+        study = load_existing_study(POSTGRES_URL, name)
+        assert summary.done == 5 and count_done(study) == 5
+        assert len(trained(study)) == 5
+        assert all(t.state == TrialState.COMPLETE for t in trained(study))
+    finally:
+        from lstmexp.storage import open_storage
+
+        with contextlib.suppress(KeyError):
+            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=False))
