@@ -194,12 +194,17 @@ class Trainer:
         return loss_sum / ran, torch.stack(norms), train_s
 
     def step_runner(self) -> Callable[[], int]:
-        """A function that runs one training step on the next batch (epochs repeat) and returns its
-        samples: what the speed probe and the tensor-peak measurement time, outside `train`."""
+        """A function that runs one training step on the next full batch (epochs repeat) and returns
+        its samples: what the speed probe and the tensor-peak measurement time, outside `train`."""
 
         def endless() -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+            # Full batches only (an epoch's first batch is full; only its last may be short): a
+            # step's figures must not depend on where in an epoch it falls.
             while True:
-                yield from self.source.batches()
+                batches = self.source.batches()
+                first = next(batches)
+                yield first
+                yield from (batch for batch in batches if batch[2] >= first[2])
 
         batches = endless()
 
