@@ -23,6 +23,7 @@ from lstmexp.data import Series, load_series
 from lstmexp.errors import DataError, SpecError, TrialFailure
 from lstmexp.evaluate import accuracy, evaluate
 from lstmexp.measure import (
+    ContentionMeter,
     MemoryReading,
     SpeedFigure,
     TensorPeak,
@@ -31,18 +32,15 @@ from lstmexp.measure import (
     check_thread_request,
     estimate_activation_bytes,
     lstm_training_flops_per_sample,
-    measure_tensor_peak,
     peak_gflops,
     prime_runtime,
-    probe_speed,
-    remember_choice,
     resolve_device,
-    thread_candidates,
 )
 from lstmexp.metrics import combine_repeats, run_metrics
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
+from lstmexp.probe import memory_figures, probe_configuration, process_memory, train_speed
 from lstmexp.spec import DataSpec, ExperimentSpec
-from lstmexp.train import EpochRecord, TrainConfig, Trainer, TrainResult, train
+from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
 from lstmexp.units import format_bytes
 
 
@@ -69,11 +67,14 @@ def run_trial(
     series = cached_series(spec.data.model_dump_json(), str(device))
     skip_if_estimate_exceeds(spec, params, series.input_size)
     prime_runtime(device)
-    speed, tensors, policy = guard_oom(lambda: probe_configuration(spec, params, series))
+    speed, tensors, policy = guard_oom(
+        lambda: probe_configuration(spec, params, series, build_model(spec, params, series).to(device)), device
+    )
     runs = []
     for repeat in range(spec.train.repeats):
         seed = spec.train.seed + repeat
-        runs.append(train_once(spec, params, series, seed, on_epoch if repeat == 0 else None, tensors))
+        hook = on_epoch if repeat == 0 else None
+        runs.append(train_once(spec, params, series, seed, hook, tensors, speed.meter))
         if runs[0]["stopped_early"]:
             break
     metrics = {**train_speed(combine_repeats(runs)), **speed.metrics(), **tensors.metrics(),
@@ -107,55 +108,25 @@ def compute_metrics(
     }
 
 
-def probe_configuration(
-    spec: ExperimentSpec, params: TrialParams, series: Series
+def guard_oom(
+    probe: Callable[[], tuple[SpeedFigure, TensorPeak, str]], device: torch.device
 ) -> tuple[SpeedFigure, TensorPeak, str]:
-    """The configuration's speed (its thread count chosen here, cached per shape) and tensor peak, from
-    a model built for the probe alone: training's weights and random streams are left untouched."""
-    config = TrainConfig.from_spec(spec, params, spec.train.seed)
-    shape = (params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size,
-             spec.train.amp, spec.train.stateful)
-    candidates, policy = thread_candidates(spec.train.threads, shape)
-    trainer = Trainer(build_model(spec, params, series).to(series.device), series, config)
-    step = trainer.step_runner()
-    steps = trainer.source.iterations * config.epochs
-    if config.max_samples is not None:
-        steps = min(steps, math.ceil(config.max_samples / config.batch_size))
-    speed = probe_speed(step, series.device, candidates, steps)
-    if len(candidates) > 1:
-        remember_choice(shape, speed.threads)
-    return speed, measure_tensor_peak(trainer.model, trainer.optimizer, step, series.device), policy
-
-
-def guard_oom(probe: Callable[[], tuple[SpeedFigure, TensorPeak, str]]) -> tuple[SpeedFigure, TensorPeak, str]:
-    """Run the probe; a configuration too large for the device fails as `oom`, as in training."""
+    """Run the probe; a configuration too large for the device fails as `oom` with the memory it reached,
+    as in training."""
+    memory = TrialMemory(device)
     failure: TrialFailure | None = None
     try:
-        return probe()
+        with memory:
+            return probe()
     except RuntimeError as exc:
         if not is_out_of_memory(exc):
             raise
-        failure = TrialFailure("oom", first_line(exc))  # no reference to exc kept: it holds the tensors
+        # no reference to exc kept: its traceback holds the tensors
+        failure = TrialFailure("oom", first_line(exc), {"peak_mem_bytes": memory.reading().peak_bytes})
+    finally:
+        memory.release()
     gc.collect()
     raise failure
-
-
-def train_speed(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The epoch-level throughput, kept as `samples_per_s_train` (samples_per_s is the probe's figure)."""
-    for suffix in ("", "_std", "_cv"):
-        if f"samples_per_s{suffix}" in metrics:
-            metrics[f"samples_per_s_train{suffix}"] = metrics.pop(f"samples_per_s{suffix}")
-    return metrics
-
-
-def process_memory(runs: list[dict[str, Any]], device: torch.device) -> dict[str, Any]:
-    """The resident-set peak over the repeats (process memory), or None with the reason."""
-    if device.type == "cuda":
-        return {"process_peak_bytes": None, "process_peak_missing": "not measured on CUDA: the allocator's peak is"}
-    peaks = [run["process_peak_bytes"] for run in runs if run["process_peak_bytes"] is not None]
-    if peaks:
-        return {"process_peak_bytes": max(peaks)}
-    return {"process_peak_bytes": None, "process_peak_missing": runs[0].get("process_peak_missing", "not measured")}
 
 
 def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> None:
@@ -196,6 +167,7 @@ def train_once(
     seed: int,
     on_epoch: Callable[[EpochRecord], bool] | None,
     tensors: TensorPeak,
+    meter: ContentionMeter,
 ) -> dict[str, Any]:
     """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test.
 
@@ -203,7 +175,7 @@ def train_once(
     reading; the resident-set reading is kept as process memory."""
     seed_everything(seed)
     config = TrainConfig.from_spec(spec, params, seed)
-    model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch)
+    model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch, meter)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     val, test = (
@@ -218,25 +190,24 @@ def train_once(
     }
 
 
-def memory_figures(reading: MemoryReading, tensors: TensorPeak) -> dict[str, Any]:
-    process: dict[str, Any] = {"process_peak_bytes": reading.peak_bytes}
-    if reading.missing:
-        process["process_peak_missing"] = reading.missing
-    if tensors.peak_bytes is None:
-        return process
-    return {**process, "peak_mem_bytes": tensors.peak_bytes, "peak_mem_method": "tensor-peak"}
-
-
 def train_measured(
-    model: torch.nn.Module, series: Series, config: TrainConfig, on_epoch: Callable[[EpochRecord], bool] | None
+    model: torch.nn.Module,
+    series: Series,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochRecord], bool] | None,
+    meter: ContentionMeter,
 ) -> tuple[torch.nn.Module, TrainResult, MemoryReading]:
-    """Train on the series' device, measuring peak memory; an out-of-memory error fails the trial."""
+    """Train on the series' device, measuring peak memory and adding the run to the contention
+    reading (whose segments must be long enough for the machine's 10 ms CPU counters); an
+    out-of-memory error fails the trial."""
     memory = TrialMemory(series.device)
     oom: TrialFailure | None = None
     try:
         with memory:
             model = model.to(series.device)
+            meter.start()
             result = train(model, series, config, on_epoch)
+            meter.stop()
             reading = memory.reading()
     except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError too
         if not is_out_of_memory(exc):

@@ -41,7 +41,7 @@ def test_tensor_peak_is_split_into_parameters_gradients_optimizer_state_and_acti
     assert metrics["tensor_grads_bytes"] == params
     assert metrics["tensor_optimizer_bytes"] >= 2 * params  # Adam: two moments per parameter (+ step counts)
     held = metrics["tensor_params_bytes"] + metrics["tensor_optimizer_bytes"] + metrics["tensor_activations_bytes"]
-    assert 0 < metrics["tensor_activations_bytes"] and held <= metrics["tensor_peak_bytes"]
+    assert metrics["tensor_activations_bytes"] > 0 and held <= metrics["tensor_peak_bytes"]
     assert metrics["process_peak_bytes"] is None or metrics["process_peak_bytes"] > 0  # kept beside it
 
 

@@ -34,7 +34,11 @@ class SpeedFigure:
     spread: float  # interquartile range / median of the block rates
     block_rates: tuple[float, ...]
     threads: int
-    contention: ContentionReading
+    meter: ContentionMeter  # the probe's timed blocks; the trial adds its training to it
+
+    @property
+    def contention(self) -> ContentionReading:
+        return self.meter.reading()
 
     def metrics(self) -> dict[str, object]:
         return {
@@ -49,7 +53,7 @@ def summarize(rates: list[float], threads: int, meter: ContentionMeter) -> Speed
     median = statistics.median(rates)
     quartiles = statistics.quantiles(rates, n=4, method="inclusive") if len(rates) > 1 else [median] * 3
     spread = (quartiles[2] - quartiles[0]) / median if median > 0 else float("nan")
-    return SpeedFigure(median, spread, tuple(rates), threads, meter.reading())
+    return SpeedFigure(median, spread, tuple(rates), threads, meter)
 
 
 def timed_block(step: Step, steps: int, device: torch.device, meter: ContentionMeter) -> float:
