@@ -77,3 +77,15 @@ def test_every_trial_records_its_threads_and_policy():
     assert chosen["threads_policy"].startswith(("probe: 1 vs", "affinity/quota/workers"))
     fixed = run_trial(load_spec(None, [*SMALL, "train.threads=1"]), TrialParams(32, 8, 16))
     assert fixed["torch_threads"] == 1 and fixed["threads_policy"] == "train.threads"
+
+
+def test_the_study_environment_records_the_thread_policy_and_usable_cores(monkeypatch, workers_reset):
+    from lstmexp.measure import collect_environment
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
+    workers_reset(2)
+    env = collect_environment()
+    assert env["thread_budget"] == env["torch_threads"] == 2
+    assert "1 or 2 threads" in str(env["thread_policy"])
+    fixed = collect_environment(3)
+    assert fixed["torch_threads"] == 3 and fixed["thread_policy"] == "train.threads=3"
