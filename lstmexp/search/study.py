@@ -29,7 +29,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
             load_if_exists=True,  # another worker may have created it a moment ago
         )
         study.set_user_attr(SPEC_ATTR, spec.to_dict())
-        study.set_user_attr(ENV_ATTR, collect_environment())
+        study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
         return study
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is not None:
