@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+
 import optuna
 import psutil
 from optuna.trial import TrialState
