@@ -193,7 +193,7 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
     table["complete"] = is_complete.groupby(finished[param]).sum()
     busy = contended_mask(finished)
     if busy.any():
-        table["contended"] = busy.groupby(finished[param]).sum()
+        table["contended trials"] = busy.groupby(finished[param]).sum()
     for metric in metrics:
         values = pd.to_numeric(finished[metric], errors="coerce")
         if metric not in COST_METRICS:

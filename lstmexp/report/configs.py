@@ -77,7 +77,7 @@ def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 def config_row(group: pd.DataFrame, params: list[str]) -> dict[str, Any]:
     losses = pd.to_numeric(group[RANK_METRIC], errors="coerce")
     mean = float(losses.mean())
-    representative = group.loc[(losses - mean).abs().idxmin()]
+    representative = group.iloc[int((losses - mean).abs().to_numpy().argmin())]
     row: dict[str, Any] = {p: to_plain(representative[p]) for p in params}
     row |= {"seeds": len(group), RANK_METRIC: mean,
             f"{RANK_METRIC}_sd": float(losses.std()) if len(group) > 1 else float("nan"),

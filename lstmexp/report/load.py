@@ -16,13 +16,12 @@ which the searched ranges and, when importance is computed, Optuna's distributio
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-
-import json
 
 from lstmexp.optuna_compat import StoredStudy, StoredTrialRows, external_value, read_rdb_trials, searched_range
 

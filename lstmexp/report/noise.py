@@ -44,9 +44,9 @@ def left_out_note(count: int) -> str:
 
 def contention_banner(trials: pd.DataFrame) -> str:
     """A warning when most measured trials were contended (their speed figures say little)."""
-    if CONTENDED not in trials.columns or trials.empty:
+    if CONTENDED not in trials.columns or "samples_per_s" not in trials.columns:
         return ""
-    measured = trials[trials[CONTENDED].notna()]
+    measured = trials[pd.to_numeric(trials["samples_per_s"], errors="coerce").notna()]
     count = int(contended_mask(measured).sum())
     if measured.empty or count / len(measured) <= MOSTLY:
         return ""

@@ -74,11 +74,15 @@ def finish(pick: Recommendation, context: Context) -> Recommendation:
     return pick
 
 
+def as_dict(row: pd.Series) -> dict[str, Any]:
+    return {str(k): v for k, v in row.items()}
+
+
 def seeds_text(row: pd.Series) -> str:
     sd = row[f"{RANK_METRIC}_sd"]
     spread = f" ± {sd:.2g}" if pd.notna(sd) else ""
-    seeds = "seed" if row["seeds"] == 1 else "seeds"
-    return f"{row[RANK_METRIC]:.4g}{spread} over {row['seeds']} {seeds}"
+    count = int(row["seeds"])
+    return f"{row[RANK_METRIC]:.4g}{spread} over {count} {'seed' if count == 1 else 'seeds'}"
 
 
 def most_accurate(table: pd.DataFrame) -> Recommendation:
@@ -88,7 +92,7 @@ def most_accurate(table: pd.DataFrame) -> Recommendation:
     row = table.iloc[0]
     why = f"lowest mean best val loss ({seeds_text(row)}) of {len(table)} configurations"
     tie = tie_note(table)
-    return Recommendation(goal, None, "", why, [tie] if tie else [], row.to_dict())
+    return Recommendation(goal, None, "", why, [tie] if tie else [], as_dict(row))
 
 
 def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
@@ -110,7 +114,7 @@ def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
     if accurate.config is not None and row["trial"] == accurate.config["trial"]:
         warnings.append("same configuration as the most accurate: no faster configuration comes within "
                         f"{within_pct:g}% of its loss, so this pick adds nothing (try a larger --within)")
-    return Recommendation(goal, None, "", why, warnings, row.to_dict())
+    return Recommendation(goal, None, "", why, warnings, as_dict(row))
 
 
 def best_under_memory(table: pd.DataFrame, budget: int) -> Recommendation:
@@ -123,7 +127,7 @@ def best_under_memory(table: pd.DataFrame, budget: int) -> Recommendation:
         return Recommendation(goal, None, "", f"no configuration fits; the smallest peak was {smallest / MIB:,.0f} MiB")
     row = fits.iloc[0]  # the table is ranked best first
     why = f"lowest mean best val loss ({seeds_text(row)}) among {len(fits)} of {len(table)} configurations that fit"
-    return Recommendation(goal, None, "", why, [], row.to_dict())
+    return Recommendation(goal, None, "", why, [], as_dict(row))
 
 
 def observed_ranges(trials: pd.DataFrame, params: list[str]) -> dict[str, tuple[Any, Any]]:

@@ -86,8 +86,9 @@ def report_study(
     paired = urls * len(names) if len(urls) == 1 else urls
     reports = [load_report(url, name, options) for url, name in zip(paired, names, strict=True)]
     shape = outline(reports[0] if len(reports) == 1 else compare(reports))
-    # Plots cost about a second (matplotlib): drawn only for the HTML page and the --out files.
-    images = make_plots(reports) if fmt == "html" or out_dir is not None else None
+    # PNG plots cost about a second (matplotlib): drawn only for the --out files (report.md shows them);
+    # the HTML page draws its own interactive charts.
+    images = make_plots(reports) if out_dir is not None else None
     if out_dir is not None:
         write_outputs(shape, out_dir, images or {})
-    return render(shape, fmt, images)
+    return render(shape, fmt)
