@@ -114,7 +114,8 @@ def config_section(report: Report) -> Section:
 
 def optional_title(table: pd.DataFrame) -> str:
     names = list(dict.fromkeys(OPTIONAL_NAMES[c] for c in table.columns if c in OPTIONAL_NAMES))
-    return ", ".join(names).capitalize() if names else "Other figures"
+    title = ", ".join(names)
+    return title[0].upper() + title[1:] if names else "Other figures"
 
 
 def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -> Section:
