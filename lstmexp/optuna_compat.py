@@ -235,6 +235,7 @@ def importances_over(trials: list[FrozenTrial], direction: str, params: list[str
     """
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created in memory" line per call
     study = optuna.create_study(direction=optuna.study.StudyDirection[direction.upper()])
 
     def stored(deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:

@@ -49,7 +49,7 @@ def test_the_recorded_config_key_wins_over_the_parameters():
     trials = [make_trial(16, 8, config="a"), make_trial(16, 8, config="b"), make_trial(32, 8)]
     frame = load_from_study(make_study(trials)).frame
     keys = config_keys(frame, PARAMS)
-    assert keys.iloc[0] == "a" and keys.iloc[1] == "b" and '"batch_size": 32' in keys.iloc[2]
+    assert keys.iloc[0] == "a" and keys.iloc[1] == "b" and keys.iloc[2] == "batch_size=32, time_step=8, hidden_size=16"
     assert len(config_table(frame, PARAMS)) == 3
 
 

@@ -121,11 +121,15 @@ def build_report(
     importance: bool = True,
     ranges: dict[str, tuple[Any, Any]] | None = None,
     study_attrs: dict[str, Any] | None = None,
+    distribution_json: dict[str, dict[str, Any]] | None = None,
 ) -> Report:
+    """`distributions` (Optuna's objects) or `distribution_json` (the same as stored, read without Optuna)
+    name the searched parameters; Optuna is imported only to compute importance."""
     from lstmexp.report.importance import param_importances
 
-    params = searched_params(trials, (distributions or {}).keys() or (ranges or {}).keys())
+    params = searched_params(trials, (distributions or distribution_json or ranges or {}).keys())
     best = best_trials(trials, params)
+    configs = config_table(trials, params)
     attrs = study_attrs or {}
     return Report(
         study=study_name,
@@ -140,18 +144,25 @@ def build_report(
         failures=failure_counts(trials),
         matrices=matrices(trials),
         pareto=trial_table(pareto_front(quiet(trials)[0]), params),
-        importance=param_importances(trials, distributions or {}, params) if importance else pd.DataFrame(),
+        importance=param_importances(trials, distributions or as_objects(distribution_json or {}), params)
+        if importance else pd.DataFrame(),
         claims=evaluate_claims(trials, params),
         recommendations=recommend(trials, spec or {}, within_pct, max_memory, params,
-                                  ranges if ranges is not None else observed_ranges(trials, params)),
+                                  ranges if ranges is not None else observed_ranges(trials, params), configs),
         curves={n: c for n, c in (curves or {}).items() if n in set(best["number"])},
         all_trials=trials,
         params=params,
-        configs=config_table(trials, params),
+        configs=configs,
         study_attrs=attrs,
         claims_best_lr=evaluate_at_best_lr(trials, params) if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params
         else [],
     )
+
+
+def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:
+    from lstmexp.report.load import as_objects as decode
+
+    return decode(distribution_json) if distribution_json else {}
 
 
 def trial_table(trials: pd.DataFrame, params: list[str] | None = None) -> pd.DataFrame:

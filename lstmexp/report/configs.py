@@ -9,7 +9,6 @@ over seeds, with the seed-to-seed standard deviation beside it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,9 +37,11 @@ def searched_params(trials: pd.DataFrame, names: Iterable[str] = ()) -> list[str
 
 
 def config_keys(trials: pd.DataFrame, params: list[str]) -> pd.Series:
-    """Each trial's configuration key: the recorded `config`, else its searched values as JSON."""
-    built = trials[params].apply(lambda row: json.dumps({p: to_plain(row[p]) for p in params}, sort_keys=True),
-                                 axis=1) if params and not trials.empty else pd.Series("", index=trials.index)
+    """Each trial's configuration key: the recorded `config`, else its searched values ('batch_size=16, ...')."""
+    built = pd.Series("", index=trials.index, dtype=object)
+    for index, param in enumerate(params):  # column-wise string concatenation: no Python loop over trials
+        values = trials[param].map(to_plain).astype(str)
+        built = built + ("" if index == 0 else ", ") + f"{param}=" + values
     if CONFIG not in trials.columns:
         return built.astype(str)
     recorded = trials[CONFIG]
@@ -67,28 +68,26 @@ def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     complete = trials[trials["state"] == "complete"].dropna(subset=[RANK_METRIC])
     if complete.empty:
         return pd.DataFrame(columns=columns)
-    complete = complete.assign(__config=config_keys(complete, params))
-    rows = [config_row(group, params) for _, group in complete.groupby("__config", sort=False)]
-    table = pd.DataFrame(rows).sort_values(RANK_METRIC, kind="stable").reset_index(drop=True)
+    key = config_keys(complete, params)
+    losses = pd.to_numeric(complete[RANK_METRIC], errors="coerce")
+    grouped = losses.groupby(key, sort=False)
+    distance = (losses - grouped.transform("mean")).abs()
+    representative = distance.groupby(key, sort=False).idxmin()  # index label of each configuration's trial
+    table = complete.loc[representative.to_numpy(), [p for p in params if p in complete.columns]]
+    table = table.map(to_plain).reset_index(drop=True)
+    table["seeds"] = grouped.size().to_numpy()
+    table[RANK_METRIC] = grouped.mean().to_numpy()
+    table[f"{RANK_METRIC}_sd"] = grouped.std().to_numpy()  # NaN for one seed
+    table["trial"] = complete.loc[representative.to_numpy(), "number"].astype(int).to_numpy()
+    busy = contended_mask(complete)
+    for metric in ("samples_per_s", "peak_mem_bytes", "test_skill"):
+        if metric in complete.columns:
+            values = pd.to_numeric(complete[metric], errors="coerce")
+            values = values.where(~busy) if metric == "samples_per_s" else values
+            table[metric] = values.groupby(key, sort=False).median().to_numpy()
+    table = table.sort_values(RANK_METRIC, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))
     return table
-
-
-def config_row(group: pd.DataFrame, params: list[str]) -> dict[str, Any]:
-    losses = pd.to_numeric(group[RANK_METRIC], errors="coerce")
-    mean = float(losses.mean())
-    representative = group.iloc[int((losses - mean).abs().to_numpy().argmin())]
-    row: dict[str, Any] = {p: to_plain(representative[p]) for p in params}
-    row |= {"seeds": len(group), RANK_METRIC: mean,
-            f"{RANK_METRIC}_sd": float(losses.std()) if len(group) > 1 else float("nan"),
-            "trial": int(representative["number"])}
-    quiet = group[~contended_mask(group)]
-    for metric in ("samples_per_s", "peak_mem_bytes", "test_skill"):
-        if metric in group.columns:
-            source = quiet if metric == "samples_per_s" else group
-            values = pd.to_numeric(source[metric], errors="coerce").dropna()
-            row[metric] = float(values.median()) if not values.empty else float("nan")
-    return row
 
 
 def tie_note(table: pd.DataFrame) -> str:

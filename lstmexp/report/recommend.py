@@ -51,11 +51,12 @@ class Context:
 def recommend(
     trials: pd.DataFrame, spec: dict[str, Any], within_pct: float = DEFAULT_WITHIN_PCT,
     max_memory: int | None = None, params: list[str] | None = None,
-    ranges: dict[str, tuple[Any, Any]] | None = None,
+    ranges: dict[str, tuple[Any, Any]] | None = None, table: pd.DataFrame | None = None,
 ) -> list[Recommendation]:
+    """`table`: the configurations (`configs.config_table`), when the caller already has them."""
     names = params if params is not None else [p for p in SEARCHED_PARAMS if p in trials.columns]
     context = Context(trials, names, ranges if ranges is not None else observed_ranges(trials, names), spec)
-    table = config_table(trials, names)
+    table = config_table(trials, names) if table is None else table
     accurate = most_accurate(table)
     picks = [accurate, fastest_within(context, table, within_pct, accurate)]
     if max_memory is not None:

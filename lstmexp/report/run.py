@@ -56,14 +56,12 @@ def fast_report(storage_url: str, stored: StoredStudy, options: ReportOptions) -
 
 def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: LoadedTrials,
               options: ReportOptions) -> Report:
-    from lstmexp.report.load import as_objects
     from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url
 
-    # Importance needs Optuna's distribution objects (PED-ANOVA); the fast path made none yet.
-    distributions = loaded.distributions or as_objects(loaded.distribution_json)
     return build_report(
         name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), loaded.frame,
-        spec=attrs.get(SPEC_ATTR, {}), curves=loaded.curves, distributions=distributions,
+        spec=attrs.get(SPEC_ATTR, {}), curves=loaded.curves, distributions=loaded.distributions or None,
+        distribution_json=loaded.distribution_json,
         within_pct=options.within_pct, max_memory=options.max_memory, ranges=loaded.ranges, study_attrs=attrs,
     )
 
