@@ -158,3 +158,10 @@ def test_no_empty_sections_and_captions_name_only_their_columns():
     extra = next(s for s in shape.sections if s.key == "tradeoffs_extra_batch_size")
     assert extra.title == "GFLOP/s by batch_size (medians)"
     assert "loss" not in extra.caption and "skill" not in extra.caption  # its table has neither
+
+
+def test_a_budget_that_ended_the_study_is_said_first():
+    report = built([make_trial(16, 8), make_trial(32, 8)], study_attrs={"budget_stop": "max_minutes 30 reached"})
+    text = render(outline(report), "table")
+    assert text.index("the study's budget ended it: max_minutes 30 reached") < text.index("most accurate:")
+    assert "budget" not in render(outline(built([make_trial(16, 8)])), "table")
