@@ -190,3 +190,12 @@ def test_lr_cotuned_claims_use_each_batch_sizes_best_lr():
     tuned = {c.code: c for c in evaluate_at_best_lr(frame, ["batch_size", "time_step", "hidden_size", "train.lr"])}
     assert set(tuned) == {"C5@best lr", "C6@best lr", "C7@best lr", "C8@best lr", "C9@best lr"}
     assert tuned["C6@best lr"].parts[0].effect.rows == 6  # 3 trials at each batch size's best lr
+
+
+def test_a_figure_that_never_moves_among_comparable_trials_is_not_testable_here():
+    """C7 on the default search: a few trials stopped improving, but not within any comparable group."""
+    trials = [make_trial(b, t, best_epoch=4 if t == 16 else 2, epochs_run=4, grad_norm_mean=1.0 / b)
+              for b in (16, 32, 64) for t in (8, 16) for _ in range(2)]
+    part = claims_of(trials)["C7"].parts[0]
+    assert part.verdict == NOT_TESTABLE and "cannot vary" in part.note
+    assert claims_of(trials)["C7"].verdict == HOLDS  # the gradient-norm part still decides

@@ -285,6 +285,9 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
         same = f" (same {', '.join(strata)})" if strata else ""
         note = f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
         return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, joined(note, left_out))
+    if effect.low == effect.high == 1.0:  # y never moves among comparable trials: nothing to test
+        note = f"{part.y} is the same in every group of comparable trials: the study cannot vary it"
+        return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, rows, joined(note, left_out))
     verdict = verdict_of(effect, part.direction)
     return PartResult(part.statement, verdict, effect, part.unit, test, rows, joined("", left_out))
 

@@ -109,7 +109,8 @@ def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
     if close.empty:
         return Recommendation(goal, None, "", "no uncontended configuration with a throughput" + note)
     row = close.loc[close["samples_per_s"].idxmax()]
-    why = (f"highest median samples/s ({row['samples_per_s']:,.0f}) among {len(close)} configurations with mean "
+    configurations = "configuration" if len(close) == 1 else "configurations"
+    why = (f"highest median samples/s ({row['samples_per_s']:,.0f}) among {len(close)} {configurations} with mean "
            f"best val loss ≤ {limit:.4g}{note}")
     warnings = []
     if accurate.config is not None and row["trial"] == accurate.config["trial"]:

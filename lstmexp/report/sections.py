@@ -118,14 +118,23 @@ def optional_title(table: pd.DataFrame) -> str:
     return title[0].upper() + title[1:] if names else "Other figures"
 
 
+def figure_names(metrics: list[str]) -> list[str]:
+    """Metrics in words, by kind ('speed', 'memory', 'loss', ...), so a caption outlives hidden columns."""
+    words = {"samples_per_s": "speed", "train_s_per_epoch": "speed", "iterations_per_epoch": "speed",
+             "time_steps_per_s": "speed", "val_loss_best": "loss", "test_skill": "skill",
+             "grad_norm_mean": "gradient norm", "time_to_target_s": "time to target"}
+    return list(dict.fromkeys(
+        "memory" if "mem" in m else words.get(m, OPTIONAL_NAMES.get(m, m)) for m in metrics))
+
+
 def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -> Section:
     metrics = [c for c in table.columns if c not in (param, "trials", "complete", "contended trials")
                and not str(c).endswith("_iqr")]
-    costs = [m for m in metrics if m in COST_METRICS]
-    others = [m for m in metrics if m not in COST_METRICS]
-    said = ["median and interquartile range (iqr) per value"]
+    costs = figure_names([m for m in metrics if m in COST_METRICS])
+    others = figure_names([m for m in metrics if m not in COST_METRICS])
+    said = ["median and interquartile range (iqr, as % of the median) per value"]
     if costs:
-        quiet = " (speed without contended trials)" if any(m in SPEED_METRICS for m in costs) else ""
+        quiet = " (speed without contended trials)" if "speed" in costs else ""
         said.append(f"{', '.join(costs)} over completed and pruned trials{quiet}")
     if others:
         said.append(f"{', '.join(others)} over completed trials only")
