@@ -18,7 +18,6 @@ import pandas as pd
 from lstmexp.report.build import COST_METRICS
 from lstmexp.report.claims import NO_DATA, ClaimResult
 from lstmexp.report.configs import tie_note
-from lstmexp.report.noise import SPEED_METRICS
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
