@@ -153,7 +153,7 @@ def recommendation_section(report: Report) -> Section:
         lines += [f"  warning: {w}" for w in rec.warnings]
         if rec.command:
             lines.append(f"  {rec.command}")
-    caption = "why each was chosen, the warnings, and the command that reproduces its trial (seed included):"
+    caption = "val loss: mean over seeds; speed, memory: medians; why, warnings and commands (seed included):"
     return Section("recommendations", "Recommended configurations", pd.DataFrame(rows), caption, lines,
                    read="figures are the configuration's mean (val loss) and medians over its seeds")
 
