@@ -43,7 +43,7 @@ repeats_option = click.option(
 
 
 # Commands that use Optuna: its log levels and warning filters are set before they run.
-OPTUNA_COMMANDS = ("search", "report")
+OPTUNA_COMMANDS = ("search",)  # report: optuna_compat.importances_over quiets its own in-memory study
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
