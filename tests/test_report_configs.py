@@ -137,6 +137,15 @@ def test_contended_trials_are_flagged_left_out_of_speed_picks_and_bannered():
     assert built(calm).banner == ""  # an older or quiet study gets none
 
 
+def test_the_banner_names_the_commonest_reason_whatever_its_figures():
+    calm = [make_trial(16, 8, samples_per_s=1000.0, contended=False, contention_reason="") for _ in range(2)]
+    busy = [make_trial(32, 8, samples_per_s=5e4, contended=True, contention_reason=f"other processes used {p}% of"
+                       " the CPU (limit 25%)") for p in (55, 61, 58)]
+    busy.append(make_trial(64, 8, samples_per_s=6e4, contended=True, contention_reason="steal 9% (limit 5%)"))
+    banner = built(calm + busy).banner
+    assert "4 of 6 trials" in banner and "(mostly: other processes used 55% of the CPU (limit 25%))" in banner
+
+
 def test_terminal_answer_first_and_fits_100_columns():
     """Issue 14 item 3, with a 100-column rich Console."""
     trials = [make_trial(b, t, h, extra={"train.lr": lr}, val_loss_best=0.1 * b / t + lr, samples_per_s=10.0 * b)

@@ -42,6 +42,21 @@ def left_out_note(count: int) -> str:
     return f"{count:,} contended {trials} left out of the speed figures"
 
 
+def most_common_reason(contended: pd.DataFrame) -> str:
+    """' (mostly: <an example of the commonest kind of reason>)', or '' when none was recorded.
+
+    Reasons carry their figures ("other processes used 58% of the CPU"), so they are grouped by their
+    wording with the numbers left out, and one real reason of the largest group is shown.
+    """
+    reasons = contended.get("contention_reason", pd.Series(dtype=object)).dropna().astype(str)
+    reasons = reasons[reasons.str.strip() != ""]
+    if reasons.empty:
+        return ""
+    kinds = reasons.str.replace(r"[\d.,]+", "#", regex=True)
+    commonest = kinds.value_counts().index[0]
+    return f" (mostly: {reasons[kinds == commonest].iloc[0]})"
+
+
 def contention_banner(trials: pd.DataFrame) -> str:
     """A warning when most measured trials were contended (their speed figures say little)."""
     if CONTENDED not in trials.columns or "samples_per_s" not in trials.columns:
@@ -50,8 +65,7 @@ def contention_banner(trials: pd.DataFrame) -> str:
     count = int(contended_mask(measured).sum())
     if measured.empty or count / len(measured) <= MOSTLY:
         return ""
-    reasons = trials.get("contention_reason", pd.Series(dtype=object)).dropna().astype(str)
-    common = f" (mostly: {reasons.value_counts().index[0]})" if not reasons.empty else ""
+    common = most_common_reason(measured[contended_mask(measured)])
     return (f"WARNING: {count:,} of {len(measured):,} trials measured their speed on a busy machine{common}: "
             f"speed figures and speed verdicts are unreliable; re-run with {CONTENTION_FIX}")
 
