@@ -61,7 +61,7 @@ def run_workers(
         process.start()
     for process in processes:
         process.join()
-    done = count_done(create_or_resume(spec, open_storage(storage_url, create=False)))
+    done = count_done(create_or_resume(spec, open_storage(storage_url, create=True)))
     failed = [p for p in processes if p.exitcode != 0]
     if failed:
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)
