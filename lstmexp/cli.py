@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
+MAX_MESSAGE_CHARS = 1000
+INVOCATION: list[str] = []  # this command's arguments, for the line that says how to resume
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -55,26 +57,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     tabulates speed, memory and accuracy per choice; `lstmexp run` measures one configuration.
     """
     if ctx.invoked_subcommand in OPTUNA_COMMANDS:
+        from lstmexp.launch import quiet_libraries
+
         quiet_libraries()
-
-
-def quiet_libraries() -> None:
-    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
-
-    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
-    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
-    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
-    """
-    import logging
-    import warnings
-
-    import optuna
-
-    from lstmexp.optuna_compat import optimize_logger
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optimize_logger().setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
@@ -129,6 +114,8 @@ def search(
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
+    from lstmexp.errors import Interrupted
+    from lstmexp.launch import check_worker_count, worker_process
     from lstmexp.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
     from lstmexp.storage import check_url, mask_url
@@ -138,15 +125,24 @@ def search(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
         objectives=list(objectives) or None, repeats=repeats,
     )
+    check_worker_count(workers)
     default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
-    storage_url = storage or experiment.storage or default_storage
+    storage_url = storage if storage is not None else experiment.storage or default_storage
     check_url(storage_url)
     console = Console(stderr=True, soft_wrap=True)
-    if workers > 1:
-        summary = run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
-    else:
-        with SearchProgress(console) as progress:
-            summary = run_search(experiment, storage_url, progress)
+    try:
+        if workers > 1:
+            summary = run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
+        elif console.is_terminal:  # a live bar; logs (CI, nohup) get one line per trial instead
+            with SearchProgress(console) as progress:
+                summary = run_search(experiment, storage_url, progress)
+        else:
+            summary = run_search(experiment, storage_url, TrialLines(console))
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: study {experiment.study} is saved in {mask_url(storage_url)} (finished trials kept); "
+            f"resume with: {resume_command()}"
+        ) from None
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
@@ -200,17 +196,11 @@ def run(
         sys.exit(1)
 
 
-def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
-    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
-    from rich.console import Console
+def resume_command() -> str:
+    """The command line that resumes an interrupted search (the one given, passwords masked)."""
+    import shlex
 
-    from lstmexp.progress import TrialLines
-    from lstmexp.search import run_search
-    from lstmexp.spec import ExperimentSpec
-
-    quiet_libraries()  # a spawned process starts with Python's defaults
-    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
+    return "lstmexp " + " ".join(shlex.quote(mask_text(arg)) for arg in INVOCATION)
 
 
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
@@ -308,20 +298,21 @@ def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping every user-fixable error to one line and exit code 2."""
+    from lstmexp.interrupt import INTERRUPT_EXIT_CODE, stop_signals_handled
+
     args = list(sys.argv[1:] if argv is None else argv)
+    INVOCATION[:] = args
     debug = "--debug" in args or bool(__import__("os").environ.get(DEBUG_ENV))
     try:
-        code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+        with stop_signals_handled():
+            code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
     except click.ClickException as exc:
         fail(exc.format_message(), debug, hint=usage_hint(exc))
     except LstmexpError as exc:
-        fail(str(exc), debug)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; finished trials are saved, run the same command to resume", err=True)
-        sys.exit(130)
+        fail(str(exc), debug, code=exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("error: interrupted; nothing half-written is kept: run the same command again", err=True)
+        sys.exit(INTERRUPT_EXIT_CODE)
     except Exception as exc:  # a bug, not the user's fault: say so, and how to see more
         if debug:
             click.echo(mask_text(traceback.format_exc()), err=True)
@@ -336,10 +327,13 @@ def usage_hint(exc: click.ClickException) -> str:
     return f" (see {ctx.command_path} --help)" if ctx is not None else ""
 
 
-def fail(message: str, debug: bool, hint: str = "") -> None:
+def fail(message: str, debug: bool, hint: str = "", code: int = 2) -> None:
     if debug:
         click.echo(mask_text(traceback.format_exc()), err=True)
-    # One line, always: a library's multi-line text inside a message must not break the contract.
+    # One line, always: a library's multi-line text inside a message must not break the contract,
+    # and a value echoed whole (a huge YAML value) must not flood the terminal.
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    if len(one_line) > MAX_MESSAGE_CHARS:
+        one_line = f"{one_line[:MAX_MESSAGE_CHARS]}... ({len(one_line)} characters)"
     click.echo(f"error: {mask_text(one_line)}{hint}", err=True)
-    sys.exit(2)
+    sys.exit(code)

@@ -12,8 +12,13 @@ STUDY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
 StrictInt = Annotated[int, Field(strict=True)]
-PositiveFloat = Annotated[float, Field(strict=True, gt=0)]
-Fraction = Annotated[float, Field(strict=True, ge=0, le=1)]
+# Floats are finite: `.inf` or `.nan` in a spec is a typo that would only surface mid-training.
+PositiveFloat = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
+# Seeds reach torch, numpy (0 <= seed < 2**32) and Optuna's samplers plus per-worker and per-repeat
+# offsets: below 2**31 leaves room for those offsets within every library's range.
+MAX_SEED = 2**31 - 1
+Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
 
 
 class Section(BaseModel):

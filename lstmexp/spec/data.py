@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import model_validator
 
 from lstmexp.choices import DataMode, Fill, Normalization, Scaling
-from lstmexp.spec.base import Fraction, PositiveInt, Section, StrictInt
+from lstmexp.spec.base import Fraction, PositiveInt, Section, Seed
 
 
 class RowSplit(Section):
@@ -60,7 +60,7 @@ class SplitSpec(Section):
 class DataSpec(Section):
     dataset: str = "synthetic"
     rows: PositiveInt = 6000
-    seed: StrictInt = 0
+    seed: Seed = 0
     split: SplitSpec = SplitSpec()
     scaling: Scaling = "standard"
     horizon: PositiveInt = 1

@@ -14,7 +14,7 @@ from lstmexp.spec.base import (
     PositiveFloat,
     PositiveInt,
     Section,
-    StrictInt,
+    Seed,
 )
 from lstmexp.spec.data import DataSpec
 from lstmexp.spec.space import SpaceSpec
@@ -28,9 +28,10 @@ class ModelSpec(Section):
 
 class TrainSpec(Section):
     epochs: PositiveInt = 8
-    lr: PositiveFloat = 3e-3
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-    seed: StrictInt = 0
+    # No optimizer here trains with a learning rate or weight decay above 10: larger is a typo.
+    lr: Annotated[PositiveFloat, Field(le=10)] = 3e-3
+    weight_decay: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
+    seed: Seed = 0
     device: str = "auto"
     grad_clip: PositiveFloat | None = None
     # Iterations at the start of training left out of the throughput (allocator, caches, cuDNN
@@ -86,7 +87,9 @@ class SearchSpec(Section):
     objectives: tuple[ObjectiveName, ...] = ("val_loss",)
     constraints: ConstraintSpec = ConstraintSpec()
     # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
-    seed: StrictInt | None = None
+    seed: Seed | None = None
+    # Stop after this many trials in a row failed without a result (they never count toward `trials`).
+    max_consecutive_failures: PositiveInt = 10
 
     @field_validator("objectives", mode="before")
     @classmethod
