@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
 MAX_MESSAGE_CHARS = 1000
-INVOCATION: list[str] = []  # this command's arguments, for the line that says how to resume
+MAX_REPORT_MEMORY = 2**60  # --max-memory beyond 1 EiB describes no machine (and overflows SQL integers)
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -115,6 +115,7 @@ def search(
     from rich.console import Console
 
     from lstmexp.errors import Interrupted
+    from lstmexp.interrupt import resume_command
     from lstmexp.launch import check_worker_count, worker_process
     from lstmexp.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
@@ -196,11 +197,13 @@ def run(
         sys.exit(1)
 
 
-def resume_command() -> str:
-    """The command line that resumes an interrupted search (the one given, passwords masked)."""
-    import shlex
+def finite(value: float, flag: str) -> float:
+    """click's FloatRange lets nan through (every comparison with nan is false)."""
+    import math
 
-    return "lstmexp " + " ".join(shlex.quote(mask_text(arg)) for arg in INVOCATION)
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=flag)
+    return value
 
 
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
@@ -236,7 +239,8 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Also write report.html (plots embedded), report.md, report.json, CSVs and PNGs to this folder.")
 @click.option("--max-memory", metavar="SIZE", help="Recommend the most accurate trial under this peak memory (512MiB).")
-@click.option("--within", "within_pct", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--within", "within_pct", type=click.FloatRange(min=0, max=1000), default=10.0, show_default=True,
+              callback=lambda ctx, param, value: finite(value, "--within"),
               help="'Fastest within X% of the best loss' recommendation: X.")
 def report(
     studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None, max_memory: str | None,
@@ -248,7 +252,10 @@ def report(
     from lstmexp.report.run import ReportOptions, report_study
     from lstmexp.units import parse_memory_flag
 
-    options = ReportOptions(within_pct, parse_memory_flag(max_memory, "--max-memory") if max_memory else None)
+    limit = parse_memory_flag(max_memory, "--max-memory") if max_memory else None
+    if limit is not None and limit > MAX_REPORT_MEMORY:
+        raise LstmexpError(f"--max-memory {max_memory} is beyond any machine; give a size below 1 EiB")
+    options = ReportOptions(within_pct, limit)
     text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
                         Path(out_dir) if out_dir else None, options)
     click.echo(text, nl=False)
@@ -298,10 +305,10 @@ def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping every user-fixable error to one line and exit code 2."""
-    from lstmexp.interrupt import INTERRUPT_EXIT_CODE, stop_signals_handled
+    from lstmexp.interrupt import INTERRUPT_EXIT_CODE, INVOCATION, stop_signals_handled
 
     args = list(sys.argv[1:] if argv is None else argv)
-    INVOCATION[:] = args
+    INVOCATION[:] = args  # for the line that says how to resume an interrupted search
     debug = "--debug" in args or bool(__import__("os").environ.get(DEBUG_ENV))
     try:
         with stop_signals_handled():

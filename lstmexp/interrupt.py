@@ -23,6 +23,16 @@ INTERRUPT_EXIT_CODE = 130
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []  # signals received by this process
 _children: list[int] = []  # worker process ids the stop is forwarded to
+INVOCATION: list[str] = []  # this command's arguments (set by the CLI), for the resume line
+
+
+def resume_command() -> str:
+    """The command line that resumes an interrupted search: the one given, passwords masked."""
+    import shlex
+
+    from lstmexp.storage import mask_text
+
+    return "lstmexp " + " ".join(shlex.quote(mask_text(arg)) for arg in INVOCATION)
 
 
 class HasPid(Protocol):

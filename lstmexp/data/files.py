@@ -7,11 +7,13 @@ writes anywhere, so a bad file never leaves a half-written study behind.
 from __future__ import annotations
 
 import difflib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from lstmexp.errors import DataError
@@ -41,8 +43,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"data file {path} is neither .csv nor .parquet; convert it or rename it")
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"data file {path} does not exist; check data.path (relative to the working directory)")
+    if not path.is_file():  # a directory, or a FIFO that would block the read forever
+        raise DataError(f"data file {path} is not a regular file; point data.path at a CSV or Parquet file")
     if path.stat().st_size == 0:
         raise DataError(f"data file {path} is empty; point data.path at a file with a header and rows")
     try:
@@ -73,6 +77,8 @@ def load_table(spec: DataSpec) -> Table:
     inputs, outputs = columns_for_mode(spec.mode, features, targets)
     used = list(dict.fromkeys(inputs + outputs))
     values = fill_missing(frame[used].astype("float64"), spec.fill, spec.path)
+    check_finite(values, spec.path)
+    check_targets_vary(values, outputs, spec.path)
     bounds = split_rows(len(values), spec.split, times)
     return Table(values, inputs, outputs, bounds, times)
 
@@ -112,10 +118,39 @@ def check_numeric(frame: pd.DataFrame, columns: list[str]) -> None:
         )
 
 
+# Training runs in float32: a value beyond this overflows to inf there, or its square (variance,
+# MSE) does. Real measurements are far below; a larger one is a unit error or a corrupt cell.
+MAX_ABS_VALUE = 1e15
+
+
+def check_finite(values: pd.DataFrame, path: str) -> None:
+    """Every value is finite and within float32's safe range; else name the first bad row and column."""
+    array = values.to_numpy()
+    bad = ~np.isfinite(array) | (np.abs(np.nan_to_num(array)) > MAX_ABS_VALUE)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"data file {path}: row {row}, column {values.columns[column]!r} holds {array[row, column]!r}, "
+            f"not a finite number below {MAX_ABS_VALUE:g} in size; fix or drop that row"
+        )
+
+
+def check_targets_vary(values: pd.DataFrame, targets: list[str], path: str) -> None:
+    """A constant target has no variance to learn (and scaling it divides by zero)."""
+    for column in targets:
+        if values[column].nunique() <= 1:
+            raise DataError(
+                f"data.target {column!r} in {path} is constant ({values[column].iloc[0]!r} in every row); "
+                "there is nothing to predict: pick a column that varies"
+            )
+
+
 def sort_by_time(frame: pd.DataFrame, column: str, path: str) -> tuple[pd.DataFrame, pd.Series]:
     """Parse the time column and check it increases strictly; unsorted or repeated stamps are errors."""
     try:
-        times = pd.to_datetime(frame[column])
+        with warnings.catch_warnings():  # pandas' multi-line "could not infer format" advice
+            warnings.simplefilter("ignore", UserWarning)
+            times = pd.to_datetime(frame[column])
     except (ValueError, TypeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"data.time_column {column!r} does not parse as dates ({reason}); fix the column") from None

@@ -6,7 +6,9 @@ What is shown comes from the Outline (`outline.outline`), built once and the sam
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pandas as pd
 
@@ -39,19 +41,39 @@ def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> 
 
 
 def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -> str:
-    out = [f"# {shape.title}", ""]
-    out += [f"- {line}" for line in shape.lines]
+    """Markdown with every text escaped: study names and values from any Optuna client are user strings."""
+    out = [f"# {md(shape.title)}", ""]
+    out += [f"- {md(line)}" for line in shape.lines]
     for section in shape.sections:
-        out += ["", f"## {section.title}", ""]
+        out += ["", f"## {md(section.title)}", ""]
         if section.caption:
-            out += [f"_{section.caption}_", ""]
-        out.append(for_people(section.frame).to_markdown(index=False) if not section.frame.empty else "_no rows_")
+            out += [f"_{md(section.caption)}_", ""]
+        out.append(md_table(for_people(section.frame)) if not section.frame.empty else "_no rows_")
         if section.lines:
-            out += ["", "```", *section.lines, "```"]
+            fence = "`" * max(3, 1 + max((len(run) for line in section.lines for run in BACKTICKS.findall(line)),
+                                         default=0))
+            out += ["", fence, *section.lines, fence]  # a fence longer than any run inside: lines stay literal
     if image_paths:
         out += ["", "## Plots", ""]
-        out += [f"![{name}]({path})" for name, path in image_paths.items()]
+        out += [f"![{md(name)}]({path})" for name, path in image_paths.items()]
     return "\n".join(out) + "\n"
+
+
+# Markdown passes HTML through and reads [..](..) as links, ` as code and | as a table cell's end.
+MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+BACKTICKS = re.compile(r"`+")
+
+
+def md(text: object) -> str:
+    """A user string as inert Markdown: HTML escaped, link, code and table syntax backslashed."""
+    return MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def md_table(frame: pd.DataFrame) -> str:
+    text_columns = [c for c in frame.columns if frame[c].dtype == object]
+    escaped = frame.assign(**{c: frame[c].map(lambda v: v if v is None else md(v)) for c in text_columns})
+    escaped.columns = [md(c) for c in frame.columns]
+    return escaped.to_markdown(index=False)
 
 
 def render_csv(shape: Outline) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,18 @@ Fraction = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
 # offsets: below 2**31 leaves room for those offsets within every library's range.
 MAX_SEED = 2**31 - 1
 Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
+
+
+# The largest batch_size, time_step or hidden_size a spec may name: beyond it nothing fits any
+# machine, and a range up to 10**18 would make a grid of that many points.
+MAX_SIZE = 2**20
+# The most points a grid search may enumerate (Optuna's GridSampler lists every combination).
+MAX_GRID_POINTS = 10**6
+
+
+def machine_memory() -> int:
+    """This machine's physical memory in bytes: the bound for sizes checked before anything runs."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 class Section(BaseModel):

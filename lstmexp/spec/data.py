@@ -7,7 +7,11 @@ from datetime import datetime
 from pydantic import model_validator
 
 from lstmexp.choices import DataMode, Fill, Normalization, Scaling
-from lstmexp.spec.base import Fraction, PositiveInt, Section, Seed
+from lstmexp.spec.base import Fraction, PositiveInt, Section, Seed, machine_memory
+
+# A generous estimate of the memory one row of a built-in dataset takes once generated, scaled and
+# windowed (several float64 columns and their float32 tensors): rows beyond RAM / this cannot load.
+BYTES_PER_ROW = 256
 
 
 class RowSplit(Section):
@@ -76,6 +80,15 @@ class DataSpec(Section):
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
     sequence_length: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _fits_the_machine(self) -> DataSpec:
+        if self.features is not None and not self.features:
+            raise ValueError("features is empty; leave it out to use every numeric column, or list columns")
+        if self.rows * BYTES_PER_ROW > machine_memory():
+            most = machine_memory() // BYTES_PER_ROW
+            raise ValueError(f"rows {self.rows} cannot fit in this machine's memory; use at most {most}")
+        return self
 
     @model_validator(mode="after")
     def _file_needs_target(self) -> DataSpec:

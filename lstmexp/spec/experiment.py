@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, AmpMode, ObjectiveName, Pruner, Sampler
+from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS, AmpMode, ObjectiveName, Pruner, Sampler
 from lstmexp.spec.base import (
+    MAX_GRID_POINTS,
     STUDY_NAME_PATTERN,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     Section,
     Seed,
+    machine_memory,
 )
 from lstmexp.spec.data import DataSpec
 from lstmexp.spec.space import SpaceSpec
-from lstmexp.units import parse_memory
+from lstmexp.units import format_bytes, parse_memory
 
 
 class ModelSpec(Section):
@@ -78,6 +81,14 @@ class ConstraintSpec(Section):
     def _memory_size(cls, value: Any) -> Any:
         return None if value is None else parse_memory(value)
 
+    @field_validator("max_memory")
+    @classmethod
+    def _within_the_machine(cls, value: int | None) -> int | None:
+        if value is not None and value > machine_memory():
+            raise ValueError(f"{format_bytes(value)} is more than this machine's memory "
+                             f"({format_bytes(machine_memory())}): no trial can exceed it; lower it or leave it out")
+        return value
+
 
 class SearchSpec(Section):
     trials: PositiveInt = 20
@@ -95,6 +106,14 @@ class SearchSpec(Section):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _grid_fits(self) -> SearchSpec:
+        points = math.prod(getattr(self.space, name).size() for name in SEARCHED_PARAMS)
+        if self.sampler == "grid" and points > MAX_GRID_POINTS:
+            raise ValueError(f"the grid has {points} points, more than {MAX_GRID_POINTS}; narrow the ranges or "
+                             "use another sampler")
+        return self
 
     @model_validator(mode="after")
     def _objectives_consistent(self) -> SearchSpec:
@@ -127,6 +146,31 @@ class ExperimentSpec(Section):
     def _target_for_objective(self) -> ExperimentSpec:
         if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
             raise ValueError("objective time_to_target needs train.target_val_loss (e.g. 0.4)")
+        return self
+
+    @model_validator(mode="after")
+    def _budget_reaches_measurement(self) -> ExperimentSpec:
+        """A samples budget must outlast the warm-up, or no trial could measure its throughput."""
+        largest = self.search.space.batch_size.highest
+        needed = (self.train.warmup_iters + 1) * largest
+        if self.train.max_samples is not None and self.train.max_samples < needed:
+            raise ValueError(
+                f"train.max_samples {self.train.max_samples} ends before measurement starts: "
+                f"{self.train.warmup_iters} warm-up steps plus one of batch_size {largest} need {needed}; "
+                "raise max_samples or lower train.warmup_iters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _weights_fit_the_machine(self) -> ExperimentSpec:
+        """The largest model's weights and optimizer state (about 16 bytes a parameter) must fit in memory."""
+        hidden, layers = self.search.space.hidden_size.highest, self.model.num_layers
+        parameters = 4 * hidden * (2 * hidden + 2) * layers
+        if 16 * parameters > machine_memory():
+            raise ValueError(
+                f"hidden_size {hidden} with {layers} layers needs {format_bytes(16 * parameters)} for weights and "
+                f"optimizer state; this machine has {format_bytes(machine_memory())}: lower hidden_size"
+            )
         return self
 
     @model_validator(mode="after")
