@@ -17,6 +17,7 @@ import click
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
 from lstmexp.errors import LstmexpError
+from lstmexp.launch import finite_flag
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
@@ -114,13 +115,8 @@ def search(
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
-    from lstmexp.errors import Interrupted
-    from lstmexp.interrupt import resume_command
-    from lstmexp.launch import check_worker_count, worker_process
-    from lstmexp.progress import SearchProgress, TrialLines
-    from lstmexp.search import run_search
+    from lstmexp.launch import check_worker_count
     from lstmexp.storage import check_url, mask_url
-    from lstmexp.workers import run_workers
 
     experiment = load_spec_with_flags(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
@@ -131,24 +127,36 @@ def search(
     storage_url = storage if storage is not None else experiment.storage or default_storage
     check_url(storage_url)
     console = Console(stderr=True, soft_wrap=True)
-    try:
-        if workers > 1:
-            summary = run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
-        elif console.is_terminal:  # a live bar; logs (CI, nohup) get one line per trial instead
-            with SearchProgress(console) as progress:
-                summary = run_search(experiment, storage_url, progress)
-        else:
-            summary = run_search(experiment, storage_url, TrialLines(console))
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted: study {experiment.study} is saved in {mask_url(storage_url)} (finished trials kept); "
-            f"resume with: {resume_command()}"
-        ) from None
+    summary = search_until_done_or_interrupted(experiment, storage_url, workers, console)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
     )
     console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
+
+
+def search_until_done_or_interrupted(experiment: ExperimentSpec, storage_url: str, workers: int, console: Any) -> Any:
+    """The search in this process or `workers` processes; Ctrl-C / SIGTERM become one Interrupted line."""
+    from lstmexp.errors import Interrupted
+    from lstmexp.interrupt import resume_command
+    from lstmexp.launch import worker_process
+    from lstmexp.progress import SearchProgress, TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.storage import mask_url
+    from lstmexp.workers import run_workers
+
+    try:
+        if workers > 1:
+            return run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
+        if console.is_terminal:  # a live bar; logs (CI, nohup) get one line per trial instead
+            with SearchProgress(console) as progress:
+                return run_search(experiment, storage_url, progress)
+        return run_search(experiment, storage_url, TrialLines(console))
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: study {experiment.study} is saved in {mask_url(storage_url)} (finished trials kept); "
+            f"resume with: {resume_command()}"
+        ) from None
 
 
 @cli.command()
@@ -197,15 +205,6 @@ def run(
         sys.exit(1)
 
 
-def finite(value: float, flag: str) -> float:
-    """click's FloatRange lets nan through (every comparison with nan is false)."""
-    import math
-
-    if not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number", param_hint=flag)
-    return value
-
-
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
     if given is not None:
         return given
@@ -240,7 +239,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
               help="Also write report.html (plots embedded), report.md, report.json, CSVs and PNGs to this folder.")
 @click.option("--max-memory", metavar="SIZE", help="Recommend the most accurate trial under this peak memory (512MiB).")
 @click.option("--within", "within_pct", type=click.FloatRange(min=0, max=1000), default=10.0, show_default=True,
-              callback=lambda ctx, param, value: finite(value, "--within"),
+              callback=lambda ctx, param, value: finite_flag(value, "--within"),
               help="'Fastest within X% of the best loss' recommendation: X.")
 def report(
     studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None, max_memory: str | None,

@@ -1,4 +1,4 @@
-"""How a search process starts: library log levels, the `--workers` bound and each worker's entry point.
+"""How commands start: library log levels, flag bounds (`--workers`, finite floats), each worker's entry.
 
 Imported by the CLI only inside its commands: nothing heavy is imported at module level.
 """
@@ -65,3 +65,14 @@ def check_worker_count(workers: int) -> None:
     if workers > limit:
         raise LstmexpError(f"--workers {workers} is more than {limit} ({MAX_WORKERS_PER_CORE} per core here); "
                            f"use at most {limit}")
+
+
+def finite_flag(value: float, flag: str) -> float:
+    """click's FloatRange lets nan through (every comparison with nan is false)."""
+    import math
+
+    import click
+
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=flag)
+    return value

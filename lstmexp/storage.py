@@ -208,8 +208,9 @@ def open_rdb(
         fix = "run `optuna storage upgrade --storage URL` (keep a copy first)" if "upgrade" in str(exc) else \
             "use the Optuna version that wrote it"
         raise StorageError(f"storage {mask_url(url)!r} has Optuna tables of another version; {fix}") from None
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
-        reason = mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError, ValueError) as exc:
+        cause: BaseException = exc.__cause__ or exc  # Optuna wraps the driver's error: say what happened
+        reason = mask_text(str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__)
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
     if reader and not has_optuna_tables(storage):
         raise StorageError(f"storage {mask_url(url)!r} is not an Optuna storage (no Optuna tables); fix --storage")

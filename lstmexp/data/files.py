@@ -138,9 +138,9 @@ def check_finite(values: pd.DataFrame, path: str) -> None:
 def check_targets_vary(values: pd.DataFrame, targets: list[str], path: str) -> None:
     """A constant target has no variance to learn (and scaling it divides by zero)."""
     for column in targets:
-        if values[column].nunique() <= 1:
+        if len(values) > 1 and values[column].nunique() <= 1:  # one row: "too few rows" says it better
             raise DataError(
-                f"data.target {column!r} in {path} is constant ({values[column].iloc[0]!r} in every row); "
+                f"data.target {column!r} in {path} is constant ({float(values[column].iloc[0]):g} in every row); "
                 "there is nothing to predict: pick a column that varies"
             )
 
