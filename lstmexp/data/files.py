@@ -153,7 +153,9 @@ def sort_by_time(frame: pd.DataFrame, column: str, path: str) -> tuple[pd.DataFr
             times = pd.to_datetime(frame[column])
     except (ValueError, TypeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"data.time_column {column!r} does not parse as dates ({reason}); fix the column") from None
+        reason = reason.split(". You might want", 1)[0].removesuffix(".")  # pandas' advice is a bullet list
+        raise DataError(f"data.time_column {column!r} does not parse as dates ({reason}); write every date in one "
+                        "format, e.g. 2020-01-31 13:00") from None
     if times.isna().any():
         row = int(times.isna().to_numpy().argmax())
         raise DataError(f"time column {column!r} is empty at row {row} of {path}; fill or drop that row")
