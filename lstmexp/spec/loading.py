@@ -38,7 +38,10 @@ MAX_ECHO_CHARS = 60
 
 def parse_yaml(text: str) -> Any:
     # SpecLoader is a SafeLoader subclass that only adds a float resolver: no object construction.
-    value = yaml.load(text, Loader=SpecLoader)  # noqa: S506
+    try:
+        value = yaml.load(text, Loader=SpecLoader)  # noqa: S506
+    except ValueError as exc:  # an integer of thousands of digits: Python refuses to convert it
+        raise yaml.YAMLError(f"a number is too long ({str(exc).split(';')[0]})") from None
     expanded_size(value, {})
     return value
 
@@ -63,7 +66,7 @@ def expanded_size(value: Any, seen: dict[int, int | None]) -> int:
     for child in children:
         total += expanded_size(child, seen)
         if total > MAX_SPEC_VALUES:
-            raise yaml.YAMLError(f"aliases expand to more than {MAX_SPEC_VALUES} values")
+            raise yaml.YAMLError(f"the spec holds more than {MAX_SPEC_VALUES} values (aliases expanded)")
     seen[key] = total
     return total
 
@@ -116,7 +119,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     try:
         value = parse_yaml(text) if text.strip() else None
     except yaml.YAMLError as exc:
-        raise SpecError(f"override {echo(override)}: the value is not valid YAML ({exc}); quote it") from None
+        raise SpecError(f"override {echo(override)}: not valid YAML ({echo(str(exc))}); quote the value") from None
     node = raw
     parts = key.split(".")
     for depth, part in enumerate(parts[:-1]):
