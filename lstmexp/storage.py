@@ -171,6 +171,9 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     if scheme == "sqlite":
         path = sqlite_path(url)
         assert path is not None  # noqa: S101 - check_url refused in-memory databases
+        if create and "mode=ro" in url.partition("?")[2]:  # SQLite alone would ignore it without uri=true
+            raise StorageError(f"storage {mask_url(url)!r} asks for read-only access (mode=ro), but search writes "
+                               "trials; drop ?mode=ro (report reads it as it is)")
         prepare_storage_file(path, mask_url(url), create)
         has_tables = check_sqlite_file(path, writing=create)
         # Wait for a busy database instead of failing at once with "database is locked".

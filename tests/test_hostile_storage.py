@@ -83,6 +83,15 @@ def test_report_on_a_foreign_file_says_not_an_optuna_storage_and_writes_nothing(
     assert fingerprint(workdir) == before
 
 
+def test_mode_ro_is_honoured_by_search_and_report(cli, workdir, spec, studies):
+    path = copy_in(studies[0], workdir)
+    before = fingerprint(workdir)
+    url = f"sqlite:///{path}?mode=ro"
+    assert_one_line(cli("search", str(spec), "--storage", url, "--trials", "3"), "mode=ro")
+    assert cli("report", "--storage", url).code == 0
+    assert fingerprint(workdir) == before
+
+
 @pytest.mark.parametrize("kind", ["foreign-sqlite", "text"])
 def test_search_refuses_another_programs_database(cli, workdir, spec, kind):
     path = workdir / "app.db"
