@@ -23,7 +23,7 @@ from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint, make_studies
 NUMBER_CASES = [
     ("train.lr=.inf", "train.lr"),
     ("train.lr=.nan", "train.lr"),
-    ("train.lr=1e308", "train.lr"),
+    ("train.lr=-1e308", "train.lr"),
     ("train.weight_decay=.inf", "train.weight_decay"),
     ("train.weight_decay=-1e-3", "train.weight_decay"),
     ("train.grad_clip=.nan", "train.grad_clip"),
@@ -46,7 +46,9 @@ NUMBER_CASES = [
     ("data.features=[]", "features is empty"),
     ("train.max_samples=1", "train.max_samples"),
     ("train.max_samples=31", "train.max_samples"),  # warm-up 1 + one batch of 16 need 32
+    ("train.max_samples=16", "train.max_samples"),
     ("search.max_consecutive_failures=0", "search.max_consecutive_failures"),
+    ("search.max_consecutive_failures=.inf", "search.max_consecutive_failures"),
 ]
 
 

@@ -60,12 +60,13 @@ def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -
 
 
 # Markdown passes HTML through and reads [..](..) as links, ` as code and | as a table cell's end.
-MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+# A bracket alone is no link (the report's own "[study] samples/s" columns keep theirs): `](` is.
+MD_SPECIAL = re.compile(r"([\\`|]|\](?=\())")
 BACKTICKS = re.compile(r"`+")
 
 
 def md(text: object) -> str:
-    """A user string as inert Markdown: HTML escaped, link, code and table syntax backslashed."""
+    """A user string as inert Markdown: HTML escaped; link, code and table syntax backslashed."""
     return MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 

@@ -31,9 +31,8 @@ class ModelSpec(Section):
 
 class TrainSpec(Section):
     epochs: PositiveInt = 8
-    # No optimizer here trains with a learning rate or weight decay above 10: larger is a typo.
-    lr: Annotated[PositiveFloat, Field(le=10)] = 3e-3
-    weight_decay: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.0
+    lr: PositiveFloat = 3e-3  # finite; a huge one diverges, and a diverged trial is recorded as such
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     seed: Seed = 0
     device: str = "auto"
     grad_clip: PositiveFloat | None = None
@@ -150,13 +149,17 @@ class ExperimentSpec(Section):
 
     @model_validator(mode="after")
     def _budget_reaches_measurement(self) -> ExperimentSpec:
-        """A samples budget must outlast the warm-up, or no trial could measure its throughput."""
-        largest = self.search.space.batch_size.highest
-        needed = (self.train.warmup_iters + 1) * largest
+        """A samples budget must outlast the warm-up, or no trial could measure its throughput.
+
+        Checked against the smallest batch size: when even it cannot measure, nothing can. Larger
+        batches that cannot fail without a result, which `search.max_consecutive_failures` bounds.
+        """
+        smallest = self.search.space.batch_size.lowest
+        needed = (self.train.warmup_iters + 1) * smallest
         if self.train.max_samples is not None and self.train.max_samples < needed:
             raise ValueError(
                 f"train.max_samples {self.train.max_samples} ends before measurement starts: "
-                f"{self.train.warmup_iters} warm-up steps plus one of batch_size {largest} need {needed}; "
+                f"{self.train.warmup_iters} warm-up steps plus one of batch_size {smallest} need {needed}; "
                 "raise max_samples or lower train.warmup_iters"
             )
         return self

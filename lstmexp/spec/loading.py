@@ -119,7 +119,8 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     try:
         value = parse_yaml(text) if text.strip() else None
     except yaml.YAMLError as exc:
-        raise SpecError(f"override {echo(override)}: not valid YAML ({echo(str(exc))}); quote the value") from None
+        problem = getattr(exc, "problem", None) or str(exc)  # PyYAML's own text spans several lines
+        raise SpecError(f"override {echo(override)}: the value is not valid YAML ({echo(problem)}); quote it") from None
     node = raw
     parts = key.split(".")
     for depth, part in enumerate(parts[:-1]):
