@@ -19,12 +19,15 @@ from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
 from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.integrations import LOG_TARGETS
+from lstmexp.launch import finite_flag
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
+MAX_MESSAGE_CHARS = 1000
+MAX_REPORT_MEMORY = 2**60  # --max-memory beyond 1 EiB describes no machine (and overflows SQL integers)
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -58,26 +61,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     tabulates speed, memory and accuracy per choice; `lstmexp run` measures one configuration.
     """
     if ctx.invoked_subcommand in OPTUNA_COMMANDS:
+        from lstmexp.launch import quiet_libraries
+
         quiet_libraries()
-
-
-def quiet_libraries() -> None:
-    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
-
-    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
-    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
-    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
-    """
-    import logging
-    import warnings
-
-    import optuna
-
-    from lstmexp.optuna_compat import optimize_logger
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optimize_logger().setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
@@ -136,6 +122,7 @@ def search(
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
+    from lstmexp.launch import check_worker_count, worker_process
     from lstmexp.startup import prepare, run_shown
     from lstmexp.storage import check_url, mask_url
 
@@ -143,6 +130,7 @@ def search(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
         objectives=list(objectives) or None, repeats=repeats,
     )
+    check_worker_count(workers)
     experiment, storage_url, start_lines = prepare(experiment, workers, storage)
     check_url(storage_url)
     console = Console(stderr=True, soft_wrap=True)
@@ -200,19 +188,6 @@ def run(
         sys.exit(1)
 
 
-def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
-    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
-    from rich.console import Console
-
-    from lstmexp.progress import TrialLines
-    from lstmexp.search import run_search
-    from lstmexp.spec import ExperimentSpec
-
-    quiet_libraries()  # a spawned process starts with Python's defaults
-    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
-
-
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
     if given is not None:
         return given
@@ -246,7 +221,8 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Also write report.html (plots embedded), report.md, report.json, CSVs and PNGs to this folder.")
 @click.option("--max-memory", metavar="SIZE", help="Recommend the most accurate trial under this peak memory (512MiB).")
-@click.option("--within", "within_pct", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--within", "within_pct", type=click.FloatRange(min=0, max=1000), default=10.0, show_default=True,
+              callback=lambda ctx, param, value: finite_flag(value, "--within"),
               help="'Fastest within X% of the best loss' recommendation: X.")
 def report(
     studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None, max_memory: str | None,
@@ -259,7 +235,10 @@ def report(
     from lstmexp.report.run import ReportOptions, report_study
     from lstmexp.units import parse_memory_flag
 
-    options = ReportOptions(within_pct, parse_memory_flag(max_memory, "--max-memory") if max_memory else None)
+    limit = parse_memory_flag(max_memory, "--max-memory") if max_memory else None
+    if limit is not None and limit > MAX_REPORT_MEMORY:
+        raise LstmexpError(f"--max-memory {max_memory} is beyond any machine; give a size below 1 EiB")
+    options = ReportOptions(within_pct, limit)
     with pointing_elsewhere(list(studies), list(storages) or [DEFAULT_STORAGE]):  # a missing study: where is it?
         text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
                             Path(out_dir) if out_dir else None, options)
@@ -310,20 +289,21 @@ def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping every user-fixable error to one line and exit code 2."""
+    from lstmexp.interrupt import INTERRUPT_EXIT_CODE, INVOCATION, stop_signals_handled
+
     args = list(sys.argv[1:] if argv is None else argv)
+    INVOCATION[:] = args  # for the line that says how to resume an interrupted search
     debug = "--debug" in args or bool(__import__("os").environ.get(DEBUG_ENV))
     try:
-        code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+        with stop_signals_handled():
+            code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
     except click.ClickException as exc:
         fail(exc.format_message(), debug, hint=usage_hint(exc))
     except LstmexpError as exc:
-        fail(str(exc), debug)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; finished trials are saved, run the same command to resume", err=True)
-        sys.exit(130)
+        fail(str(exc), debug, code=exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("error: interrupted; nothing half-written is kept: run the same command again", err=True)
+        sys.exit(INTERRUPT_EXIT_CODE)
     except Exception as exc:  # a bug, not the user's fault: say so, and how to see more
         if debug:
             click.echo(mask_text(traceback.format_exc()), err=True)
@@ -338,10 +318,13 @@ def usage_hint(exc: click.ClickException) -> str:
     return f" (see {ctx.command_path} --help)" if ctx is not None else ""
 
 
-def fail(message: str, debug: bool, hint: str = "") -> None:
+def fail(message: str, debug: bool, hint: str = "", code: int = 2) -> None:
     if debug:
         click.echo(mask_text(traceback.format_exc()), err=True)
-    # One line, always: a library's multi-line text inside a message must not break the contract.
+    # One line, always: a library's multi-line text inside a message must not break the contract,
+    # and a value echoed whole (a huge YAML value) must not flood the terminal.
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    if len(one_line) > MAX_MESSAGE_CHARS:
+        one_line = f"{one_line[:MAX_MESSAGE_CHARS]}... ({len(one_line)} characters)"
     click.echo(f"error: {mask_text(one_line)}{hint}", err=True)
-    sys.exit(2)
+    sys.exit(code)

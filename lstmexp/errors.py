@@ -37,3 +37,9 @@ class TrialFailure(Exception):
         self.reason = reason
         self.detail = detail
         self.figures = figures or {}  # what was measured before the failure (e.g. memory at an OOM)
+
+
+class Interrupted(LstmexpError):
+    """Ctrl-C or SIGTERM stopped a command; the message says what is saved and how to resume."""
+
+    exit_code = 130

@@ -12,6 +12,7 @@ Optuna is imported inside the functions: `lstmexp.cli` imports this module at st
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import optuna
@@ -174,7 +175,15 @@ def read_sqlite_study(path: Path, study_name: str | None) -> StoredStudy | None:
         connection.close()
 
 
+# The schema revision (alembic) of Optuna 5.0's RDB tables, the layout the SQL above was checked
+# against. Another revision (an older Optuna's file) goes the standard way, which names the fix.
+KNOWN_SCHEMA_REVISIONS = frozenset({"v3.2.0.a"})
+
+
 def read_open_sqlite(connection: Any, study_name: str | None) -> StoredStudy | None:
+    revisions = {row[0] for row in connection.execute("SELECT version_num FROM alembic_version").fetchall()}
+    if not revisions or not revisions <= KNOWN_SCHEMA_REVISIONS:
+        return None
     if study_name is None:
         names = connection.execute("SELECT study_name FROM studies").fetchall()
         if len(names) != 1:
@@ -250,38 +259,86 @@ def importances_over(trials: list[FrozenTrial], direction: str, params: list[str
 # --------------------------------------------------------------------------------------------
 
 
-def drop_torn_tail(path: Path, lock: Any) -> None:
+def drop_torn_tail(path: Path, lock: Any) -> bool:
     """Cut a last record that has no newline: its writer died mid-append (kill -9, full disk).
 
     Optuna appends whole newline-terminated records under the lock, so a tail without a newline was
     never acknowledged to its writer; left in place, the next append would glue onto it and make the
-    whole journal unreadable. Done under the same lock, so a live writer's append is never cut.
+    whole journal unreadable. Done under the same lock, so a live writer's append is never cut, and
+    only after every record before the tail was read as an Optuna record (`check_journal`): a file
+    that is not provably a journal is never touched. True when something was cut.
     """
     lock.acquire()
     try:
+        check = check_journal(path)
+        if not check.torn:
+            return False
         with path.open("rb+") as log:
-            size = log.seek(0, 2)
-            if size == 0:
-                return
-            log.seek(size - 1)
-            if log.read(1) == b"\n":
-                return
-            keep = last_newline_end(log, size)
-            log.truncate(keep)
+            log.truncate(check.whole_end)
             log.flush()
             os.fsync(log.fileno())
+        return True
     finally:
         lock.release()
 
 
-def last_newline_end(log: BinaryIO, size: int, chunk: int = 65536) -> int:
-    """Offset just after the last newline before `size` (0 when there is none)."""
-    end = size
-    while end > 0:
-        start = max(0, end - chunk)
-        log.seek(start)
-        found = log.read(end - start).rfind(b"\n")
-        if found >= 0:
-            return start + found + 1
-        end = start
-    return 0
+# The first bytes of every record Optuna writes (json.dumps of a dict whose first key is op_code).
+JOURNAL_RECORD_START = b'{"op_code":'
+
+
+@dataclass(frozen=True)
+class JournalCheck:
+    """What a scan of a journal file found: where its whole records end, and the first bad record."""
+
+    whole_end: int  # offset just after the last whole, readable record
+    size: int
+    bad_line: int | None = None  # 1-based number of the first record that cannot be read
+    problem: str = ""
+
+    @property
+    def torn(self) -> bool:
+        return self.bad_line is None and self.whole_end < self.size
+
+
+def check_journal(path: Path) -> JournalCheck:
+    """Read every record of a journal file as Optuna would replay it, without changing the file.
+
+    A record is one JSON object per line with a known `op_code` (optuna/storages/journal/_storage.py,
+    JournalOperation) and a `worker_id`. A last line without its newline is a torn append (its writer
+    died); any other unreadable line makes the file something this reader cannot vouch for.
+    """
+    end = 0
+    with path.open("rb") as log:
+        size = os.fstat(log.fileno()).st_size
+        for number, line in enumerate(log, start=1):
+            if end + len(line) > size:
+                break  # appended after we looked: not ours to judge
+            if not line.endswith(b"\n"):
+                if number == 1 and not line.startswith(JOURNAL_RECORD_START):
+                    return JournalCheck(end, size, number, "it does not start with an Optuna journal record")
+                break
+            problem = journal_record_problem(line)
+            if problem:
+                return JournalCheck(end, size, number, problem)
+            end += len(line)
+    return JournalCheck(end, size)
+
+
+def journal_record_problem(line: bytes) -> str:
+    """Why one journal line is not a record Optuna can replay ('' when it is)."""
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return "not a JSON record"
+    if not isinstance(record, dict) or "op_code" not in record or "worker_id" not in record:
+        return "not an Optuna journal record (no op_code and worker_id)"
+    if record["op_code"] not in journal_op_codes():
+        return f"unknown op_code {str(record['op_code'])[:20]!r}"
+    return ""
+
+
+@functools.cache
+def journal_op_codes() -> frozenset[int]:
+    from optuna.storages.journal._storage import JournalOperation
+
+    return frozenset(op.value for op in JournalOperation)

@@ -30,7 +30,8 @@ def prepare(
         experiment = renamed
         lines.append(f"study {experiment.study} (named after {experiment.data.path}; choose a name with --study)")
     default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
-    storage_url = storage_flag or experiment.storage or default_storage
+    # an empty --storage '' is the user's (refused by check_url), never a silent fall-back to the default
+    storage_url = storage_flag if storage_flag is not None else experiment.storage or default_storage
     if workers > 1 and storage_url == DEFAULT_WORKERS_STORAGE and not (storage_flag or experiment.storage):
         lines.append(
             f"--workers {workers}: the study goes to {DEFAULT_WORKERS_STORAGE} (several writers lock SQLite), "
@@ -43,7 +44,25 @@ def run_shown(
     experiment: ExperimentSpec, storage_url: str, workers: int, log_to: str | None, intro: list[str],
     console: Console, entry: Callable[..., None],
 ) -> Any:
-    """Run the search with its display (live for one process, a line per trial for workers) and `--log-to`."""
+    """Run the search with its display and `--log-to`; Ctrl-C / SIGTERM become one Interrupted line."""
+    from lstmexp.errors import Interrupted
+    from lstmexp.interrupt import resume_command
+    from lstmexp.storage import mask_url
+
+    try:
+        return search_shown(experiment, storage_url, workers, log_to, intro, console, entry)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: study {experiment.study} is saved in {mask_url(storage_url)} (finished trials kept); "
+            f"resume with: {resume_command()}"
+        ) from None
+
+
+def search_shown(
+    experiment: ExperimentSpec, storage_url: str, workers: int, log_to: str | None, intro: list[str],
+    console: Console, entry: Callable[..., None],
+) -> Any:
+    """The search with its display: live for one process on a terminal, else a line per trial (workers, logs)."""
     from lstmexp.integrations import logged
     from lstmexp.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
@@ -55,5 +74,8 @@ def run_shown(
     if workers > 1:
         with logged(TrialLines(console, intro=intro), log_to, experiment.study, workers, say) as lines:
             return run_workers(experiment, storage_url, workers, lines, entry=entry)
+    if not console.is_terminal:  # CI, nohup, a pipe: one plain line per trial instead of a live bar
+        with logged(TrialLines(console, intro=intro), log_to, experiment.study, 1, say) as lines:
+            return run_search(experiment, storage_url, lines)
     with SearchProgress(console, intro=intro) as progress, logged(progress, log_to, experiment.study, 1, say) as seen:
         return run_search(experiment, storage_url, seen)

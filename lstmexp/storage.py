@@ -31,20 +31,70 @@ DEFAULT_WORKERS_STORAGE = "journal:///results/lstmexp.journal"
 # Heartbeats let a restarted search fail the trial a killed worker left RUNNING and retry it once.
 HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 30
-# A journal lock is held for one append and fsync (milliseconds); one older than this was left by a
-# killed worker. Optuna's default is 30 s, which would stall every restart after a kill that long.
-JOURNAL_LOCK_GRACE_S = 10
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
+# Query-string keys that carry credentials (password=, sslpassword=, passwd=, pwd=, token=, secret=...).
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.I)
+_SECRET_IN_QUERY = re.compile(r"(?P<key>[?&;]?[A-Za-z_]*(?:pass|pwd|secret|token|credential|api_?key)[A-Za-z_]*=)"
+                              r"(?P<value>[^&\s'\"]*)", re.I)
+# Secrets seen in the storage URLs of this process: masked wherever they appear in any text, even
+# inside a library's message that quotes them in a form no URL pattern would recognise.
+_KNOWN_SECRETS: set[str] = set()
+MIN_SECRET_LENGTH = 3  # shorter ones would mask ordinary words; the URL forms still hide them
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials in a URL as SQLAlchemy parses it: the password and secret query values."""
+    from urllib.parse import quote
+
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        return []
+    found = [str(v) for k, vs in parsed.query.items() if _SECRET_KEY.search(k) for v in _values(vs)]
+    password = parsed.password
+    if password is not None:
+        # `user:p@ss@host` parses as password `p` and host `ss@host`: the secret is `p@ss`.
+        found.append(str(password))
+        if parsed.host and "@" in parsed.host:
+            rest = parsed.host.rsplit("@", 1)[0]
+            found += [f"{password}@{rest}", rest]
+    return [form for secret in found if secret for form in {secret, quote(secret, safe=""), quote(secret)}]
+
+
+def _values(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def remember_secrets(url: str) -> None:
+    """Note the URL's credentials so that `mask_text` hides them in any later message."""
+    _KNOWN_SECRETS.update(s for s in url_secrets(url) if len(s) >= MIN_SECRET_LENGTH)
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***; safe to print, log or store."""
-    return _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['tail']}", url)
+    """The URL with its password and secret query values replaced by ***; safe to print, log or store."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:
+        return mask_text(url)
+    secret_keys = [k for k in parsed.query if _SECRET_KEY.search(k)]
+    if parsed.password is None and not secret_keys:
+        return mask_text(url)
+    if parsed.host and "@" in parsed.host:
+        parsed = parsed.set(host=parsed.host.rsplit("@", 1)[1])
+    query = {k: ("***" if k in secret_keys else v) for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def mask_text(text: str) -> str:
-    """Mask every URL password inside a longer text (error messages, tracebacks)."""
-    return mask_url(text)
+    """Mask every credential inside a longer text (error messages, tracebacks)."""
+    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    return _SECRET_IN_QUERY.sub(lambda m: f"{m['key']}***", text)
 
 
 def scheme_of(url: str) -> str:
@@ -59,12 +109,15 @@ def scheme_of(url: str) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a sqlite URL (None for an in-memory database)."""
+    from sqlalchemy.engine import make_url
+
     rest = url.split("://", 1)[1]
-    if rest in ("", "/", "/:memory:"):
+    if rest and not rest.startswith("/"):
+        raise StorageError(f"sqlite URL {mask_url(url)!r} needs three slashes: sqlite:///relative/path.db")
+    database = make_url(url).database
+    if not database or database == ":memory:" or "mode=memory" in url:
         return None
-    if not rest.startswith("/"):
-        raise StorageError(f"sqlite URL {url!r} needs three slashes: sqlite:///relative/path.db")
-    return Path(rest[1:])
+    return Path(database.removeprefix("file:"))
 
 
 def journal_path(url: str) -> Path:
@@ -81,53 +134,98 @@ def allows_concurrent_writers(url: str) -> bool:
 
 def check_url(url: str) -> str:
     """Raise StorageError unless the URL's scheme is one lstmexp can use; return the scheme."""
+    if not url.strip():
+        raise StorageError(f"--storage is empty; give a URL such as {DEFAULT_STORAGE}, or leave the option out")
+    remember_secrets(url)
     scheme = scheme_of(url)
     if scheme not in SUPPORTED_SCHEMES:
         raise StorageError(
             f"unsupported storage scheme {scheme!r} in {mask_url(url)!r}; "
             f"use one of: {', '.join(SUPPORTED_SCHEMES)}"
         )
-    if scheme == "sqlite":
-        sqlite_path(url)
+    if scheme == "sqlite" and sqlite_path(url) is None:
+        raise StorageError(
+            f"storage {mask_url(url)!r} is in memory: every trial would be lost when the command ends; "
+            f"use a file such as {DEFAULT_STORAGE}"
+        )
     if scheme == "journal":
         journal_path(url)
     return scheme
 
 
 def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
-    """Open an Optuna RDB storage with heartbeats and retry of stale trials (or a journal file).
+    """Open an Optuna storage for a writing command (`create=True`) or read-only for a reader.
 
-    `create=False` (report, inspection) refuses to create a missing SQLite file: a typo in a path
-    must not leave an empty database behind.
+    A writing command may create a missing file; a reader refuses it (a typo in a path must not
+    leave an empty database behind) and opens what exists without writing a byte: SQLite with
+    `mode=ro`, PostgreSQL in read-only transactions, journals without their lock or repair. Either
+    way a file that is not an Optuna storage is refused before anything touches it.
+    """
+    from lstmexp.storage_files import check_sqlite_file, open_journal, prepare_storage_file, read_only_sqlite_url
+
+    scheme = check_url(url)
+    if scheme == "journal":
+        return open_journal(journal_path(url), mask_url(url), create)
+    engine_kwargs: dict[str, object] = {"pool_pre_ping": True}
+    open_url, has_tables = url, True
+    if scheme == "sqlite":
+        path = sqlite_path(url)
+        assert path is not None  # noqa: S101 - check_url refused in-memory databases
+        if create and "mode=ro" in url.partition("?")[2]:  # SQLite alone would ignore it without uri=true
+            raise StorageError(f"storage {mask_url(url)!r} asks for read-only access (mode=ro), but search writes "
+                               "trials; drop ?mode=ro (report reads it as it is)")
+        prepare_storage_file(path, mask_url(url), create)
+        has_tables = check_sqlite_file(path, writing=create)
+        # Wait for a busy database instead of failing at once with "database is locked".
+        engine_kwargs = {"connect_args": {"timeout": 60}}
+        if not create:
+            open_url = read_only_sqlite_url(path)
+    elif scheme == "postgresql" and not create:
+        engine_kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    return open_rdb(url, open_url, engine_kwargs, reader=not create, has_tables=has_tables)
+
+
+def open_rdb(
+    url: str, open_url: str, engine_kwargs: dict[str, object], *, reader: bool, has_tables: bool
+) -> optuna.storages.RDBStorage:
+    """Optuna's RDBStorage with heartbeats (writers) and no table creation where tables exist.
+
+    Creating tables only in an empty database keeps an old schema as it is: Optuna's compatibility
+    check then names the upgrade command instead of half-migrating it.
     """
     import optuna
     import sqlalchemy.exc
 
-    scheme = check_url(url)
-    if scheme == "journal":
-        return open_journal(url, create)
-    engine_kwargs: dict[str, object] = {}
-    if scheme == "sqlite":
-        path = sqlite_path(url)
-        if path is not None:
-            prepare_storage_file(path, url, create)
-        # Wait for a busy database instead of failing at once with "database is locked".
-        engine_kwargs["connect_args"] = {"timeout": 60}
-    else:
-        engine_kwargs["pool_pre_ping"] = True
+    heartbeat: dict[str, object] = {} if reader else {
+        "heartbeat_interval": HEARTBEAT_INTERVAL_S,
+        "grace_period": HEARTBEAT_GRACE_S,
+        "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+    }
     try:
         # Heartbeats are experimental in Optuna 5 (the CLI silences that warning once, at start) but
         # are its documented answer to stale trials.
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_INTERVAL_S,
-            grace_period=HEARTBEAT_GRACE_S,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+        storage = optuna.storages.RDBStorage(
+            open_url, engine_kwargs=engine_kwargs, skip_table_creation=reader or has_tables, **heartbeat  # type: ignore[arg-type]
         )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
-        reason = mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    except RuntimeError as exc:  # Optuna's schema check: the message names `optuna storage upgrade`
+        fix = "run `optuna storage upgrade --storage URL` (keep a copy first)" if "upgrade" in str(exc) else \
+            "use the Optuna version that wrote it"
+        raise StorageError(f"storage {mask_url(url)!r} has Optuna tables of another version; {fix}") from None
+    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError, ValueError) as exc:
+        cause: BaseException = exc.__cause__ or exc  # Optuna wraps the driver's error: say what happened
+        reason = mask_text(str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__)
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
+    if reader and not has_optuna_tables(storage):
+        raise StorageError(f"storage {mask_url(url)!r} is not an Optuna storage (no Optuna tables); fix --storage")
+    return storage
+
+
+def has_optuna_tables(storage: optuna.storages.RDBStorage) -> bool:
+    import sqlalchemy
+
+    from lstmexp.storage_files import OPTUNA_TABLES
+
+    return set(sqlalchemy.inspect(storage.engine).get_table_names()) >= OPTUNA_TABLES
 
 
 @contextlib.contextmanager
@@ -169,43 +267,6 @@ def storage_failure_message(url: str, exc: BaseException) -> str | None:
         return None  # some other OS error: not a storage condition we can explain
     reason = mask_text(str(chain[-1]).strip().splitlines()[0] if str(chain[-1]).strip() else type(chain[-1]).__name__)
     return f"storage {where} failed: {reason}; check the server or file"
-
-
-def open_journal(url: str, create: bool) -> optuna.storages.JournalStorage:
-    """Optuna's journal file: an append-only log under a file lock, safe for processes on one machine.
-
-    It has no heartbeat; `lstmexp.search.liveness.recover_dead_workers` fails and retries the trials of
-    workers that died on this machine instead. A lock left by a killed worker is broken after
-    JOURNAL_LOCK_GRACE_S, and a record it left half-written is cut off before anyone appends.
-    """
-    import optuna
-    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
-
-    from lstmexp.optuna_compat import drop_torn_tail
-
-    path = journal_path(url)
-    prepare_storage_file(path, url, create)
-    lock = JournalFileSymlinkLock(str(path), grace_period=JOURNAL_LOCK_GRACE_S)
-    try:
-        if path.exists():
-            drop_torn_tail(path, lock)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
-    except OSError as exc:
-        raise StorageError(f"cannot open journal {path}: {exc.strerror}; check the path") from None
-
-
-def prepare_storage_file(path: Path, url: str, create: bool) -> None:
-    """A SQLite or journal file: not a directory; missing only when creating (then its folder is made)."""
-    if path.exists():
-        if path.is_dir():
-            raise StorageError(f"storage path {path} is a directory; name a .db file inside it")
-        return
-    if not create:
-        raise StorageError(f"storage {mask_url(url)!r} does not exist; run `lstmexp search` first or fix --storage")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"cannot create folder {path.parent} for {url!r}: {exc.strerror}") from None
 
 
 def load_existing_study(

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lstmexp.errors import LstmexpError, StorageError
+from lstmexp.interrupt import starting_children
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage import allows_concurrent_writers, mask_url
 
@@ -56,11 +57,12 @@ def run_workers(
                         name=f"worker-{index}")
         for index in range(workers)
     ]
-    for process in processes:
-        process.start()
+    with starting_children(processes):  # they ignore Ctrl-C; this process forwards a stop to them
+        for process in processes:
+            process.start()
     for process in processes:
         process.join()
-    done = count_done(create_or_resume(spec, open_storage(storage_url, create=False)))
+    done = count_done(create_or_resume(spec, open_storage(storage_url, create=True)))
     failed = [p for p in processes if p.exitcode != 0]
     if failed:
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)

@@ -247,4 +247,4 @@ def test_four_workers_on_postgresql_cover_a_grid_exactly_once():
         from lstmexp.storage import open_storage
 
         with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=False))
+            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=True))

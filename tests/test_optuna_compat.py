@@ -111,11 +111,47 @@ def test_drop_torn_tail_cuts_half_a_record_and_the_journal_reads_again(tmp_path)
     assert len(optuna.load_study(study_name="s", storage=reopened).trials) == 2
 
 
-def test_last_newline_end_searches_back_across_chunks(tmp_path):
-    path = tmp_path / "log"
-    path.write_bytes(b"a\n" + b"x" * 100)
-    with path.open("rb") as log:
-        assert compat.last_newline_end(log, 102, chunk=7) == 2
-    path.write_bytes(b"x" * 10)
-    with path.open("rb") as log:
-        assert compat.last_newline_end(log, 10, chunk=3) == 0
+def journal_with_trials(path):
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    optuna.create_study(study_name="s", storage=storage).optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("damage", "line", "problem"),
+    [
+        (lambda w: w.replace(b"\n", b"\ngarbage\n", 1), 2, "not a JSON record"),
+        (lambda w: w + b"[1, 2]\n", None, "no op_code"),
+        (lambda w: w + b'{"op_code": 99, "worker_id": "x"}\n', None, "unknown op_code"),
+        (lambda w: b"SQLite format 3\x00" + w, 1, "not a JSON record"),
+    ],
+)
+def test_check_journal_names_the_first_unreadable_line(tmp_path, damage, line, problem):
+    path = tmp_path / "s.journal"
+    whole = journal_with_trials(path)
+    path.write_bytes(damage(whole))
+    check = compat.check_journal(path)
+    assert check.bad_line == (line or whole.count(b"\n") + 1)
+    assert problem in check.problem
+    assert not check.torn
+
+
+def test_drop_torn_tail_never_touches_a_file_that_is_not_a_journal(tmp_path):
+    path = tmp_path / "notes.txt"
+    for text in (b"line one\nline two without newline", b"no newline at all", b'{"op_code": 0}\nhalf'):
+        path.write_bytes(text)
+        assert compat.drop_torn_tail(path, JournalFileSymlinkLock(str(path))) is False
+        assert path.read_bytes() == text
+
+
+def test_the_fast_sqlite_reader_knows_the_installed_optunas_schema(tmp_path):
+    """An Optuna upgrade that migrates the tables makes this fail: re-check the SQL in optuna_compat."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    optuna.create_study(study_name="s", storage=url)
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        (revision,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    db.close()
+    assert revision in compat.KNOWN_SCHEMA_REVISIONS
+    assert compat.read_sqlite_study(tmp_path / "s.db", "s") is not None

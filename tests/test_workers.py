@@ -54,4 +54,4 @@ def test_two_workers_on_postgresql_finish_with_exactly_n_trials():
         from lstmexp.storage import open_storage
 
         with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=False))
+            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=True))

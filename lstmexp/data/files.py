@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from lstmexp.data.dates import find_time_column, gap_note, parse_times
@@ -47,8 +48,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"data file {path} is neither .csv nor .parquet; convert it or rename it")
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"data file {path} does not exist; check data.path (relative to the working directory)")
+    if not path.is_file():  # a directory, or a FIFO that would block the read forever
+        raise DataError(f"data file {path} is not a regular file; point data.path at a CSV or Parquet file")
     if path.stat().st_size == 0:
         raise DataError(f"data file {path} is empty; point data.path at a file with a header and rows")
     hint = semicolon_hint(path) if path.suffix.lower() == ".csv" else None
@@ -83,6 +86,8 @@ def load_table(spec: DataSpec) -> Table:
     inputs, outputs = columns_for_mode(spec.mode, features, targets)
     used = list(dict.fromkeys(inputs + outputs))
     values = fill_missing(frame[used].astype("float64"), spec.fill, spec.path)
+    check_finite(values, spec.path)
+    check_targets_vary(values, outputs, spec.path)
     bounds = split_rows(len(values), spec.split, times)
     note = gap_note(times, time_column) if times is not None and time_column is not None else None
     unused = tuple(c for c in numeric_columns(frame, time_column, spec.path) if c not in used)
@@ -126,6 +131,33 @@ def check_numeric(frame: pd.DataFrame, columns: list[str], path: str) -> None:
             f"non-numeric columns {', '.join(bad)}; leave them out of data.features/data.target "
             "(or name the date column in data.time_column)"
         )
+
+
+# Training runs in float32: a value beyond this overflows to inf there, or its square (variance,
+# MSE) does. Real measurements are far below; a larger one is a unit error or a corrupt cell.
+MAX_ABS_VALUE = 1e15
+
+
+def check_finite(values: pd.DataFrame, path: str) -> None:
+    """Every value is finite and within float32's safe range; else name the first bad row and column."""
+    array = values.to_numpy()
+    bad = ~np.isfinite(array) | (np.abs(np.nan_to_num(array)) > MAX_ABS_VALUE)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"data file {path}: column {values.columns[column]!r} holds {float(array[row, column])!r} at "
+            f"{file_line(path, row)}, not a finite number below {MAX_ABS_VALUE:g} in size; fix or drop that line"
+        )
+
+
+def check_targets_vary(values: pd.DataFrame, targets: list[str], path: str) -> None:
+    """A constant target has no variance to learn (and scaling it divides by zero)."""
+    for column in targets:
+        if len(values) > 1 and values[column].nunique() <= 1:  # one row: "too few rows" says it better
+            raise DataError(
+                f"data.target {column!r} in {path} is constant ({float(values[column].iloc[0]):g} in every row); "
+                "there is nothing to predict: pick a column that varies"
+            )
 
 
 def fill_missing(values: pd.DataFrame, fill: str, path: str) -> pd.DataFrame:

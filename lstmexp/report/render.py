@@ -6,7 +6,9 @@ What is shown comes from the Outline (`outline.outline`), built once and the sam
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pandas as pd
 
@@ -39,26 +41,51 @@ def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> 
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
+def fenced(lines: list[str]) -> list[str]:
+    """A code block whose fence is longer than any backtick run inside it, so every line stays literal."""
+    fence = "`" * max(3, 1 + max((len(run) for line in lines for run in BACKTICKS.findall(line)), default=0))
+    return [fence, *lines, fence]
+
+
 def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -> str:
-    out = [f"# {shape.title}", ""]
-    out += [f"- {line}" for line in shape.lines]
+    """Markdown with every text escaped: study names and values from any Optuna client are user strings."""
+    out = [f"# {md(shape.title)}", ""]
+    out += [f"- {md(line)}" for line in shape.lines]
     for study, answer in shape.answers:  # the answer first: what to run, what the claims say
-        prefix = f" ({study})" if len(shape.answers) > 1 else ""
-        out += ["", f"## Answer{prefix}", "", "```", *answer_lines(answer), "```", "", f"## Claims{prefix}", ""]
-        out += [f"- {sentence}" for sentence in [answer.claims_note, *answer.verdicts] if sentence]
+        prefix = f" ({md(study)})" if len(shape.answers) > 1 else ""
+        out += ["", f"## Answer{prefix}", "", *fenced(answer_lines(answer)), "", f"## Claims{prefix}", ""]
+        out += [f"- {md(sentence)}" for sentence in [answer.claims_note, *answer.verdicts] if sentence]
     for section in shape.sections:
-        out += ["", f"## {section.title}", ""]
+        out += ["", f"## {md(section.title)}", ""]
         if section.read:
-            out += [section.read[0].upper() + section.read[1:] + ".", ""]
+            out += [md(section.read[0].upper() + section.read[1:] + "."), ""]
         if section.caption:
-            out += [f"_{section.caption}_", ""]
-        out.append(for_people(section.frame).to_markdown(index=False) if not section.frame.empty else "_no rows_")
+            out += [f"_{md(section.caption)}_", ""]
+        out.append(md_table(for_people(section.frame)) if not section.frame.empty else "_no rows_")
         if section.lines:
-            out += ["", "```", *section.lines, "```"]
+            out += ["", *fenced(section.lines)]
     if image_paths:
         out += ["", "## Plots", ""]
-        out += [f"![{name}]({path})" for name, path in image_paths.items()]
+        out += [f"![{md(name)}]({path})" for name, path in image_paths.items()]
     return "\n".join(out) + "\n"
+
+
+# Markdown passes HTML through and reads [..](..) as links, ` as code and | as a table cell's end.
+# A bracket alone is no link (the report's own "[study] samples/s" columns keep theirs): `](` is.
+MD_SPECIAL = re.compile(r"([\\`|]|\](?=\())")
+BACKTICKS = re.compile(r"`+")
+
+
+def md(text: object) -> str:
+    """A user string as inert Markdown: HTML escaped; link, code and table syntax backslashed."""
+    return MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def md_table(frame: pd.DataFrame) -> str:
+    text_columns = [c for c in frame.columns if frame[c].dtype == object]
+    escaped = frame.assign(**{c: frame[c].map(lambda v: v if v is None else md(v)) for c in text_columns})
+    escaped.columns = [md(c) for c in frame.columns]
+    return escaped.to_markdown(index=False)
 
 
 def render_csv(shape: Outline) -> str:

@@ -39,25 +39,67 @@ def write_outputs(shape: Outline, out_dir: Path, images: dict[str, bytes]) -> li
     }
     files.update({f"{safe_name(section.key)}.csv": section_csv(section) for section in shape.sections})
     files.update({f"{PLOT_DIR}/{safe_name(name)}.png": data for name, data in images.items()})
+    check_targets(out_dir, files)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir))
+        staging = Path(tempfile.mkdtemp(prefix=".report-new-", dir=out_dir))
+        backup = Path(tempfile.mkdtemp(prefix=".report-old-", dir=out_dir))
     except OSError as exc:
         raise StorageError(f"cannot write the report to {out_dir}: {exc.strerror}; pick a writable --out") from None
     try:
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
-        written = []
-        for name in files:
-            target = out_dir / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).replace(target)
-            written.append(target)
-        return written
+        stage(staging, files)
+        move_into_place(out_dir, staging, backup, list(files))
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the report to {out_dir}: {exc.strerror}; the previous report there is unchanged"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(backup, ignore_errors=True)
+    return [out_dir / name for name in files]
+
+
+def check_targets(out_dir: Path, files: dict[str, str | bytes]) -> None:
+    """Refuse before writing anything when a file to replace is a folder, or a folder to use is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StorageError(f"--out {out_dir} is a file; pass a folder")
+    for name in files:
+        target = out_dir / name
+        if target.is_dir():
+            raise StorageError(f"{target} is a folder where the report writes a file; move it or pick another --out")
+        if target.parent != out_dir and target.parent.exists() and not target.parent.is_dir():
+            raise StorageError(
+                f"{target.parent} is a file where the report writes its {target.parent.name}/ folder; "
+                "move it away or pick another --out"
+            )
+
+
+def stage(staging: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = staging / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+
+
+def move_into_place(out_dir: Path, staging: Path, backup: Path, names: list[str]) -> None:
+    """Swap each staged file in (a rename: atomic per file); on any failure put every old file back."""
+    moved: list[str] = []
+    try:
+        for name in names:
+            target, kept = out_dir / name, backup / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                target.replace(kept)
+            moved.append(name)
+            (staging / name).replace(target)
+    except OSError:
+        for name in reversed(moved):
+            target, kept = out_dir / name, backup / name
+            target.unlink(missing_ok=True)
+            if kept.exists():
+                kept.replace(target)
+        raise
 
 
 def all_trials_csv(reports: list) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import optuna
 
+from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.search.attrs import FAILURE_ATTR, WORKER_ATTR
@@ -59,6 +60,7 @@ def make_objective(
     single = len(spec.search.objectives) == 1  # Trial.report raises in multi-objective studies
 
     def objective(trial: optuna.Trial) -> float | list[float]:
+        interrupt.check()  # a Ctrl-C Python swallowed (gc callback) still stops before the next trial
         trial.set_user_attr(WORKER_ATTR, this_worker())
         params, trial_spec = suggest_trial(spec, trial)
         claim_slot(trial, target)
@@ -66,6 +68,7 @@ def make_objective(
         observer.trial_started(trial.number, params)
 
         def on_epoch(record: EpochRecord) -> bool:
+            interrupt.check()
             observer.epoch_done(trial.number, record, spec.train.epochs)
             if not single:
                 return False

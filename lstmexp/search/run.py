@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import optuna
+from optuna.trial import TrialState
 
-from lstmexp.errors import TrialFailure
+from lstmexp import interrupt
+from lstmexp.errors import LstmexpError, TrialFailure
+from lstmexp.search.attrs import SKIPPED_ATTR
 from lstmexp.search.liveness import recover_dead_workers
 from lstmexp.search.objective import make_objective
 from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished
-from lstmexp.search.slots import SkippedTrial, count_claimed, count_done
+from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage import mask_url, open_storage, storage_errors
@@ -33,14 +36,17 @@ def run_search(
         recover_dead_workers(study)
         done_before = count_done(study)
         observer.study_ready(study.study_name, done_before, target)
+        cap = FailureCap(spec.search.max_consecutive_failures)
         if count_claimed(study) < target:
             study.optimize(
                 make_objective(spec, observer, target),
                 n_trials=None,  # the callback stops at the target, counting every worker's trials
                 catch=(TrialFailure, SkippedTrial),
-                callbacks=[notify_finished(observer), stop_at_target(target)],
+                callbacks=[notify_finished(observer), stop_at_target(target), cap],
                 gc_after_trial=True,
             )
+    interrupt.check()  # a Ctrl-C swallowed inside a trial still ends the command as interrupted
+    cap.raise_if_reached(study.study_name)
     done = count_done(study)
     return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before)
 
@@ -50,6 +56,35 @@ def preflight(spec: ExperimentSpec) -> None:
     from lstmexp.trial import check_spec_runs
 
     check_spec_runs(spec)
+
+
+class FailureCap:
+    """Stop after `limit` trials in a row failed without a result (they do not count toward the target).
+
+    Failures that are data (oom, diverged, infeasible) count toward the target, so they end a
+    search; a trial that fails otherwise (a NaN objective, an error) does not, and without this cap
+    a setting that fails every trial would run forever.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state != TrialState.FAIL or counts(trial) or SKIPPED_ATTR in trial.user_attrs:
+            self.in_a_row = 0
+            return
+        self.in_a_row += 1
+        if self.in_a_row >= self.limit:
+            study.stop()
+
+    def raise_if_reached(self, study_name: str) -> None:
+        if self.in_a_row >= self.limit:
+            raise LstmexpError(
+                f"search stopped: the last {self.in_a_row} trials of study {study_name!r} failed without a "
+                "result (an objective that is NaN, or an error); run one configuration with `lstmexp run` "
+                "to see why, or raise search.max_consecutive_failures"
+            )
 
 
 def stop_at_target(target: int) -> Callable[[optuna.Study, FrozenTrial], None]:

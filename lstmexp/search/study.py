@@ -6,13 +6,14 @@ import zlib
 
 import optuna
 
+from lstmexp.errors import StudyNotFoundError
 from lstmexp.measure import collect_environment
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.objective import directions
 from lstmexp.search.registry import grid_size, make_pruner, make_sampler
 from lstmexp.search.resume import check_comparable, with_current_defaults
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage import ENV_ATTR, SPEC_ATTR, scheme_of
+from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url, scheme_of
 
 
 def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0) -> optuna.Study:
@@ -28,15 +29,53 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
             pruner=make_pruner(spec),
             load_if_exists=True,  # another worker may have created it a moment ago
         )
-        study.set_user_attr(SPEC_ATTR, spec.to_dict())
+        study.set_user_attr(SPEC_ATTR, stored_spec(spec))
         study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
         return study
     stored = study.user_attrs.get(SPEC_ATTR)
-    if stored is not None:
+    if stored is None:  # created, then killed before its spec was stored: finish the creation now
+        check_unfinished(study, spec)
+        study.set_user_attr(SPEC_ATTR, stored_spec(spec))
+        study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
+    else:
         check_comparable(with_current_defaults(stored), spec.to_dict(), spec.study)
     study.sampler = make_sampler(spec, seed_offset)
     study.pruner = make_pruner(spec)
     return study
+
+
+def stored_spec(spec: ExperimentSpec) -> dict[str, object]:
+    """The spec as stored on the study, where any Optuna client can read it: no credentials.
+
+    The storage URL is where the study lives, not what it measured; stored masked, so a password in
+    a spec's `storage:` never reaches optuna-dashboard or an exported study.
+    """
+    stored = spec.to_dict()
+    if stored.get("storage"):
+        stored["storage"] = mask_url(str(stored["storage"]))
+    return stored
+
+
+def check_unfinished(study: optuna.Study, spec: ExperimentSpec) -> None:
+    """Refuse, before writing anything, a study without lstmexp's spec that is not an unfinished creation.
+
+    A study without the spec is either one a process created and was killed before storing the
+    spec (no trials yet, the spec's objectives: safe to finish), or another program's: with trials,
+    or with other objectives, it is refused.
+    """
+    wanted = [d.upper() for d in directions(spec)]
+    present = [d.name for d in study.directions]
+    if study.get_trials(deepcopy=False):
+        raise StudyNotFoundError(
+            f"study {spec.study!r} was not made by lstmexp (no {SPEC_ATTR} attribute, "
+            f"{len(study.get_trials(deepcopy=False))} trials); nothing was written: use --study NEW_NAME"
+        )
+    if present != wanted:
+        raise StudyNotFoundError(
+            f"study {spec.study!r} optimises {', '.join(present).lower()}, not the spec's "
+            f"{', '.join(wanted).lower()} ({', '.join(spec.search.objectives)}); nothing was written: "
+            "use --study NEW_NAME"
+        )
 
 
 def target_count(spec: ExperimentSpec) -> int:

@@ -8,7 +8,11 @@ from typing import Any
 from pydantic import model_validator
 
 from lstmexp.choices import DataMode, Fill, Normalization, Scaling
-from lstmexp.spec.base import Fraction, PositiveInt, Section, StrictInt
+from lstmexp.spec.base import Fraction, PositiveInt, Section, Seed, machine_memory
+
+# A generous estimate of the memory one row of a built-in dataset takes once generated, scaled and
+# windowed (several float64 columns and their float32 tensors): rows beyond RAM / this cannot load.
+BYTES_PER_ROW = 256
 
 
 class RowSplit(Section):
@@ -61,7 +65,7 @@ class SplitSpec(Section):
 class DataSpec(Section):
     dataset: str = "synthetic"
     rows: PositiveInt = 6000
-    seed: StrictInt = 0
+    seed: Seed = 0
     split: SplitSpec = SplitSpec()
     scaling: Scaling = "standard"
     horizon: PositiveInt = 1
@@ -88,6 +92,15 @@ class DataSpec(Section):
             file_alone = data.get("path") is not None and not data.get("features")
             return {**data, "mode": "S" if file_alone else "MS"}
         return data
+
+    @model_validator(mode="after")
+    def _fits_the_machine(self) -> DataSpec:
+        if self.features is not None and not self.features:
+            raise ValueError("features is empty; leave it out to use every numeric column, or list columns")
+        if self.rows * BYTES_PER_ROW > machine_memory():
+            most = machine_memory() // BYTES_PER_ROW
+            raise ValueError(f"rows {self.rows} cannot fit in this machine's memory; use at most {most}")
+        return self
 
     @model_validator(mode="after")
     def _file_needs_target(self) -> DataSpec:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, AmpMode, ObjectiveName, Pruner, Sampler
+from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS, AmpMode, ObjectiveName, Pruner, Sampler
 from lstmexp.spec.base import (
+    MAX_GRID_POINTS,
     STUDY_NAME_PATTERN,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     Section,
-    StrictInt,
+    Seed,
+    machine_memory,
 )
 from lstmexp.spec.data import DataSpec
 from lstmexp.spec.space import SpaceSpec
-from lstmexp.units import parse_memory
+from lstmexp.units import format_bytes, parse_memory
 
 
 class ModelSpec(Section):
@@ -28,9 +31,9 @@ class ModelSpec(Section):
 
 class TrainSpec(Section):
     epochs: PositiveInt = 8
-    lr: PositiveFloat = 3e-3
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-    seed: StrictInt = 0
+    lr: PositiveFloat = 3e-3  # finite; a huge one diverges, and a diverged trial is recorded as such
+    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    seed: Seed = 0
     device: str = "auto"
     grad_clip: PositiveFloat | None = None
     # Iterations at the start of training left out of the throughput (allocator, caches, cuDNN
@@ -77,6 +80,14 @@ class ConstraintSpec(Section):
     def _memory_size(cls, value: Any) -> Any:
         return None if value is None else parse_memory(value)
 
+    @field_validator("max_memory")
+    @classmethod
+    def _within_the_machine(cls, value: int | None) -> int | None:
+        if value is not None and value > machine_memory():
+            raise ValueError(f"{format_bytes(value)} is more than this machine's memory "
+                             f"({format_bytes(machine_memory())}): no trial can exceed it; lower it or leave it out")
+        return value
+
 
 class SearchSpec(Section):
     trials: PositiveInt = 20
@@ -86,12 +97,22 @@ class SearchSpec(Section):
     objectives: tuple[ObjectiveName, ...] = ("val_loss",)
     constraints: ConstraintSpec = ConstraintSpec()
     # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
-    seed: StrictInt | None = None
+    seed: Seed | None = None
+    # Stop after this many trials in a row failed without a result (they never count toward `trials`).
+    max_consecutive_failures: PositiveInt = 10
 
     @field_validator("objectives", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _grid_fits(self) -> SearchSpec:
+        points = math.prod(getattr(self.space, name).size() for name in SEARCHED_PARAMS)
+        if self.sampler == "grid" and points > MAX_GRID_POINTS:
+            raise ValueError(f"the grid has {points} points, more than {MAX_GRID_POINTS}; narrow the ranges or "
+                             "use another sampler")
+        return self
 
     @model_validator(mode="after")
     def _objectives_consistent(self) -> SearchSpec:
@@ -124,6 +145,35 @@ class ExperimentSpec(Section):
     def _target_for_objective(self) -> ExperimentSpec:
         if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
             raise ValueError("objective time_to_target needs train.target_val_loss (e.g. 0.4)")
+        return self
+
+    @model_validator(mode="after")
+    def _budget_reaches_measurement(self) -> ExperimentSpec:
+        """A samples budget must outlast the warm-up, or no trial could measure its throughput.
+
+        Checked against the smallest batch size: when even it cannot measure, nothing can. Larger
+        batches that cannot fail without a result, which `search.max_consecutive_failures` bounds.
+        """
+        smallest = self.search.space.batch_size.lowest
+        needed = (self.train.warmup_iters + 1) * smallest
+        if self.train.max_samples is not None and self.train.max_samples < needed:
+            raise ValueError(
+                f"train.max_samples {self.train.max_samples} ends before measurement starts: "
+                f"{self.train.warmup_iters} warm-up steps plus one of batch_size {smallest} need {needed}; "
+                "raise max_samples or lower train.warmup_iters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _weights_fit_the_machine(self) -> ExperimentSpec:
+        """The largest model's weights and optimizer state (about 16 bytes a parameter) must fit in memory."""
+        hidden, layers = self.search.space.hidden_size.highest, self.model.num_layers
+        parameters = 4 * hidden * (2 * hidden + 2) * layers
+        if 16 * parameters > machine_memory():
+            raise ValueError(
+                f"hidden_size {hidden} with {layers} layers needs {format_bytes(16 * parameters)} for weights and "
+                f"optimizer state; this machine has {format_bytes(machine_memory())}: lower hidden_size"
+            )
         return self
 
     @model_validator(mode="after")

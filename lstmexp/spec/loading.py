@@ -29,9 +29,52 @@ SpecLoader.add_implicit_resolver(
 )
 
 
+# A spec is a few dozen values; aliases (`*a`) may repeat a node, but a document that expands to
+# more than this (nested aliases: a "billion laughs") is refused before anything walks it.
+MAX_SPEC_VALUES = 10_000
+# A value echoed in an error message is cut to this many characters (plus its length).
+MAX_ECHO_CHARS = 60
+
+
 def parse_yaml(text: str) -> Any:
     # SpecLoader is a SafeLoader subclass that only adds a float resolver: no object construction.
-    return yaml.load(text, Loader=SpecLoader)  # noqa: S506
+    try:
+        value = yaml.load(text, Loader=SpecLoader)  # noqa: S506
+    except ValueError as exc:  # an integer of thousands of digits: Python refuses to convert it
+        raise yaml.YAMLError(f"a number is too long ({str(exc).split(';')[0]})") from None
+    expanded_size(value, {})
+    return value
+
+
+def expanded_size(value: Any, seen: dict[int, int | None]) -> int:
+    """How many values `value` holds with every alias expanded; SpecError past MAX_SPEC_VALUES.
+
+    Counted per distinct node (an alias is the same Python object as its anchor), so nested
+    aliases cost one visit each instead of being expanded; a node inside itself is refused.
+    """
+    if not isinstance(value, dict | list):
+        return 1
+    key = id(value)
+    if key in seen:
+        known = seen[key]
+        if known is None:
+            raise yaml.YAMLError("an alias refers to a node that contains it (a recursive structure)")
+        return known
+    seen[key] = None
+    children = [part for pair in value.items() for part in pair] if isinstance(value, dict) else value
+    total = 1
+    for child in children:
+        total += expanded_size(child, seen)
+        if total > MAX_SPEC_VALUES:
+            raise yaml.YAMLError(f"the spec holds more than {MAX_SPEC_VALUES} values (aliases expanded)")
+    seen[key] = total
+    return total
+
+
+def echo(value: object) -> str:
+    """A value as shown in an error: its repr, cut to a short prefix and its length when long."""
+    text = repr(value)
+    return text if len(text) <= MAX_ECHO_CHARS else f"{text[:MAX_ECHO_CHARS]}... ({len(text)} characters)"
 
 
 def load_spec(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
@@ -47,6 +90,8 @@ def read_spec_file(path: Path) -> dict[str, Any]:
         raise SpecError(f"spec file {path} does not exist; pass a YAML file such as experiments/default.yaml")
     if path.is_dir():
         raise SpecError(f"spec path {path} is a directory; pass a YAML file inside it")
+    if not path.is_file():  # a FIFO or device would block the read forever
+        raise SpecError(f"spec path {path} is not a regular file; pass a YAML file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -56,7 +101,7 @@ def read_spec_file(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        problem = getattr(exc, "problem", None) or str(exc) or "invalid YAML"
         raise SpecError(f"spec file {path} is not valid YAML{line}: {problem}; fix the syntax") from exc
     if raw is None:
         raise SpecError(f"spec file {path} is empty; start from experiments/default.yaml")
@@ -70,11 +115,12 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     key, sep, text = override.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise SpecError(f"override {override!r} is not key=value; write e.g. -o train.epochs=3")
+        raise SpecError(f"override {echo(override)} is not key=value; write e.g. -o train.epochs=3")
     try:
         value = parse_yaml(text) if text.strip() else None
     except yaml.YAMLError as exc:
-        raise SpecError(f"override {override!r}: the value is not valid YAML; quote it") from exc
+        problem = getattr(exc, "problem", None) or str(exc)  # PyYAML's own text spans several lines
+        raise SpecError(f"override {echo(override)}: the value is not valid YAML ({echo(problem)}); quote it") from None
     node = raw
     parts = key.split(".")
     for depth, part in enumerate(parts[:-1]):
@@ -85,7 +131,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
                 child = {"values": child if isinstance(child, list) else [child]}
                 node[part] = child
             else:
-                raise SpecError(f"override {override!r}: {'.'.join(parts[: depth + 1])} is not a section")
+                raise SpecError(f"override {echo(override)}: {'.'.join(parts[: depth + 1])} is not a section")
         node = child
     node[parts[-1]] = value
 
@@ -109,7 +155,7 @@ def describe_validation_error(exc: ValidationError) -> str:
         return f"{field}: unknown key; {hint}known keys here: {', '.join(known)}"
     message = first["msg"].removeprefix("Value error, ")
     bad = first.get("input")
-    shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {bad!r})"
+    shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {echo(bad)})"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{field}: {message}{shown}{more}"
 

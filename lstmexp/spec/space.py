@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import model_validator
 
 from lstmexp.choices import Normalization, Scale
-from lstmexp.spec.base import PositiveInt, Section
+from lstmexp.spec.base import MAX_SIZE, PositiveInt, Section
 
 
 class ParamSpace(Section):
@@ -37,6 +37,8 @@ class ParamSpace(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ParamSpace:
+        if max(self.values or (self.high or 1,)) > MAX_SIZE:
+            raise ValueError(f"values above {MAX_SIZE} fit no machine; keep the space at most {MAX_SIZE}")
         if self.values is not None:
             if self.low is not None or self.high is not None:
                 raise ValueError("give either `values` or `low`/`high`, not both")
@@ -70,6 +72,14 @@ class ParamSpace(Section):
         if self.scale == "pow2":
             return [2**k for k in range(0, high.bit_length() + 1) if low <= 2**k <= high]
         return None
+
+    def size(self) -> int:
+        """How many values the space holds (without listing a range)."""
+        listed = self.choices()
+        if listed is not None:
+            return len(listed)
+        low, high = self.bounds
+        return (high - low) // self.step + 1
 
     def grid(self) -> list[int]:
         """Every value of the space (for grid search)."""

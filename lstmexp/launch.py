@@ -1,0 +1,78 @@
+"""How commands start: library log levels, flag bounds (`--workers`, finite floats), each worker's entry.
+
+Imported by the CLI only inside its commands: nothing heavy is imported at module level.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from lstmexp.errors import LstmexpError
+from lstmexp.storage import mask_text
+
+# Each worker is a torch process with its own memory and threads: more than a few per core only
+# thrashes (and a typo such as --workers 1000 would start a thousand).
+MAX_WORKERS_PER_CORE = 4
+
+
+def quiet_libraries() -> None:
+    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
+
+    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
+    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
+    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
+    """
+    import logging
+    import warnings
+
+    import optuna
+
+    from lstmexp.optuna_compat import optimize_logger
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optimize_logger().setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
+    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
+    from rich.console import Console
+
+    from lstmexp.interrupt import INTERRUPT_EXIT_CODE, become_worker
+    from lstmexp.progress import TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.spec import ExperimentSpec
+
+    become_worker()  # SIGTERM from the parent stops it; the parent prints the one line
+    quiet_libraries()  # a spawned process starts with Python's defaults
+    console = Console(stderr=True, soft_wrap=True)
+    lines = TrialLines(console, prefix=f"[worker {index}] ", announce=False)
+    try:
+        run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPT_EXIT_CODE)
+    except LstmexpError as exc:
+        console.print(f"[worker {index}] error: {mask_text(str(exc))}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+
+
+def check_worker_count(workers: int) -> None:
+    """Each worker is a torch process with its own memory: a few per core at most."""
+    import os
+
+    limit = MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers > limit:
+        raise LstmexpError(f"--workers {workers} is more than {limit} ({MAX_WORKERS_PER_CORE} per core here); "
+                           f"use at most {limit}")
+
+
+def finite_flag(value: float, flag: str) -> float:
+    """click's FloatRange lets nan through (every comparison with nan is false)."""
+    import math
+
+    import click
+
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=flag)
+    return value
