@@ -8,6 +8,8 @@ Heavy libraries (torch, optuna, pandas, pydantic) are imported inside the comman
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
+REPRODUCE_ENV = "LSTMEXP_REPRODUCE_BASE"  # the search's `lstmexp run ...` prefix, handed to worker processes
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -91,6 +94,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
         "repeats": "train.repeats",
         "pruner": "search.pruner",
         "objectives": "search.objectives",
+        "timeout": "search.max_minutes",
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
@@ -105,6 +109,8 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine, each with cores/K torch threads.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), help="Overrides search.sampler.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="MINUTES",
+              help="Stop between trials after this many wall minutes (search.max_minutes).")
 @click.option("--pruner", type=click.Choice(PRUNERS), help="Overrides search.pruner.")
 @click.option("--objective", "objectives", multiple=True, type=click.Choice(OBJECTIVES),
               help="Objective (repeat for a multi-objective Pareto search); overrides search.objectives.")
@@ -119,6 +125,7 @@ def search(
     storage: str | None,
     workers: int,
     sampler: str | None,
+    timeout: float | None,
     pruner: str | None,
     objectives: tuple[str, ...],
     device: str | None,
@@ -136,21 +143,25 @@ def search(
 
     experiment = load_spec_with_flags(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
-        objectives=list(objectives) or None, repeats=repeats,
+        objectives=list(objectives) or None, repeats=repeats, timeout=timeout,
     )
     default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
     storage_url = storage or experiment.storage or default_storage
     check_url(storage_url)
     console = Console(stderr=True, soft_wrap=True)
+    base = reproduce_base(spec, overrides, device=device, repeats=repeats)
     if workers > 1:
+        os.environ[REPRODUCE_ENV] = base  # spawned workers inherit it (worker_process)
         summary = run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
     else:
         with SearchProgress(console) as progress:
-            summary = run_search(experiment, storage_url, progress)
+            summary = run_search(experiment, storage_url, progress, reproduce_base=base)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
     )
+    if summary.budget_stop:
+        console.print(f"stopped early: {summary.budget_stop}")
     console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
 
 
@@ -210,7 +221,19 @@ def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> N
 
     quiet_libraries()  # a spawned process starts with Python's defaults
     lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
+    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index,
+               reproduce_base=os.environ.get(REPRODUCE_ENV))
+
+
+def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -> str:
+    """`lstmexp run SPEC -o ...`: what every trial's reproduce command starts with (the search's own overrides)."""
+    words = ["lstmexp", "run", *([spec] if spec else [])]
+    for override in overrides:
+        words += ["-o", override]
+    for name, value in flags.items():
+        if value is not None:
+            words += ["--" + name, str(value)]
+    return shlex.join(words)
 
 
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:

@@ -7,6 +7,7 @@ import zlib
 import optuna
 
 from lstmexp.measure import collect_environment
+from lstmexp.search.attrs import LR_COTUNED_ATTR
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.objective import directions
 from lstmexp.search.registry import grid_size, make_pruner, make_sampler
@@ -28,8 +29,11 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
             pruner=make_pruner(spec),
             load_if_exists=True,  # another worker may have created it a moment ago
         )
-        study.set_user_attr(SPEC_ATTR, spec.to_dict())
+        # Only the fields that differ from the defaults: `optuna studies` and dashboards stay readable,
+        # and resume compares it after filling the defaults back in (resume.with_current_defaults).
+        study.set_user_attr(SPEC_ATTR, spec.model_dump(mode="json", exclude_defaults=True))
         study.set_user_attr(ENV_ATTR, collect_environment())
+        describe_study(study, spec)
         return study
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is not None:
@@ -37,6 +41,15 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
     study.sampler = make_sampler(spec, seed_offset)
     study.pruner = make_pruner(spec)
     return study
+
+
+def describe_study(study: optuna.Study, spec: ExperimentSpec) -> None:
+    """Objective names for every Optuna client (dashboards show "Objective 0" otherwise), and whether
+    the learning rate is tuned per batch size (the report then judges C5-C9 at each size's best lr)."""
+    study.set_metric_names(list(spec.search.objectives))
+    space = spec.search.space
+    if "train.lr" in space.fields and len(space.batch_size.grid()) > 1:
+        study.set_user_attr(LR_COTUNED_ATTR, True)
 
 
 def target_count(spec: ExperimentSpec) -> int:

@@ -87,6 +87,12 @@ class SearchSpec(Section):
     constraints: ConstraintSpec = ConstraintSpec()
     # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
     seed: StrictInt | None = None
+    # Whole-study budgets, checked between trials: wall minutes of this run, and CPU minutes summed
+    # over the study's trials (every worker's, resumed runs included). null: no budget.
+    max_minutes: PositiveFloat | None = None
+    max_cpu_minutes: PositiveFloat | None = None
+    # Keep the trained weights (and scaler) of the best k configurations beside the storage; 0: none.
+    keep_best: NonNegativeInt = 3
 
     @field_validator("objectives", mode="before")
     @classmethod
@@ -124,6 +130,13 @@ class ExperimentSpec(Section):
     def _target_for_objective(self) -> ExperimentSpec:
         if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
             raise ValueError("objective time_to_target needs train.target_val_loss (e.g. 0.4)")
+        return self
+
+    @model_validator(mode="after")
+    def _searched_fields_valid(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import check_fields  # it reads this class's sections
+
+        check_fields(self)
         return self
 
     @model_validator(mode="after")
