@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ import click
 
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
+from lstmexp.cli_studies import predict, reproduce_base, studies
 from lstmexp.errors import LstmexpError
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
@@ -44,7 +44,7 @@ repeats_option = click.option(
 
 
 # Commands that use Optuna: its log levels and warning filters are set before they run.
-OPTUNA_COMMANDS = ("search", "report")
+OPTUNA_COMMANDS = ("search", "report", "studies", "predict")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,6 +59,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     if ctx.invoked_subcommand in OPTUNA_COMMANDS:
         quiet_libraries()
+
+
+cli.add_command(studies)
+cli.add_command(predict)
 
 
 def quiet_libraries() -> None:
@@ -224,16 +228,6 @@ def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> N
     run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index,
                reproduce_base=os.environ.get(REPRODUCE_ENV))
 
-
-def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -> str:
-    """`lstmexp run SPEC -o ...`: what every trial's reproduce command starts with (the search's own overrides)."""
-    words = ["lstmexp", "run", *([spec] if spec else [])]
-    for override in overrides:
-        words += ["-o", override]
-    for name, value in flags.items():
-        if value is not None:
-            words += ["--" + name, str(value)]
-    return shlex.join(words)
 
 
 def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:

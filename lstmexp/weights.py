@@ -32,8 +32,9 @@ class KeptTrial:
 
 def weights_dir(storage_url: str, study: str) -> Path:
     """`results/x.db` -> `results/x.weights/<study>`; a database server: `results/<study>.weights`."""
-    scheme = scheme_of(storage_url)
-    path = sqlite_path(storage_url) if scheme == "sqlite" else journal_path(storage_url) if scheme == "journal" else None
+    files = {"sqlite": sqlite_path, "journal": journal_path}
+    reader = files.get(scheme_of(storage_url))
+    path = reader(storage_url) if reader is not None else None
     if path is None:
         return Path("results") / f"{study}.weights"
     return path.with_name(path.stem + ".weights") / study

@@ -25,10 +25,13 @@ def study_cpu_seconds(study: optuna.Study) -> float:
     return sum(float(t.user_attrs.get(CPU_ATTR) or 0.0) for t in study.get_trials(deepcopy=False))
 
 
-def budget_reason(spec: ExperimentSpec, study: optuna.Study, elapsed_s: float) -> str | None:
-    """Why the study must stop now (a budget is spent), or None while both budgets last."""
+def budget_reason(spec: ExperimentSpec, study: optuna.Study, elapsed_s: float | None) -> str | None:
+    """Why the study must stop now (a budget is spent), or None while both budgets last.
+
+    `elapsed_s` None: before this run's first trial, when only the CPU budget (the study's) can be spent.
+    """
     limits = spec.search
-    if limits.max_minutes is not None and elapsed_s >= limits.max_minutes * 60:
+    if limits.max_minutes is not None and elapsed_s is not None and elapsed_s >= limits.max_minutes * 60:
         return f"max_minutes {limits.max_minutes:g} reached after {count_done(study)} trials"
     if limits.max_cpu_minutes is not None:
         used = study_cpu_seconds(study)
@@ -50,9 +53,12 @@ def stop_when_spent(spec: ExperimentSpec, started: float) -> Callable[[optuna.St
     return callback
 
 
-def check_budget(spec: ExperimentSpec, study: optuna.Study, started: float) -> bool:
-    """True when a budget is spent; then the reason is recorded as the study's `budget_stop`."""
-    reason = budget_reason(spec, study, time.monotonic() - started)
+def check_budget(spec: ExperimentSpec, study: optuna.Study, started: float | None) -> bool:
+    """True when a budget is spent; then the reason is recorded as the study's `budget_stop`.
+
+    `started` None: the check before this run's first trial (a resumed study may have spent its CPU).
+    """
+    reason = budget_reason(spec, study, None if started is None else time.monotonic() - started)
     if reason is None:
         return False
     study.set_user_attr(BUDGET_ATTR, reason)

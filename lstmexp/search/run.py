@@ -49,7 +49,7 @@ def run_search(
         recover_dead_workers(study)
         done_before = count_done(study)
         observer.study_ready(study.study_name, done_before, target)
-        if count_claimed(study) < target and not check_budget(spec, study, started):
+        if count_claimed(study) < target and not check_budget(spec, study, None):
             study.optimize(
                 make_objective(spec, observer, target, weights_dir(storage_url, study.study_name)),
                 n_trials=None,  # the callbacks stop at the target (every worker's trials) or the budget
@@ -58,9 +58,8 @@ def run_search(
                 gc_after_trial=True,
             )
     done = count_done(study)
-    return SearchSummary(
-        study.study_name, mask_url(storage_url), done, target, done - done_before, study.user_attrs.get(BUDGET_ATTR) or None
-    )
+    stopped = study.user_attrs.get(BUDGET_ATTR) or None
+    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
 
 
 def preflight(spec: ExperimentSpec) -> None:

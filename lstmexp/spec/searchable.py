@@ -42,8 +42,8 @@ def check_fields(spec: ExperimentSpec) -> None:
             try:
                 type(section).model_validate({**section.model_dump(), name: value})
             except ValidationError as exc:
-                first = exc.errors()[0]
-                raise ValueError(f"search.space.{path}: {first['msg'].removeprefix('Value error, ')} (got {value!r})") from None
+                message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ValueError(f"search.space.{path}: {message} (got {value!r})") from None
 
 
 def split_path(spec: ExperimentSpec, path: str) -> tuple[BaseModel, str]:

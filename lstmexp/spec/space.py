@@ -150,7 +150,7 @@ class SpaceSpec(Section):
     normalization: tuple[Normalization, ...] | None = None
     # Any other setting by dotted path (train.lr, model.num_layers, ...); written in YAML as
     # `train.lr: {...}` beside the sizes, or nested (`train: {lr: {...}}`, which `-o` overrides produce).
-    fields: dict[str, FieldSpace] = {}
+    fields: dict[str, FieldSpace] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
