@@ -60,7 +60,8 @@ def predict(study: str, number: int, data_path: str | None, storage: str, split:
 
     result = forecast(storage, study, number, data_path, split)
     result.frame.to_csv(out if out is not None else sys.stdout, index=False)
-    recorded = "" if result.trial_test_mse is None or split != "test" else f" (search recorded {result.trial_test_mse:.6g})"
+    known = result.trial_test_mse is not None and split == "test"
+    recorded = f" (search recorded {result.trial_test_mse:.6g})" if known else ""
     click.echo(f"{split} MSE {result.mse:.6g}, MAE {result.mae:.6g} on scaled values{recorded}", err=True)
     if not result.same_scaler:
         click.echo("note: this file's train rows scale differently from the trial's data: a different series", err=True)

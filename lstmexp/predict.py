@@ -55,7 +55,9 @@ def forecast(storage_url: str, study: str, number: int, data_path: str | None, s
 
 
 @torch.inference_mode()
-def forecast_frame(model: torch.nn.Module, series: Series, split: str, params: TrialParams, horizon: int) -> pd.DataFrame:
+def forecast_frame(
+    model: torch.nn.Module, series: Series, split: str, params: TrialParams, horizon: int
+) -> pd.DataFrame:
     """Long table of forecasts and actual values, in the data's own units."""
     model.eval()
     starts = series.sample_starts(split, params.time_step, horizon)
