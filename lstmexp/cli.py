@@ -17,7 +17,7 @@ import click
 
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
-from lstmexp.cli_studies import predict, reproduce_base, studies
+from lstmexp.cli_search import REPRODUCE_ENV, predict, quiet_libraries, reproduce_base, studies, worker_process
 from lstmexp.errors import LstmexpError
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DEBUG_ENV = "LSTMEXP_DEBUG"
-REPRODUCE_ENV = "LSTMEXP_REPRODUCE_BASE"  # the search's `lstmexp run ...` prefix, handed to worker processes
 
 spec_argument = click.argument("spec", required=False, type=click.Path(dir_okay=True, path_type=str))
 override_option = click.option(
@@ -61,27 +60,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
         quiet_libraries()
 
 
-cli.add_command(studies)
-cli.add_command(predict)
-
-
-def quiet_libraries() -> None:
-    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
-
-    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
-    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
-    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
-    """
-    import logging
-    import warnings
-
-    import optuna
-
-    from lstmexp.optuna_compat import optimize_logger
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optimize_logger().setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+for command in (studies, predict):
+    cli.add_command(command)
 
 
 def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
@@ -213,20 +193,6 @@ def run(
         print_metrics(metrics)
     if metrics["state"] != "complete":
         sys.exit(1)
-
-
-def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
-    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
-    from rich.console import Console
-
-    from lstmexp.progress import TrialLines
-    from lstmexp.search import run_search
-    from lstmexp.spec import ExperimentSpec
-
-    quiet_libraries()  # a spawned process starts with Python's defaults
-    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
-    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index,
-               reproduce_base=os.environ.get(REPRODUCE_ENV))
 
 
 

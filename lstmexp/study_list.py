@@ -9,7 +9,7 @@ from optuna.trial import TrialState
 def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
     """One row per study, oldest first; Optuna's own summaries (read-only)."""
     summaries = optuna.get_all_study_summaries(storage, include_best_trial=True)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for summary in sorted(summaries, key=lambda s: (s.datetime_start is None, s.datetime_start or 0, s.study_name)):
         trials = storage.get_all_trials(storage.get_study_id_from_name(summary.study_name), deepcopy=False)
         complete = sum(t.state == TrialState.COMPLETE for t in trials)

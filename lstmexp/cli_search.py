@@ -1,11 +1,13 @@
-"""Commands over what searches left behind: `lstmexp studies` (list) and `lstmexp predict` (kept weights).
+"""Search-side pieces of the command line: the reproduce prefix, the `--workers` entry, and the
+commands over what searches left behind: `lstmexp studies` (list) and `lstmexp predict` (kept weights).
 
-Registered on the `lstmexp` group by lstmexp.cli. Heavy libraries are imported inside the commands,
+Registered on the `lstmexp` group by lstmexp.cli. Heavy libraries are imported inside the functions,
 so importing this module keeps `lstmexp --help` instant.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 import click
 
 from lstmexp.storage import DEFAULT_STORAGE
+
+REPRODUCE_ENV = "LSTMEXP_REPRODUCE_BASE"  # the search's `lstmexp run ...` prefix, handed to worker processes
 
 
 def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -> str:
@@ -24,6 +28,39 @@ def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -
         if value is not None:
             words += ["--" + name, str(value)]
     return shlex.join(words)
+
+
+def quiet_libraries() -> None:
+    """Optuna's log levels and warning filters, set once per process (the CLI's and each worker's).
+
+    lstmexp prints its own line per trial, failures included: Optuna's INFO line per trial, and its
+    warning with a traceback for each caught TrialFailure, would repeat them. Heartbeats (stale
+    trial recovery on RDB storages) are marked experimental in Optuna 5 but are its documented way.
+    """
+    import logging
+    import warnings
+
+    import optuna
+
+    from lstmexp.optuna_compat import optimize_logger
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optimize_logger().setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
+    """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
+    from rich.console import Console
+
+    from lstmexp.progress import TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.spec import ExperimentSpec
+
+    quiet_libraries()  # a spawned process starts with Python's defaults
+    lines = TrialLines(Console(stderr=True, soft_wrap=True), prefix=f"[worker {index}] ", announce=False)
+    run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index,
+               reproduce_base=os.environ.get(REPRODUCE_ENV))
 
 
 @click.command()
