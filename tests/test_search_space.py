@@ -95,3 +95,11 @@ def test_the_reproduce_command_of_a_repeat_trial_reproduces_its_val_loss_exactly
     result = cli(*words[1:], "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["val_loss_best"] == repeat.user_attrs["val_loss_best"]
+
+
+def test_a_grid_over_a_float_range_is_refused_before_any_storage_is_created(cli, tiny_spec, workdir):
+    result = cli("search", str(tiny_spec), "--sampler", "grid", "--storage", "sqlite:///g.db",
+                 "-o", "search.space.train.lr={low: 1e-3, high: 1e-2}")
+    assert result.code == 2
+    assert "grid needs listed values: give search.space.train.lr as [a, b, ...]" in result.err
+    assert not (workdir / "g.db").exists()

@@ -14,6 +14,7 @@ from lstmexp.search.budget import check_budget, stop_when_spent
 from lstmexp.search.liveness import recover_dead_workers
 from lstmexp.search.objective import make_objective
 from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished
+from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
@@ -66,6 +67,8 @@ def preflight(spec: ExperimentSpec) -> None:
     """Ask trial/data whether the spec can run here, before any study is touched."""
     from lstmexp.trial import check_spec_runs
 
+    if spec.search.sampler == "grid":
+        grid_points(spec)  # a float range cannot be a grid: say so before a storage is created
     check_spec_runs(spec)
 
 
