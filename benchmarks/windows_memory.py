@@ -5,7 +5,7 @@ windows x 512 x 8 x 4 bytes (~23 GiB for the 70 % train split alone); lstmexp ga
 the series tensor by index instead.
 
 What is measured, in a fresh subprocess (so imports and earlier work do not count), with the
-per-trial memory tool (`lstmexp.memory.TrialMemory`: the resident high-water mark above the level
+per-trial memory tool (`lstmexp.measure.TrialMemory`: the resident high-water mark above the level
 at its start on CPU, the allocator's peak above the series on CUDA):
   1. the index arrays of the full train split (1.4 M sample starts and one epoch's permutation);
   2. one epoch of the real training loop, `lstmexp.train.train`, over the last 8,000 rows of the
@@ -36,8 +36,7 @@ def child(device_name: str) -> dict[str, float]:
 
     from lstmexp.data import Series
     from lstmexp.evaluate import evaluate
-    from lstmexp.measure import resolve_device
-    from lstmexp.memory import TrialMemory, read_status_kib
+    from lstmexp.measure import TrialMemory, read_status_bytes, resolve_device
     from lstmexp.model import LSTMForecaster
     from lstmexp.train import TrainConfig, train
 
@@ -74,7 +73,7 @@ def child(device_name: str) -> dict[str, float]:
         "materialised_train_windows_bytes": full_split_windows * TIME_STEP * COLUMNS * 4,
         "iterations": result.iterations_per_epoch,
         "samples_per_s": result.samples_per_s,
-        "process_peak_rss_bytes": read_status_kib("VmHWM") * 1024,
+        "process_peak_rss_bytes": read_status_bytes("VmHWM"),
     }
 
 

@@ -19,6 +19,8 @@ from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
 from lstmexp.cli_search import REPRODUCE_ENV, predict, quiet_libraries, reproduce_base, studies, worker_process
 from lstmexp.errors import LstmexpError
+from lstmexp.helptext import EPILOGS, SHORT_HELP
+from lstmexp.integrations import LOG_TARGETS
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
@@ -43,10 +45,12 @@ repeats_option = click.option(
 
 
 # Commands that use Optuna: its log levels and warning filters are set before they run.
-OPTUNA_COMMANDS = ("search", "report", "studies", "predict")
+# report: optuna_compat.importances_over quiets its own in-memory study
+OPTUNA_COMMANDS = ("search", "studies", "predict")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=EPILOGS["lstmexp"])
 @click.version_option(__version__, prog_name="lstmexp")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -84,7 +88,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
     return load_spec(spec_path, [*overrides, *extra])
 
 
-@cli.command()
+@cli.command(epilog=EPILOGS["search"], short_help=SHORT_HELP["search"])
 @spec_argument
 @click.option("--trials", type=click.IntRange(min=1), help="Target number of finished trials in the study.")
 @click.option("--study", help="Study name (overrides the spec's `study`).")
@@ -102,6 +106,9 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 @seed_option
 @repeats_option
 @override_option
+@click.option("--log-to", type=click.Choice(LOG_TARGETS),
+              help="Also log each trial's parameters, loss curves and figures to MLflow or TensorBoard "
+                   "(pip install 'lstmexp[mlflow]' or 'lstmexp[tensorboard]').")
 def search(
     spec: str | None,
     trials: int | None,
@@ -116,30 +123,24 @@ def search(
     seed: int | None,
     repeats: int | None,
     overrides: tuple[str, ...],
+    log_to: str | None,
 ) -> None:
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from rich.console import Console
 
-    from lstmexp.progress import SearchProgress, TrialLines
-    from lstmexp.search import run_search
+    from lstmexp.startup import prepare, run_shown
     from lstmexp.storage import check_url, mask_url
-    from lstmexp.workers import run_workers
 
     experiment = load_spec_with_flags(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
         objectives=list(objectives) or None, repeats=repeats, timeout=timeout,
     )
-    default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
-    storage_url = storage or experiment.storage or default_storage
+    experiment, storage_url, start_lines = prepare(experiment, workers, storage)
     check_url(storage_url)
     console = Console(stderr=True, soft_wrap=True)
-    base = reproduce_base(spec, overrides, device=device, repeats=repeats)
-    if workers > 1:
-        os.environ[REPRODUCE_ENV] = base  # spawned workers inherit it (worker_process)
-        summary = run_workers(experiment, storage_url, workers, TrialLines(console), entry=worker_process)
-    else:
-        with SearchProgress(console) as progress:
-            summary = run_search(experiment, storage_url, progress, reproduce_base=base)
+    # every trial's reproduce command starts with this; spawned workers inherit it (worker_process)
+    base = os.environ[REPRODUCE_ENV] = reproduce_base(spec, overrides, device=device, repeats=repeats)
+    summary = run_shown(experiment, storage_url, workers, log_to, start_lines, console, worker_process, base)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
@@ -149,7 +150,7 @@ def search(
     console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
 
 
-@cli.command()
+@cli.command(epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])
 @spec_argument
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (required if the spec searches several).")
 @click.option("--time-step", type=click.IntRange(min=1), help="Window length T.")
@@ -220,7 +221,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
     Console().print(table)
 
 
-@cli.command()
+@cli.command(epilog=EPILOGS["report"], short_help=SHORT_HELP["report"])
 @click.option("--study", "studies", multiple=True,
               help="Study name [default: the storage's only study]. Repeat to compare studies side by side.")
 @click.option("--storage", "storages", multiple=True, metavar="URL",
@@ -238,18 +239,20 @@ def report(
     """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
     from pathlib import Path
 
+    from lstmexp.locate import pointing_elsewhere
     from lstmexp.report.run import ReportOptions, report_study
     from lstmexp.units import parse_memory_flag
 
     options = ReportOptions(within_pct, parse_memory_flag(max_memory, "--max-memory") if max_memory else None)
-    text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
-                        Path(out_dir) if out_dir else None, options)
+    with pointing_elsewhere(list(studies), list(storages) or [DEFAULT_STORAGE]):  # a missing study: where is it?
+        text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
+                            Path(out_dir) if out_dir else None, options)
     click.echo(text, nl=False)
     if out_dir:
         click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
 
 
-@cli.group(invoke_without_command=True)
+@cli.group(invoke_without_command=True, epilog=EPILOGS["datasets"], short_help=SHORT_HELP["datasets"])
 @click.pass_context
 def datasets(ctx: click.Context) -> None:
     """List the built-in datasets (one line each); `datasets describe` shows one dataset or file."""
@@ -267,7 +270,7 @@ def datasets(ctx: click.Context) -> None:
     Console().print(table)
 
 
-@datasets.command("describe")
+@datasets.command("describe", epilog=EPILOGS["describe"], short_help=SHORT_HELP["describe"])
 @click.argument("name_or_path")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Take the data section from this spec.")
 @override_option

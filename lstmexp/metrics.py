@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lstmexp.evaluate import Evaluation
-from lstmexp.memory import MemoryReading
+from lstmexp.measure import MemoryReading
 from lstmexp.train import EpochRecord, TrainResult
 
 # Metrics averaged over repeats, each with a standard deviation and coefficient of variation.
@@ -112,5 +112,6 @@ def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
         combined[key] = mean
         combined[f"{key}_std"] = std
         combined[f"{key}_cv"] = std / abs(mean) if mean != 0 else float("nan")
-    combined["peak_mem_bytes"] = max(run["peak_mem_bytes"] for run in runs)
+    combined["peak_mem_bytes"] = max((r["peak_mem_bytes"] for r in runs if r["peak_mem_bytes"] is not None),
+                                     default=None)
     return combined

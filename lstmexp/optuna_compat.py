@@ -134,6 +134,94 @@ def seconds_between(start: datetime | str | None, end: datetime | str | None) ->
 
 
 # --------------------------------------------------------------------------------------------
+# Reading a SQLite study without Optuna at all (the read-only, fast path of `lstmexp report`)
+# --------------------------------------------------------------------------------------------
+
+STUDY_SQL = "SELECT study_id FROM studies WHERE study_name = ?"
+STUDY_ATTRS_SQL = "SELECT key, value_json FROM study_user_attributes WHERE study_id = ?"
+DIRECTIONS_SQL = "SELECT direction FROM study_directions WHERE study_id = ? ORDER BY objective"
+
+
+@dataclass
+class StoredStudy:
+    """One study read straight from a SQLite file: its attributes, directions and trial rows."""
+
+    name: str
+    user_attrs: dict[str, Any]
+    directions: list[str]  # "minimize" / "maximize", one per objective
+    rows: StoredTrialRows
+
+
+def read_sqlite_study(path: Path, study_name: str | None) -> StoredStudy | None:
+    """The study in a SQLite file, opened read-only with the standard library's sqlite3 (no Optuna import).
+
+    None when the file, the study or the schema is not what this reader knows (no name and several
+    studies, too): the caller then takes the standard path, which also gives the user's errors.
+    """
+    import sqlite3
+
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return read_open_sqlite(connection, study_name)
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+
+
+def read_open_sqlite(connection: Any, study_name: str | None) -> StoredStudy | None:
+    if study_name is None:
+        names = connection.execute("SELECT study_name FROM studies").fetchall()
+        if len(names) != 1:
+            return None
+        study_name = names[0][0]
+    found = connection.execute(STUDY_SQL, (study_name,)).fetchone()
+    if found is None:
+        return None
+    study_id = found[0]
+    attrs = dict(connection.execute(STUDY_ATTRS_SQL, (study_id,)).fetchall())
+    directions = [str(d).split(".")[-1].lower() for (d,) in connection.execute(DIRECTIONS_SQL, (study_id,))]
+
+    def rows(sql: str) -> list[Any]:
+        return connection.execute(sql.replace(":study", "?"), (study_id,)).fetchall()
+
+    trials, params, trial_attrs, values = (rows(sql) for sql in (TRIALS_SQL, PARAMS_SQL, ATTRS_SQL, VALUES_SQL))
+    stored = StoredTrialRows(
+        trials=[(tid, number, str(state).lower(), seconds_between(start, end))
+                for tid, number, state, start, end in trials],
+        params=[(tid, name, internal, dist) for tid, name, internal, dist in params],
+        attrs=decode_attrs(trial_attrs),
+        values=[(tid, objective, STORED_INFINITY.get(str(kind), value)) for tid, objective, value, kind in values],
+    )
+    return StoredStudy(study_name, {k: json.loads(v) for k, v in attrs.items()}, directions, stored)
+
+
+def external_value(distribution: dict[str, Any], internal: float) -> Any:
+    """A stored parameter value as the objective saw it, from the distribution's JSON (Optuna's
+    `to_external_repr` without importing Optuna): categorical index -> choice, int -> int."""
+    kind, attributes = distribution["name"], distribution["attributes"]
+    if kind == "CategoricalDistribution":
+        return attributes["choices"][int(internal)]
+    if kind in ("IntDistribution", "IntUniformDistribution", "IntLogUniformDistribution"):
+        return int(internal)
+    return float(internal)
+
+
+def searched_range(distribution: dict[str, Any]) -> tuple[Any, Any] | None:
+    """(low, high) of a numeric distribution's JSON; numeric categorical choices give their min and max."""
+    attributes = distribution["attributes"]
+    if "low" in attributes:
+        return attributes["low"], attributes["high"]
+    numbers = [c for c in attributes.get("choices", []) if isinstance(c, int | float) and not isinstance(c, bool)]
+    return (min(numbers), max(numbers)) if len(numbers) >= 2 else None
+
+
+# --------------------------------------------------------------------------------------------
 # Parameter importance over trials already in memory
 # --------------------------------------------------------------------------------------------
 
@@ -147,6 +235,7 @@ def importances_over(trials: list[FrozenTrial], direction: str, params: list[str
     """
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "A new study created in memory" line per call
     study = optuna.create_study(direction=optuna.study.StudyDirection[direction.upper()])
 
     def stored(deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:

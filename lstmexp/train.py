@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -192,6 +192,28 @@ class Trainer:
         result.samples_seen += samples
         train_s = self.clock.end_epoch(ran, samples)
         return loss_sum / ran, torch.stack(norms), train_s
+
+    def step_runner(self) -> Callable[[], int]:
+        """A function that runs one training step on the next full batch (epochs repeat) and returns
+        its samples: what the speed probe and the tensor-peak measurement time, outside `train`."""
+
+        def endless() -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+            # Full batches only (an epoch's first batch is full; only its last may be short): a
+            # step's figures must not depend on where in an epoch it falls.
+            while True:
+                batches = self.source.batches()
+                first = next(batches)
+                yield first
+                yield from (batch for batch in batches if batch[2] >= first[2])
+
+        batches = endless()
+
+        def step() -> int:
+            inputs, targets, count = next(batches)
+            self.precision.step(self.forward, self.model, self.optimizer, inputs, targets, self.config.grad_clip)
+            return count
+
+        return step
 
     def budget_left(self) -> tuple[float, float]:
         """Samples this epoch may still see, and the host time at which the seconds budget is spent."""

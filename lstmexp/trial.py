@@ -23,17 +23,22 @@ from lstmexp.data import Series, load_series
 from lstmexp.errors import DataError, SpecError, TrialFailure
 from lstmexp.evaluate import accuracy, evaluate
 from lstmexp.measure import (
+    ContentionMeter,
+    MemoryReading,
+    SpeedFigure,
+    TensorPeak,
+    TrialMemory,
     bf16_autocast_supported,
+    check_thread_request,
     estimate_activation_bytes,
     lstm_training_flops_per_sample,
     peak_gflops,
     prime_runtime,
     resolve_device,
-    set_threads,
 )
-from lstmexp.memory import MemoryReading, TrialMemory
 from lstmexp.metrics import combine_repeats, run_metrics
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
+from lstmexp.probe import memory_figures, probe_configuration, process_memory, train_speed
 from lstmexp.spec import DataSpec, ExperimentSpec
 from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
 from lstmexp.units import format_bytes
@@ -62,38 +67,70 @@ def run_trial(
     wall_start = time.perf_counter()
     device = resolve_device(spec.train.device)
     check_precision(spec, device)  # again here: a worker on another machine may have another CPU
-    threads = set_threads(spec.train.threads)
     series = cached_series(spec.data.model_dump_json(), str(device))
+    skip_if_estimate_exceeds(spec, params, series.input_size)
     prime_runtime(device)
+    speed, tensors, policy = guard_oom(
+        lambda: probe_configuration(spec, params, series, build_model(spec, params, series).to(device)), device
+    )
     runs = []
     for repeat in range(spec.train.repeats):
         seed = spec.train.seed + repeat
         first = repeat == 0
-        runs.append(train_once(spec, params, series, seed, on_epoch if first else None, on_model if first else None))
+        hooks = (on_epoch, on_model) if first else (None, None)
+        runs.append(train_once(spec, params, series, seed, hooks[0], tensors, speed.meter, hooks[1]))
         if runs[0]["stopped_early"]:
             break
-    metrics = combine_repeats(runs)
+    metrics = {**train_speed(combine_repeats(runs)), **speed.metrics(), **tensors.metrics(),
+               **process_memory(runs, device)}
+    metrics.update(compute_metrics(spec, params, series, metrics["samples_per_s"], device))
+    metrics.update(device=str(device), torch_threads=speed.threads, threads_policy=policy,
+                   wall_s=time.perf_counter() - wall_start)
+    return metrics
+
+
+def compute_metrics(
+    spec: ExperimentSpec, params: TrialParams, series: Series, samples_per_s: float, device: torch.device
+) -> dict[str, Any]:
+    """Throughput in time steps, FLOPs and the share of the device's matmul peak, the activation estimate."""
     flops = lstm_training_flops_per_sample(
         series.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
         series.output_size, spec.data.horizon,
     )
-    achieved = flops * metrics["samples_per_s"] / 1e9
+    achieved = flops * samples_per_s / 1e9
     peak = peak_gflops(device)
-    metrics.update(
+    return {
         # A stateful sample is one step of a stream; a stateless sample is a window of time_step steps.
-        time_steps_per_s=metrics["samples_per_s"] * (1 if spec.train.stateful else params.time_step),
-        flops_per_sample=flops,
-        achieved_gflops=achieved,
-        peak_gflops=peak,
-        hw_efficiency_pct=100.0 * achieved / peak,
-        activation_mem_est_bytes=estimate_activation_bytes(
+        "time_steps_per_s": samples_per_s * (1 if spec.train.stateful else params.time_step),
+        "flops_per_sample": flops,
+        "achieved_gflops": achieved,
+        "peak_gflops": peak,
+        "hw_efficiency_pct": 100.0 * achieved / peak,
+        "activation_mem_est_bytes": estimate_activation_bytes(
             params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
         ),
-        device=str(device),
-        torch_threads=threads,
-        wall_s=time.perf_counter() - wall_start,
-    )
-    return metrics
+    }
+
+
+def guard_oom(
+    probe: Callable[[], tuple[SpeedFigure, TensorPeak, str]], device: torch.device
+) -> tuple[SpeedFigure, TensorPeak, str]:
+    """Run the probe; a configuration too large for the device fails as `oom` with the memory it reached,
+    as in training."""
+    memory = TrialMemory(device)
+    failure: TrialFailure | None = None
+    try:
+        with memory:
+            return probe()
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        # no reference to exc kept: its traceback holds the tensors
+        failure = TrialFailure("oom", first_line(exc), {"peak_mem_bytes": memory.reading().peak_bytes})
+    finally:
+        memory.release()
+    gc.collect()
+    raise failure
 
 
 def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> None:
@@ -104,6 +141,7 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
     """
     device = resolve_device(spec.train.device)
     check_precision(spec, device)
+    check_thread_request(spec.train.threads)
     series = cached_series(spec.data.model_dump_json(), str(device))
     longest = params.time_step if params is not None else spec.search.space.time_step.highest
     for split in ("train", "val", "test"):
@@ -132,13 +170,17 @@ def train_once(
     series: Series,
     seed: int,
     on_epoch: Callable[[EpochRecord], bool] | None,
+    tensors: TensorPeak,
+    meter: ContentionMeter,
     on_model: Callable[[torch.nn.Module, Series], None] | None = None,
 ) -> dict[str, Any]:
-    """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test."""
+    """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test.
+
+    Its memory figure is the configuration's tensor peak where there is one (CPU), else the device's
+    reading; the resident-set reading is kept as process memory."""
     seed_everything(seed)
-    skip_if_estimate_exceeds(spec, params, series.input_size)
     config = TrainConfig.from_spec(spec, params, seed)
-    model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch)
+    model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch, meter)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     if on_model is not None:
@@ -149,21 +191,30 @@ def train_once(
     )
     return {
         **run_metrics(result, val, test, reading, spec.train.target_val_loss),
+        **memory_figures(reading, tensors),
         "param_count": count_parameters(model),
         **data_metrics(spec, model, series, params),
     }
 
 
 def train_measured(
-    model: torch.nn.Module, series: Series, config: TrainConfig, on_epoch: Callable[[EpochRecord], bool] | None
+    model: torch.nn.Module,
+    series: Series,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochRecord], bool] | None,
+    meter: ContentionMeter,
 ) -> tuple[torch.nn.Module, TrainResult, MemoryReading]:
-    """Train on the series' device, measuring peak memory; an out-of-memory error fails the trial."""
+    """Train on the series' device, measuring peak memory and adding the run to the contention
+    reading (whose segments must be long enough for the machine's 10 ms CPU counters); an
+    out-of-memory error fails the trial."""
     memory = TrialMemory(series.device)
     oom: TrialFailure | None = None
     try:
         with memory:
             model = model.to(series.device)
+            meter.start()
             result = train(model, series, config, on_epoch)
+            meter.stop()
             reading = memory.reading()
     except RuntimeError as exc:  # torch.OutOfMemoryError is a RuntimeError too
         if not is_out_of_memory(exc):

@@ -1,4 +1,4 @@
-"""`--workers K`: K processes on one study, each training with cores / K torch threads.
+"""`--workers K`: K processes on one study, each trial using at most usable cores / K torch threads.
 
 Processes, not `study.optimize(n_jobs=K)` threads: CPU training holds the GIL between torch calls
 and every trial would share one intra-op thread pool. They start with the spawn method (forking a
@@ -22,10 +22,11 @@ from lstmexp.storage import allows_concurrent_writers, mask_url
 
 
 def threads_per_worker(workers: int, requested: int | None) -> int:
-    """cores / K (at least 1) unless the spec fixes the thread count: no oversubscription."""
-    from lstmexp.measure import cpu_count
+    """usable cores / K (at least 1) unless the spec fixes the thread count: no oversubscription.
+    The most a worker's trial uses: its thread policy may choose fewer (`lstmexp.measure.threads`)."""
+    from lstmexp.measure import usable_cores
 
-    return requested if requested is not None else max(1, cpu_count() // workers)
+    return requested if requested is not None else max(1, usable_cores() // workers)
 
 
 # (spec as a dict, storage URL, worker index): what each worker process runs.
@@ -49,11 +50,9 @@ def run_workers(
     study = create_or_resume(spec, open_storage(storage_url, create=True))
     done_before = count_done(study)
     observer.study_ready(study.study_name, done_before, target_count(spec))
-    threads = threads_per_worker(workers, spec.train.threads)
-    worker_spec = spec.model_copy(update={"train": spec.train.model_copy(update={"threads": threads})})
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=entry or quiet_worker, args=(worker_spec.to_dict(), storage_url, index),
+        context.Process(target=share_cores, args=(entry or quiet_worker, spec.to_dict(), storage_url, index, workers),
                         name=f"worker-{index}")
         for index in range(workers)
     ]
@@ -77,3 +76,11 @@ def quiet_worker(spec_dict: dict[str, Any], storage_url: str, index: int) -> Non
     from lstmexp.search import run_search
 
     run_search(ExperimentSpec.model_validate(spec_dict), storage_url, worker_index=index)
+
+
+def share_cores(entry: WorkerEntry, spec_dict: dict[str, Any], storage_url: str, index: int, workers: int) -> None:
+    """Run a worker's entry after telling the thread policy that `workers` processes share the cores."""
+    from lstmexp.measure import set_workers
+
+    set_workers(workers)
+    entry(spec_dict, storage_url, index)

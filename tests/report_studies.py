@@ -7,21 +7,33 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import CategoricalDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
 # One value space for every test trial (Optuna refuses a categorical whose choices change within a study).
 CHOICES = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512)
 STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}
+# Searched ranges of the other parameters the test trials may carry (issue 13: any spec field is searchable).
+EXTRA_DISTRIBUTIONS: dict[str, BaseDistribution] = {
+    "train.lr": FloatDistribution(1e-4, 1e-2, log=True),
+    "model.num_layers": IntDistribution(1, 3),
+    "model.dropout": FloatDistribution(0.0, 0.5),
+    "normalization": CategoricalDistribution(("none", "last", "revin")),
+}
 
 
 def make_trial(batch_size: int, time_step: int, hidden_size: int = 16, state: str = "complete",
-               choices: dict[str, tuple[int, ...]] | None = None, **attrs: Any) -> optuna.trial.FrozenTrial:
+               choices: dict[str, tuple[int, ...]] | None = None, extra: dict[str, Any] | None = None,
+               **attrs: Any) -> optuna.trial.FrozenTrial:
+    """A trial with known figures; `extra`: other searched parameters (names in EXTRA_DISTRIBUTIONS)."""
     params = {"batch_size": batch_size, "time_step": time_step, "hidden_size": hidden_size}
     choices = choices or {}
-    distributions = {
+    distributions: dict[str, BaseDistribution] = {
         name: CategoricalDistribution(choices.get(name) or CHOICES) for name in params
     }
+    for name, value in (extra or {}).items():
+        params[name] = value
+        distributions[name] = EXTRA_DISTRIBUTIONS[name]
     defaults = {"val_loss_best": 0.5, "samples_per_s": 1000.0, "peak_mem_bytes": 2**20 * batch_size,
                 "train_s_per_epoch": 1.0, "iterations_per_epoch": math.ceil(1000 / batch_size), "epochs_run": 4,
                 "best_epoch": 3, "grad_norm_mean": 1.0, "grad_norm_max": 2.0, "train_loss_final": 0.4,

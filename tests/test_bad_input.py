@@ -85,12 +85,12 @@ DATA_CASES = [
     ("wrong-extension", "d.xlsx", b"a,y\n1,2\n", "", "is neither .csv nor .parquet"),
     ("missing-target-column", "d.csv", b"a,b\n" + b"1,2\n" * 50, "", "no column 'y'"),
     ("target-typo", "d.csv", b"a,Y_value\n" + b"1,2\n" * 50, "", "no column 'y'"),
-    ("nan-values", "d.csv", b"a,y\n" + b"1,2\n" * 20 + b"1,\n" + b"1,2\n" * 20, "", "missing values"),
+    ("nan-values", "d.csv", b"a,y\n" + b"1,2\n" * 20 + b"1,\n" + b"1,2\n" * 20, "", "1 missing value in"),
     ("text-in-numeric", "d.csv", b"a,y\n" + b"1,2\n" * 20 + b"x,2\n" + b"1,2\n" * 20, "data.features: [a]\n",
      "a"),
     ("single-row", "d.csv", b"a,y\n1,2\n", "", "too few"),
     ("unsorted-time", "d.csv", dated_csv(SWAPPED), "time_column: t\n", "not sorted"),
-    ("duplicate-time", "d.csv", dated_csv([*range(30), 29, *range(30, 59)]), "time_column: t\n", "duplicate"),
+    ("duplicate-time", "d.csv", dated_csv([*range(30), 29, *range(30, 59)]), "time_column: t\n", "1 repeated date"),
 ]
 
 STORAGE_CASES = [
@@ -187,4 +187,4 @@ def test_unparsable_dates_are_one_line(cli, workdir):
     (workdir / "bad.yaml").write_text(data_spec("d.csv", "time_column: t\n"))
     result = cli("search", "bad.yaml", "--storage", "sqlite:///x.db")
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
-    assert "does not parse as dates" in result.err
+    assert "holds '2024-02-30', not a date, at line 2 of" in result.err

@@ -43,7 +43,7 @@ def spec(path: Path, **fields: object) -> DataSpec:
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_both_formats_load_with_numeric_features_by_default(tmp_path, suffix):
-    series = load_series(spec(write_frame(tmp_path / f"d{suffix}")), CPU)
+    series = load_series(spec(write_frame(tmp_path / f"d{suffix}"), mode="MS"), CPU)
     assert series.input_columns == ["a", "b", "y"]  # numeric columns; time and label left out
     assert series.target_columns == ["y"]
     assert series.bounds == {"train": (0, 84), "val": (84, 102), "test": (102, 120)}
@@ -60,27 +60,29 @@ def test_modes_choose_inputs_and_outputs(tmp_path):
 
 
 def test_file_needs_a_target_unless_mode_m(tmp_path):
-    with pytest.raises(SpecError, match=r"mode MS needs data.target"):
+    with pytest.raises(SpecError, match=r"mode S needs data.target"):
         load_spec(None, [f"data.path={tmp_path / 'd.csv'}"])
 
 
 def test_unsorted_time_column_is_an_error_naming_the_row(tmp_path):
     times = pd.date_range("2020-01-01", periods=120, freq="h").astype(str).tolist()
     times[50], times[51] = times[51], times[50]
-    with pytest.raises(DataError, match=r"time column 'time' is not sorted \(row 51.*sort the file by time"):
+    # Data row 51 is line 53 of the file: the header is line 1.
+    with pytest.raises(DataError, match=r"time column 'time' is not sorted: .* at line 53 of .*sort the file by time"):
         load_series(spec(write_frame(tmp_path / "d.csv", time=times)), CPU)
 
 
 def test_duplicate_timestamps_are_an_error(tmp_path):
     times = pd.date_range("2020-01-01", periods=120, freq="h").astype(str).tolist()
     times[7] = times[6]
-    with pytest.raises(DataError, match=r"repeats 2020-01-01 06:00:00 \(row 7; 1 duplicates\)"):
+    repeated = r"repeats 2020-01-01 06:00:00 at line 9 of .* \(first at line 8; 1 repeated date\)"
+    with pytest.raises(DataError, match=repeated):
         load_series(spec(write_frame(tmp_path / "d.csv", time=times)), CPU)
 
 
 def test_split_by_rows_leaves_later_rows_unused_and_fits_scaler_on_train(tmp_path):
     path = write_frame(tmp_path / "d.csv")
-    series = load_series(spec(path, split={"rows": {"train": 60, "val": 20, "test": 20}}), CPU)
+    series = load_series(spec(path, mode="MS", split={"rows": {"train": 60, "val": 20, "test": 20}}), CPU)
     assert series.bounds == {"train": (0, 60), "val": (60, 80), "test": (80, 100)}
     assert series.scaler.offset[0] == pytest.approx(29.5)  # mean of a over rows 0..59 only
     with pytest.raises(DataError, match=r"split.rows asks for 130 rows .* the data has 120; lower the counts"):
@@ -149,13 +151,18 @@ def test_missing_values_are_counted_and_ffill_accepts_them(tmp_path):
     values = np.arange(120, dtype=float)
     values[[30, 31, 70]] = np.nan
     path = write_frame(tmp_path / "d.csv", a=values)
-    with pytest.raises(DataError, match=r"3 missing values in .* \(first at row 30\); set data.fill: ffill"):
-        load_series(spec(path), CPU)
-    series = load_series(spec(path, fill="ffill", scaling="none"), CPU)
+    # Data row 30 is line 32 of the file (the header is line 1).
+    with pytest.raises(DataError, match=r"3 missing values in .* \(first at line 32 of .*\); set data.fill: ffill"):
+        load_series(spec(path, mode="MS"), CPU)
+    series = load_series(spec(path, mode="MS", fill="ffill", scaling="none"), CPU)
     assert series.inputs[30:33, 0].tolist() == [29.0, 29.0, 32.0]
     values[0] = np.nan
     with pytest.raises(DataError, match=r"starts with missing values"):
-        load_series(spec(write_frame(tmp_path / "e.csv", a=values), fill="ffill"), CPU)
+        load_series(spec(write_frame(tmp_path / "e.csv", a=values), mode="MS", fill="ffill"), CPU)
+    one = np.arange(120, dtype=float)
+    one[5] = np.nan
+    with pytest.raises(DataError, match=r"^1 missing value in .* \(first at line 7 of "):
+        load_series(spec(write_frame(tmp_path / "f.csv", y=one)), CPU)
 
 
 def test_too_few_rows_for_time_step_plus_horizon_gives_the_numbers(tmp_path):
@@ -165,7 +172,7 @@ def test_too_few_rows_for_time_step_plus_horizon_gives_the_numbers(tmp_path):
 
 
 def test_bad_data_writes_nothing_to_any_study(tmp_path, cli, workdir):
-    path = write_frame(tmp_path / "d.csv", a=[np.nan] * 120)
+    path = write_frame(tmp_path / "d.csv", y=[np.nan] * 120)
     storage = workdir / "s.db"
     result = cli("search", "-o", f"data.path={path}", "-o", "data.target=y", "-o", "data.time_column=time",
                  "--storage", f"sqlite:///{storage}", "--trials", "1")

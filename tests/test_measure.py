@@ -1,12 +1,15 @@
-"""Measurements: per-trial memory, FLOPs, timers, the bf16 probe (warm-up: test_train; errors: test_evaluate)."""
+"""Measurements of a trial: tensor peak, process memory without /proc, FLOPs, timers, the bf16 probe.
+
+Threads: test_measure_threads; contention and the speed probe: test_measure_speed.
+"""
 
 import time
 
 import pytest
 import torch
 
-from lstmexp.measure import Stopwatch, bf16_autocast_supported, lstm_training_flops_per_sample
-from lstmexp.memory import TrialMemory
+import lstmexp.measure.process_memory as process_memory
+from lstmexp.measure import Stopwatch, TrialMemory, bf16_autocast_supported, lstm_training_flops_per_sample
 from lstmexp.spec import load_spec
 from lstmexp.trial import TrialParams, run_trial
 
@@ -14,17 +17,52 @@ CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
 
 
-def test_eight_times_the_batch_reports_a_larger_peak_memory():
-    spec = load_spec(None, SMALL)
-    small = run_trial(spec, TrialParams(batch_size=32, time_step=32, hidden_size=128))
-    large = run_trial(spec, TrialParams(batch_size=256, time_step=32, hidden_size=128))
-    assert small["peak_mem_method"] == large["peak_mem_method"] == "vmhwm"
-    assert large["peak_mem_bytes"] > small["peak_mem_bytes"]
-    # the analytic activation estimate scales exactly with the batch
-    assert large["activation_mem_est_bytes"] == 8 * small["activation_mem_est_bytes"]
-    # and the measured growth is at least the extra activations autograd must hold
-    extra_activations = large["activation_mem_est_bytes"] - small["activation_mem_est_bytes"]
-    assert large["peak_mem_bytes"] - small["peak_mem_bytes"] > 0.5 * extra_activations
+def test_tensor_peak_is_identical_across_runs_and_seeds_and_rises_with_batch_and_time_step():
+    base = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=16, hidden_size=32))
+    again = run_trial(load_spec(None, [*SMALL, "train.seed=7"]), TrialParams(32, 16, 32))
+    wider = run_trial(load_spec(None, SMALL), TrialParams(64, 16, 32))
+    widest = run_trial(load_spec(None, SMALL), TrialParams(128, 16, 32))
+    longer = run_trial(load_spec(None, SMALL), TrialParams(32, 32, 32))
+    assert base["peak_mem_method"] == "tensor-peak"
+    assert base["peak_mem_bytes"] == base["tensor_peak_bytes"] == again["tensor_peak_bytes"]
+    assert base["tensor_activations_bytes"] == again["tensor_activations_bytes"]
+    assert base["tensor_peak_bytes"] < wider["tensor_peak_bytes"] < widest["tensor_peak_bytes"]
+    assert longer["tensor_peak_bytes"] > base["tensor_peak_bytes"]
+    # the activations autograd saves are linear in the batch, as the shapes say: a per-sample part plus
+    # a fixed part (weights the LSTM kernel repacks per call), so each doubling adds twice the last step
+    saved = [m["tensor_activations_bytes"] for m in (base, wider, widest)]
+    assert saved[2] - saved[1] == 2 * (saved[1] - saved[0]) > 0
+
+
+def test_tensor_peak_is_split_into_parameters_gradients_optimizer_state_and_activations():
+    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=16, hidden_size=32))
+    params = metrics["param_count"] * 4  # float32
+    assert metrics["tensor_params_bytes"] == params
+    assert metrics["tensor_grads_bytes"] == params
+    assert metrics["tensor_optimizer_bytes"] >= 2 * params  # Adam: two moments per parameter (+ step counts)
+    held = metrics["tensor_params_bytes"] + metrics["tensor_optimizer_bytes"] + metrics["tensor_activations_bytes"]
+    assert metrics["tensor_activations_bytes"] > 0 and held <= metrics["tensor_peak_bytes"]
+    assert metrics["process_peak_bytes"] is None or metrics["process_peak_bytes"] > 0  # kept beside it
+
+
+def test_without_proc_the_process_memory_is_sampled_through_psutil(monkeypatch, tmp_path):
+    monkeypatch.setattr(process_memory, "PROC_STATUS", tmp_path / "no-proc" / "status")
+    with TrialMemory(CPU) as memory:
+        block = torch.ones(32 * 2**20 // 4)  # 32 MiB touched during the "trial"
+        block += 1
+        time.sleep(0.05)  # the sampler reads every 5 ms
+        reading = memory.reading()
+    assert reading.method == "sampled" and reading.missing == ""
+    assert reading.peak_bytes is not None and reading.peak_bytes > 16 * 2**20
+
+
+def test_a_platform_without_any_process_memory_records_none_with_a_reason_never_zero(monkeypatch, tmp_path):
+    monkeypatch.setattr(process_memory, "PROC_STATUS", tmp_path / "no-proc" / "status")
+    monkeypatch.setattr(process_memory, "resident_bytes", lambda: None)
+    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=8, hidden_size=16))
+    assert metrics["process_peak_bytes"] is None
+    assert "resident set" in metrics["process_peak_missing"]
+    assert metrics["peak_mem_bytes"] == metrics["tensor_peak_bytes"] > 0  # the tensor figure needs no /proc
 
 
 def test_memory_is_measured_from_the_trial_start_not_the_process_peak():
@@ -34,7 +72,7 @@ def test_memory_is_measured_from_the_trial_start_not_the_process_peak():
         block = torch.ones(16 * 2**20 // 4)  # 16 MiB touched during the "trial"
         block += 1
         reading = memory.reading()
-    assert 12 * 2**20 < reading.peak_bytes < 48 * 2**20
+    assert reading.peak_bytes is not None and 12 * 2**20 < reading.peak_bytes < 48 * 2**20
 
 
 def test_flop_count_matches_a_hand_computation():
@@ -59,6 +97,7 @@ def test_cuda_trial_uses_the_allocator_counters():
     assert small["peak_mem_method"] == "cuda-allocator"
     assert large["peak_mem_bytes"] > small["peak_mem_bytes"]
     assert large["peak_mem_reserved_bytes"] >= large["peak_mem_bytes"]
+    assert small["tensor_peak_bytes"] is None and small["tensor_peak_missing"]
 
 
 def test_the_bf16_probe_answers_false_where_the_lstm_primitive_fails(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, evaluate_claims
+from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, NOT_TESTABLE, evaluate_at_best_lr, evaluate_claims
 from lstmexp.report.evidence import within_strata_effect
 from lstmexp.report.load import load_trials
 from tests.report_studies import grid_trials, make_study, make_trial
@@ -145,7 +145,57 @@ def test_rows_behind_each_verdict_are_the_per_stratum_medians():
 def test_c7_epochs_to_best_needs_trials_that_stopped_improving():
     still_improving = [make_trial(b, 8, best_epoch=4, epochs_run=4) for b in (16, 32, 64) for _ in range(2)]
     part = claims_of(still_improving)["C7"].parts[0]
-    assert part.verdict == NO_DATA and "train more epochs" in part.note
+    # flat because the study cannot vary it: "not testable here", never "does not hold" (issue 11 item 5)
+    assert part.verdict == NOT_TESTABLE and "train more epochs" in part.note
+    assert claims_of(still_improving)["C7"].verdict != FAILS
     converging = [make_trial(b, 8, best_epoch=int(2 * b / 16), epochs_run=10) for b in (16, 32, 64) for _ in range(2)]
     part = claims_of(converging)["C7"].parts[0]
     assert part.verdict == HOLDS and abs(part.effect.factor - 2) < 1e-6
+
+
+def test_contended_trials_are_left_out_of_speed_verdicts_and_counted():
+    """Issue 11 item 8: C5 from the quiet trials only, however wrong the busy ones' speeds are."""
+    quiet_trials = grid_trials(lambda b, t, h: 100 * b / t, per_cell=1)
+    # Busy trials with speeds that fall with batch size: counted, they would turn C5 around.
+    busy = [make_trial(b, t, h, samples_per_s=1e6 / b, contended=True, contention_reason="load 3.0 on 2 cores")
+            for b in (16, 32, 64, 128) for t in (8, 16) for h in (16, 32) for _ in range(3)]
+    claims = claims_of(quiet_trials + busy)
+    part = claims["C5"].parts[0]
+    assert part.verdict == HOLDS and abs(part.effect.factor - 2) < 0.05
+    assert part.effect.rows == len(quiet_trials)
+    assert "48 contended trials left out" in part.note
+    memory = claims["C6"].parts[0]  # memory is not a speed figure: every trial counts
+    assert memory.effect.rows == len(quiet_trials) + len(busy) and "contended" not in memory.note
+    everything = claims_of([make_trial(b, t, h, samples_per_s=1e6 / b) for b in (16, 32, 64, 128)
+                            for t in (8, 16) for h in (16, 32) for _ in range(3)])
+    assert everything["C5"].verdict == FAILS  # the same figures, uncontended, do decide the verdict
+
+
+def test_a_flat_figure_is_not_testable_here_never_does_not_hold():
+    flat = [make_trial(b, 8, grad_norm_mean=1.0, best_epoch=4, epochs_run=4) for b in (16, 32, 64) for _ in range(2)]
+    c7 = claims_of(flat)["C7"]
+    assert [p.verdict for p in c7.parts] == [NOT_TESTABLE, NOT_TESTABLE]
+    assert c7.verdict == NOT_TESTABLE and "cannot vary" in c7.parts[1].note
+
+
+def test_lr_cotuned_claims_use_each_batch_sizes_best_lr():
+    """At a fixed lr small batches win; with each batch size at its own best lr the larger batch wins."""
+    trials = []
+    for batch, best_lr in ((16, 0.001), (64, 0.01)):
+        for lr in (0.001, 0.01):
+            loss = 0.5 if lr == best_lr else 0.9
+            loss -= 0.1 if batch == 64 and lr == best_lr else 0.0
+            trials += [make_trial(batch, 8, val_loss_best=loss * (1 + 0.01 * k), **{"train.lr": lr}) for k in range(3)]
+    frame = load_trials(make_study(trials)).frame
+    tuned = {c.code: c for c in evaluate_at_best_lr(frame, ["batch_size", "time_step", "hidden_size", "train.lr"])}
+    assert set(tuned) == {"C5@best lr", "C6@best lr", "C7@best lr", "C8@best lr", "C9@best lr"}
+    assert tuned["C6@best lr"].parts[0].effect.rows == 6  # 3 trials at each batch size's best lr
+
+
+def test_a_figure_that_never_moves_among_comparable_trials_is_not_testable_here():
+    """C7 on the default search: a few trials stopped improving, but not within any comparable group."""
+    trials = [make_trial(b, t, best_epoch=4 if t == 16 else 2, epochs_run=4, grad_norm_mean=1.0 / b)
+              for b in (16, 32, 64) for t in (8, 16) for _ in range(2)]
+    part = claims_of(trials)["C7"].parts[0]
+    assert part.verdict == NOT_TESTABLE and "cannot vary" in part.note
+    assert claims_of(trials)["C7"].verdict == HOLDS  # the gradient-norm part still decides

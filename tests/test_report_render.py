@@ -13,7 +13,7 @@ from lstmexp.report.build import build_report
 from lstmexp.report.compare import compare
 from lstmexp.report.load import load_from_study
 from lstmexp.report.outline import Outline, outline
-from lstmexp.report.people import for_people, format_cell, people_frame
+from lstmexp.report.people import for_people, format_cell, format_number, people_frame
 from lstmexp.report.render import render
 from lstmexp.report.run import report_study
 from lstmexp.report.terminal import TERMINAL_WIDTH, terminal_view
@@ -56,10 +56,22 @@ def test_people_see_mib_a_spread_in_percent_and_short_headers():
                           "samples_per_s": [1234.5678]})
     shown = for_people(frame)
     assert list(shown.columns) == ["batch", "mem MiB", "samples/s"]
-    assert shown.iloc[0].tolist() == ["16", "3 ±10%", "1235"]
+    assert shown.iloc[0].tolist() == ["16", "3 ±10%", "1,235"]
     assert format_cell(float("nan")) == "" and format_cell((2.0, None)) == "2"
     single = people_frame(pd.DataFrame({"m": [0.0], "m_iqr": [1.0]}))
-    assert single["m"].iloc[0] == (0.0, None)  # no percentage of a zero median
+    assert single["m"].iloc[0] == (0.0, None, 4)  # no percentage of a zero median
+
+
+def test_speed_carries_the_significant_figures_its_spread_allows():
+    """Issue 11 item 5: no 1.384e+04 next to 3484; a ±10% speed shows 2 figures, a ±1% one 3."""
+    frame = pd.DataFrame({"samples_per_s": [13843.7, 3484.2, 12.345], "samples_per_s_spread": [0.12, 0.01, None],
+                          "val_loss_best": [0.012345, 1.5e-5, 2.0]})
+    shown = for_people(frame)
+    assert shown["samples/s"].tolist() == ["14,000 ±12%", "3,480 ±1%", "12.35"]
+    assert shown["val loss"].tolist() == ["0.01235", "0.000015", "2"]
+    assert not shown.apply(lambda column: column.str.contains("e[+-]", regex=True)).any().any()
+    assert format_number(1234567.891) == "1,235,000" and format_number(0.5) == "0.5"
+    assert format_cell(True) == "yes" and format_cell(12345) == "12,345"
 
 
 def test_terminal_hides_a_state_all_rows_share_but_keeps_a_mixed_one():
@@ -92,4 +104,5 @@ def test_report_study_builds_the_outline_once_for_every_output(tmp_path, monkeyp
     text = report_study(url, [], "markdown", tmp_path / "out")
     assert len(built) == 1
     assert text.startswith("# lstmexp report: known")
-    assert (tmp_path / "out" / "report.html").read_text().count("<h2>") == len(built[0].sections) + 1  # + Plots
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count("<details><summary>") == len(built[0].sections)  # every section, once, collapsed

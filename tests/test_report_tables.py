@@ -137,3 +137,35 @@ def test_loader_falls_back_to_get_trials_when_the_schema_is_unknown(tmp_path, mo
     assert compat.read_rdb_trials(storage, "known") is None
     loaded = load.load_trials(optuna.load_study(study_name="known", storage=storage), storage)
     assert list(loaded.frame["batch_size"]) == [16, 32]
+
+
+def test_the_sqlite_file_reader_needs_no_optuna_and_matches_the_standard_reader(tmp_path):
+    """Issue 14 item 3: the report's read-only path opens the file itself, without Optuna's storage."""
+    import subprocess
+    import sys
+
+    from lstmexp.optuna_compat import read_sqlite_study
+    from lstmexp.report.load import load_sqlite
+
+    path = tmp_path / "s.db"
+    trials = [make_trial(b, 8, extra={"train.lr": lr, "normalization": norm}, val_loss_best=0.1 * b)
+              for b in (16, 32) for lr in (0.001, 0.003) for norm in ("none", "revin")]
+    trials.append(make_trial(64, 8, state="pruned"))
+    make_study(trials, storage=f"sqlite:///{path}", spec={"train": {"epochs": 4}})
+    make_study([make_trial(8, 8)], name="other", storage=f"sqlite:///{path}")
+    stored = read_sqlite_study(path, "known")
+    fast = load_sqlite(stored)
+    plain = load_from_study(optuna.load_study(study_name="known", storage=f"sqlite:///{path}"))
+    pd.testing.assert_frame_equal(fast.frame.sort_index(axis=1), plain.frame.sort_index(axis=1), check_dtype=False)
+    assert fast.distribution_json == plain.distribution_json and fast.curves == plain.curves
+    assert fast.ranges["train.lr"] == (1e-4, 1e-2) and "normalization" not in fast.ranges
+    assert stored.user_attrs["lstmexp_spec"] == {"train": {"epochs": 4}} and stored.directions == ["minimize"]
+    assert read_sqlite_study(path, "missing") is None and read_sqlite_study(path, None) is None  # two studies
+    assert read_sqlite_study(tmp_path / "none.db", "known") is None
+    (tmp_path / "junk.db").write_text("not a database")
+    assert read_sqlite_study(tmp_path / "junk.db", "known") is None
+    probe = ("import sys; from lstmexp.report.run import load_report; "
+             f"r = load_report('sqlite:///{path}', 'known'); "
+             "print(len(r.all_trials), sorted(m for m in ('sqlalchemy', 'torch', 'alembic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["9", "[]"]  # every trial, and neither torch nor Optuna's storage machinery

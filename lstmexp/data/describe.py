@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lstmexp.data.dates import find_time_column, gap_note, parse_times
 from lstmexp.data.episodes import EPISODE_TASKS
-from lstmexp.data.files import READERS, read_table, sort_by_time, split_rows
+from lstmexp.data.files import READERS, read_table, split_rows
 from lstmexp.data.series import split_bounds
 from lstmexp.data.sources import BUILTIN_DATASETS, load_frame
 
 if TYPE_CHECKING:
     from lstmexp.spec import DataSpec
-
-TIME_COLUMN_NAMES = ("date", "datetime", "time", "timestamp")
 
 
 def list_datasets() -> list[tuple[str, str]]:
@@ -46,8 +45,8 @@ def describe(spec: DataSpec) -> list[tuple[str, str]]:
         source = f"{spec.dataset} (built-in, seed {spec.seed})"
     else:
         frame, targets = read_table(spec.path), spec.targets
-        time_column = spec.time_column or next((c for c in frame.columns if str(c).lower() in TIME_COLUMN_NAMES), None)
-        times = sort_by_time(frame, time_column, spec.path)[1] if time_column is not None else None
+        time_column = spec.time_column or find_time_column(frame)
+        times = parse_times(frame, time_column, spec.path) if time_column is not None else None
         source = spec.path
     numeric = [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     other = [str(c) for c in frame.columns if str(c) not in numeric]
@@ -62,6 +61,7 @@ def describe(spec: DataSpec) -> list[tuple[str, str]]:
     if times is not None:
         step = times.diff().median()
         lines.append(("time range", f"{times.iloc[0]} to {times.iloc[-1]} (median step {step})"))
+        lines.append(("gaps", gap_note(times, str(time_column)) or "none"))
     return lines + split_lines(split_rows(len(frame), spec.split, times))
 
 

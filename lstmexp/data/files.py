@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lstmexp.data.dates import find_time_column, gap_note, parse_times
+from lstmexp.data.dialect import dialect_hint, semicolon_hint
+from lstmexp.data.wording import file_line, plural
 from lstmexp.errors import DataError
 
 if TYPE_CHECKING:
@@ -33,6 +36,9 @@ class Table:
     target_columns: list[str]
     bounds: dict[str, tuple[int, int]]
     times: pd.Series | None  # the parsed time column, when there is one
+    time_column: str | None = None  # named by data.time_column or found by its content
+    notes: tuple[str, ...] = ()  # things worth a line before training (gaps in the dates)
+    unused: tuple[str, ...] = ()  # numeric columns that are neither inputs nor targets
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -45,6 +51,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"data file {path} does not exist; check data.path (relative to the working directory)")
     if path.stat().st_size == 0:
         raise DataError(f"data file {path} is empty; point data.path at a file with a header and rows")
+    hint = semicolon_hint(path) if path.suffix.lower() == ".csv" else None
+    if hint:
+        raise DataError(hint)
     try:
         frame = reader(path)
     except pd.errors.EmptyDataError:
@@ -61,20 +70,23 @@ def load_table(spec: DataSpec) -> Table:
     if spec.path is None:
         raise DataError("no data file to read: set data.path to a CSV or Parquet file")
     frame = read_table(spec.path)
+    time_column = spec.time_column or find_time_column(frame)
     times = None
-    if spec.time_column is not None:
-        check_columns(frame, [spec.time_column], "data.time_column")
-        frame, times = sort_by_time(frame, spec.time_column, spec.path)
-    features = list(spec.features) if spec.features else numeric_columns(frame, exclude=spec.time_column)
+    if time_column is not None:
+        check_columns(frame, [time_column], "data.time_column")
+        times = parse_times(frame, time_column, spec.path)
+    features = list(spec.features) if spec.features else numeric_columns(frame, time_column, spec.path)
     check_columns(frame, features, "data.features")
     targets = spec.targets
     check_columns(frame, targets, "data.target")
-    check_numeric(frame, list(dict.fromkeys(features + targets)))
+    check_numeric(frame, list(dict.fromkeys(features + targets)), spec.path)
     inputs, outputs = columns_for_mode(spec.mode, features, targets)
     used = list(dict.fromkeys(inputs + outputs))
     values = fill_missing(frame[used].astype("float64"), spec.fill, spec.path)
     bounds = split_rows(len(values), spec.split, times)
-    return Table(values, inputs, outputs, bounds, times)
+    note = gap_note(times, time_column) if times is not None and time_column is not None else None
+    unused = tuple(c for c in numeric_columns(frame, time_column, spec.path) if c not in used)
+    return Table(values, inputs, outputs, bounds, times, time_column, (note,) if note else (), unused)
 
 
 def columns_for_mode(mode: str, features: list[str], targets: list[str]) -> tuple[list[str], list[str]]:
@@ -86,10 +98,11 @@ def columns_for_mode(mode: str, features: list[str], targets: list[str]) -> tupl
     return list(dict.fromkeys(features + targets)), list(targets)
 
 
-def numeric_columns(frame: pd.DataFrame, exclude: str | None) -> list[str]:
+def numeric_columns(frame: pd.DataFrame, exclude: str | None, path: str) -> list[str]:
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != exclude]
     if not numeric:
-        raise DataError("the data file has no numeric columns; give data.features or fix the file")
+        hint = dialect_hint(frame, path)
+        raise DataError(hint or f"{path} has no numeric columns; give data.features or fix the file")
     return [str(c) for c in numeric]
 
 
@@ -103,39 +116,16 @@ def check_columns(frame: pd.DataFrame, wanted: list[str], field: str) -> None:
             raise DataError(f"{field}: no column {column!r} in the data file; {hint}columns: {', '.join(known)}")
 
 
-def check_numeric(frame: pd.DataFrame, columns: list[str]) -> None:
+def check_numeric(frame: pd.DataFrame, columns: list[str], path: str) -> None:
     bad = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
+        hint = dialect_hint(frame[bad], path)
+        if hint:
+            raise DataError(hint)
         raise DataError(
             f"non-numeric columns {', '.join(bad)}; leave them out of data.features/data.target "
             "(or name the date column in data.time_column)"
         )
-
-
-def sort_by_time(frame: pd.DataFrame, column: str, path: str) -> tuple[pd.DataFrame, pd.Series]:
-    """Parse the time column and check it increases strictly; unsorted or repeated stamps are errors."""
-    try:
-        times = pd.to_datetime(frame[column])
-    except (ValueError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"data.time_column {column!r} does not parse as dates ({reason}); fix the column") from None
-    if times.isna().any():
-        row = int(times.isna().to_numpy().argmax())
-        raise DataError(f"time column {column!r} is empty at row {row} of {path}; fill or drop that row")
-    duplicated = times.duplicated()
-    if duplicated.any():
-        row = int(duplicated.to_numpy().argmax())
-        raise DataError(
-            f"time column {column!r} repeats {times.iloc[row]} (row {row}; {int(duplicated.sum())} duplicates); "
-            "aggregate or drop the repeated rows"
-        )
-    if not times.is_monotonic_increasing:
-        row = int((times.diff() < pd.Timedelta(0)).to_numpy().argmax())
-        raise DataError(
-            f"time column {column!r} is not sorted (row {row}: {times.iloc[row]} comes after "
-            f"{times.iloc[row - 1]}); sort the file by time"
-        )
-    return frame.reset_index(drop=True), times.reset_index(drop=True)
 
 
 def fill_missing(values: pd.DataFrame, fill: str, path: str) -> pd.DataFrame:
@@ -146,7 +136,7 @@ def fill_missing(values: pd.DataFrame, fill: str, path: str) -> pd.DataFrame:
         row = int(missing.any(axis=1).to_numpy().argmax())
         count = int(missing.sum().sum())
         fix = "the file starts with missing values: drop those rows" if fill == "ffill" else "set data.fill: ffill"
-        raise DataError(f"{count} missing values in {path} (first at row {row}); {fix}")
+        raise DataError(f"{plural(count, 'missing value')} in {path} (first at {file_line(path, row)}); {fix}")
     return values.reset_index(drop=True)
 
 

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.report.claims import ClaimResult, evaluate_claims
+from lstmexp.report.claims import LR_PARAM, ClaimResult, evaluate_at_best_lr, evaluate_claims
+from lstmexp.report.configs import config_table, searched_params
+from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banner, quiet, threads_used
 from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
-from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, recommend
+from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, observed_ranges, recommend
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -38,10 +39,7 @@ COST_METRICS = frozenset({
     "achieved_gflops", "hw_efficiency_pct", "flops_per_sample",
 })
 FINISHED = ("complete", "pruned")
-TRIAL_COLUMNS = (
-    "number",
-    "state",
-    *SEARCHED_PARAMS,
+TRIAL_FIGURES = (
     "val_loss_best",
     "test_mse",
     "test_mae_units",
@@ -51,6 +49,7 @@ TRIAL_COLUMNS = (
     "iterations_per_epoch",
     "peak_mem_bytes",
     "param_count",
+    "contended",
     "failure_reason",
 )
 # The batch_size × time_step matrices: figure -> completed only?
@@ -58,8 +57,11 @@ MATRIX_METRICS = {"val_loss_best": True, "samples_per_s": False, "peak_mem_bytes
 SPREAD_SUFFIX = "_iqr"
 TRADEOFF_CAPTION = (
     "median and interquartile range (iqr) per value; speed and memory over completed and pruned trials "
-    "(both measured them), loss, skill and gradient norm over completed trials only"
+    "(both measured them; speed without contended trials), loss, skill and gradient norm over completed trials only"
 )
+# Study user attributes the search writes (issue 13): why a budget ended the study; lr searched per batch size.
+BUDGET_STOP_ATTR = "budget_stop"
+LR_COTUNED_ATTR = "lr_cotuned"
 
 
 @dataclass
@@ -81,6 +83,22 @@ class Report:
     recommendations: list[Recommendation] = field(default_factory=list)
     curves: dict[int, dict[str, list[float]]] = field(default_factory=dict)
     all_trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # every recorded column, for plots
+    params: list[str] = field(default_factory=list)  # every searched parameter, report order
+    configs: pd.DataFrame = field(default_factory=pd.DataFrame)  # configurations ranked by mean over seeds
+    study_attrs: dict[str, Any] = field(default_factory=dict)
+    claims_best_lr: list[ClaimResult] = field(default_factory=list)  # C5-C9 at each batch size's best lr
+
+    @property
+    def contended(self) -> int:
+        return int(contended_mask(self.all_trials).sum()) if not self.all_trials.empty else 0
+
+    @property
+    def banner(self) -> str:
+        return contention_banner(self.all_trials)
+
+    @property
+    def threads(self) -> str:
+        return threads_used(self.all_trials)
 
     @property
     def states(self) -> dict[str, int]:
@@ -101,40 +119,62 @@ def build_report(
     within_pct: float = DEFAULT_WITHIN_PCT,
     max_memory: int | None = None,
     importance: bool = True,
+    ranges: dict[str, tuple[Any, Any]] | None = None,
+    study_attrs: dict[str, Any] | None = None,
+    distribution_json: dict[str, dict[str, Any]] | None = None,
 ) -> Report:
+    """`distributions` (Optuna's objects) or `distribution_json` (the same as stored, read without Optuna)
+    name the searched parameters; Optuna is imported only to compute importance."""
     from lstmexp.report.importance import param_importances
 
-    best = best_trials(trials)
+    params = searched_params(trials, (distributions or distribution_json or ranges or {}).keys())
+    best = best_trials(trials, params)
+    configs = config_table(trials, params)
+    attrs = study_attrs or {}
     return Report(
         study=study_name,
         storage=storage,
         environment=environment,
-        trials=trial_table(trials),
+        trials=trial_table(trials, params),
         best=best,
-        tradeoffs={p: tradeoff_table(trials, p) for p in SEARCHED_PARAMS if p in trials.columns},
-        extra_tradeoffs=extra_tradeoff_tables(trials),
+        tradeoffs={p: tradeoff_table(trials, p) for p in params},
+        extra_tradeoffs=extra_tradeoff_tables(trials, params),
         spec=spec or {},
         compute=compute_used(trials),
         failures=failure_counts(trials),
         matrices=matrices(trials),
-        pareto=trial_table(pareto_front(trials)),
-        importance=param_importances(trials, distributions or {}) if importance else pd.DataFrame(),
-        claims=evaluate_claims(trials),
-        recommendations=recommend(trials, spec or {}, within_pct, max_memory),
+        pareto=trial_table(pareto_front(quiet(trials)[0]), params),
+        importance=param_importances(trials, distributions or as_objects(distribution_json or {}), params)
+        if importance else pd.DataFrame(),
+        claims=evaluate_claims(trials, params),
+        recommendations=recommend(trials, spec or {}, within_pct, max_memory, params,
+                                  ranges if ranges is not None else observed_ranges(trials, params), configs),
         curves={n: c for n, c in (curves or {}).items() if n in set(best["number"])},
         all_trials=trials,
+        params=params,
+        configs=configs,
+        study_attrs=attrs,
+        claims_best_lr=evaluate_at_best_lr(trials, params) if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params
+        else [],
     )
 
 
-def trial_table(trials: pd.DataFrame) -> pd.DataFrame:
-    return trials[[c for c in TRIAL_COLUMNS if c in trials.columns]]
+def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:
+    from lstmexp.report.load import as_objects as decode
+
+    return decode(distribution_json) if distribution_json else {}
 
 
-def best_trials(trials: pd.DataFrame, count: int = 5) -> pd.DataFrame:
+def trial_table(trials: pd.DataFrame, params: list[str] | None = None) -> pd.DataFrame:
+    wanted = ["number", "state", *(params if params is not None else searched_params(trials)), *TRIAL_FIGURES]
+    return trials[[c for c in dict.fromkeys(wanted) if c in trials.columns]]
+
+
+def best_trials(trials: pd.DataFrame, params: list[str], count: int = 5) -> pd.DataFrame:
     if "val_loss_best" not in trials.columns:
         return trials.head(0)
     complete = trials[trials["state"] == "complete"]
-    return trial_table(complete.nsmallest(count, "val_loss_best"))
+    return trial_table(complete.nsmallest(count, "val_loss_best"), params)
 
 
 def population(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -143,10 +183,10 @@ def population(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
     return trials[trials["state"].isin(states)]
 
 
-def extra_tradeoff_tables(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def extra_tradeoff_tables(trials: pd.DataFrame, params: list[str]) -> dict[str, pd.DataFrame]:
     if not any(m in trials.columns for m in OPTIONAL_TRADEOFF_METRICS):
         return {}
-    return {p: tradeoff_table(trials, p, OPTIONAL_TRADEOFF_METRICS) for p in SEARCHED_PARAMS if p in trials.columns}
+    return {p: tradeoff_table(trials, p, OPTIONAL_TRADEOFF_METRICS) for p in params}
 
 
 def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = TRADEOFF_METRICS) -> pd.DataFrame:
@@ -162,10 +202,15 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
     table = finished.groupby(param).size().rename("trials").to_frame()
     is_complete = finished["state"] == "complete"
     table["complete"] = is_complete.groupby(finished[param]).sum()
+    busy = contended_mask(finished)
+    if busy.any():
+        table["contended trials"] = busy.groupby(finished[param]).sum()
     for metric in metrics:
         values = pd.to_numeric(finished[metric], errors="coerce")
         if metric not in COST_METRICS:
             values = values.where(is_complete)  # NaN is skipped by median and quantile
+        if metric in SPEED_METRICS:
+            values = values.where(~busy)  # a busy machine's speed is left out (the count is shown)
         grouped = values.groupby(finished[param])
         table[metric] = grouped.median()
         spread = grouped.quantile(0.75) - grouped.quantile(0.25)
@@ -181,6 +226,7 @@ def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for metric in MATRIX_METRICS:
         if metric in trials.columns:
             data = population(trials, metric).dropna(subset=[metric])
+            data = quiet(data)[0] if metric in SPEED_METRICS else data
             if not data.empty:
                 tables[metric] = data.pivot_table(
                     index="batch_size", columns="time_step", values=metric, aggfunc="median"

@@ -11,9 +11,13 @@ keep everything else equal, and the direction that supports the claim.
     does not hold  the whole interval lies on the other side, or inside ±5% of no effect
     mixed          the interval straddles no effect (the data leans neither way clearly)
     not enough data  fewer than 4 usable trials, or x never varies inside a stratum
+    not testable here  the figure is flat because the study cannot vary it (every trial's best
+                   epoch was its last; every trial recorded the same value): never "does not hold"
+
+Speed statements use uncontended trials only (`noise.quiet`); the count left out is in the note.
 
 A claim's verdict combines its tested parts: all hold -> holds, none holds -> does not hold,
-otherwise mixed; parts without data are listed but do not vote. A claim with no testable part
+otherwise mixed; parts without data or not testable are listed but do not vote. A claim with no testable part
 points to the experiment that tests it.
 """
 
@@ -27,8 +31,13 @@ import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
+from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
+NOT_TESTABLE = "not testable here"
+# Claims about batch size whose answer depends on the learning rate (issue 13: tested at each batch size's best lr too).
+LR_CLAIMS = ("C5", "C6", "C7", "C8", "C9")
+LR_PARAM = "train.lr"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
 # Settings other engineers record on some studies; trials differing in them are never compared.
 CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset")
@@ -49,6 +58,8 @@ class Part:
     unit: str
     subset: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame
     precondition: Callable[[pd.DataFrame], str | None] = lambda frame: None
+    # A reason the study cannot vary y (the part is then "not testable here"), or None.
+    testable: Callable[[pd.DataFrame], str | None] = lambda frame: None
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,8 @@ def some_converged(frame: pd.DataFrame) -> str | None:
     """C7 compares epochs to the best val loss: meaningless when every trial was best at its last epoch."""
     if {"best_epoch", "epochs_run"} <= set(frame.columns) and (frame["best_epoch"] < frame["epochs_run"]).any():
         return None
-    return "every trial was still improving at its last epoch (best_epoch = epochs_run): train more epochs"
+    return ("every trial was still improving at its last epoch (best_epoch = epochs_run), so epochs to the best "
+            "cannot vary here: train more epochs (train.epochs) or use early stopping")
 
 
 def at_most(column: str, limit: int, others: str, statement: str, y: str, direction: str) -> Part:
@@ -143,7 +155,7 @@ CLAIMS: tuple[Claim, ...] = (
     ), "experiments/batch_sweep.yaml"),
     Claim("C7", "Larger batches need more epochs to reach the same result (steadier gradient).", (
         Part("epochs to the best val loss rise with batch_size", "best_epoch", "batch_size", log2_of("batch_size"),
-             "up", True, "per 2× batch_size", precondition=some_converged),
+             "up", True, "per 2× batch_size", testable=some_converged),
         Part("gradient norm falls as batch_size grows (less gradient noise)", "grad_norm_mean", "batch_size",
              log2_of("batch_size"), "down", True, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
@@ -187,15 +199,40 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def evaluate_claims(trials: pd.DataFrame) -> list[ClaimResult]:
-    return [evaluate_claim(claim, trials) for claim in CLAIMS]
+def evaluate_claims(trials: pd.DataFrame, params: list[str] | None = None) -> list[ClaimResult]:
+    """Every claim, other searched settings (`params`, default the three sizes) held equal."""
+    strata = tuple(dict.fromkeys((*(params or SEARCHED_PARAMS), *CONTEXT_COLUMNS)))
+    return [evaluate_claim(claim, trials, strata) for claim in CLAIMS]
 
 
-def evaluate_claim(claim: Claim, trials: pd.DataFrame) -> ClaimResult:
-    parts = [evaluate_part(part, trials) for part in claim.parts]
-    votes = [p.verdict for p in parts if p.verdict != NO_DATA]
+def evaluate_at_best_lr(trials: pd.DataFrame, params: list[str]) -> list[ClaimResult]:
+    """C5-C9 on the trials at each batch size's best learning rate (lr co-tuned studies, issue 13)."""
+    chosen = best_lr_trials(trials, [p for p in params if p != LR_PARAM])
+    strata = tuple(dict.fromkeys((*[p for p in params if p != LR_PARAM], *CONTEXT_COLUMNS)))
+    results = []
+    for claim in CLAIMS:
+        if claim.code in LR_CLAIMS:
+            result = evaluate_claim(claim, chosen, strata)
+            result.code = f"{claim.code}@best lr"
+            results.append(result)
+    return results
+
+
+def best_lr_trials(trials: pd.DataFrame, others: list[str]) -> pd.DataFrame:
+    """Trials whose train.lr is the one with the lowest mean best val loss among trials sharing every other setting."""
+    if LR_PARAM not in trials.columns or "val_loss_best" not in trials.columns or not others:
+        return trials.iloc[0:0]
+    complete = trials[trials["state"] == "complete"].dropna(subset=["val_loss_best"])
+    means = complete.groupby([*others, LR_PARAM], dropna=False)["val_loss_best"].mean().reset_index()
+    best = means.loc[means.groupby(others, dropna=False)["val_loss_best"].idxmin(), [*others, LR_PARAM]]
+    return trials.merge(best, on=[*others, LR_PARAM], how="inner")
+
+
+def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] = SEARCHED_PARAMS) -> ClaimResult:
+    parts = [evaluate_part(part, trials, strata) for part in claim.parts]
+    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
     if not votes:
-        verdict = NO_DATA
+        verdict = NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
     elif all(v == HOLDS for v in votes):
         verdict = HOLDS
     elif all(v == FAILS for v in votes):
@@ -227,23 +264,44 @@ def population(trials: pd.DataFrame, completed_only: bool) -> pd.DataFrame:
     return trials[trials["state"].isin(states)]
 
 
-def evaluate_part(part: Part, trials: pd.DataFrame) -> PartResult:
+def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] = SEARCHED_PARAMS) -> PartResult:
     data = part.subset(population(trials, part.completed_only))
+    left_out = 0
+    if part.y in SPEED_METRICS:  # a speed measured on a busy machine is noise, not evidence
+        data, left_out = quiet(data)
     # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
-    strata = [c for c in (*SEARCHED_PARAMS, *CONTEXT_COLUMNS)
-              if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
+    strata = [c for c in candidates if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
     test = describe_test(part, strata)
     missing = next((c for c in (part.y, part.x) if c not in data.columns), None)
     reason = f"no {missing} recorded" if missing else part.precondition(data)
     if reason:
-        return PartResult(part.statement, NO_DATA, None, part.unit, test, data.iloc[0:0], reason)
+        return PartResult(part.statement, NO_DATA, None, part.unit, test, data.iloc[0:0], joined(reason, left_out))
+    flat = part.testable(data) or flat_reason(data, part.y)
+    if flat:
+        return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, data.iloc[0:0], flat)
     effect = within_strata_effect(data, part.y, part.regressor(data), strata)
     rows = rows_behind(data, part, strata)
     if effect is None:
         same = f" (same {', '.join(strata)})" if strata else ""
         note = f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
-        return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, note)
-    return PartResult(part.statement, verdict_of(effect, part.direction), effect, part.unit, test, rows)
+        return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, joined(note, left_out))
+    if effect.low == effect.high == 1.0:  # y never moves among comparable trials: nothing to test
+        note = f"{part.y} is the same in every group of comparable trials: the study cannot vary it"
+        return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, rows, joined(note, left_out))
+    verdict = verdict_of(effect, part.direction)
+    return PartResult(part.statement, verdict, effect, part.unit, test, rows, joined("", left_out))
+
+
+def joined(note: str, left_out: int) -> str:
+    return "; ".join(n for n in (note, left_out_note(left_out)) if n)
+
+
+def flat_reason(data: pd.DataFrame, y: str) -> str | None:
+    """Every usable trial recorded the same y: the study cannot vary it, so nothing can be said."""
+    values = pd.to_numeric(data[y], errors="coerce").dropna()
+    if len(values) >= MIN_ROWS and values.nunique() == 1:
+        return f"every trial recorded the same {y} ({values.iloc[0]:g}): the study cannot vary it"
+    return None
 
 
 def verdict_of(effect: Effect, direction: str) -> str:

@@ -1,4 +1,10 @@
-"""A self-contained HTML report: one file, images embedded as base64, every user string escaped.
+"""A self-contained HTML report, answer first: one file that works offline, every user string escaped.
+
+Order: banners, the recommended configurations with their reproduce commands and warnings, one
+sentence per claim, the trade-off charts; then every table collapsed (`<details>`) with a sentence
+saying what to read from it; then the other charts. Charts are plotly (interactive: hover shows
+the trial, its configuration and figures) with plotly.js included inline once, so the page needs
+no network. PNG images passed in (e.g. from the matplotlib plots) are embedded as base64.
 
 Study names, column names, cell values and captions all pass through `html.escape` (tables through
 pandas' `to_html(escape=True)`), so a study called `<script>` shows as text.
@@ -8,37 +14,109 @@ from __future__ import annotations
 
 import base64
 import html
+from typing import TYPE_CHECKING
 
+from lstmexp.report.answer import Answer
 from lstmexp.report.outline import Outline
 from lstmexp.report.people import for_people
+from lstmexp.report.sections import Section
+
+if TYPE_CHECKING:
+    from lstmexp.report.figures import Chart
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}
 th{background:#f3f3f3} caption{caption-side:bottom;text-align:left;color:#555;font-size:.85em}
-pre{background:#f6f6f6;padding:.5em;overflow-x:auto} img{max-width:100%}
+pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap} img{max-width:100%}
+.pick{border-left:4px solid #2a7;padding:.2em 1em;margin:1em 0} .warn{color:#a30;font-weight:600}
+.banner{background:#fde8e0;border:1px solid #e99;padding:.6em 1em;font-weight:600}
+details{margin:.6em 0} summary{font-size:1.15em;font-weight:600;cursor:pointer} .read{color:#444}
+.chart{margin:1em 0 2em}
 """
 
 
-def render_html(shape: Outline, images: dict[str, bytes] | None = None) -> str:
-    title = html.escape(shape.title)
-    body = [f"<h1>{title}</h1>", "<ul>", *[f"<li>{html.escape(line)}</li>" for line in shape.lines], "</ul>"]
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def answer_html(study: str, answer: Answer, several: bool) -> list[str]:
+    suffix = f" ({escape(study)})" if several else ""
+    body = [f'<div class="banner">{escape(b)}</div>' for b in answer.banners]
+    body.append(f"<h2>What to run{suffix}</h2>")
+    for pick in answer.picks:
+        body.append(f'<div class="pick"><h3>{escape(pick.goal)}: {escape(pick.setting)}</h3>')
+        if pick.figures:
+            body.append(f"<p>{escape(pick.figures)}</p>")
+        body.append(f"<p>why: {escape(pick.why)}</p>")
+        body += [f'<p class="warn">warning: {escape(w)}</p>' for w in pick.warnings]
+        if pick.command:
+            body.append(f"<pre>{escape(pick.command)}</pre>")
+        body.append("</div>")
+    body.append(f"<h2>What the claims say{suffix}</h2>")
+    if answer.claims_note:
+        body.append(f"<p>{escape(answer.claims_note)}</p>")
+    body.append("<ul>" + "".join(f"<li>{escape(v)}</li>" for v in answer.verdicts) + "</ul>")
+    return body
+
+
+def section_html(section: Section) -> list[str]:
+    """One table, collapsed, with the sentence that says what to read from it."""
+    body = [f"<details><summary>{escape(section.title)}</summary>"]
+    if section.read:
+        body.append(f'<p class="read">{escape(section.read[0].upper() + section.read[1:])}.</p>')
+    if section.caption:
+        body.append(f"<p><em>{escape(section.caption)}</em></p>")
+    if not section.frame.empty:
+        body.append(for_people(section.frame).to_html(index=False, escape=True, border=0))
+    if section.lines:
+        body.append("<pre>" + escape("\n".join(section.lines)) + "</pre>")
+    body.append("</details>")
+    return body
+
+
+class ChartWriter:
+    """Embeds plotly charts: plotly.js inline with the first one only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, chart: Chart) -> list[str]:
+        figure = chart.figure
+        figure.update_layout(margin={"t": 40, "b": 40}, height=440)
+        snippet = figure.to_html(full_html=False, include_plotlyjs=self.count == 0,
+                                 div_id=f"chart-{chart.key}-{self.count}",
+                                 config={"displaylogo": False, "responsive": True})
+        self.count += 1
+        return [f'<div class="chart"><h3>{escape(chart.title)}</h3>',
+                f'<p class="read">{escape(chart.read)}</p>', snippet, "</div>"]
+
+
+def render_html(shape: Outline, images: dict[str, bytes] | None = None, interactive: bool = True) -> str:
+    from lstmexp.report.figures import ANSWER_CHARTS, MORE_CHARTS, charts
+
+    title = escape(shape.title)
+    body = [f"<h1>{title}</h1>", "<ul>", *[f"<li>{escape(line)}</li>" for line in shape.lines], "</ul>"]
+    writer = ChartWriter()
+    several = len(shape.answers) > 1
+    for study, answer in shape.answers:
+        body += answer_html(study, answer, several)
+    if interactive:
+        for report in shape.reports:
+            for chart in charts(report, ANSWER_CHARTS):
+                body += writer.write(chart)
+    body.append("<h2>Tables</h2>")
     for section in shape.sections:
-        body.append(f"<h2>{html.escape(section.title)}</h2>")
-        if section.caption:
-            body.append(f"<p><em>{html.escape(section.caption)}</em></p>")
-        if section.frame.empty:
-            body.append("<p>no rows</p>")
-        else:
-            body.append(for_people(section.frame).to_html(index=False, escape=True, border=0))
-        if section.lines:
-            body.append("<pre>" + html.escape("\n".join(section.lines)) + "</pre>")
-    if images:
-        body.append("<h2>Plots</h2>")
-        for name, data in images.items():
-            encoded = base64.b64encode(data).decode("ascii")
-            body.append(f'<figure><img alt="{html.escape(name, quote=True)}" src="data:image/png;base64,{encoded}">'
-                        f"<figcaption>{html.escape(name)}</figcaption></figure>")
+        body += section_html(section)
+    more = [c for r in shape.reports for c in charts(r, MORE_CHARTS)] if interactive else []
+    if more or images:
+        body.append("<h2>More plots</h2>")
+    for chart in more:
+        body += writer.write(chart)
+    for name, data in (images or {}).items():
+        encoded = base64.b64encode(data).decode("ascii")
+        body.append(f'<figure><img alt="{escape(name)}" src="data:image/png;base64,{encoded}">'
+                    f"<figcaption>{escape(name)}</figcaption></figure>")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

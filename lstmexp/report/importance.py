@@ -16,6 +16,7 @@ import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.optuna_compat import importances_over
+from lstmexp.report.noise import SPEED_METRICS, quiet
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -27,14 +28,19 @@ COLUMN_NAMES = {"val_loss_best": "accuracy (val loss)", "samples_per_s": "speed 
 MIN_TRIALS = 4
 
 
-def param_importances(trials: pd.DataFrame, distributions: dict[str, BaseDistribution]) -> pd.DataFrame:
-    """Rows: searched parameters; columns: normalised importance for each target figure."""
-    params = [p for p in SEARCHED_PARAMS if p in distributions and p in trials.columns]
+def param_importances(trials: pd.DataFrame, distributions: dict[str, BaseDistribution],
+                      params: list[str] | None = None) -> pd.DataFrame:
+    """Rows: every searched parameter (`params`); columns: normalised importance for each target figure.
+
+    Speed importance uses uncontended trials only (a busy machine's speed says nothing about a parameter).
+    """
+    params = [p for p in (params or SEARCHED_PARAMS) if p in distributions and p in trials.columns]
     complete = trials[trials["state"] == "complete"] if "state" in trials.columns else trials.iloc[0:0]
     columns = {}
     for target, direction in IMPORTANCE_TARGETS.items():
         if target in complete.columns:
-            scores = importances_for(complete, target, direction, params, distributions)
+            population = quiet(complete)[0] if target in SPEED_METRICS else complete
+            scores = importances_for(population, target, direction, params, distributions)
             if scores:
                 columns[COLUMN_NAMES[target]] = scores
     if not columns:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from lstmexp.report.answer import answer_of
 from lstmexp.report.build import Report
 from lstmexp.report.outline import Outline
 
@@ -27,10 +28,17 @@ def report_document(report: Report) -> dict[str, Any]:
         "pareto": records(report.pareto),
         "importance": records(report.importance),
         "claims": [claim_document(c) for c in report.claims],
+        "params": report.params,
+        "threads_used": report.threads,
+        "contended_trials": report.contended,
+        "banners": answer_of(report).banners,
+        "configurations": records(report.configs),
         "recommendations": [
-            {"goal": r.goal, "trial": to_builtins(r.trial), "command": r.command, "why": r.why}
+            {"goal": r.goal, "trial": to_builtins(r.trial), "configuration": to_builtins(r.config),
+             "command": r.command, "why": r.why, "warnings": r.warnings}
             for r in report.recommendations
         ],
+        "claims_best_lr": [claim_document(c) for c in report.claims_best_lr],
         # every figure each trial recorded (issue 3: units in the names), not just the table's columns
         "trials": records(report.all_trials if not report.all_trials.empty else report.trials),
         "curves": {str(number): curves for number, curves in report.curves.items()},
@@ -52,7 +60,8 @@ def claim_document(claim: Any) -> dict[str, Any]:
 def render_json(shape: Outline) -> str:
     reports = shape.reports
     body = report_document(reports[0]) if len(reports) == 1 else {"studies": [report_document(r) for r in reports]}
-    return json.dumps(body, indent=2, default=str, allow_nan=False)
+    # Compact: `indent` would switch json to its pure-Python encoder (5x slower on a 1,000-trial study).
+    return json.dumps(body, default=str, allow_nan=False)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

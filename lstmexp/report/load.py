@@ -6,18 +6,24 @@ building FrozenTrial objects (`study.get_trials`) and then deep-copying and norm
 (`trials_dataframe()`) is what makes the standard path slow on large studies. Any other storage
 (in-memory, journal) goes through `study.get_trials(deepcopy=False)`.
 
+A SQLite file is read without Optuna at all (`load_sqlite`, through `optuna_compat.read_sqlite_study`):
+the read-only fast path of `lstmexp report`, which needs neither Optuna's storage machinery nor torch.
+
 Per-epoch lists (user attributes prefixed `curve_`) are kept out of the frame, in `curves`.
+Every path also gives each parameter's distribution as Optuna's JSON (`distribution_json`), from
+which the searched ranges and, when importance is computed, Optuna's distribution objects are made.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.optuna_compat import StoredTrialRows, read_rdb_trials
+from lstmexp.optuna_compat import StoredStudy, StoredTrialRows, external_value, read_rdb_trials, searched_range
 
 if TYPE_CHECKING:
     import optuna
@@ -34,6 +40,13 @@ class LoadedTrials:
     # trial number -> {"train_loss": [...], "val_loss": [...], ...} (the `curve_` prefix removed)
     curves: dict[int, dict[str, list[float]]] = field(default_factory=dict)
     distributions: dict[str, BaseDistribution] = field(default_factory=dict)
+    distribution_json: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def ranges(self) -> dict[str, tuple[Any, Any]]:
+        """(low, high) of every numeric searched parameter (what "at the edge of the range" means)."""
+        found = {name: searched_range(d) for name, d in self.distribution_json.items()}
+        return {name: r for name, r in found.items() if r is not None}
 
 
 def load_trials(study: optuna.Study, storage: object | None = None) -> LoadedTrials:
@@ -63,7 +76,13 @@ def load_from_study(study: optuna.Study) -> LoadedTrials:
         if trial_curves:
             curves[trial.number] = trial_curves
         rows.append(row)
-    return LoadedTrials(to_frame(rows), curves, distributions)
+    return LoadedTrials(to_frame(rows), curves, distributions, as_json(distributions))
+
+
+def as_json(distributions: dict[str, BaseDistribution]) -> dict[str, dict[str, Any]]:
+    from optuna.distributions import distribution_to_json
+
+    return {name: json.loads(distribution_to_json(d)) for name, d in distributions.items()}
 
 
 def split_curves(attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[float]]]:
@@ -78,12 +97,17 @@ def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("number").reset_index(drop=True)
 
 
-def load_from_rdb(stored: StoredTrialRows) -> LoadedTrials:
+def load_sqlite(stored: StoredStudy) -> LoadedTrials:
+    """Trials read by `optuna_compat.read_sqlite_study`, decoded without importing Optuna."""
+    return load_from_rdb(stored.rows, with_objects=False)
+
+
+def load_from_rdb(stored: StoredTrialRows, with_objects: bool = True) -> LoadedTrials:
     rows: dict[int, dict[str, object]] = {
         trial_id: {"number": number, "state": state, "value": None, "duration_s": duration}
         for trial_id, number, state, duration in stored.trials
     }
-    distributions = decode_params(stored.params, rows)
+    distribution_json = decode_params(stored.params, rows)
     curves: dict[int, dict[str, list[float]]] = defaultdict(dict)
     for trial_id, key, value in stored.attrs:
         if key.startswith(CURVE_PREFIX):
@@ -98,21 +122,27 @@ def load_from_rdb(stored: StoredTrialRows) -> LoadedTrials:
         if count > 1:  # a multi-objective trial has no single value (as in load_from_study)
             rows[trial_id]["value"] = None
     numbers = {trial_id: number for trial_id, number, _, _ in stored.trials}
-    return LoadedTrials(to_frame(list(rows.values())), {numbers[t]: c for t, c in curves.items()}, distributions)
+    objects = as_objects(distribution_json) if with_objects else {}
+    return LoadedTrials(to_frame(list(rows.values())), {numbers[t]: c for t, c in curves.items()}, objects,
+                        distribution_json)
 
 
-def decode_params(params: list[Any], rows: dict[int, dict[str, object]]) -> dict[str, BaseDistribution]:
-    """Internal float representations back to the values the objective saw (categorical index -> choice)."""
+def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:
     from optuna.distributions import json_to_distribution
 
-    by_json: dict[str, BaseDistribution] = {}
-    distributions: dict[str, BaseDistribution] = {}
+    return {name: json_to_distribution(json.dumps(d)) for name, d in distribution_json.items()}
+
+
+def decode_params(params: list[Any], rows: dict[int, dict[str, object]]) -> dict[str, dict[str, Any]]:
+    """Internal float representations back to the values the objective saw (categorical index -> choice)."""
+    by_json: dict[str, dict[str, Any]] = {}
+    distributions: dict[str, dict[str, Any]] = {}
     for trial_id, name, internal, distribution_json in params:
         if distribution_json not in by_json:
-            by_json[distribution_json] = json_to_distribution(distribution_json)
+            by_json[distribution_json] = json.loads(distribution_json)
         distribution = by_json[distribution_json]
         distributions[name] = distribution
-        rows[trial_id][name] = distribution.to_external_repr(internal)
+        rows[trial_id][name] = external_value(distribution, internal)
     return distributions
 
 

@@ -6,8 +6,9 @@ Markdown, HTML, CSV, JSON, files), so no renderer decides content or rebuilds it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from lstmexp.report.answer import Answer, answer_of
 from lstmexp.report.build import Report
 from lstmexp.report.compare import Comparison, comparison_sections
 from lstmexp.report.sections import Section, report_sections, summary_lines
@@ -15,21 +16,23 @@ from lstmexp.report.sections import Section, report_sections, summary_lines
 
 @dataclass
 class Outline:
-    """What every format renders: a title, summary lines, sections, and the reports behind them."""
+    """What every format renders: a title, summary lines, the answer first, sections, and the reports behind them."""
 
     title: str
     lines: list[str]
     sections: list[Section]
     reports: list[Report]
+    answers: list[tuple[str, Answer]] = field(default_factory=list)  # (study, its answer), shown first
 
 
 def outline(document: Report | Comparison) -> Outline:
     """The outline of one study's report, or of several studies side by side."""
     if isinstance(document, Report):
         return Outline(f"lstmexp report: {document.study}", summary_lines(document), report_sections(document),
-                       [document])
+                       [document], [(document.study, answer_of(document))])
     if isinstance(document, Comparison):
         names = " vs ".join(r.study for r in document.reports)
         lines = [f"[{r.study}] {line}" for r in document.reports for line in summary_lines(r)]
-        return Outline(f"lstmexp comparison: {names}", lines, comparison_sections(document), document.reports)
+        return Outline(f"lstmexp comparison: {names}", lines, comparison_sections(document), document.reports,
+                       [(r.study, answer_of(r)) for r in document.reports])
     raise TypeError(f"cannot outline a {type(document).__name__}")

@@ -1,6 +1,9 @@
-"""Figures made readable for people: memory in MiB, median ±spread in one cell, short headers, 4 digits.
+"""Figures made readable for people: memory in MiB, median ±spread in one cell, short headers with units,
+thousands separators, and never scientific notation next to plain numbers.
 
-Shared by the terminal, Markdown and HTML renderers (CSV and JSON keep the raw numbers).
+Speed figures carry as many significant figures as their spread allows (`noise.digits_for`: a
+±10% figure shows 2); other figures 4. Shared by the terminal, Markdown and HTML renderers (CSV
+and JSON keep the raw numbers).
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.report.build import SPREAD_SUFFIX
+from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for
 from lstmexp.units import MIB
+
+# A relative spread recorded beside a figure (a fraction, e.g. 0.03 for ±3%).
+RELATIVE_SPREADS = {spread: metric for metric, spread in SPREAD_OF.items()}
 
 MEMORY_COLUMN = re.compile(r"mem\w*_bytes(_iqr)?$")  # shown in MiB
 # Short headers (with units) so that the terminal tables fit 120 columns.
 UNIT_HEADERS = {
+    "val_loss_best_sd": "val loss sd",
     "peak_mem_bytes": "mem MiB",
     "samples_per_s": "samples/s",
     "train_s_per_epoch": "s/epoch",
@@ -38,30 +46,39 @@ UNIT_HEADERS = {
 
 
 def people_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Merge each `m` + `m_iqr` pair into one text column: median ±iqr as % of the median."""
-    spreads = [c for c in frame.columns if str(c).endswith(SPREAD_SUFFIX) and str(c)[: -len(SPREAD_SUFFIX)] in frame]
-    if not spreads:
+    """Merge each `m` + `m_iqr` (or `m` + its relative spread) pair into one cell: (value, ±%, digits)."""
+    pairs = {c[: -len(SPREAD_SUFFIX)]: c for c in frame.columns
+             if str(c).endswith(SPREAD_SUFFIX) and str(c)[: -len(SPREAD_SUFFIX)] in frame}
+    pairs |= {metric: c for c, metric in RELATIVE_SPREADS.items() if c in frame and metric in frame}
+    if not pairs:
         return frame
-    merged = frame.drop(columns=spreads).astype(object)
-    for column in spreads:
-        metric = column[: -len(SPREAD_SUFFIX)]
+    merged = frame.drop(columns=list(pairs.values())).astype(object)
+    for metric, column in pairs.items():
         median = pd.to_numeric(frame[metric], errors="coerce")
-        share = (pd.to_numeric(frame[column], errors="coerce") / median.abs() * 100).round()
-        # (median, spread as % of it) pairs, formatted by format_cell; no spread for one trial
-        pairs = [
-            None if pd.isna(m) else (m, None if pd.isna(s) or m == 0 else int(s))
-            for m, s in zip(median, share, strict=True)
-        ]
-        merged[metric] = pd.Series(pairs, index=merged.index, dtype=object)
+        spread = pd.to_numeric(frame[column], errors="coerce")
+        share = spread * 100 if column in RELATIVE_SPREADS else spread / median.abs() * 100
+        merged[metric] = pd.Series([cell(metric, m, s) for m, s in zip(median, share, strict=True)],
+                                   index=merged.index, dtype=object)
     return merged
 
 
+def cell(metric: str, median: float, share: float) -> tuple[float, int | None, int] | None:
+    """(median, spread as a whole % of it or None, significant figures) for one merged cell."""
+    if pd.isna(median):
+        return None
+    spread = None if pd.isna(share) or median == 0 else round(share)
+    digits = digits_for(share / 100) if metric in SPEED_METRICS and spread is not None else DEFAULT_DIGITS
+    return (median, spread, digits)
+
+
 def for_people(frame: pd.DataFrame) -> pd.DataFrame:
-    """Memory in MiB, median ±spread in one cell, short headers with units, 4 significant digits."""
+    """Memory in MiB, median ±spread in one cell, short headers with units, readable numbers."""
     shown = frame.copy()
     for column in shown.columns:
         if MEMORY_COLUMN.search(str(column)):
             shown[column] = pd.to_numeric(shown[column], errors="coerce") / MIB
+    if "contended" in shown.columns:
+        shown["contended"] = shown["contended"].map(lambda v: "yes" if v is True or v == 1 else "")
     shown = people_frame(shown)
     shown = shown.rename(columns=lambda c: short_header(str(c)))
     return shown.map(format_cell)
@@ -74,13 +91,30 @@ def short_header(column: str) -> str:
 
 
 def format_cell(value: Any) -> str:
-    if isinstance(value, tuple):  # (median, spread as % of it)
-        median, share = value
-        return format_cell(median) + (f" ±{share}%" if share is not None else "")
+    if isinstance(value, tuple):  # (median, spread as % of it, significant figures)
+        median, share, *digits = value
+        text = format_number(median, digits[0] if digits else DEFAULT_DIGITS)
+        return text + (f" ±{share}%" if share is not None else "")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.4g}"
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else format_number(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     return str(value)
+
+
+def format_number(value: float, digits: int = DEFAULT_DIGITS) -> str:
+    """`digits` significant figures in plain notation with thousands separators: 13,840, 0.01234, 3.5."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = min(12, max(0, digits - 1 - magnitude))
+    rounded = round(value, digits - 1 - magnitude)
+    if float(rounded).is_integer() and decimals == 0:
+        return f"{int(rounded):,}"
+    return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")  # 3.5, not 3.500

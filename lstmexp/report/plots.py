@@ -1,4 +1,8 @@
-"""The report's PNG plots (matplotlib, Agg backend: no display needed).
+"""The report's PNG plots for `--out` and report.md (matplotlib, Agg backend: no display needed).
+
+The HTML page draws interactive plotly charts instead (`figures.py`); these follow the same rules:
+heatmap cells carry their numbers, Pareto points their trial number, line plots hold one hidden
+size fixed and say which, contended trials are drawn apart or left out of speed lines.
 
 Each plot function takes a Report and returns PNG bytes, or None when the study lacks the data
 (e.g. a single batch size gives no line to draw). `make_plots` returns the ones that could be drawn.
@@ -7,12 +11,14 @@ Each plot function takes a Report and returns PNG bytes, or None when the study 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from lstmexp.report.build import FINISHED, Report
+from lstmexp.report.noise import contended_mask, quiet
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -52,14 +58,23 @@ def pareto_plot(report: Report) -> bytes | None:
         return None
     figure = new_figure("Pareto front: accuracy vs speed (colour: peak memory)")
     axes = figure.add_subplot()
+    busy = trials[contended_mask(trials)]
+    trials = trials[~contended_mask(trials)]
     memory = trials["peak_mem_bytes"] / MIB if "peak_mem_bytes" in trials else None
     points = axes.scatter(trials["samples_per_s"], trials["val_loss_best"], c=memory, cmap="viridis", s=18,
                           alpha=0.6)
+    if not busy.empty:
+        axes.scatter(busy["samples_per_s"], busy["val_loss_best"], marker="x", color="grey",
+                     label="contended (speed unreliable)")
     front = report.pareto
     if not front.empty:
         ordered = front.sort_values("samples_per_s")
         axes.scatter(ordered["samples_per_s"], ordered["val_loss_best"], facecolors="none", edgecolors="red", s=60,
                      label="Pareto front")
+        for _, row in ordered.iterrows():
+            axes.annotate(f"#{int(row['number'])}", (row["samples_per_s"], row["val_loss_best"]),
+                          textcoords="offset points", xytext=(0, 6), ha="center", fontsize="x-small")
+    if not front.empty or not busy.empty:
         axes.legend()
     if memory is not None:
         figure.colorbar(points, ax=axes, label="peak memory (MiB)")
@@ -79,13 +94,17 @@ def plain_log_ticks(axis: Any, values: Any = None) -> None:
 
 
 def by_batch_plot(report: Report, metric: str, label: str, scale: float = 1.0) -> bytes | None:
-    trials = finished(report)
+    trials, _ = quiet(finished(report))
     if not {"batch_size", "time_step", metric} <= set(trials.columns):
         return None
+    held = ""
+    if "hidden_size" in trials.columns and trials["hidden_size"].nunique() > 1:
+        size = trials["hidden_size"].mode().iloc[0]
+        trials, held = trials[trials["hidden_size"] == size], f"\nhidden_size={size} held fixed"
     table = trials.pivot_table(index="batch_size", columns="time_step", values=metric, aggfunc="median") / scale
     if len(table) < 2:
         return None
-    figure = new_figure(f"{label} against batch_size, one line per time_step (medians)")
+    figure = new_figure(f"{label} against batch_size, one line per time_step (medians){held}")
     axes = figure.add_subplot()
     for step in table.columns:
         column = table[step].dropna()
@@ -106,6 +125,12 @@ def heatmap_plot(report: Report) -> bytes | None:
     axes.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
     axes.set_yticks(range(len(table.index)), [str(i) for i in table.index])
     axes.set(xlabel="time_step", ylabel="batch_size")
+    values = table.to_numpy(dtype=float)
+    for row in range(values.shape[0]):  # each cell carries its number; empty cells (no trial) stay blank
+        for column in range(values.shape[1]):
+            if math.isfinite(values[row, column]):
+                axes.text(column, row, f"{values[row, column]:.3g}", ha="center", va="center", fontsize="small",
+                          color="white")
     figure.colorbar(image, ax=axes, label="best val loss")
     return png(figure)
 

@@ -1,93 +1,200 @@
-"""Recommendations: most accurate, fastest within X% of the best loss, best under a memory budget.
+"""Recommended configurations: most accurate, fastest within X% of the best loss, best under a memory budget.
 
-Each comes with the `lstmexp run` command that reproduces the trial: its searched settings as
-flags, plus `-o key=value` for every field of the study's stored spec that differs from the
-built-in defaults (data, model and train; the search section does not change one run).
+Configurations are ranked by their mean over seeds (`configs.config_table`), never by a lucky
+seed. Speed picks use uncontended trials only. Each pick comes with the `lstmexp run` command that
+reproduces the figure of one of its trials exactly: the trial's own `reproduce` attribute when the
+search recorded one, else built from its searched values, the trial's seed and every field of the
+study's stored spec that differs from the built-in defaults. Warnings say what a user should do
+next: widen a range whose edge won, fix a model worse than the naive forecast.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.report.configs import NORMALIZATION_PARAM, RANK_METRIC, config_table, tie_note
+from lstmexp.report.noise import left_out_note, quiet
 from lstmexp.units import MIB
 
 REPRODUCED_SECTIONS = ("data", "model", "train")
 DEFAULT_WITHIN_PCT = 10.0
+NEGATIVE_SKILL_FIX = ("per-window normalisation (-o data.normalization=\"last\" or \"revin\", or search it), "
+                      "or a time_step long enough to cover the series' season")
 
 
 @dataclass
 class Recommendation:
     goal: str
-    trial: dict[str, Any] | None  # the chosen trial's row, None when nothing qualifies
+    trial: dict[str, Any] | None  # the configuration's representative trial, None when nothing qualifies
     command: str
     why: str
+    warnings: list[str] = field(default_factory=list)
+    config: dict[str, Any] | None = None  # the configuration's row (mean over seeds)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every pick needs: the trials, the searched parameters and their searched ranges."""
+
+    trials: pd.DataFrame
+    params: list[str]
+    ranges: dict[str, tuple[Any, Any]]
+    spec: dict[str, Any]
 
 
 def recommend(
     trials: pd.DataFrame, spec: dict[str, Any], within_pct: float = DEFAULT_WITHIN_PCT,
-    max_memory: int | None = None,
+    max_memory: int | None = None, params: list[str] | None = None,
+    ranges: dict[str, tuple[Any, Any]] | None = None, table: pd.DataFrame | None = None,
 ) -> list[Recommendation]:
-    complete = trials[trials["state"] == "complete"] if "state" in trials.columns else trials.iloc[0:0]
-    if "val_loss_best" not in complete.columns:
-        complete = complete.iloc[0:0]
-    complete = complete.dropna(subset=["val_loss_best"]) if not complete.empty else complete
-    picks = [most_accurate(complete), fastest_within(complete, within_pct)]
+    """`table`: the configurations (`configs.config_table`), when the caller already has them."""
+    names = params if params is not None else [p for p in SEARCHED_PARAMS if p in trials.columns]
+    context = Context(trials, names, ranges if ranges is not None else observed_ranges(trials, names), spec)
+    table = config_table(trials, names) if table is None else table
+    accurate = most_accurate(table)
+    picks = [accurate, fastest_within(context, table, within_pct, accurate)]
     if max_memory is not None:
-        picks.append(best_under_memory(complete, max_memory))
-    return [Recommendation(goal, row, reproduce_command(row, spec) if row else "", why) for goal, row, why in picks]
+        picks.append(best_under_memory(table, max_memory))
+    return [finish(pick, context) for pick in picks]
 
 
-def as_row(frame: pd.DataFrame, index: Any) -> dict[str, Any]:
-    return frame.loc[index].to_dict()
+def finish(pick: Recommendation, context: Context) -> Recommendation:
+    """The representative trial's row, its command and the warnings, for a picked configuration."""
+    if pick.config is None:
+        return pick
+    trials = context.trials
+    pick.trial = trials[trials["number"] == pick.config["trial"]].iloc[0].to_dict()
+    pick.command = reproduce_command(pick.trial, context.spec, context.params)
+    pick.warnings = [*pick.warnings, *edge_warnings(pick.config, context), *skill_warnings(pick.config)]
+    return pick
 
 
-def most_accurate(complete: pd.DataFrame) -> tuple[str, dict[str, Any] | None, str]:
+def as_dict(row: pd.Series) -> dict[str, Any]:
+    return {str(k): v for k, v in row.items()}
+
+
+def seeds_text(row: pd.Series) -> str:
+    sd = row[f"{RANK_METRIC}_sd"]
+    spread = f" ± {sd:.2g}" if pd.notna(sd) else ""
+    count = int(row["seeds"])
+    return f"{row[RANK_METRIC]:.4g}{spread} over {count} {'seed' if count == 1 else 'seeds'}"
+
+
+def most_accurate(table: pd.DataFrame) -> Recommendation:
     goal = "most accurate"
-    if complete.empty:
-        return goal, None, "no completed trial"
-    row = as_row(complete, complete["val_loss_best"].idxmin())
-    return goal, row, f"lowest best val loss ({row['val_loss_best']:.4g}) of {len(complete)} completed trials"
+    if table.empty:
+        return Recommendation(goal, None, "", "no completed trial")
+    row = table.iloc[0]
+    why = f"lowest mean best val loss ({seeds_text(row)}) of {len(table)} configurations"
+    tie = tie_note(table)
+    return Recommendation(goal, None, "", why, [tie] if tie else [], as_dict(row))
 
 
-def fastest_within(complete: pd.DataFrame, within_pct: float) -> tuple[str, dict[str, Any] | None, str]:
+def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
+                   accurate: Recommendation) -> Recommendation:
     goal = f"fastest within {within_pct:g}% of the best loss"
-    if complete.empty or "samples_per_s" not in complete.columns:
-        return goal, None, "no completed trial with a throughput"
-    limit = complete["val_loss_best"].min() * (1 + within_pct / 100)
-    close = complete[complete["val_loss_best"] <= limit].dropna(subset=["samples_per_s"])
+    trials = context.trials
+    left_out = quiet(trials[trials["state"] == "complete"])[1] if "state" in trials.columns else 0
+    note = f" ({left_out_note(left_out)})" if left_out else ""
+    if table.empty or "samples_per_s" not in table.columns:
+        return Recommendation(goal, None, "", "no completed configuration with a throughput" + note)
+    limit = table[RANK_METRIC].min() * (1 + within_pct / 100)
+    close = table[table[RANK_METRIC] <= limit].dropna(subset=["samples_per_s"])
     if close.empty:
-        return goal, None, "no completed trial with a throughput"
-    row = as_row(close, close["samples_per_s"].idxmax())
-    return goal, row, (f"highest samples/s ({row['samples_per_s']:.4g}) among {len(close)} trials with best val "
-                       f"loss ≤ {limit:.4g}")
+        return Recommendation(goal, None, "", "no uncontended configuration with a throughput" + note)
+    row = close.loc[close["samples_per_s"].idxmax()]
+    configurations = "configuration" if len(close) == 1 else "configurations"
+    why = (f"highest median samples/s ({row['samples_per_s']:,.0f}) among {len(close)} {configurations} with mean "
+           f"best val loss ≤ {limit:.4g}{note}")
+    warnings = []
+    if accurate.config is not None and row["trial"] == accurate.config["trial"]:
+        warnings.append("same configuration as the most accurate: no faster configuration comes within "
+                        f"{within_pct:g}% of its loss, so this pick adds nothing (try a larger --within)")
+    return Recommendation(goal, None, "", why, warnings, as_dict(row))
 
 
-def best_under_memory(complete: pd.DataFrame, budget: int) -> tuple[str, dict[str, Any] | None, str]:
-    goal = f"most accurate under {budget / MIB:.0f} MiB peak memory"
-    if complete.empty or "peak_mem_bytes" not in complete.columns:
-        return goal, None, "no completed trial with a peak memory"
-    fits = complete[pd.to_numeric(complete["peak_mem_bytes"], errors="coerce") <= budget]
+def best_under_memory(table: pd.DataFrame, budget: int) -> Recommendation:
+    goal = f"most accurate under {budget / MIB:,.0f} MiB peak memory"
+    if table.empty or "peak_mem_bytes" not in table.columns:
+        return Recommendation(goal, None, "", "no completed configuration with a peak memory")
+    fits = table[pd.to_numeric(table["peak_mem_bytes"], errors="coerce") <= budget]
     if fits.empty:
-        smallest = pd.to_numeric(complete["peak_mem_bytes"], errors="coerce").min()
-        return goal, None, f"no completed trial fits; the smallest peak was {smallest / MIB:.0f} MiB"
-    row = as_row(fits, fits["val_loss_best"].idxmin())
-    return goal, row, f"lowest best val loss among {len(fits)} of {len(complete)} completed trials within the budget"
+        smallest = pd.to_numeric(table["peak_mem_bytes"], errors="coerce").min()
+        return Recommendation(goal, None, "", f"no configuration fits; the smallest peak was {smallest / MIB:,.0f} MiB")
+    row = fits.iloc[0]  # the table is ranked best first
+    why = f"lowest mean best val loss ({seeds_text(row)}) among {len(fits)} of {len(table)} configurations that fit"
+    return Recommendation(goal, None, "", why, [], as_dict(row))
 
 
-def reproduce_command(row: dict[str, Any], spec: dict[str, Any]) -> str:
+def observed_ranges(trials: pd.DataFrame, params: list[str]) -> dict[str, tuple[Any, Any]]:
+    """Without the study's distributions: the smallest and largest value tried of each numeric parameter."""
+    ranges = {}
+    for param in params:
+        values = pd.to_numeric(trials[param], errors="coerce").dropna()
+        if values.nunique() >= 2:
+            ranges[param] = (values.min(), values.max())
+    return ranges
+
+
+def edge_warnings(config: dict[str, Any], context: Context) -> list[str]:
+    """'widen it' for every numeric parameter whose chosen value is the end of its searched range."""
+    warnings = []
+    for param, (low, high) in context.ranges.items():
+        value = config.get(param)
+        if not isinstance(value, int | float) or low == high:
+            continue
+        side = "smallest" if value <= low else "largest" if value >= high else ""
+        if side:
+            warnings.append(f"{param}={value:g} is the {side} value searched: widen the range "
+                            f"(search.space.{param}) to see whether the trend goes on")
+    return warnings
+
+
+def skill_warnings(config: dict[str, Any]) -> list[str]:
+    skill = config.get("test_skill")
+    if skill is None or pd.isna(skill) or skill >= 0:
+        return []
+    return [f"negative skill ({skill:.3g}): worse than the naive last-value forecast; likely fix: "
+            + NEGATIVE_SKILL_FIX]
+
+
+def reproduce_command(row: dict[str, Any], spec: dict[str, Any], params: list[str] | None = None) -> str:
+    """The exact `lstmexp run` of this trial, seed included (the trial's `reproduce` attribute when present)."""
+    recorded = row.get("reproduce")
+    if isinstance(recorded, str) and recorded:
+        return recorded
     words = ["lstmexp", "run"]
     for param in SEARCHED_PARAMS:
         if row.get(param) is not None and not pd.isna(row.get(param)):
             words += ["--" + param.replace("_", "-"), str(int(row[param]))]
-    for key, value in spec_overrides(spec):
+    overrides = dict(spec_overrides(spec))
+    for param in params or []:
+        if param not in SEARCHED_PARAMS and row.get(param) is not None:
+            key = "data.normalization" if param == NORMALIZATION_PARAM else param
+            overrides[key] = plain(row[param])
+    overrides["train.seed"] = trial_seed(row, spec)
+    for key, value in overrides.items():
         words += ["-o", f"{key}={json.dumps(value)}"]
     return shlex.join(words)
+
+
+def plain(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def trial_seed(row: dict[str, Any], spec: dict[str, Any]) -> int:
+    """The seed the trial trained with: `train_seed` (repeats), else the spec's train.seed (default 0)."""
+    seed = row.get("train_seed")
+    if seed is not None and not pd.isna(seed):
+        return int(seed)
+    return int(spec.get("train", {}).get("seed", 0))
 
 
 def spec_overrides(spec: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -96,7 +203,8 @@ def spec_overrides(spec: dict[str, Any]) -> list[tuple[str, Any]]:
 
     defaults = flatten({k: v for k, v in ExperimentSpec().to_dict().items() if k in REPRODUCED_SECTIONS})
     stored = flatten({k: v for k, v in spec.items() if k in REPRODUCED_SECTIONS})
-    return [(key, value) for key, value in stored.items() if key not in defaults or defaults[key] != value]
+    return [(key, value) for key, value in stored.items()
+            if key != "train.seed" and (key not in defaults or defaults[key] != value)]
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

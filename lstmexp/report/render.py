@@ -11,6 +11,7 @@ import io
 import pandas as pd
 
 from lstmexp.choices import REPORT_FORMATS
+from lstmexp.report.answer import answer_lines
 from lstmexp.report.html import render_html
 from lstmexp.report.jsondoc import render_json
 from lstmexp.report.outline import Outline
@@ -41,8 +42,14 @@ def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> 
 def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -> str:
     out = [f"# {shape.title}", ""]
     out += [f"- {line}" for line in shape.lines]
+    for study, answer in shape.answers:  # the answer first: what to run, what the claims say
+        prefix = f" ({study})" if len(shape.answers) > 1 else ""
+        out += ["", f"## Answer{prefix}", "", "```", *answer_lines(answer), "```", "", f"## Claims{prefix}", ""]
+        out += [f"- {sentence}" for sentence in [answer.claims_note, *answer.verdicts] if sentence]
     for section in shape.sections:
         out += ["", f"## {section.title}", ""]
+        if section.read:
+            out += [section.read[0].upper() + section.read[1:] + ".", ""]
         if section.caption:
             out += [f"_{section.caption}_", ""]
         out.append(for_people(section.frame).to_markdown(index=False) if not section.frame.empty else "_no rows_")

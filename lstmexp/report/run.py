@@ -1,13 +1,23 @@
-"""`lstmexp report` end to end: open the storage, load each study once, build, render, write files."""
+"""`lstmexp report` end to end: open the storage, load each study once, build, render, write files.
+
+A SQLite storage is read straight from its file, read-only, without importing Optuna or touching
+its storage machinery (`load.load_sqlite`): most of a report's time used to be importing Optuna
+and initialising its RDB storage. Other storages, and a SQLite file this reader declines (no such
+study, an unknown schema), go through Optuna, which also gives the user's error messages.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lstmexp.errors import SpecError
 from lstmexp.report.build import Report, build_report
-from lstmexp.report.load import load_trials
+from lstmexp.report.load import LoadedTrials, load_trials
+
+if TYPE_CHECKING:
+    from lstmexp.optuna_compat import StoredStudy
 
 
 @dataclass(frozen=True)
@@ -18,16 +28,41 @@ class ReportOptions:
 
 def load_report(storage_url: str, study_name: str | None, options: ReportOptions = ReportOptions()) -> Report:
     """One study's report; with no name, the storage's only study."""
-    from lstmexp.storage import ENV_ATTR, SPEC_ATTR, load_existing_study, mask_url, open_storage
+    from lstmexp.storage import load_existing_study, open_storage
 
+    fast = read_sqlite(storage_url, study_name)
+    if fast is not None:
+        return fast_report(storage_url, fast, options)
     storage = open_storage(storage_url, create=False)
     study = load_existing_study(storage_url, study_name, storage)
-    loaded = load_trials(study, storage)
-    attrs = study.user_attrs
+    return report_of(storage_url, study.study_name, study.user_attrs, load_trials(study, storage), options)
+
+
+def read_sqlite(storage_url: str, study_name: str | None) -> StoredStudy | None:
+    from lstmexp.optuna_compat import read_sqlite_study
+    from lstmexp.storage import check_url, sqlite_path
+
+    if check_url(storage_url) != "sqlite":
+        return None
+    path = sqlite_path(storage_url)
+    return read_sqlite_study(path, study_name) if path is not None else None
+
+
+def fast_report(storage_url: str, stored: StoredStudy, options: ReportOptions) -> Report:
+    from lstmexp.report.load import load_sqlite
+
+    return report_of(storage_url, stored.name, stored.user_attrs, load_sqlite(stored), options)
+
+
+def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: LoadedTrials,
+              options: ReportOptions) -> Report:
+    from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url
+
     return build_report(
-        study.study_name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), loaded.frame,
-        spec=attrs.get(SPEC_ATTR, {}), curves=loaded.curves, distributions=loaded.distributions,
-        within_pct=options.within_pct, max_memory=options.max_memory,
+        name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), loaded.frame,
+        spec=attrs.get(SPEC_ATTR, {}), curves=loaded.curves, distributions=loaded.distributions or None,
+        distribution_json=loaded.distribution_json,
+        within_pct=options.within_pct, max_memory=options.max_memory, ranges=loaded.ranges, study_attrs=attrs,
     )
 
 
@@ -49,8 +84,9 @@ def report_study(
     paired = urls * len(names) if len(urls) == 1 else urls
     reports = [load_report(url, name, options) for url, name in zip(paired, names, strict=True)]
     shape = outline(reports[0] if len(reports) == 1 else compare(reports))
-    # Plots cost about a second (matplotlib): drawn only for the HTML page and the --out files.
-    images = make_plots(reports) if fmt == "html" or out_dir is not None else None
+    # PNG plots cost about a second (matplotlib): drawn only for the --out files (report.md shows them);
+    # the HTML page draws its own interactive charts.
+    images = make_plots(reports) if out_dir is not None else None
     if out_dir is not None:
         write_outputs(shape, out_dir, images or {})
-    return render(shape, fmt, images)
+    return render(shape, fmt)

@@ -4,7 +4,8 @@ Renderers (terminal, Markdown, HTML, CSV files, JSON) only format these; they ne
 `outline.outline` puts them together with the title and summary lines for a report or a comparison.
 A section is a table with a caption, optionally followed by lines (commands, notes). Sections
 marked `detail` (the rows behind each claim, every trial of a large study) are left out of the
-terminal, which must stay readable at 120 columns.
+terminal, which must stay readable at 100 columns. Each section says in one sentence what to read
+from it (`read`); sections without rows are left out, and a caption names only what its table has.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.report.build import TRADEOFF_CAPTION
-from lstmexp.report.claims import NO_DATA
+from lstmexp.report.build import COST_METRICS
+from lstmexp.report.claims import NO_DATA, ClaimResult
+from lstmexp.report.configs import tie_note
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -25,9 +26,16 @@ if TYPE_CHECKING:
 TERMINAL_TRIAL_ROWS = 40
 MATRIX_TITLES = {
     "val_loss_best": "Median best val loss (completed trials)",
-    "samples_per_s": "Median samples/s (completed and pruned trials)",
+    "samples_per_s": "Median samples/s (completed and pruned trials, uncontended)",
     "peak_mem_bytes": "Median peak memory in MiB (completed and pruned trials)",
 }
+MATRIX_READS = {
+    "val_loss_best": "lower is better: where the accurate corner of batch_size × time_step lies",
+    "samples_per_s": "higher is faster: how speed moves along each axis",
+    "peak_mem_bytes": "lower fits smaller machines: memory grows along both axes",
+}
+OPTIONAL_NAMES = {"achieved_gflops": "GFLOP/s", "hw_efficiency_pct": "hardware efficiency",
+                  "time_to_target_s": "time to target", "val_accuracy": "accuracy", "test_accuracy": "accuracy"}
 
 
 @dataclass
@@ -38,74 +46,141 @@ class Section:
     caption: str = ""
     lines: list[str] = field(default_factory=list)
     detail: bool = False
+    read: str = ""  # one sentence: what to read from this table
 
 
 def summary_lines(report: Report) -> list[str]:
-    states = ", ".join(f"{n} {s}" for s, n in sorted(report.states.items())) or "no trials"
+    states = ", ".join(f"{n:,} {s}" for s, n in sorted(report.states.items())) or "no trials"
     env = report.environment
     machine = f"{env.get('cpu_model', '?')}, {env.get('gpu') or 'no GPU'}, torch {env.get('torch', '?')}"
     lines = [f"study {report.study} in {report.storage}", f"trials: {states}", f"machine: {machine}"]
-    if env.get("hostname") or env.get("torch_threads"):
-        lines.append(f"host: {env.get('hostname', '?')}, torch threads {env.get('torch_threads', '?')}")
+    # The threads the trials used (recorded per trial), not the reporting machine's default.
+    threads = report.threads or (f"{env['torch_threads']} (machine default; trials did not record theirs)"
+                                 if env.get("torch_threads") else "")
+    if env.get("hostname") or threads:
+        lines.append(f"host: {env.get('hostname', '?')}, torch threads used by the trials: {threads or '?'}")
+    if report.contended:
+        count = report.contended
+        lines.append(f"contended: {count:,} trial{'' if count == 1 else 's'} measured speed on a busy machine "
+                     "(flagged, left out of speed figures and verdicts)")
     if report.failures:
         lines.append("failures: " + ", ".join(f"{n} {r}" for r, n in report.failures.items()))
     compute = report.compute
     if "trial_seconds" in compute:
-        epochs = f", {compute['epochs']:.0f} epochs" if "epochs" in compute else ""
-        lines.append(f"compute used: {compute['trial_seconds'] / 60:.1f} min of trial time{epochs}")
+        epochs = f", {compute['epochs']:,.0f} epochs" if "epochs" in compute else ""
+        lines.append(f"compute used: {compute['trial_seconds'] / 60:,.1f} min of trial time{epochs}")
     return lines
 
 
 def report_sections(report: Report) -> list[Section]:
-    parts = [Section("best", "Best trials (lowest best val loss, completed trials)", report.best)]
-    parts.append(recommendation_section(report))
-    parts += [
-        Section(f"tradeoffs_{param}", f"Trade-offs by {param} (medians)", table, TRADEOFF_CAPTION)
-        for param, table in report.tradeoffs.items()
-    ]
-    parts += [
-        Section(f"tradeoffs_extra_{param}", f"Hardware efficiency, time to target and accuracy by {param} (medians)",
-                table, TRADEOFF_CAPTION)
-        for param, table in report.extra_tradeoffs.items()
-    ]
+    parts = [config_section(report), recommendation_section(report),
+             Section("best", "Best trials (lowest best val loss, completed trials)", report.best,
+                     read="single trials, luckiest seed first: compare with the configurations' means above")]
+    parts += [tradeoff_section(param, table, "tradeoffs", f"Trade-offs by {param} (medians)")
+              for param, table in report.tradeoffs.items()]
+    parts += [tradeoff_section(param, table, "tradeoffs_extra", f"{optional_title(table)} by {param} (medians)")
+              for param, table in report.extra_tradeoffs.items()]
     parts += [matrix_section(metric, table) for metric, table in report.matrices.items()]
     parts.append(Section(
         "pareto", "Pareto front: best val loss vs samples/s vs peak memory", report.pareto,
-        "completed trials that no other completed trial beats on all three figures",
+        "completed, uncontended trials that no other beats on all three figures",
+        read="every row is a defensible choice: pick by what you can afford in time and memory",
     ))
     if not report.importance.empty:
         parts.append(Section(
             "importance", "Parameter importance (Optuna PED-ANOVA, completed trials)", report.importance,
             "share of each figure's variation among good trials explained by each parameter (columns sum to 1)",
+            read="the parameters worth searching further for each figure; near 0: leave at any value",
         ))
     parts += claim_sections(report)
     many = len(report.trials) > TERMINAL_TRIAL_ROWS
     parts.append(Section("trials", "All trials", report.trials,
                          "in the terminal only up to 40 trials: use --format csv or --out" if many else "",
-                         detail=many))
-    return parts
+                         detail=many, read="every trial as recorded; contended: speed measured on a busy machine"))
+    return [p for p in parts if not p.frame.empty or p.lines]
+
+
+def config_section(report: Report) -> Section:
+    tie = tie_note(report.configs)
+    return Section(
+        "configurations", "Configurations ranked by mean best val loss over seeds", report.configs,
+        "val loss: mean over the configuration's seeds, sd beside it; speed (uncontended) and memory: medians; "
+        "trial: the seed closest to the mean, the one a reproduce command shows",
+        [tie] if tie else [],
+        read="rank 1 is the recommendation; a sd wider than the gap to the next rank means a tie",
+    )
+
+
+def optional_title(table: pd.DataFrame) -> str:
+    names = list(dict.fromkeys(OPTIONAL_NAMES[c] for c in table.columns if c in OPTIONAL_NAMES))
+    title = ", ".join(names)
+    return title[0].upper() + title[1:] if names else "Other figures"
+
+
+def figure_names(metrics: list[str]) -> list[str]:
+    """Metrics in words, by kind ('speed', 'memory', 'loss', ...), so a caption outlives hidden columns."""
+    words = {"samples_per_s": "speed", "train_s_per_epoch": "speed", "iterations_per_epoch": "speed",
+             "time_steps_per_s": "speed", "val_loss_best": "loss", "test_skill": "skill",
+             "grad_norm_mean": "gradient norm", "time_to_target_s": "time to target"}
+    return list(dict.fromkeys(
+        "memory" if "mem" in m else words.get(m, OPTIONAL_NAMES.get(m, m)) for m in metrics))
+
+
+def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -> Section:
+    metrics = [c for c in table.columns if c not in (param, "trials", "complete", "contended trials")
+               and not str(c).endswith("_iqr")]
+    costs = figure_names([m for m in metrics if m in COST_METRICS])
+    others = figure_names([m for m in metrics if m not in COST_METRICS])
+    said = ["median and interquartile range (iqr, as % of the median) per value"]
+    if costs:
+        quiet = " (speed without contended trials)" if "speed" in costs else ""
+        said.append(f"{', '.join(costs)} over completed and pruned trials{quiet}")
+    if others:
+        said.append(f"{', '.join(others)} over completed trials only")
+    return Section(f"{prefix}_{param}", title, table, "; ".join(said),
+                   read=f"how each figure moves as {param} changes, other settings mixed")
 
 
 def recommendation_section(report: Report) -> Section:
     rows, lines = [], []
     for rec in report.recommendations:
-        trial = rec.trial or {}
-        rows.append({"goal": rec.goal, "number": trial.get("number"),
-                     **{p: trial.get(p) for p in SEARCHED_PARAMS},
-                     "val_loss_best": trial.get("val_loss_best"), "samples_per_s": trial.get("samples_per_s"),
-                     "peak_mem_bytes": trial.get("peak_mem_bytes")})
+        config = rec.config or {}
+        rows.append({"goal": rec.goal, "trial": config.get("trial"), **{p: config.get(p) for p in report.params},
+                     "seeds": config.get("seeds"), "val_loss_best": config.get("val_loss_best"),
+                     "val_loss_best_sd": config.get("val_loss_best_sd"),
+                     "samples_per_s": config.get("samples_per_s"), "peak_mem_bytes": config.get("peak_mem_bytes")})
         lines.append(f"{rec.goal} ({rec.why})" + (":" if rec.command else ""))
+        lines += [f"  warning: {w}" for w in rec.warnings]
         if rec.command:
             lines.append(f"  {rec.command}")
-    caption = "why each was chosen, and the command that reproduces it:"
-    return Section("recommendations", "Recommendations", pd.DataFrame(rows), caption, lines)
+    caption = "val loss: mean over seeds; speed, memory: medians; why, warnings and commands (seed included):"
+    return Section("recommendations", "Recommended configurations", pd.DataFrame(rows), caption, lines,
+                   read="figures are the configuration's mean (val loss) and medians over its seeds")
 
 
 def matrix_section(metric: str, table: pd.DataFrame) -> Section:
     shown = table / MIB if metric == "peak_mem_bytes" else table
     shown = shown.rename(columns=lambda t: f"T={t}").rename_axis(columns=None).reset_index()
     return Section(f"matrix_{metric}", f"{MATRIX_TITLES[metric]}: batch_size × time_step", shown,
-                   "rows: batch_size; columns: time_step (T); empty: no trial")
+                   "rows: batch_size; columns: time_step (T); empty: no trial", read=MATRIX_READS[metric])
+
+
+def claim_rows(claim: ClaimResult, notes: list[str]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for index, part in enumerate(claim.parts or [None]):
+        effect = part.effect if part else None
+        rows.append({
+            "claim": claim.code if index == 0 else "",
+            "verdict": claim.verdict if index == 0 else "",
+            "tested statement": part.statement if part else claim.text,
+            "its verdict": part.verdict if part else NO_DATA,
+            "effect (95% CI)": f"×{effect.factor:.3g} ({effect.low:.3g}–{effect.high:.3g})" if effect else "",
+            "per": part.unit if effect and part else "",
+            "trials": effect.rows if effect else None,
+        })
+        if part is not None and part.note:
+            notes.append(f"{claim.code}: {part.note}")
+    return rows
 
 
 def claim_sections(report: Report) -> list[Section]:
@@ -113,20 +188,8 @@ def claim_sections(report: Report) -> list[Section]:
     rows: list[dict[str, object]] = []
     details: list[Section] = []
     notes: list[str] = []
-    for claim in report.claims:
-        for index, part in enumerate(claim.parts or [None]):
-            effect = part.effect if part else None
-            rows.append({
-                "claim": claim.code if index == 0 else "",
-                "verdict": claim.verdict if index == 0 else "",
-                "tested statement": part.statement if part else claim.text,
-                "its verdict": part.verdict if part else NO_DATA,
-                "effect (95% CI)": f"×{effect.factor:.3g} ({effect.low:.3g}–{effect.high:.3g})" if effect else "",
-                "per": part.unit if effect and part else "",
-                "trials": effect.rows if effect else None,
-            })
-            if part is not None and part.note:
-                notes.append(f"{claim.code}: {part.note}")
+    for claim in (*report.claims, *report.claims_best_lr):
+        rows += claim_rows(claim, notes)
         if claim.experiment:
             notes.append(f"{claim.code}: not testable here; run {claim.experiment}")
         if claim.context:
@@ -135,12 +198,17 @@ def claim_sections(report: Report) -> list[Section]:
             if not part.rows.empty:
                 why = f" ({part.note})" if part.note else ""
                 caption = f"{claim.code} ({claim.text}) {part.statement}: {part.verdict}{why}. Test: {part.test}."
-                details.append(Section(f"claim_{claim.code}_{index}", f"{claim.code}: {part.statement}",
-                                       part.rows, caption, detail=True))
-    verdicts = Section(
-        "claims", "Claims of the source documents (C5-C14)", pd.DataFrame(rows),
-        "effect: factor on the figure (per doubling, or between the two groups), other settings held equal, with "
-        "a 95% bootstrap interval over trials; the rows behind each verdict are in the Markdown/HTML/JSON reports",
-        list(dict.fromkeys(notes)),
-    )
+                details.append(Section(f"claim_{safe_code(claim.code)}_{index}", f"{claim.code}: {part.statement}",
+                                       part.rows, caption, detail=True,
+                                       read="the medians each verdict's effect is fitted on"))
+    caption = ("effect: factor on the figure (per doubling, or between the two groups), other settings held equal, "
+               "with a 95% bootstrap interval over trials")
+    if report.claims_best_lr:
+        caption += "; Cn@best lr: tested at each batch size's best learning rate (lr co-tuned), Cn: at equal lr"
+    verdicts = Section("claims", "Claims of the source documents (C5-C14)", pd.DataFrame(rows), caption,
+                       list(dict.fromkeys(notes)), read="verdict per claim, effect size and how sure (interval)")
     return [verdicts, *details]
+
+
+def safe_code(code: str) -> str:
+    return code.replace("@best lr", "_best_lr")

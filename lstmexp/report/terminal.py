@@ -1,4 +1,5 @@
-"""The report in a terminal: rich tables at 120 columns, detail sections left out."""
+"""The report in a terminal, answer first: what to run and the claims' verdicts, then rich tables at
+100 columns (detail sections left out)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from lstmexp.report.answer import answer_lines
 from lstmexp.report.outline import Outline
 from lstmexp.report.people import for_people
 
-TERMINAL_WIDTH = 120
+TERMINAL_WIDTH = 100
 # Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
-TERMINAL_HIDDEN = ("test_mse", "param_count", "state")  # state: only when all rows share it
+# At 100 columns the secondary figures give way (state: only when all rows share it).
+# Hidden speed columns leave samples/s to stand for speed, so captions stay true.
+TERMINAL_HIDDEN = ("test_mse", "param_count", "state", "iterations_per_epoch", "complete", "train_s_per_epoch")
 
 
 def print_table(shape: Outline, console: Any) -> None:
@@ -20,6 +24,7 @@ def print_table(shape: Outline, console: Any) -> None:
     console.print(shape.title, style="bold", markup=False)
     for line in shape.lines:
         console.print(line, markup=False, highlight=False)
+    print_answers(shape, console)
     for section in shape.sections:
         if section.detail:
             continue
@@ -28,8 +33,27 @@ def print_table(shape: Outline, console: Any) -> None:
         console.print(section_table(section.frame))
         if section.caption:
             console.print(section.caption, style="italic", markup=False, highlight=False)
+        if section.key == "recommendations" and shape.answers:
+            continue  # its commands and warnings are in the answer above
         for line in section.lines:
             console.print(line, markup=False, highlight=False, soft_wrap=line.lstrip().startswith("lstmexp "))
+
+
+def print_answers(shape: Outline, console: Any) -> None:
+    """The answer first: recommended configurations with their commands, then one line per claim."""
+    for study, answer in shape.answers:
+        prefix = f"[{study}] " if len(shape.answers) > 1 else ""
+        console.print()
+        console.print(f"{prefix}Answer", style="bold", markup=False, highlight=False)
+        for line in answer_lines(answer):
+            style = "bold red" if line.startswith(("WARNING", "  warning")) else None
+            console.print(line, style=style, markup=False, highlight=False,
+                          soft_wrap=line.lstrip().startswith("lstmexp "))
+        console.print()
+        console.print(f"{prefix}Claims", style="bold", markup=False, highlight=False)
+        for sentence in [answer.claims_note, *answer.verdicts]:
+            if sentence:
+                console.print(sentence, markup=False, highlight=False)
 
 
 def section_table(frame: pd.DataFrame) -> Any:
@@ -59,6 +83,7 @@ def looks_numeric(cells: pd.Series) -> bool:
 def terminal_view(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop the columns the terminal leaves out (the state too, when every row has the same one)."""
     hidden = [c for c in TERMINAL_HIDDEN if c in frame.columns and (c != "state" or frame[c].nunique() <= 1)]
+    hidden += [f"{c}_iqr" for c in hidden if f"{c}_iqr" in frame.columns]
     return frame.drop(columns=hidden)
 
 

@@ -1,4 +1,4 @@
-"""`--out DIR`: the report as files (HTML with embedded plots, Markdown, JSON, CSV per section, PNGs).
+"""`--out DIR`: the report as files (HTML with interactive charts, Markdown, JSON, CSV per section, PNGs).
 
 trials.csv has the report's trial columns, trials_all.csv every figure each trial recorded.
 
@@ -31,7 +31,7 @@ def safe_name(key: str) -> str:
 def write_outputs(shape: Outline, out_dir: Path, images: dict[str, bytes]) -> list[Path]:
     """Write every file (`images`: plot name -> PNG bytes, from plots.make_plots)."""
     files: dict[str, str | bytes] = {
-        "report.html": render_html(shape, images),
+        "report.html": render_html(shape),  # interactive charts; the PNGs are for report.md
         "report.md": render_markdown(shape, {n: f"{PLOT_DIR}/{safe_name(n)}.png" for n in images}),
         "report.json": render_json(shape),
         "trials.csv": render_csv(shape),

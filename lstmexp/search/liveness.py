@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 import optuna
+import psutil
 from optuna.trial import TrialState
 
 from lstmexp.optuna_compat import fail_running_trial
@@ -23,12 +23,12 @@ def this_worker() -> str:
 
 
 def process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot (tells a live pid from a reused one)."""
+    """The process's start time (tells a live pid from a reused one), through psutil so that it works
+    where there is no /proc (macOS, Windows); "?" when the platform cannot tell."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except (psutil.Error, OSError):
         return "?"
-    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def worker_is_dead(worker: str) -> bool:

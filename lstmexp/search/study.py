@@ -32,7 +32,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
         # Only the fields that differ from the defaults: `optuna studies` and dashboards stay readable,
         # and resume compares it after filling the defaults back in (resume.with_current_defaults).
         study.set_user_attr(SPEC_ATTR, spec.model_dump(mode="json", exclude_defaults=True))
-        study.set_user_attr(ENV_ATTR, collect_environment())
+        study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
         describe_study(study, spec)
         return study
     stored = study.user_attrs.get(SPEC_ATTR)

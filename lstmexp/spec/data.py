@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import model_validator
 
@@ -69,13 +70,24 @@ class DataSpec(Section):
     target: str | tuple[str, ...] | None = None  # target column(s); built-in datasets name their own
     features: tuple[str, ...] | None = None  # input columns; default: every numeric column
     time_column: str | None = None  # parsed, sorted and checked for duplicates; needed by split.dates
-    mode: DataMode = "MS"  # S, M or MS (see choices.DataMode)
+    # S, M or MS (see choices.DataMode); when not given: S for a file (the target alone, as a user
+    # with one target column expects) unless data.features names inputs, MS for built-in datasets
+    # (their extra columns are the drivers the target depends on).
+    mode: DataMode = "MS"
     # May val/test windows reach back into the previous split (the benchmark convention)?
     lookback: bool = False
     fill: Fill = "none"  # ffill: carry the last value forward over missing ones
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
     sequence_length: PositiveInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_mode(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("mode") is None:
+            file_alone = data.get("path") is not None and not data.get("features")
+            return {**data, "mode": "S" if file_alone else "MS"}
+        return data
 
     @model_validator(mode="after")
     def _file_needs_target(self) -> DataSpec:

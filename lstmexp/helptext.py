@@ -1,0 +1,46 @@
+"""Examples and one-line summaries for `lstmexp COMMAND --help` (plain strings: imports nothing).
+
+Click cuts a command's summary in the command list with '...' at the terminal's width; the short
+texts here fit an 80-column terminal whole. The `\\b` line keeps click from re-wrapping examples.
+"""
+
+from __future__ import annotations
+
+COMPLETION = (
+    "Shell completion: add eval \"$(_LSTMEXP_COMPLETE=bash_source lstmexp)\" to ~/.bashrc "
+    "(zsh_source or fish_source for zsh or fish)."
+)
+
+
+def examples(*lines: str) -> str:
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+EPILOGS = {
+    "lstmexp": examples("lstmexp search experiments/smoke.yaml", "lstmexp report --study smoke") + "\n\n" + COMPLETION,
+    "search": examples(
+        "lstmexp search experiments/default.yaml --trials 40",
+        "lstmexp search -o data.path=my_series.csv -o data.target=load",
+    ),
+    "run": examples(
+        "lstmexp run --batch-size 64 --time-step 16 --hidden-size 32",
+        "lstmexp run experiments/smoke.yaml --batch-size 32 --time-step 8 --json",
+    ),
+    "report": examples(
+        "lstmexp report --study default --format html --out report/",
+        "lstmexp report --study default --study my_series   # side by side",
+    ),
+    "datasets": examples("lstmexp datasets", "lstmexp datasets describe my_series.csv"),
+    "describe": examples(
+        "lstmexp datasets describe synthetic",
+        "lstmexp datasets describe my_series.csv -o data.target=load",
+    ),
+}
+
+SHORT_HELP = {
+    "search": "Run (or resume) an Optuna study over a spec.",
+    "run": "Train one configuration and print its figures.",
+    "report": "Trade-offs, recommendations and claim verdicts.",
+    "datasets": "List the built-in datasets; describe a file.",
+    "describe": "Rows, columns, dates and splits of a dataset.",
+}

@@ -1,0 +1,73 @@
+"""A trial's measurements apart from training: the speed probe (which chooses the thread count), the
+tensor peak, and how their figures join the training run's (`lstmexp.trial` runs them)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from lstmexp.data import Series
+from lstmexp.measure import (
+    MemoryReading,
+    SpeedFigure,
+    TensorPeak,
+    measure_tensor_peak,
+    probe_speed,
+    remember_choice,
+    thread_candidates,
+)
+from lstmexp.spec import ExperimentSpec
+from lstmexp.train import TrainConfig, Trainer
+
+if TYPE_CHECKING:
+    from lstmexp.trial import TrialParams
+
+
+def probe_configuration(
+    spec: ExperimentSpec, params: TrialParams, series: Series, model: nn.Module
+) -> tuple[SpeedFigure, TensorPeak, str]:
+    """The configuration's speed (its thread count chosen here, cached per shape) and tensor peak, from
+    `model`, built for the probe alone: training's weights and random streams are left untouched."""
+    config = TrainConfig.from_spec(spec, params, spec.train.seed)
+    shape = (params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size,
+             spec.train.amp, spec.train.stateful)
+    candidates, policy = thread_candidates(spec.train.threads, shape)
+    trainer = Trainer(model, series, config)
+    step = trainer.step_runner()
+    steps = trainer.source.iterations * config.epochs
+    if config.max_samples is not None:
+        steps = min(steps, math.ceil(config.max_samples / config.batch_size))
+    speed = probe_speed(step, series.device, candidates, steps)
+    if len(candidates) > 1:
+        remember_choice(shape, speed.threads)
+    return speed, measure_tensor_peak(trainer.model, trainer.optimizer, step, series.device), policy
+
+
+def train_speed(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The epoch-level throughput, kept as `samples_per_s_train` (samples_per_s is the probe's figure)."""
+    for suffix in ("", "_std", "_cv"):
+        if f"samples_per_s{suffix}" in metrics:
+            metrics[f"samples_per_s_train{suffix}"] = metrics.pop(f"samples_per_s{suffix}")
+    return metrics
+
+
+def process_memory(runs: list[dict[str, Any]], device: torch.device) -> dict[str, Any]:
+    """The resident-set peak over the repeats (process memory), or None with the reason."""
+    if device.type == "cuda":
+        return {"process_peak_bytes": None, "process_peak_missing": "not measured on CUDA: the allocator's peak is"}
+    peaks = [run["process_peak_bytes"] for run in runs if run["process_peak_bytes"] is not None]
+    if peaks:
+        return {"process_peak_bytes": max(peaks)}
+    return {"process_peak_bytes": None, "process_peak_missing": runs[0].get("process_peak_missing", "not measured")}
+
+
+def memory_figures(reading: MemoryReading, tensors: TensorPeak) -> dict[str, Any]:
+    process: dict[str, Any] = {"process_peak_bytes": reading.peak_bytes}
+    if reading.missing:
+        process["process_peak_missing"] = reading.missing
+    if tensors.peak_bytes is None:
+        return process
+    return {**process, "peak_mem_bytes": tensors.peak_bytes, "peak_mem_method": "tensor-peak"}

@@ -1,0 +1,182 @@
+"""The HTML report's interactive charts (plotly): hover shows the trial, its configuration and figures.
+
+The same library Optuna's visualisation module draws with. Each function takes a Report and returns
+a `Chart` or None when the study lacks the data. The first charts are the answer's trade-off
+plots (accuracy vs speed vs memory; speed and memory against batch_size and time_step); the rest
+go below the tables. Log axes are labelled with the searched values (2, 4, 8 ...), line plots say
+which hidden size they hold fixed, heatmap cells carry their numbers, Pareto points their trial
+number, and contended trials are drawn apart (or their count said where they are left out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from lstmexp.report.build import FINISHED, Report
+from lstmexp.report.noise import contended_mask, left_out_note, quiet
+from lstmexp.units import MIB
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+FIGURES = ("val_loss_best", "samples_per_s", "peak_mem_bytes", "test_skill")
+BEST_CURVES = 5
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    read: str  # one sentence: what to read from it
+    figure: go.Figure
+
+
+def states(report: Report, wanted: tuple[str, ...]) -> pd.DataFrame:
+    trials = report.all_trials
+    return trials[trials["state"].isin(wanted)] if "state" in trials.columns else trials.iloc[0:0]
+
+
+def hover_text(frame: pd.DataFrame, params: list[str]) -> list[str]:
+    """'trial 12 (seed 1)<br>batch_size=64, time_step=16<br>val loss 0.12, 13,000 samples/s, 4.2 MiB'."""
+    lines = []
+    for row in frame.to_dict(orient="records"):
+        seed = f" (seed {int(row['train_seed'])})" if pd.notna(row.get("train_seed", float("nan"))) else ""
+        setting = ", ".join(f"{p}={row[p]}" for p in params if p in row)
+        figures = [f"val loss {row['val_loss_best']:.4g}" if pd.notna(row.get("val_loss_best")) else "",
+                   f"{row['samples_per_s']:,.0f} samples/s" if pd.notna(row.get("samples_per_s")) else "",
+                   f"{row['peak_mem_bytes'] / MIB:,.1f} MiB" if pd.notna(row.get("peak_mem_bytes")) else ""]
+        busy = "<br>CONTENDED: speed measured on a busy machine" if row.get("contended") in (True, 1) else ""
+        lines.append(f"trial {int(row['number'])}{seed}<br>{setting}<br>{', '.join(f for f in figures if f)}{busy}")
+    return lines
+
+
+def tradeoff_chart(report: Report) -> Chart | None:
+    import plotly.graph_objects as go
+
+    wanted = {"samples_per_s", "val_loss_best"}
+    trials = states(report, ("complete",))
+    if not wanted <= set(trials.columns) or trials.dropna(subset=list(wanted)).empty:
+        return None
+    trials = trials.dropna(subset=list(wanted))
+    calm, busy = trials[~contended_mask(trials)], trials[contended_mask(trials)]
+    memory = calm["peak_mem_bytes"] / MIB if "peak_mem_bytes" in calm else None
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(
+        x=calm["samples_per_s"], y=calm["val_loss_best"], mode="markers", name="trials",
+        marker={"color": memory, "colorscale": "Viridis", "size": 8, "opacity": 0.75,
+                "colorbar": {"title": "peak MiB"} if memory is not None else None},
+        hovertext=hover_text(calm, report.params), hoverinfo="text"))
+    front = report.pareto
+    if not front.empty:
+        figure.add_trace(go.Scatter(
+            x=front["samples_per_s"], y=front["val_loss_best"], mode="markers+text", name="Pareto front",
+            text=[f"#{int(n)}" for n in front["number"]], textposition="top center",
+            marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"color": "red", "width": 2}},
+            hovertext=hover_text(front, report.params), hoverinfo="text"))
+    if not busy.empty:
+        figure.add_trace(go.Scatter(
+            x=busy["samples_per_s"], y=busy["val_loss_best"], mode="markers", name="contended (speed unreliable)",
+            marker={"symbol": "x", "color": "grey", "size": 8}, hovertext=hover_text(busy, report.params),
+            hoverinfo="text"))
+    figure.update_xaxes(title="samples/s (training, log scale)", type="log", exponentformat="none",
+                        tickformat=",")
+    figure.update_yaxes(title="best val loss (lower is better)")
+    figure.update_layout(legend={"orientation": "h", "y": -0.2})
+    return Chart("tradeoff", "Accuracy vs speed vs memory (completed trials)",
+                 "down and right is better; colour is peak memory; labelled points (#trial) form the Pareto front",
+                 figure)
+
+
+def fixed_hidden(trials: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The trials at the most common hidden size (so lines do not mix sizes), and that size in words."""
+    if "hidden_size" not in trials.columns or trials["hidden_size"].nunique() <= 1:
+        return trials, ""
+    size = trials["hidden_size"].mode().iloc[0]
+    return trials[trials["hidden_size"] == size], f"hidden_size={size} held fixed"
+
+
+def against_chart(report: Report, x: str, per: str) -> Chart | None:
+    from plotly.subplots import make_subplots
+
+    trials, left_out = quiet(states(report, FINISHED))
+    if not {x, per, "samples_per_s"} <= set(trials.columns) or trials[x].nunique() < 2:
+        return None
+    trials, held = fixed_hidden(trials)
+    panels = [(m, label, scale) for m, label, scale in
+              (("samples_per_s", "samples/s", 1.0), ("peak_mem_bytes", "peak memory (MiB)", MIB))
+              if m in trials.columns]
+    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[label for _, label, _ in panels])
+    for column, (metric, label, scale) in enumerate(panels, start=1):
+        add_lines(figure, trials, x, per, metric, scale, column)
+        figure.update_yaxes(title=label, type="log", exponentformat="none", tickformat=",", row=1, col=column)
+    values = sorted(trials[x].dropna().unique())
+    figure.update_xaxes(title=x, type="log", tickvals=values, ticktext=[str(v) for v in values])
+    notes = [n for n in (held, left_out_note(left_out)) if n]
+    title = f"Speed and memory against {x}, one line per {per} (medians)" + (f"; {'; '.join(notes)}" if notes else "")
+    return Chart(f"by_{x}", title, f"how the cost of one configuration moves with {x}; each line holds {per} fixed",
+                 figure)
+
+
+def add_lines(figure: Any, trials: pd.DataFrame, x: str, per: str, metric: str, scale: float, column: int) -> None:
+    import plotly.graph_objects as go
+
+    table = trials.pivot_table(index=x, columns=per, values=metric, aggfunc="median") / scale
+    for value in table.columns:
+        line = table[value].dropna()
+        figure.add_trace(go.Scatter(x=line.index, y=line.to_numpy(), mode="lines+markers", name=f"{per}={value}",
+                                    legendgroup=str(value), showlegend=column == 1,
+                                    hovertemplate=f"{x}=%{{x}}<br>{per}={value}<br>%{{y:,.4g}}<extra></extra>"),
+                         row=1, col=column)
+
+
+def heatmap_chart(report: Report) -> Chart | None:
+    import plotly.graph_objects as go
+
+    table = report.matrices.get("val_loss_best")
+    if table is None or table.size < 2:
+        return None
+    figure = go.Figure(go.Heatmap(
+        z=table.to_numpy(dtype=float), x=[f"T={c}" for c in table.columns], y=[str(i) for i in table.index],
+        colorscale="Viridis", reversescale=True, texttemplate="%{z:.3g}", colorbar={"title": "val loss"},
+        hovertemplate="batch_size=%{y}, time_step=%{x}<br>median best val loss %{z:.4g}<extra></extra>"))
+    figure.update_xaxes(title="time_step", type="category")
+    figure.update_yaxes(title="batch_size", type="category")
+    return Chart("val_loss_heatmap", "Median best val loss: batch_size × time_step (completed trials)",
+                 "the darkest cell is the most accurate corner; empty cells had no trial", figure)
+
+
+def curves_chart(report: Report) -> Chart | None:
+    import plotly.graph_objects as go
+
+    numbers = list(report.best["number"])[:BEST_CURVES] if "number" in report.best else []
+    curves = [(n, report.curves[n]) for n in numbers if n in report.curves]
+    if not curves:
+        return None
+    figure = go.Figure()
+    for number, curve in curves:
+        epochs = list(range(1, len(curve.get("val_loss", [])) + 1))
+        figure.add_trace(go.Scatter(x=epochs, y=curve.get("val_loss", []), name=f"trial {number} val", mode="lines"))
+        if "train_loss" in curve:
+            figure.add_trace(go.Scatter(x=epochs, y=curve["train_loss"], name=f"trial {number} train",
+                                        mode="lines", line={"dash": "dash"}))
+    figure.update_xaxes(title="epoch")
+    figure.update_yaxes(title="loss (scaled units)", type="log", exponentformat="none")
+    return Chart("learning_curves", "Learning curves of the best trials (solid: val, dashed: train)",
+                 "a val curve still falling at the last epoch: train longer", figure)
+
+
+# The answer's charts (shown first), then the others (below the tables).
+ANSWER_CHARTS: tuple[Callable[[Report], Chart | None], ...] = (
+    tradeoff_chart,
+    lambda r: against_chart(r, "batch_size", "time_step"),
+    lambda r: against_chart(r, "time_step", "batch_size"),
+)
+MORE_CHARTS: tuple[Callable[[Report], Chart | None], ...] = (heatmap_chart, curves_chart)
+
+
+def charts(report: Report, which: tuple[Callable[[Report], Chart | None], ...]) -> list[Chart]:
+    return [chart for chart in (draw(report) for draw in which) if chart is not None]

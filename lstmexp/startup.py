@@ -1,0 +1,62 @@
+"""What `lstmexp search` says before its first trial: the study's name, where it goes, and which data.
+
+Every choice made for the user (a study named after the data file, a journal file for workers, the
+columns that go in and out) is said once, in plain lines, so nothing about the run is a surprise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lstmexp.locate import name_from_data
+from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lstmexp.spec import ExperimentSpec
+
+
+def prepare(
+    experiment: ExperimentSpec, workers: int, storage_flag: str | None
+) -> tuple[ExperimentSpec, str, list[str]]:
+    """The spec (study named after the data file when unnamed), its storage URL, and the lines to print."""
+    from lstmexp.data.summary import data_lines
+
+    lines = []
+    renamed = name_from_data(experiment)
+    if renamed is not None:
+        experiment = renamed
+        lines.append(f"study {experiment.study} (named after {experiment.data.path}; choose a name with --study)")
+    default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
+    storage_url = storage_flag or experiment.storage or default_storage
+    if workers > 1 and storage_url == DEFAULT_WORKERS_STORAGE and not (storage_flag or experiment.storage):
+        lines.append(
+            f"--workers {workers}: the study goes to {DEFAULT_WORKERS_STORAGE} (several writers lock SQLite), "
+            f"not {DEFAULT_STORAGE}; report it with --storage {DEFAULT_WORKERS_STORAGE}"
+        )
+    return experiment, storage_url, lines + data_lines(experiment.data)
+
+
+def run_shown(
+    experiment: ExperimentSpec, storage_url: str, workers: int, log_to: str | None, intro: list[str],
+    console: Console, entry: Callable[..., None], reproduce: str | None = None,
+) -> Any:
+    """Run the search with its display (live for one process, a line per trial for workers) and `--log-to`.
+
+    `reproduce`: the `lstmexp run ...` prefix of each trial's reproduce command (workers read it from the
+    environment, see cli_search.worker_process)."""
+    from lstmexp.integrations import logged
+    from lstmexp.progress import SearchProgress, TrialLines
+    from lstmexp.search import run_search
+    from lstmexp.workers import run_workers
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
+    if workers > 1:
+        with logged(TrialLines(console, intro=intro), log_to, experiment.study, workers, say) as lines:
+            return run_workers(experiment, storage_url, workers, lines, entry=entry)
+    with SearchProgress(console, intro=intro) as progress, logged(progress, log_to, experiment.study, 1, say) as seen:
+        return run_search(experiment, storage_url, seen, reproduce_base=reproduce)
