@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.storage import DEFAULT_STORAGE
 
 REPRODUCE_ENV = "LSTMEXP_REPRODUCE_BASE"  # the search's `lstmexp run ...` prefix, handed to worker processes
@@ -63,7 +64,7 @@ def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> N
                reproduce_base=os.environ.get(REPRODUCE_ENV))
 
 
-@click.command()
+@click.command(epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])
 @click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL", help="Optuna storage URL.")
 def studies(storage: str) -> None:
     """List the studies in a storage: trials, best value and dates (read-only)."""
@@ -82,7 +83,7 @@ def studies(storage: str) -> None:
     Console().print(table if rows else f"no studies in {mask_url(storage)}")
 
 
-@click.command()
+@click.command(epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
 @click.argument("study")
 @click.option("--trial", "number", type=click.IntRange(min=0), required=True, help="Trial number (a kept one).")
 @click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
