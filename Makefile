@@ -14,7 +14,8 @@ PYTEST_ARGS ?=
 REPORT_ARGS ?=
 
 .PHONY: install search report test smoke lint bench clean \
-	exp-batch-sweep exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24
+	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 \
+	exp-ett-univariate
 
 install: $(STAMP)
 
@@ -47,6 +48,11 @@ exp-batch-sweep: install
 	$(BIN)/lstmexp search experiments/batch_sweep.yaml
 	$(BIN)/lstmexp report --study batch_sweep --storage sqlite:///results/experiments.db
 
+# C5-C9 with lr co-tuned: batch sizes x learning rates, so each batch size is judged at its best lr too.
+exp-batch-lr: install
+	$(BIN)/lstmexp search experiments/batch_lr.yaml
+	$(BIN)/lstmexp report --study batch_lr --storage sqlite:///results/experiments.db
+
 exp-time-step-sweep: install
 	$(BIN)/lstmexp search experiments/time_step_sweep.yaml
 	$(BIN)/lstmexp report --study time_step_sweep --storage sqlite:///results/experiments.db
@@ -73,6 +79,18 @@ exp-etth1-s96: install
 exp-etth1-m24: install
 	$(BIN)/lstmexp search experiments/etth1_m24.yaml
 	$(BIN)/lstmexp report --study etth1_m24 --storage sqlite:///results/etth1.db
+
+# The published ETTh1 univariate table (horizons 96-720), each horizon a study stopped by its CPU budget
+# (search.max_cpu_minutes), then the test MSE/MAE of the val-selected trial beside the published figures.
+# Another ETT hourly series: make exp-ett-univariate ETT_DATA=../shared/data/ETTh2.csv ETT_DB=results/etth2.db
+ETT_HORIZONS ?= 96 192 336 720
+ETT_DATA ?= ../shared/data/ETTh1.csv
+ETT_DB ?= results/ett.db
+exp-ett-univariate: install
+	@for h in $(ETT_HORIZONS); do \
+	  $(BIN)/lstmexp search experiments/ett_univariate.yaml -o data.path=$(ETT_DATA) -o data.horizon=$$h \
+	    --study ett_s_$$h --storage sqlite:///$(ETT_DB) || exit 1; done
+	$(BIN)/python experiments/ett_table.py --storage sqlite:///$(ETT_DB) --horizons $(ETT_HORIZONS)
 
 lint: install
 	$(BIN)/ruff check lstmexp tests benchmarks

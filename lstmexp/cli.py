@@ -8,6 +8,7 @@ Heavy libraries (torch, optuna, pandas, pydantic) are imported inside the comman
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -16,10 +17,11 @@ import click
 
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
+from lstmexp.cli_search import predict, reproduce_base, studies
 from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.integrations import LOG_TARGETS
-from lstmexp.launch import finite_flag
+from lstmexp.launch import REPRODUCE_ENV, finite_flag
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 if TYPE_CHECKING:
@@ -46,7 +48,8 @@ repeats_option = click.option(
 
 
 # Commands that use Optuna: its log levels and warning filters are set before they run.
-OPTUNA_COMMANDS = ("search",)  # report: optuna_compat.importances_over quiets its own in-memory study
+# report: optuna_compat.importances_over quiets its own in-memory study
+OPTUNA_COMMANDS = ("search", "studies", "predict")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -66,6 +69,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
         quiet_libraries()
 
 
+for command in (studies, predict):
+    cli.add_command(command)
+
+
 def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **flags: Any) -> ExperimentSpec:
     """The spec file plus CLI flags (as overrides, so they are validated like everything else)."""
     from lstmexp.spec import load_spec
@@ -80,6 +87,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
         "repeats": "train.repeats",
         "pruner": "search.pruner",
         "objectives": "search.objectives",
+        "timeout": "search.max_minutes",
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
@@ -94,6 +102,8 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine, each with cores/K torch threads.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), help="Overrides search.sampler.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="MINUTES",
+              help="Stop between trials after this many wall minutes (search.max_minutes).")
 @click.option("--pruner", type=click.Choice(PRUNERS), help="Overrides search.pruner.")
 @click.option("--objective", "objectives", multiple=True, type=click.Choice(OBJECTIVES),
               help="Objective (repeat for a multi-objective Pareto search); overrides search.objectives.")
@@ -111,6 +121,7 @@ def search(
     storage: str | None,
     workers: int,
     sampler: str | None,
+    timeout: float | None,
     pruner: str | None,
     objectives: tuple[str, ...],
     device: str | None,
@@ -128,17 +139,21 @@ def search(
 
     experiment = load_spec_with_flags(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
-        objectives=list(objectives) or None, repeats=repeats,
+        objectives=list(objectives) or None, repeats=repeats, timeout=timeout,
     )
     check_worker_count(workers)
     experiment, storage_url, start_lines = prepare(experiment, workers, storage)
     check_url(storage_url)
     console = Console(stderr=True, soft_wrap=True)
-    summary = run_shown(experiment, storage_url, workers, log_to, start_lines, console, worker_process)
+    # every trial's reproduce command starts with this; spawned workers inherit it (worker_process)
+    base = os.environ[REPRODUCE_ENV] = reproduce_base(spec, overrides, device=device, repeats=repeats)
+    summary = run_shown(experiment, storage_url, workers, log_to, start_lines, console, worker_process, base)
     console.print(
         f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
         f"({summary.ran_now} run now) in {mask_url(storage_url)}"
     )
+    if summary.budget_stop:
+        console.print(f"stopped early: {summary.budget_stop}")
     console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
 
 

@@ -31,6 +31,11 @@ EPILOGS = {
         "lstmexp report --study default --study my_series   # side by side",
     ),
     "datasets": examples("lstmexp datasets", "lstmexp datasets describe my_series.csv"),
+    "studies": examples("lstmexp studies", "lstmexp studies --storage sqlite:///results/ett.db"),
+    "predict": examples(
+        "lstmexp predict ett_s_96 --trial 0 --storage sqlite:///results/ett.db --out forecast.csv",
+        "lstmexp predict default --trial 3 --data newer_rows.csv",
+    ),
     "describe": examples(
         "lstmexp datasets describe synthetic",
         "lstmexp datasets describe my_series.csv -o data.target=load",
@@ -42,5 +47,7 @@ SHORT_HELP = {
     "run": "Train one configuration and print its figures.",
     "report": "Trade-offs, recommendations and claim verdicts.",
     "datasets": "List the built-in datasets; describe a file.",
+    "studies": "List a storage's studies, trials and best values.",
+    "predict": "Forecast with a kept trial's weights, as CSV.",
     "describe": "Rows, columns, dates and splits of a dataset.",
 }

@@ -5,6 +5,7 @@ Imported by the CLI only inside its commands: nothing heavy is imported at modul
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -14,6 +15,7 @@ from lstmexp.storage import mask_text
 # Each worker is a torch process with its own memory and threads: more than a few per core only
 # thrashes (and a typo such as --workers 1000 would start a thousand).
 MAX_WORKERS_PER_CORE = 4
+REPRODUCE_ENV = "LSTMEXP_REPRODUCE_BASE"  # the search's `lstmexp run ...` prefix, handed to worker processes
 
 
 def quiet_libraries() -> None:
@@ -49,7 +51,8 @@ def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> N
     console = Console(stderr=True, soft_wrap=True)
     lines = TrialLines(console, prefix=f"[worker {index}] ", announce=False)
     try:
-        run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index)
+        run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index,
+                   reproduce_base=os.environ.get(REPRODUCE_ENV))
     except KeyboardInterrupt:
         sys.exit(INTERRUPT_EXIT_CODE)
     except LstmexpError as exc:

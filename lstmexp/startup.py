@@ -42,15 +42,18 @@ def prepare(
 
 def run_shown(
     experiment: ExperimentSpec, storage_url: str, workers: int, log_to: str | None, intro: list[str],
-    console: Console, entry: Callable[..., None],
+    console: Console, entry: Callable[..., None], reproduce: str | None = None,
 ) -> Any:
-    """Run the search with its display and `--log-to`; Ctrl-C / SIGTERM become one Interrupted line."""
+    """Run the search with its display and `--log-to`; Ctrl-C / SIGTERM become one Interrupted line.
+
+    `reproduce`: the `lstmexp run ...` prefix of each trial's reproduce command (workers read it from the
+    environment, see cli_search.worker_process)."""
     from lstmexp.errors import Interrupted
     from lstmexp.interrupt import resume_command
     from lstmexp.storage import mask_url
 
     try:
-        return search_shown(experiment, storage_url, workers, log_to, intro, console, entry)
+        return search_shown(experiment, storage_url, workers, log_to, intro, console, entry, reproduce)
     except KeyboardInterrupt:
         raise Interrupted(
             f"interrupted: study {experiment.study} is saved in {mask_url(storage_url)} (finished trials kept); "
@@ -60,7 +63,7 @@ def run_shown(
 
 def search_shown(
     experiment: ExperimentSpec, storage_url: str, workers: int, log_to: str | None, intro: list[str],
-    console: Console, entry: Callable[..., None],
+    console: Console, entry: Callable[..., None], reproduce: str | None,
 ) -> Any:
     """The search with its display: live for one process on a terminal, else a line per trial (workers, logs)."""
     from lstmexp.integrations import logged
@@ -76,6 +79,6 @@ def search_shown(
             return run_workers(experiment, storage_url, workers, lines, entry=entry)
     if not console.is_terminal:  # CI, nohup, a pipe: one plain line per trial instead of a live bar
         with logged(TrialLines(console, intro=intro), log_to, experiment.study, 1, say) as lines:
-            return run_search(experiment, storage_url, lines)
+            return run_search(experiment, storage_url, lines, reproduce_base=reproduce)
     with SearchProgress(console, intro=intro) as progress, logged(progress, log_to, experiment.study, 1, say) as seen:
-        return run_search(experiment, storage_url, seen)
+        return run_search(experiment, storage_url, seen, reproduce_base=reproduce)

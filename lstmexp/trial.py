@@ -55,8 +55,11 @@ def run_trial(
     spec: ExperimentSpec,
     params: TrialParams,
     on_epoch: Callable[[EpochRecord], bool] | None = None,
+    on_model: Callable[[torch.nn.Module, Series], None] | None = None,
 ) -> dict[str, Any]:
     """Train one configuration (`train.repeats` times) and return its metrics.
+
+    `on_model` receives the first repeat's trained model (best-epoch weights) and its series, e.g. to keep it.
 
     Raises TrialFailure for oom / diverged. With repeats, `on_epoch` (pruning, progress) follows
     the first repeat only: a configuration pruned there is not repeated.
@@ -73,8 +76,9 @@ def run_trial(
     runs = []
     for repeat in range(spec.train.repeats):
         seed = spec.train.seed + repeat
-        hook = on_epoch if repeat == 0 else None
-        runs.append(train_once(spec, params, series, seed, hook, tensors, speed.meter))
+        first = repeat == 0
+        hooks = (on_epoch, on_model) if first else (None, None)
+        runs.append(train_once(spec, params, series, seed, hooks[0], tensors, speed.meter, hooks[1]))
         if runs[0]["stopped_early"]:
             break
     metrics = {**train_speed(combine_repeats(runs)), **speed.metrics(), **tensors.metrics(),
@@ -168,6 +172,7 @@ def train_once(
     on_epoch: Callable[[EpochRecord], bool] | None,
     tensors: TensorPeak,
     meter: ContentionMeter,
+    on_model: Callable[[torch.nn.Module, Series], None] | None = None,
 ) -> dict[str, Any]:
     """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test.
 
@@ -178,6 +183,8 @@ def train_once(
     model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch, meter)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
+    if on_model is not None:
+        on_model(model, series)
     val, test = (
         evaluate(model, series, split, config.time_step, config.horizon, amp=config.amp, stateful=config.stateful)
         for split in ("val", "test")

@@ -6,7 +6,10 @@ intermediate values, so any Optuna client can read what lstmexp wrote.
 
 from __future__ import annotations
 
+import json
 import math
+import shlex
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,13 +18,25 @@ import optuna
 from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
-from lstmexp.search.attrs import FAILURE_ATTR, WORKER_ATTR
+from lstmexp.search.attrs import (
+    CONFIG_ATTR,
+    CPU_ATTR,
+    FAILURE_ATTR,
+    NOT_APPLIED_ATTR,
+    REPRODUCE_ATTR,
+    REPRODUCE_BASE_ATTR,
+    WORKER_ATTR,
+)
+from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec, ParamSpace
+from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
 from lstmexp.trial import TrialParams, json_safe, run_trial
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from optuna.trial import FrozenTrial
 
     from lstmexp.search.observe import SearchObserver
@@ -45,18 +60,46 @@ def suggest(trial: optuna.Trial, name: str, space: ParamSpace) -> int:
     return trial.suggest_int(name, space.low, space.high, step=space.step, log=space.scale == "log")
 
 
+def suggest_field(trial: optuna.Trial, spec: ExperimentSpec, path: str) -> Any:
+    """One dotted-path field, sampled the way its own type says (int or float range, or a list)."""
+    space = spec.search.space.fields[path]
+    if space.values is not None:
+        return trial.suggest_categorical(path, list(space.values))
+    low, high, log = space.low, space.high, space.scale == "log"
+    if low is None or high is None:  # validation guarantees a range has both ends
+        raise SpecError(f"search.space.{path} needs low and high, or a list of values")
+    if kind_of(spec, path) == "int":
+        return trial.suggest_int(path, int(low), int(high), step=int(space.step or 1), log=log)
+    return trial.suggest_float(path, float(low), float(high), step=space.step, log=log)
+
+
 def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParams, ExperimentSpec]:
-    """The searched sizes, and the spec with the searched normalisation (when there is one)."""
+    """The searched sizes, and a copy of the spec with every other searched value set.
+
+    A field that does not apply to this trial (dropout with one layer) is not sampled, so it never
+    splits one configuration into several; the reason is recorded in the `not_applied` attribute.
+    """
     space = spec.search.space
     params = TrialParams(**{name: suggest(trial, name, getattr(space, name)) for name in SEARCHED_PARAMS})
     if space.normalization:
-        return params, spec.with_normalization(trial.suggest_categorical("normalization", list(space.normalization)))
-    return params, spec
+        spec = spec.with_normalization(trial.suggest_categorical("normalization", list(space.normalization)))
+    chosen: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for path in ordered_paths(spec):
+        reason = conditional_skip(path, chosen, spec)
+        if reason is None:
+            chosen[path] = suggest_field(trial, spec, path)
+        else:
+            skipped[path] = reason
+    if skipped:
+        trial.set_user_attr(NOT_APPLIED_ATTR, skipped)
+    return params, with_values(spec, chosen) if chosen else spec
 
 
 def make_objective(
-    spec: ExperimentSpec, observer: SearchObserver, target: int
+    spec: ExperimentSpec, observer: SearchObserver, target: int, weights: Path | None = None
 ) -> Callable[[optuna.Trial], float | list[float]]:
+    """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there."""
     single = len(spec.search.objectives) == 1  # Trial.report raises in multi-objective studies
 
     def objective(trial: optuna.Trial) -> float | list[float]:
@@ -65,6 +108,7 @@ def make_objective(
         params, trial_spec = suggest_trial(spec, trial)
         claim_slot(trial, target)
         trial_spec = seeded_for_repeat(trial_spec, trial)
+        record_identity(trial, params, trial_spec)
         observer.trial_started(trial.number, params)
 
         def on_epoch(record: EpochRecord) -> bool:
@@ -75,20 +119,47 @@ def make_objective(
             trial.report(record.val_loss, record.epoch)
             return trial.should_prune()
 
+        cpu_start = time.process_time()
+        caught = ModelCatch()
         try:
-            metrics = run_trial(trial_spec, params, on_epoch)
+            metrics = run_trial(trial_spec, params, on_epoch, caught if weights is not None else None)
         except TrialFailure as failure:
             record_failure(trial, spec, failure)
             raise
+        finally:
+            trial.set_user_attr(CPU_ATTR, time.process_time() - cpu_start)
         for key, value in metrics.items():
             trial.set_user_attr(key, json_safe(value))
         set_constraints(trial, spec, metrics)
         if metrics["stopped_early"]:
             raise optuna.TrialPruned(f"pruned after epoch {metrics['epochs_run']}")
         values = [objective_value(metrics, name) for name in spec.search.objectives]
+        if weights is not None:
+            keep_model(trial, trial_spec, params, caught, metrics, values[0], weights)
         return values[0] if single else values
 
     return objective
+
+
+def record_identity(trial: optuna.Trial, params: TrialParams, spec: ExperimentSpec) -> None:
+    """The configuration key (every searched value, not the seed) and the command reproducing this trial."""
+    trial.set_user_attr(CONFIG_ATTR, config_key(trial.params))
+    base = trial.study.user_attrs.get(REPRODUCE_BASE_ATTR) or "lstmexp run SPEC"
+    trial.set_user_attr(REPRODUCE_ATTR, reproduce_command(base, params, trial.params, spec.train.seed))
+
+
+def config_key(searched: dict[str, Any]) -> str:
+    return json.dumps(searched, sort_keys=True, separators=(",", ":"))
+
+
+def reproduce_command(base: str, params: TrialParams, searched: dict[str, Any], seed: int) -> str:
+    """`base` plus the sizes as flags and every other searched value and the seed as `-o key=value`."""
+    sizes = f"--batch-size {params.batch_size} --time-step {params.time_step} --hidden-size {params.hidden_size}"
+    values = {("data.normalization" if k == "normalization" else k): v for k, v in searched.items()}
+    values = {k: v for k, v in values.items() if k not in SEARCHED_PARAMS}
+    values["train.seed"] = seed
+    overrides = (shlex.quote(f"{k}={v if isinstance(v, str) else json.dumps(v)}") for k, v in values.items())
+    return f"{base} {sizes} " + " ".join(f"-o {o}" for o in overrides)
 
 
 def objective_value(metrics: dict[str, Any], name: ObjectiveName) -> float:

@@ -52,6 +52,7 @@ class SearchSummary:
     done: int
     target: int
     ran_now: int
+    budget_stop: str | None = None  # why a whole-study budget ended the search (None: it did not)
 
 
 def notify_finished(observer: SearchObserver) -> Callable[[optuna.Study, FrozenTrial], None]:

@@ -11,6 +11,7 @@ from typing import Any
 import optuna
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.errors import SpecError
 from lstmexp.spec import ExperimentSpec
 
 SamplerFactory = Callable[[ExperimentSpec, int], optuna.samplers.BaseSampler]  # (spec, seed)
@@ -18,10 +19,18 @@ PrunerFactory = Callable[[int], optuna.pruners.BasePruner]  # (epoch budget)
 
 
 def grid_points(spec: ExperimentSpec) -> dict[str, list[Any]]:
-    """Every searched value: the three sizes, and the per-window normalisations when searched."""
+    """Every searched value: the three sizes, the per-window normalisations and listed spec fields.
+
+    A grid also crosses model.dropout with num_layers=1, where dropout does not apply: such points are
+    the same model, which the objective trains once per seed like any repeated configuration.
+    """
     grid: dict[str, list[Any]] = {name: getattr(spec.search.space, name).grid() for name in SEARCHED_PARAMS}
     if spec.search.space.normalization:
         grid["normalization"] = list(spec.search.space.normalization)
+    for path, space in spec.search.space.fields.items():
+        if space.values is None:
+            raise SpecError(f"search.sampler grid needs listed values: give search.space.{path} as [a, b, ...]")
+        grid[path] = list(space.values)
     return grid
 
 
@@ -38,7 +47,10 @@ def startup_trials(spec: ExperimentSpec) -> int:
     TPE's default 10 random start-up trials are a quarter of a 36-point space; a small space needs
     fewer before TPE's model can take over.
     """
-    finite = all(getattr(spec.search.space, name).choices() is not None for name in SEARCHED_PARAMS)
+    space = spec.search.space
+    finite = all(getattr(space, name).choices() is not None for name in SEARCHED_PARAMS) and all(
+        field.values is not None for field in space.fields.values()
+    )
     return max(4, min(10, grid_size(spec) // 8)) if finite else 10
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -10,51 +11,69 @@ from optuna.trial import TrialState
 
 from lstmexp import interrupt
 from lstmexp.errors import LstmexpError, TrialFailure
-from lstmexp.search.attrs import SKIPPED_ATTR
+from lstmexp.search.attrs import BUDGET_ATTR, REPRODUCE_BASE_ATTR, SKIPPED_ATTR
+from lstmexp.search.budget import check_budget, stop_when_spent
 from lstmexp.search.liveness import recover_dead_workers
 from lstmexp.search.objective import make_objective
 from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished
+from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage import mask_url, open_storage, storage_errors
+from lstmexp.weights import weights_dir
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
 def run_search(
-    spec: ExperimentSpec, storage_url: str, observer: SearchObserver | None = None, worker_index: int = 0
+    spec: ExperimentSpec,
+    storage_url: str,
+    observer: SearchObserver | None = None,
+    worker_index: int = 0,
+    reproduce_base: str | None = None,
 ) -> SearchSummary:
-    """Run one worker on the study until it holds its target count of trials (create or resume it)."""
+    """Run one worker on the study until it holds its target count of trials or a budget is spent.
+
+    `reproduce_base` is the `lstmexp run SPEC [-o ...]` command each trial's reproduce command starts with.
+    """
     observer = observer or QuietObserver()
     preflight(spec)
+    started = time.monotonic()
     with storage_errors(storage_url):
         storage = open_storage(storage_url, create=True)
         study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
+        if reproduce_base is not None:
+            study.set_user_attr(REPRODUCE_BASE_ATTR, reproduce_base)
+        if study.user_attrs.get(BUDGET_ATTR):
+            study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
         target = target_count(spec)
         recover_dead_workers(study)
         done_before = count_done(study)
         observer.study_ready(study.study_name, done_before, target)
         cap = FailureCap(spec.search.max_consecutive_failures)
-        if count_claimed(study) < target:
+        if count_claimed(study) < target and not check_budget(spec, study, None):
             study.optimize(
-                make_objective(spec, observer, target),
-                n_trials=None,  # the callback stops at the target, counting every worker's trials
+                make_objective(spec, observer, target, weights_dir(storage_url, study.study_name)),
+                n_trials=None,  # the callbacks stop at the target (every worker's trials) or the budget
                 catch=(TrialFailure, SkippedTrial),
-                callbacks=[notify_finished(observer), stop_at_target(target), cap],
+                callbacks=[notify_finished(observer), stop_at_target(target), stop_when_spent(spec, started), cap],
                 gc_after_trial=True,
             )
     interrupt.check()  # a Ctrl-C swallowed inside a trial still ends the command as interrupted
     cap.raise_if_reached(study.study_name)
     done = count_done(study)
-    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before)
+    stopped = study.user_attrs.get(BUDGET_ATTR) or None
+    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
 
 
 def preflight(spec: ExperimentSpec) -> None:
     """Ask trial/data whether the spec can run here, before any study is touched."""
     from lstmexp.trial import check_spec_runs
 
+    if spec.search.sampler == "grid":
+        grid_points(spec)  # a float range cannot be a grid: say so before a storage is created
     check_spec_runs(spec)
 
 

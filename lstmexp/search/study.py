@@ -8,6 +8,7 @@ import optuna
 
 from lstmexp.errors import StudyNotFoundError
 from lstmexp.measure import collect_environment
+from lstmexp.search.attrs import LR_COTUNED_ATTR
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.objective import directions
 from lstmexp.search.registry import grid_size, make_pruner, make_sampler
@@ -31,6 +32,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
         )
         study.set_user_attr(SPEC_ATTR, stored_spec(spec))
         study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
+        describe_study(study, spec)
         return study
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is None:  # created, then killed before its spec was stored: finish the creation now
@@ -50,7 +52,9 @@ def stored_spec(spec: ExperimentSpec) -> dict[str, object]:
     The storage URL is where the study lives, not what it measured; stored masked, so a password in
     a spec's `storage:` never reaches optuna-dashboard or an exported study.
     """
-    stored = spec.to_dict()
+    # Only the fields that differ from the defaults: `optuna studies` and dashboards stay readable,
+    # and resume compares it after filling the defaults back in (resume.with_current_defaults).
+    stored = spec.model_dump(mode="json", exclude_defaults=True)
     if stored.get("storage"):
         stored["storage"] = mask_url(str(stored["storage"]))
     return stored
@@ -76,6 +80,15 @@ def check_unfinished(study: optuna.Study, spec: ExperimentSpec) -> None:
             f"{', '.join(wanted).lower()} ({', '.join(spec.search.objectives)}); nothing was written: "
             "use --study NEW_NAME"
         )
+
+
+def describe_study(study: optuna.Study, spec: ExperimentSpec) -> None:
+    """Objective names for every Optuna client (dashboards show "Objective 0" otherwise), and whether
+    the learning rate is tuned per batch size (the report then judges C5-C9 at each size's best lr)."""
+    study.set_metric_names(list(spec.search.objectives))
+    space = spec.search.space
+    if "train.lr" in space.fields and len(space.batch_size.grid()) > 1:
+        study.set_user_attr(LR_COTUNED_ATTR, True)
 
 
 def target_count(spec: ExperimentSpec) -> int:

@@ -100,6 +100,12 @@ class SearchSpec(Section):
     seed: Seed | None = None
     # Stop after this many trials in a row failed without a result (they never count toward `trials`).
     max_consecutive_failures: PositiveInt = 10
+    # Whole-study budgets, checked between trials: wall minutes of this run, and CPU minutes summed
+    # over the study's trials (every worker's, resumed runs included). null: no budget.
+    max_minutes: PositiveFloat | None = None
+    max_cpu_minutes: PositiveFloat | None = None
+    # Keep the trained weights (and scaler) of the best k configurations beside the storage; 0: none.
+    keep_best: NonNegativeInt = 3
 
     @field_validator("objectives", mode="before")
     @classmethod
@@ -174,6 +180,13 @@ class ExperimentSpec(Section):
                 f"hidden_size {hidden} with {layers} layers needs {format_bytes(16 * parameters)} for weights and "
                 f"optimizer state; this machine has {format_bytes(machine_memory())}: lower hidden_size"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _searched_fields_valid(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import check_fields  # it reads this class's sections
+
+        check_fields(self)
         return self
 
     @model_validator(mode="after")

@@ -157,6 +157,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     bad = first.get("input")
     shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {echo(bad)})"
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if not location:  # a whole-spec rule: its message names the fields itself
+        return f"{message}{more}"
     return f"{field}: {message}{shown}{more}"
 
 

@@ -1,13 +1,23 @@
-"""The search space: the values each searched parameter (batch_size, time_step, hidden_size) may take."""
+"""The search space: the values each searched parameter may take.
+
+The three core sizes (batch_size, time_step, hidden_size) and the per-window normalisation have
+short names; any other spec setting is searched by its dotted path (`train.lr`, `model.num_layers`)
+as a FieldSpace, whose bounds are checked against the field's own type and range by
+`lstmexp.spec.searchable` once the whole spec is known.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from lstmexp.choices import Normalization, Scale
 from lstmexp.spec.base import MAX_SIZE, PositiveInt, Section
+
+# The sections whose settings a search may vary (study, storage and search itself are not trained).
+SEARCHABLE_SECTIONS = ("train", "model", "data")
+Scalar = bool | int | float | str
 
 
 class ParamSpace(Section):
@@ -98,9 +108,78 @@ class ParamSpace(Section):
         return max(self.grid()) if self.values is not None or self.scale == "pow2" else self.bounds[1]
 
 
+class FieldSpace(Section):
+    """The values one spec field (by dotted path) may take: a list (categorical) or a numeric range.
+
+    YAML forms: `0.1` (fixed), `[1, 2, 3]` (categorical), `{low: 1e-4, high: 1e-2, scale: log}`,
+    `{low: 0.0, high: 0.5, step: 0.1}`. Whether a range is sampled as int or float follows the
+    field's own type (searchable.field_kind).
+    """
+
+    values: tuple[Scalar, ...] | None = None
+    low: int | float | None = None
+    high: int | float | None = None
+    step: int | float | None = Field(default=None, gt=0)
+    scale: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, raw: Any) -> Any:
+        if isinstance(raw, list):
+            return {"values": raw}
+        if isinstance(raw, bool | int | float | str):
+            return {"values": [raw]}
+        return raw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSpace:
+        if self.values is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either `values` or `low`/`high`, not both")
+            if not self.values or len(set(self.values)) != len(self.values):
+                raise ValueError("`values` must list distinct values")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give `values: [...]` or both `low` and `high`")
+        if self.low > self.high:
+            raise ValueError(f"range is inverted: low={self.low} > high={self.high}; swap them")
+        if self.scale == "log" and (self.step is not None or self.low <= 0):
+            raise ValueError("`scale: log` needs low > 0 and no `step`")
+        return self
+
+    def ends(self) -> list[Scalar]:
+        """The values to check against the field: every listed value, or both ends of the range."""
+        return list(self.values) if self.values is not None else [v for v in (self.low, self.high) if v is not None]
+
+
 class SpaceSpec(Section):
     batch_size: ParamSpace = ParamSpace(low=16, high=256, scale="pow2")
     time_step: ParamSpace = ParamSpace(values=(4, 8, 16, 32))
     hidden_size: ParamSpace = ParamSpace(values=(16, 32, 64))
     # Per-window normalisations to search (each trial sets data.normalization); null: not searched.
     normalization: tuple[Normalization, ...] | None = None
+    # Any other setting by dotted path (train.lr, model.num_layers, ...); written in YAML as
+    # `train.lr: {...}` beside the sizes, or nested (`train: {lr: {...}}`, which `-o` overrides produce).
+    fields: dict[str, FieldSpace] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_fields(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        raw = dict(raw)
+        fields = dict(raw.pop("fields", None) or {})
+        for key in [k for k in raw if isinstance(k, str) and ("." in k or k in SEARCHABLE_SECTIONS)]:
+            value = raw.pop(key)
+            if "." in key:
+                fields[key] = value
+            elif isinstance(value, dict):  # nested form: train: {lr: {...}}
+                fields.update({f"{key}.{name}": sub for name, sub in value.items()})
+            else:
+                raise ValueError(f"{key}: name a setting inside it, e.g. {key}.<field>: [values]")
+        if "data.normalization" in fields:  # the per-window normalisation keeps its short name
+            norm = fields.pop("data.normalization")
+            raw["normalization"] = norm.get("values", norm) if isinstance(norm, dict) else norm
+        if fields:
+            raw["fields"] = fields
+        return raw

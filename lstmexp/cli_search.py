@@ -1,0 +1,69 @@
+"""Search-side pieces of the command line: the reproduce prefix, the `--workers` entry, and the
+commands over what searches left behind: `lstmexp studies` (list) and `lstmexp predict` (kept weights).
+
+Registered on the `lstmexp` group by lstmexp.cli. Heavy libraries are imported inside the functions,
+so importing this module keeps `lstmexp --help` instant.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+import click
+
+from lstmexp.helptext import EPILOGS, SHORT_HELP
+from lstmexp.storage import DEFAULT_STORAGE
+
+
+def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -> str:
+    """`lstmexp run SPEC -o ...`: what every trial's reproduce command starts with (the search's own overrides)."""
+    words = ["lstmexp", "run", *([spec] if spec else [])]
+    for override in overrides:
+        words += ["-o", override]
+    for name, value in flags.items():
+        if value is not None:
+            words += ["--" + name, str(value)]
+    return shlex.join(words)
+
+
+@click.command(epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])
+@click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL", help="Optuna storage URL.")
+def studies(storage: str) -> None:
+    """List the studies in a storage: trials, best value and dates (read-only)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lstmexp.storage import mask_url, open_storage, storage_errors
+    from lstmexp.study_list import study_rows
+
+    with storage_errors(storage):
+        rows = study_rows(open_storage(storage, create=False))
+    table = Table("study", "trials", "complete", "best value", "started", "last trial", "stopped by budget",
+                  title=f"studies in {mask_url(storage)}", title_justify="left")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table if rows else f"no studies in {mask_url(storage)}")
+
+
+@click.command(epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
+@click.argument("study")
+@click.option("--trial", "number", type=click.IntRange(min=0), required=True, help="Trial number (a kept one).")
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV/Parquet file to forecast [default: the trial's own data].")
+@click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL",
+              help="The study's storage (the weights are kept beside it).")
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="CSV file [default: stdout].")
+def predict(study: str, number: int, data_path: str | None, storage: str, split: str, out: str | None) -> None:
+    """Forecast every window of a split with the kept weights of trial N, as CSV in the data's own units."""
+    from lstmexp.predict import forecast
+
+    result = forecast(storage, study, number, data_path, split)
+    result.frame.to_csv(out if out is not None else sys.stdout, index=False)
+    known = result.trial_test_mse is not None and split == "test"
+    recorded = f" (search recorded {result.trial_test_mse:.6g})" if known else ""
+    click.echo(f"{split} MSE {result.mse:.6g}, MAE {result.mae:.6g} on scaled values{recorded}", err=True)
+    if not result.same_scaler:
+        click.echo("note: this file's train rows scale differently from the trial's data: a different series", err=True)

@@ -1,0 +1,65 @@
+"""Whole-study budgets: wall minutes of this run and CPU minutes of the study, checked between trials.
+
+The CPU budget sums every finished trial's own CPU seconds (the `cpu_s` attribute, measured by the
+process that trained it), so it counts every worker's CPU and carries over when a study is resumed:
+"the best model within N CPU-minutes" means the same on a busy or an idle machine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import optuna
+
+from lstmexp.search.attrs import BUDGET_ATTR, CPU_ATTR
+from lstmexp.search.slots import count_done
+from lstmexp.spec import ExperimentSpec
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+
+def study_cpu_seconds(study: optuna.Study) -> float:
+    return sum(float(t.user_attrs.get(CPU_ATTR) or 0.0) for t in study.get_trials(deepcopy=False))
+
+
+def budget_reason(spec: ExperimentSpec, study: optuna.Study, elapsed_s: float | None) -> str | None:
+    """Why the study must stop now (a budget is spent), or None while both budgets last.
+
+    `elapsed_s` None: before this run's first trial, when only the CPU budget (the study's) can be spent.
+    """
+    limits = spec.search
+    if limits.max_minutes is not None and elapsed_s is not None and elapsed_s >= limits.max_minutes * 60:
+        return f"max_minutes {limits.max_minutes:g} reached after {count_done(study)} trials"
+    if limits.max_cpu_minutes is not None:
+        used = study_cpu_seconds(study)
+        if used >= limits.max_cpu_minutes * 60:
+            return (
+                f"max_cpu_minutes {limits.max_cpu_minutes:g} reached after {count_done(study)} trials "
+                f"({used / 60:.1f} CPU-minutes)"
+            )
+    return None
+
+
+def stop_when_spent(spec: ExperimentSpec, started: float) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """An optimize callback: after each trial, stop the study (and say why) once a budget is spent."""
+
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        if check_budget(spec, study, started):
+            study.stop()
+
+    return callback
+
+
+def check_budget(spec: ExperimentSpec, study: optuna.Study, started: float | None) -> bool:
+    """True when a budget is spent; then the reason is recorded as the study's `budget_stop`.
+
+    `started` None: the check before this run's first trial (a resumed study may have spent its CPU).
+    """
+    reason = budget_reason(spec, study, None if started is None else time.monotonic() - started)
+    if reason is None:
+        return False
+    study.set_user_attr(BUDGET_ATTR, reason)
+    return True

@@ -1,0 +1,59 @@
+"""Keeping a trial's trained model when its configuration is among the study's best k (search.keep_best)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from lstmexp.search.attrs import CONFIG_ATTR
+from lstmexp.spec import ExperimentSpec
+from lstmexp.weights import KeptTrial, keep_if_best
+
+if TYPE_CHECKING:
+    import torch
+
+    from lstmexp.data import Series
+    from lstmexp.trial import TrialParams
+
+
+class ModelCatch:
+    """The `on_model` hook of run_trial: holds the trained weights and scaler until the trial's value is known."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, torch.Tensor] | None = None
+        self.scaler: dict[str, list[float]] = {}
+
+    def __call__(self, model: torch.nn.Module, series: Series) -> None:
+        self.state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+        scaler = series.scaler
+        self.scaler = {"offset": [float(v) for v in scaler.offset], "scale": [float(v) for v in scaler.scale]}
+
+
+def keep_model(
+    trial: optuna.Trial,
+    spec: ExperimentSpec,
+    params: TrialParams,
+    caught: ModelCatch,
+    metrics: dict[str, Any],
+    value: float,
+    folder: Path,
+) -> None:
+    """Save the caught model beside the storage when this trial's configuration ranks among the best k."""
+    if caught.state is None or spec.search.keep_best == 0:
+        return
+    meta = {
+        "study": trial.study.study_name,
+        "spec": spec.to_dict(),
+        "params": {"batch_size": params.batch_size, "time_step": params.time_step, "hidden_size": params.hidden_size},
+        "scaler": caught.scaler,
+        "seed": spec.train.seed,
+        # With train.repeats > 1 the figures are means over seeds; the weights are the first seed's run.
+        "repeats": spec.train.repeats,
+        "test_mse": metrics.get("test_mse"),
+        "val_loss": metrics.get("val_loss_best"),
+    }
+    candidate = KeptTrial(trial.number, value, str(trial.user_attrs.get(CONFIG_ATTR, "")), meta)
+    minimize = trial.study.directions[0] == optuna.study.StudyDirection.MINIMIZE
+    keep_if_best(folder, candidate, caught.state, spec.search.keep_best, minimize)

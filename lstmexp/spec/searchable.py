@@ -1,0 +1,104 @@
+"""Searched spec fields by dotted path: which fields may be searched, their kind, and applying values.
+
+A bound is checked by building the field's own section with that value (pydantic runs the field's
+type and range checks, and the section's cross-field rules), so `train.lr: {low: -1, ...}` fails
+with the same words as `train.lr: -1` would, naming the searched field.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from lstmexp.spec.space import SEARCHABLE_SECTIONS
+
+if TYPE_CHECKING:
+    from lstmexp.spec.experiment import ExperimentSpec
+
+FieldKind = Literal["int", "float", "categorical"]
+
+# Settings a search must not vary: they say where or how a trial runs, or have their own short name.
+NOT_SEARCHABLE = {
+    "train.seed": "the seed is not a setting to tune; use train.repeats to measure the seed spread",
+    "train.device": "the device is where trials run, not what they learn",
+    "train.threads": "threads change speed, not results; set it once",
+    "train.repeats": "repeats measure the seed spread of each configuration; set it once",
+    "data.path": "a search compares settings on one data set; run one study per file",
+}
+
+# Applied after every other searched field: they only apply when num_layers > 1 (see conditional_skip).
+LAST_FIELDS = ("model.dropout",)
+
+
+def check_fields(spec: ExperimentSpec) -> None:
+    """Raise ValueError naming the first searched field that does not exist or whose bound is invalid."""
+    for path, space in spec.search.space.fields.items():
+        section, name = split_path(spec, path)
+        if space.values is None and field_kind(section, name) == "categorical":
+            raise ValueError(f"search.space.{path}: not a number, so list its values ([a, b]) instead of low/high")
+        for value in space.ends():
+            try:
+                type(section).model_validate({**section.model_dump(), name: value})
+            except ValidationError as exc:
+                message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ValueError(f"search.space.{path}: {message} (got {value!r})") from None
+
+
+def split_path(spec: ExperimentSpec, path: str) -> tuple[BaseModel, str]:
+    """The section instance and field name of `train.lr`; ValueError for an unknown or unsearchable path."""
+    head, _, name = path.partition(".")
+    if head not in SEARCHABLE_SECTIONS or not name or "." in name:
+        raise ValueError(f"search.space.{path}: search a field of {', '.join(SEARCHABLE_SECTIONS)}, e.g. train.lr")
+    section: BaseModel = getattr(spec, head)
+    fields = type(section).model_fields
+    if name not in fields:
+        raise ValueError(f"search.space.{path}: unknown field; {head} has {', '.join(sorted(fields))}")
+    if path in NOT_SEARCHABLE:
+        raise ValueError(f"search.space.{path} cannot be searched: {NOT_SEARCHABLE[path]}")
+    annotation = fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        raise ValueError(f"search.space.{path} is a section; search one of its fields")
+    return section, name
+
+
+def field_kind(section: BaseModel, name: str) -> FieldKind:
+    """int or float for numeric fields (Optional allowed), categorical for anything else."""
+    annotation = type(section).model_fields[name].annotation
+    args = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+    kinds = {arg for arg in args if arg is not type(None)}
+    if kinds == {int}:
+        return "int"
+    if kinds == {float}:
+        return "float"
+    return "categorical"
+
+
+def kind_of(spec: ExperimentSpec, path: str) -> FieldKind:
+    section, name = split_path(spec, path)
+    return field_kind(section, name)
+
+
+def ordered_paths(spec: ExperimentSpec) -> list[str]:
+    """The searched paths in suggestion order: conditional fields after the fields they depend on."""
+    paths = sorted(spec.search.space.fields)
+    return [p for p in paths if p not in LAST_FIELDS] + [p for p in paths if p in LAST_FIELDS]
+
+
+def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) -> str | None:
+    """Why `path` does not apply to this trial (then it is not sampled), or None when it does."""
+    if path == "model.dropout":
+        layers = chosen.get("model.num_layers", spec.model.num_layers)
+        if layers == 1:
+            return "num_layers=1: LSTM dropout applies between layers only"
+    return None
+
+
+def with_values(spec: ExperimentSpec, values: dict[str, Any]) -> ExperimentSpec:
+    """A validated copy of `spec` with the dotted-path values set (the original stays as it was)."""
+    raw = spec.to_dict()
+    for path, value in values.items():
+        head, _, name = path.partition(".")
+        raw[head][name] = value
+    return type(spec).model_validate(raw)

@@ -1,0 +1,86 @@
+"""Trained weights of a study's best configurations, kept beside its storage so they can forecast later.
+
+Each kept trial is two files in `<storage file>.weights/<study>/`: `trial_N.pt`, the model's
+state_dict saved by torch.save and read back with `weights_only=True` (tensors only, nothing
+unpickled), and `trial_N.json`: the full spec, the sizes, the scaler fitted on the train rows and
+the figures the trial measured. Only the best `search.keep_best` configurations are kept (one trial
+each: a configuration's repeats differ only by seed), so the folder stays small.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lstmexp.errors import LstmexpError
+from lstmexp.storage import journal_path, scheme_of, sqlite_path
+
+
+@dataclass(frozen=True)
+class KeptTrial:
+    """What one kept trial needs to forecast again: its weights and everything about how it was trained."""
+
+    number: int
+    value: float
+    config: str
+    meta: dict[str, Any]
+
+
+def weights_dir(storage_url: str, study: str) -> Path:
+    """`results/x.db` -> `results/x.weights/<study>`; a database server: `results/<study>.weights`."""
+    files = {"sqlite": sqlite_path, "journal": journal_path}
+    reader = files.get(scheme_of(storage_url))
+    path = reader(storage_url) if reader is not None else None
+    if path is None:
+        return Path("results") / f"{study}.weights"
+    return path.with_name(path.stem + ".weights") / study
+
+
+def kept_trials(folder: Path) -> list[KeptTrial]:
+    kept = []
+    for meta_file in sorted(folder.glob("trial_*.json")):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        kept.append(KeptTrial(int(meta["number"]), float(meta["value"]), str(meta["config"]), meta))
+    return kept
+
+
+def keep_if_best(folder: Path, candidate: KeptTrial, state: dict[str, torch.Tensor], k: int, minimize: bool) -> bool:
+    """Save the candidate when its configuration is among the best k; drop the trials that fall out.
+
+    A configuration keeps only its best trial. Returns whether the candidate was saved.
+    """
+    if k <= 0:
+        return False
+    best: dict[str, KeptTrial] = {}
+    for trial in [*kept_trials(folder), candidate]:
+        held = best.get(trial.config)
+        if held is None or (trial.value < held.value if minimize else trial.value > held.value):
+            best[trial.config] = trial
+    ranked = sorted(best.values(), key=lambda t: t.value if minimize else -t.value)[:k]
+    keep = {t.number for t in ranked}
+    for trial in kept_trials(folder):
+        if trial.number not in keep:
+            for suffix in (".pt", ".json"):
+                (folder / f"trial_{trial.number}{suffix}").unlink(missing_ok=True)
+    if candidate.number not in keep:
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({name: tensor.detach().cpu() for name, tensor in state.items()}, folder / f"trial_{candidate.number}.pt")
+    meta = {**candidate.meta, "number": candidate.number, "value": candidate.value, "config": candidate.config}
+    (folder / f"trial_{candidate.number}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return True
+
+
+def load_kept(folder: Path, number: int) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The weights (tensors only: weights_only=True) and the description of kept trial `number`."""
+    weights, meta_file = folder / f"trial_{number}.pt", folder / f"trial_{number}.json"
+    if not weights.exists() or not meta_file.exists():
+        kept = ", ".join(str(t.number) for t in kept_trials(folder)) if folder.exists() else ""
+        hint = f"kept trials: {kept}" if kept else "no weights are kept for this study (search.keep_best)"
+        raise LstmexpError(f"no saved weights for trial {number} in {folder}; {hint}")
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    return state, json.loads(meta_file.read_text(encoding="utf-8"))

@@ -1,0 +1,46 @@
+"""`lstmexp studies`, metric names for every Optuna client, the compact stored spec, and whole-study budgets."""
+
+from __future__ import annotations
+
+from lstmexp.search import run_search
+from lstmexp.storage import SPEC_ATTR, load_existing_study
+from tests.search_specs import tiny
+
+
+def test_studies_lists_each_study_with_trials_best_value_and_dates(tmp_path, cli):
+    url = f"sqlite:///{tmp_path}/l.db"
+    run_search(tiny("first", "search.trials=2"), url)
+    run_search(tiny("second", "search.trials=1"), url)
+    result = cli("studies", "--storage", url)
+    assert result.code == 0, result.err
+    best = min(t.value for t in load_existing_study(url, "first").trials)
+    first_line = next(line for line in result.out.splitlines() if "first" in line)
+    assert f"{best:.6g}"[:6] in first_line and " 2 " in first_line
+    assert "second" in result.out
+    assert cli("studies", "--storage", f"sqlite:///{tmp_path}/missing.db").code == 2
+
+
+def test_the_study_names_its_metrics_and_stores_only_non_default_settings(tmp_path):
+    url = f"sqlite:///{tmp_path}/m.db"
+    run_search(tiny("named", "search.trials=1"), url)
+    study = load_existing_study(url, "named")
+    assert study.metric_names == ["val_loss"]
+    stored = study.user_attrs[SPEC_ATTR]
+    assert stored["data"] == {"rows": 600} and "seed" not in stored["train"]
+
+
+def test_a_cpu_budget_stops_the_study_between_trials_and_says_why(tmp_path):
+    url = f"sqlite:///{tmp_path}/b.db"
+    summary = run_search(tiny("cpu", "search.trials=5", "search.max_cpu_minutes=0.0001"), url)
+    study = load_existing_study(url, "cpu")
+    assert len(study.trials) == 1  # the first trial spends the budget; no second one starts
+    assert summary.budget_stop == study.user_attrs["budget_stop"]
+    assert study.user_attrs["budget_stop"].startswith("max_cpu_minutes 0.0001 reached after 1 trials")
+
+
+def test_a_wall_budget_stops_the_study_and_timeout_sets_it(tmp_path, cli, tiny_spec):
+    url = f"sqlite:///{tmp_path}/t.db"
+    result = cli("search", str(tiny_spec), "--storage", url, "--study", "wall", "--trials", "5", "--timeout", "0.0001")
+    assert result.code == 0, result.err
+    assert "stopped early: max_minutes 0.0001 reached after 1 trials" in result.err
+    assert len(load_existing_study(url, "wall").trials) == 1
