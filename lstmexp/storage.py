@@ -42,10 +42,21 @@ _KNOWN_SECRETS: set[str] = set()
 MIN_SECRET_LENGTH = 3  # shorter ones would mask ordinary words; the URL forms still hide them
 
 
+def could_hold_credentials(url: str) -> bool:
+    """Whether a URL has a user-info part or a query string, the only places a credential can sit.
+
+    A plain `sqlite:///results/x.db` or `journal:///...` has neither: masking it needs no parser, so
+    the read-only report path does not import SQLAlchemy for it.
+    """
+    return "@" in url or "?" in url or ";" in url
+
+
 def url_secrets(url: str) -> list[str]:
     """The credentials in a URL as SQLAlchemy parses it: the password and secret query values."""
     from urllib.parse import quote
 
+    if not could_hold_credentials(url):
+        return []
     try:
         from sqlalchemy.engine import make_url
 
@@ -74,6 +85,8 @@ def remember_secrets(url: str) -> None:
 
 def mask_url(url: str) -> str:
     """The URL with its password and secret query values replaced by ***; safe to print, log or store."""
+    if not could_hold_credentials(url):
+        return mask_text(url)
     try:
         from sqlalchemy.engine import make_url
 
@@ -109,12 +122,15 @@ def scheme_of(url: str) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a sqlite URL (None for an in-memory database)."""
-    from sqlalchemy.engine import make_url
-
     rest = url.split("://", 1)[1]
     if rest and not rest.startswith("/"):
         raise StorageError(f"sqlite URL {mask_url(url)!r} needs three slashes: sqlite:///relative/path.db")
-    database = make_url(url).database
+    if could_hold_credentials(url):  # a query string (mode=ro, uri=true...): SQLAlchemy's own reading
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+    else:  # sqlite:///x.db is x.db, sqlite:////tmp/x.db is /tmp/x.db, as SQLAlchemy reads them
+        database = rest[1:]
     if not database or database == ":memory:" or "mode=memory" in url:
         return None
     return Path(database.removeprefix("file:"))
