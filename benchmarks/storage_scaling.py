@@ -92,7 +92,8 @@ def measure(workers: int, per_worker: int, url: str) -> dict[str, float]:
     from lstmexp.storage import open_storage
 
     name = f"scaling-{workers}-{uuid.uuid4().hex[:8]}"
-    spec = load_spec(None, [*TINY, f"study={name}", f"search.trials={workers * per_worker}"])
+    spec = load_spec(None, [*TINY, f"study={name}", f"search.trials={workers * per_worker}",
+                            "search.keep_best=0"])  # no weights folder in the working tree's results/
     create_or_resume(spec, open_storage(url, create=True))
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
