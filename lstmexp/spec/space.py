@@ -20,6 +20,23 @@ SEARCHABLE_SECTIONS = ("train", "model", "data")
 Scalar = bool | int | float | str
 
 
+
+def values_or_range(values: tuple[Any, ...] | None, low: Any, high: Any) -> Literal["values", "range"]:
+    """The checks every searched space shares: distinct listed values, or an ordered low/high pair."""
+    if values is not None:
+        if low is not None or high is not None:
+            raise ValueError("give either `values` or `low`/`high`, not both")
+        if not values:
+            raise ValueError("`values` is empty; list at least one value")
+        if len(set(values)) != len(values):
+            raise ValueError("`values` has duplicates")
+        return "values"
+    if low is None or high is None:
+        raise ValueError("give `values: [...]` or both `low` and `high`")
+    if low > high:
+        raise ValueError(f"range is inverted: low={low} > high={high}; swap them")
+    return "range"
+
 class ParamSpace(Section):
     """The values one searched parameter may take.
 
@@ -49,18 +66,8 @@ class ParamSpace(Section):
     def _consistent(self) -> ParamSpace:
         if max(self.values or (self.high or 1,)) > MAX_SIZE:
             raise ValueError(f"values above {MAX_SIZE} fit no machine; keep the space at most {MAX_SIZE}")
-        if self.values is not None:
-            if self.low is not None or self.high is not None:
-                raise ValueError("give either `values` or `low`/`high`, not both")
-            if not self.values:
-                raise ValueError("`values` is empty; list at least one value")
-            if len(set(self.values)) != len(self.values):
-                raise ValueError("`values` has duplicates")
+        if values_or_range(self.values, self.low, self.high) == "values":
             return self
-        if self.low is None or self.high is None:
-            raise ValueError("give `values: [...]` or both `low` and `high`")
-        if self.low > self.high:
-            raise ValueError(f"range is inverted: low={self.low} > high={self.high}; swap them")
         if self.scale == "log" and self.step != 1:
             raise ValueError("`step` cannot be combined with `scale: log`")
         if self.scale == "pow2" and not self.choices():
@@ -133,17 +140,10 @@ class FieldSpace(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpace:
-        if self.values is not None:
-            if self.low is not None or self.high is not None:
-                raise ValueError("give either `values` or `low`/`high`, not both")
-            if not self.values or len(set(self.values)) != len(self.values):
-                raise ValueError("`values` must list distinct values")
+        if values_or_range(self.values, self.low, self.high) == "values":
             return self
-        if self.low is None or self.high is None:
-            raise ValueError("give `values: [...]` or both `low` and `high`")
-        if self.low > self.high:
-            raise ValueError(f"range is inverted: low={self.low} > high={self.high}; swap them")
-        if self.scale == "log" and (self.step is not None or self.low <= 0):
+        positive = self.low is not None and self.low > 0  # a range has both ends here (values_or_range)
+        if self.scale == "log" and (self.step is not None or not positive):
             raise ValueError("`scale: log` needs low > 0 and no `step`")
         return self
 
