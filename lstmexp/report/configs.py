@@ -17,10 +17,9 @@ import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.noise import contended_mask
+from lstmexp.reproduce import NORMALIZATION_PARAM
 
 CONFIG = "config"
-# The searched normalisation's Optuna name (it sets data.normalization).
-NORMALIZATION_PARAM = "normalization"
 RANK_METRIC = "val_loss_best"
 
 

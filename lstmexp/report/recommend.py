@@ -10,16 +10,15 @@ next: widen a range whose edge won, fix a model worse than the naive forecast.
 
 from __future__ import annotations
 
-import json
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.report.configs import NORMALIZATION_PARAM, RANK_METRIC, config_table, tie_note
+from lstmexp.report.configs import RANK_METRIC, config_table, tie_note
 from lstmexp.report.noise import left_out_note, quiet
+from lstmexp.reproduce import override_key, run_command
 from lstmexp.units import MIB
 
 REPRODUCED_SECTIONS = ("data", "model", "train")
@@ -169,19 +168,13 @@ def reproduce_command(row: dict[str, Any], spec: dict[str, Any], params: list[st
     recorded = row.get("reproduce")
     if isinstance(recorded, str) and recorded:
         return recorded
-    words = ["lstmexp", "run"]
-    for param in SEARCHED_PARAMS:
-        if row.get(param) is not None and not pd.isna(row.get(param)):
-            words += ["--" + param.replace("_", "-"), str(int(row[param]))]
+    sizes = {p: row[p] for p in SEARCHED_PARAMS if row.get(p) is not None and not pd.isna(row.get(p))}
     overrides = dict(spec_overrides(spec))
     for param in params or []:
         if param not in SEARCHED_PARAMS and row.get(param) is not None:
-            key = "data.normalization" if param == NORMALIZATION_PARAM else param
-            overrides[key] = plain(row[param])
+            overrides[override_key(param)] = plain(row[param])
     overrides["train.seed"] = trial_seed(row, spec)
-    for key, value in overrides.items():
-        words += ["-o", f"{key}={json.dumps(value)}"]
-    return shlex.join(words)
+    return run_command("lstmexp run", sizes, overrides)
 
 
 def plain(value: Any) -> Any:

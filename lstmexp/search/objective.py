@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +17,7 @@ import optuna
 from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
+from lstmexp.reproduce import override_key, run_command
 from lstmexp.search.attrs import (
     CONFIG_ATTR,
     CPU_ATTR,
@@ -154,12 +154,9 @@ def config_key(searched: dict[str, Any]) -> str:
 
 def reproduce_command(base: str, params: TrialParams, searched: dict[str, Any], seed: int) -> str:
     """`base` plus the sizes as flags and every other searched value and the seed as `-o key=value`."""
-    sizes = f"--batch-size {params.batch_size} --time-step {params.time_step} --hidden-size {params.hidden_size}"
-    values = {("data.normalization" if k == "normalization" else k): v for k, v in searched.items()}
-    values = {k: v for k, v in values.items() if k not in SEARCHED_PARAMS}
+    values = {override_key(k): v for k, v in searched.items() if k not in SEARCHED_PARAMS}
     values["train.seed"] = seed
-    overrides = (shlex.quote(f"{k}={v if isinstance(v, str) else json.dumps(v)}") for k, v in values.items())
-    return f"{base} {sizes} " + " ".join(f"-o {o}" for o in overrides)
+    return run_command(base, {name: getattr(params, name) for name in SEARCHED_PARAMS}, values)
 
 
 def objective_value(metrics: dict[str, Any], name: ObjectiveName) -> float:
