@@ -32,6 +32,9 @@ DEFAULT_WORKERS_STORAGE = "journal:///results/lstmexp.journal"
 HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 30
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
+# Any `user:secret@` in a text, whatever comes before it: a URL with a malformed scheme
+# (`postgresql:/u:pw@h`, `postgresql//u:pw@h`, `u:pw@h`) still carries its password.
+_USER_SECRET_AT = re.compile(r"(?P<head>[^\s:/@'\"]+:)(?P<password>[^@\s/'\"]+)(?P<tail>@)")
 # Query-string keys that carry credentials (password=, sslpassword=, passwd=, pwd=, token=, secret=...).
 _SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.I)
 _SECRET_IN_QUERY = re.compile(r"(?P<key>[?&;]?[A-Za-z_]*(?:pass|pwd|secret|token|credential|api_?key)[A-Za-z_]*=)"
@@ -107,6 +110,7 @@ def mask_text(text: str) -> str:
     for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
     text = _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    text = _USER_SECRET_AT.sub(lambda m: f"{m['head']}***{m['tail']}", text)
     return _SECRET_IN_QUERY.sub(lambda m: f"{m['key']}***", text)
 
 
