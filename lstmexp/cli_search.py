@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from lstmexp.helptext import EPILOGS, SHORT_HELP
+from lstmexp.safe_write import refuse_overwrite, write_atomic
 from lstmexp.storage import DEFAULT_STORAGE
 
 
@@ -47,6 +49,22 @@ def studies(storage: str) -> None:
     Console().print(table if rows else f"no studies in {mask_url(storage)}")
 
 
+def protected_files(storage: str, study: str, data_path: str | None) -> list[tuple[Path, str]]:
+    """The files predict must never replace: the study's storage, its kept weights, the input data."""
+    from lstmexp.storage import journal_path, scheme_of, sqlite_path
+    from lstmexp.weights import weights_dir
+
+    readers = {"sqlite": sqlite_path, "journal": journal_path}
+    reader = readers.get(scheme_of(storage))
+    stored = reader(storage) if reader is not None else None
+    protected = [(weights_dir(storage, study), "the study's kept weights")]
+    if stored is not None:
+        protected.append((stored, "the study's storage"))
+    if data_path is not None:
+        protected.append((Path(data_path), "the --data file"))
+    return protected
+
+
 @click.command(epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
 @click.argument("study")
 @click.option("--trial", "number", type=click.IntRange(min=0), required=True, help="Trial number (a kept one).")
@@ -56,12 +74,19 @@ def studies(storage: str) -> None:
               help="The study's storage (the weights are kept beside it).")
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="CSV file [default: stdout].")
-def predict(study: str, number: int, data_path: str | None, storage: str, split: str, out: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing --out file lstmexp did not write.")
+def predict(study: str, number: int, data_path: str | None, storage: str, split: str, out: str | None,
+            force: bool) -> None:
     """Forecast every window of a split with the kept weights of trial N, as CSV in the data's own units."""
     from lstmexp.predict import forecast
 
+    if out is not None:
+        refuse_overwrite(Path(out), protected_files(storage, study, data_path), force)
     result = forecast(storage, study, number, data_path, split)
-    result.frame.to_csv(out if out is not None else sys.stdout, index=False)
+    if out is None:
+        result.frame.to_csv(sys.stdout, index=False)
+    else:
+        write_atomic(Path(out), lambda stream: result.frame.to_csv(stream, index=False))
     known = result.trial_test_mse is not None and split == "test"
     recorded = f" (search recorded {result.trial_test_mse:.6g})" if known else ""
     click.echo(f"{split} MSE {result.mse:.6g}, MAE {result.mae:.6g} on scaled values{recorded}", err=True)
