@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from lstmexp.errors import LstmexpError
 
@@ -30,11 +30,15 @@ def refuse_overwrite(out: Path, protected: Iterable[tuple[Path, str]], force: bo
                            "choose another --out, or add --force to replace it")
 
 
-def write_atomic(path: Path, write: Callable[[IO[str]], None]) -> None:
-    """Write through `write` into a temporary file beside `path`, then rename it into place."""
+def write_atomic(path: Path, write: Callable[[IO[Any]], object], binary: bool = False) -> None:
+    """Write through `write` into a temporary file beside `path`, then rename it into place.
+
+    A kill mid-write leaves the old file (or none) and a hidden temporary, never a truncated `path`.
+    """
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", newline="") as stream:
+        stream: IO[Any] = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", newline="", encoding="utf-8")
+        with stream:
             write(stream)
         os.replace(temporary, path)
     except BaseException:

@@ -10,6 +10,7 @@ each: a configuration's repeats differ only by seed), so the folder stays small.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 
 from lstmexp.errors import LstmexpError
+from lstmexp.safe_write import write_atomic
 from lstmexp.storage import journal_path, scheme_of, sqlite_path
 
 
@@ -43,9 +45,21 @@ def weights_dir(storage_url: str, study: str) -> Path:
 def kept_trials(folder: Path) -> list[KeptTrial]:
     kept = []
     for meta_file in sorted(folder.glob("trial_*.json")):
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        kept.append(KeptTrial(int(meta["number"]), float(meta["value"]), str(meta["config"]), meta))
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            kept.append(KeptTrial(int(meta["number"]), float(meta["value"]), str(meta["config"]), meta))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            set_aside(meta_file, type(exc).__name__)
     return kept
+
+
+def set_aside(meta_file: Path, problem: str) -> None:
+    """Move a damaged kept trial (its .json and .pt) out of the way with one warning; the search goes on."""
+    for part in (meta_file, meta_file.with_suffix(".pt")):
+        if part.exists():
+            part.replace(part.with_name(part.name + ".damaged"))
+    print(f"warning: kept weights {meta_file} are damaged ({problem}); set aside as {meta_file.name}.damaged",
+          file=sys.stderr)
 
 
 def keep_if_best(folder: Path, candidate: KeptTrial, state: dict[str, torch.Tensor], k: int, minimize: bool) -> bool:
@@ -69,9 +83,11 @@ def keep_if_best(folder: Path, candidate: KeptTrial, state: dict[str, torch.Tens
     if candidate.number not in keep:
         return False
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save({name: tensor.detach().cpu() for name, tensor in state.items()}, folder / f"trial_{candidate.number}.pt")
+    tensors = {name: tensor.detach().cpu() for name, tensor in state.items()}
+    # the .pt first, the .json (the index kept_trials reads) last: a kill between them leaves no entry
+    write_atomic(folder / f"trial_{candidate.number}.pt", lambda stream: torch.save(tensors, stream), binary=True)
     meta = {**candidate.meta, "number": candidate.number, "value": candidate.value, "config": candidate.config}
-    (folder / f"trial_{candidate.number}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    write_atomic(folder / f"trial_{candidate.number}.json", lambda stream: stream.write(json.dumps(meta, indent=1)))
     return True
 
 

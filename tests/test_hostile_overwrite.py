@@ -52,3 +52,18 @@ def test_predict_refuses_a_users_file_unless_forced(cli, kept):
     assert cli(*args, "--force").code == 0
     assert (folder / "mine.csv").read_text().startswith("first_target_row")
     assert not list(folder.glob(".mine.csv.*"))  # the temporary file was renamed, none left behind
+
+
+@pytest.mark.parametrize("damage", ['{"number": 0, "value": 1.0, "con', "", "\x00\xff garbage", "[]", "{}"])
+def test_a_damaged_kept_file_is_named_once_and_set_aside_never_fatal(tmp_path, capsys, damage):
+    url = f"sqlite:///{tmp_path}/d.db"
+    run_search(tiny("dmg", "search.trials=1"), url)
+    folder = weights_dir(url, "dmg")
+    (folder / "trial_99.json").write_text(damage)
+    (folder / "trial_99.pt").write_bytes(b"\x00")
+    capsys.readouterr()
+    run_search(tiny("dmg", "search.trials=2"), url)  # the resumed search trains and keeps as before
+    err = capsys.readouterr().err
+    assert "trial_99.json are damaged" in err and err.count("damaged (") == 1, err
+    assert (folder / "trial_99.json.damaged").exists() and not (folder / "trial_99.json").exists()
+    assert all(k.number != 99 for k in kept_trials(folder))
