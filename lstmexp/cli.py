@@ -23,6 +23,7 @@ from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.integrations import LOG_TARGETS
 from lstmexp.launch import REPRODUCE_ENV, finite_flag
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
+from lstmexp.text import printable
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
@@ -131,11 +132,10 @@ def search(
     log_to: str | None,
 ) -> None:
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
-    from rich.console import Console
-
     from lstmexp.launch import check_worker_count, worker_process
     from lstmexp.startup import prepare, run_shown
     from lstmexp.storage import check_url, mask_url
+    from lstmexp.text import SafeConsole
 
     experiment = load_spec_with_flags(
         spec, overrides, trials=trials, study=study, device=device, seed=seed, sampler=sampler, pruner=pruner,
@@ -144,17 +144,19 @@ def search(
     check_worker_count(workers)
     experiment, storage_url, start_lines = prepare(experiment, workers, storage)
     check_url(storage_url)
-    console = Console(stderr=True, soft_wrap=True)
+    console = SafeConsole(stderr=True, soft_wrap=True)
     # every trial's reproduce command starts with this; spawned workers inherit it (worker_process)
     base = os.environ[REPRODUCE_ENV] = reproduce_base(spec, overrides, device=device, repeats=repeats)
     summary = run_shown(experiment, storage_url, workers, log_to, start_lines, console, worker_process, base)
     console.print(
-        f"study {summary.study_name}: {summary.done}/{summary.target} trials done "
-        f"({summary.ran_now} run now) in {mask_url(storage_url)}"
+        f"study {printable(summary.study_name)}: {summary.done}/{summary.target} trials done "
+        f"({summary.ran_now} run now) in {mask_url(storage_url)}",
+        markup=False,
     )
     if summary.budget_stop:
         console.print(f"stopped early: {summary.budget_stop}")
-    console.print(f"see the trade-offs: lstmexp report --study {summary.study_name} --storage {mask_url(storage_url)}")
+    name = printable(summary.study_name)
+    console.print(f"see the trade-offs: lstmexp report --study {name} --storage {mask_url(storage_url)}", markup=False)
 
 
 @cli.command(epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])
@@ -214,8 +216,9 @@ def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> in
 
 
 def print_metrics(metrics: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from lstmexp.text import SafeConsole
 
     table = Table("figure", "value", title="lstmexp run", title_justify="left")
     for key, value in metrics.items():
@@ -224,7 +227,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
         elif isinstance(value, float):
             value = f"{value:.6g}"
         table.add_row(key, str(value))
-    Console().print(table)
+    SafeConsole().print(table)
 
 
 @cli.command(epilog=EPILOGS["report"], short_help=SHORT_HELP["report"])
@@ -257,7 +260,7 @@ def report(
     with pointing_elsewhere(list(studies), list(storages) or [DEFAULT_STORAGE]):  # a missing study: where is it?
         text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
                             Path(out_dir) if out_dir else None, options)
-    click.echo(text, nl=False)
+    click.echo(printable(text, keep="\n\t"), nl=False)
     if out_dir:
         click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
 
@@ -268,16 +271,16 @@ def datasets(ctx: click.Context) -> None:
     """List the built-in datasets (one line each); `datasets describe` shows one dataset or file."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.console import Console
     from rich.table import Table
 
     from lstmexp.data.describe import list_datasets
+    from lstmexp.text import SafeConsole
 
     table = Table("dataset", "what it is", title="built-in datasets (or data.path: a CSV/Parquet file)",
                   title_justify="left")
     for name, description in list_datasets():
         table.add_row(name, description)
-    Console().print(table)
+    SafeConsole().print(table)
 
 
 @datasets.command("describe", epilog=EPILOGS["describe"], short_help=SHORT_HELP["describe"])
@@ -286,11 +289,11 @@ def datasets(ctx: click.Context) -> None:
 @override_option
 def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple[str, ...]) -> None:
     """Rows, columns, time range and split sizes of a built-in dataset NAME or a CSV/Parquet PATH."""
-    from rich.console import Console
     from rich.table import Table
 
     from lstmexp.data.describe import describe, is_file_reference
     from lstmexp.spec import load_spec
+    from lstmexp.text import SafeConsole
 
     field = "data.path" if is_file_reference(name_or_path) else "data.dataset"
     chosen = f"{field}={json.dumps(name_or_path)}"
@@ -299,7 +302,7 @@ def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple
     table = Table("figure", "value", title=f"lstmexp datasets describe {name_or_path}", title_justify="left")
     for figure, value in describe(experiment.data):
         table.add_row(figure, value)
-    Console().print(table)
+    SafeConsole().print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -321,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(INTERRUPT_EXIT_CODE)
     except Exception as exc:  # a bug, not the user's fault: say so, and how to see more
         if debug:
-            click.echo(mask_text(traceback.format_exc()), err=True)
+            click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
         click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
                    f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
         sys.exit(1)
@@ -341,5 +344,5 @@ def fail(message: str, debug: bool, hint: str = "", code: int = 2) -> None:
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
     if len(one_line) > MAX_MESSAGE_CHARS:
         one_line = f"{one_line[:MAX_MESSAGE_CHARS]}... ({len(one_line)} characters)"
-    click.echo(f"error: {mask_text(one_line)}{hint}", err=True)
+    click.echo(f"error: {printable(mask_text(one_line))}{printable(hint)}", err=True)
     sys.exit(code)

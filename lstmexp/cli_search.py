@@ -34,11 +34,11 @@ def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -
 @click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL", help="Optuna storage URL.")
 def studies(storage: str) -> None:
     """List the studies in a storage: trials, best value and dates (read-only)."""
-    from rich.console import Console
     from rich.table import Table
 
     from lstmexp.storage import mask_url, open_storage, storage_errors
     from lstmexp.study_list import study_rows
+    from lstmexp.text import SafeConsole
 
     with storage_errors(storage):
         rows = study_rows(open_storage(storage, create=False))
@@ -46,7 +46,7 @@ def studies(storage: str) -> None:
                   title=f"studies in {mask_url(storage)}", title_justify="left")
     for row in rows:
         table.add_row(*row)
-    Console().print(table if rows else f"no studies in {mask_url(storage)}")
+    SafeConsole().print(table if rows else f"no studies in {mask_url(storage)}")
 
 
 def protected_files(storage: str, study: str, data_path: str | None) -> list[tuple[Path, str]]:

@@ -39,16 +39,15 @@ def quiet_libraries() -> None:
 
 def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
     """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
-    from rich.console import Console
-
     from lstmexp.interrupt import INTERRUPT_EXIT_CODE, become_worker
     from lstmexp.progress import TrialLines
     from lstmexp.search import run_search
     from lstmexp.spec import ExperimentSpec
+    from lstmexp.text import SafeConsole
 
     become_worker()  # SIGTERM from the parent stops it; the parent prints the one line
     quiet_libraries()  # a spawned process starts with Python's defaults
-    console = Console(stderr=True, soft_wrap=True)
+    console = SafeConsole(stderr=True, soft_wrap=True)
     lines = TrialLines(console, prefix=f"[worker {index}] ", announce=False)
     try:
         run_search(ExperimentSpec.model_validate(spec_dict), storage_url, lines, worker_index=index,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lstmexp.text import printable
 from lstmexp.units import format_bytes
 
 if TYPE_CHECKING:
@@ -60,9 +61,12 @@ class SearchProgress:
     def study_ready(self, study_name: str, done: int, target: int) -> None:
         say_intro(self.console, self.intro)
         self.eta.start(done, target)
-        self.progress.update(self.trials_task, total=target, completed=done, description=f"study {study_name}")
+        self.progress.update(
+            self.trials_task, total=target, completed=done, description=f"study {printable(study_name)}",
+        )
         if done:
-            self.console.print(f"resuming study {study_name}: {done}/{target} trials already done")
+            name = printable(study_name)
+            self.console.print(f"resuming study {name}: {done}/{target} trials already done", markup=False)
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         label = f"trial {number}: batch {params.batch_size}, T {params.time_step}, hidden {params.hidden_size}"
@@ -147,7 +151,8 @@ class TrialLines:
     def study_ready(self, study_name: str, done: int, target: int) -> None:
         say_intro(self.console, self.intro)
         if self.announce:
-            self.console.print(f"study {study_name}: {done}/{target} trials done before this run", markup=False)
+            name = printable(study_name)
+            self.console.print(f"study {name}: {done}/{target} trials done before this run", markup=False)
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         pass

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lstmexp.locate import name_from_data
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
+from lstmexp.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +29,8 @@ def prepare(
     renamed = name_from_data(experiment)
     if renamed is not None:
         experiment = renamed
-        lines.append(f"study {experiment.study} (named after {experiment.data.path}; choose a name with --study)")
+        named_after = printable(experiment.data.path)
+        lines.append(f"study {printable(experiment.study)} (named after {named_after}; choose a name with --study)")
     default_storage = DEFAULT_WORKERS_STORAGE if workers > 1 else DEFAULT_STORAGE
     # an empty --storage '' is the user's (refused by check_url), never a silent fall-back to the default
     storage_url = storage_flag if storage_flag is not None else experiment.storage or default_storage
@@ -56,7 +58,8 @@ def run_shown(
         return search_shown(experiment, storage_url, workers, log_to, intro, console, entry, reproduce)
     except KeyboardInterrupt:
         raise Interrupted(
-            f"interrupted: study {experiment.study} is saved in {mask_url(storage_url)} (finished trials kept); "
+            f"interrupted: study {printable(experiment.study)} is saved in {mask_url(storage_url)} "
+            "(finished trials kept); "
             f"resume with: {resume_command()}"
         ) from None
 

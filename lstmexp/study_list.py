@@ -5,6 +5,8 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
+from lstmexp.text import printable
+
 
 def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
     """One row per study, oldest first; Optuna's own summaries (read-only)."""
@@ -15,7 +17,7 @@ def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
         complete = sum(t.state == TrialState.COMPLETE for t in trials)
         ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
         rows.append((
-            summary.study_name,
+            printable(summary.study_name),
             str(summary.n_trials),
             str(complete),
             best_text(summary),

@@ -12,6 +12,7 @@ from lstmexp.data.episodes import EPISODE_TASKS
 from lstmexp.data.files import READERS, read_table, split_rows
 from lstmexp.data.series import split_bounds
 from lstmexp.data.sources import BUILTIN_DATASETS, load_frame
+from lstmexp.text import printable
 
 if TYPE_CHECKING:
     from lstmexp.spec import DataSpec
@@ -62,7 +63,8 @@ def describe(spec: DataSpec) -> list[tuple[str, str]]:
         step = times.diff().median()
         lines.append(("time range", f"{times.iloc[0]} to {times.iloc[-1]} (median step {step})"))
         lines.append(("gaps", gap_note(times, str(time_column)) or "none"))
-    return lines + split_lines(split_rows(len(frame), spec.split, times))
+    lines += split_lines(split_rows(len(frame), spec.split, times))
+    return [(figure, printable(value)) for figure, value in lines]
 
 
 def split_lines(bounds: dict[str, tuple[int, int]], unit: str = "rows") -> list[tuple[str, str]]:

@@ -65,6 +65,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"cannot read data file {path}: {str(exc).splitlines()[0]}; check its format") from None
     if frame.empty:
         raise DataError(f"data file {path} has no rows; point data.path at a file with data")
+    if not any(pd.api.types.is_numeric_dtype(frame[column]) for column in frame.columns):
+        # Not a series at all (a password file, a script, a log): say so without quoting a line of it.
+        raise DataError(f"data file {path} has no numeric column, so it is not a time series table; "
+                        "point data.path at a CSV or Parquet file with a header row and numeric columns")
     return frame
 
 

@@ -6,6 +6,7 @@ becoming an input changes the results), so the study start says it in one line.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lstmexp.data.dates import day_or_time
@@ -13,6 +14,7 @@ from lstmexp.data.episodes import EPISODE_TASKS
 from lstmexp.data.files import columns_for_mode, load_table
 from lstmexp.data.sources import BUILTIN_DATASETS
 from lstmexp.data.wording import plural
+from lstmexp.text import printable
 
 if TYPE_CHECKING:
     from lstmexp.spec import DataSpec
@@ -34,13 +36,18 @@ def data_lines(spec: DataSpec) -> list[str]:
     dates = ""
     if table.times is not None:
         first, last = day_or_time(table.times.iloc[0]), day_or_time(table.times.iloc[-1])
-        dates = f", dates in {table.time_column!r} from {first} to {last}"
-    line = f"data: {spec.path} ({plural(len(table.frame), 'row')}{dates}); "
+        dates = f", dates in {printable(table.time_column)!r} from {first} to {last}"
+    line = f"data: {printable(spec.path)} ({plural(len(table.frame), 'row')}{dates}); "
     line += columns_text(spec.mode, table.input_columns, table.target_columns)
     if table.unused:
-        line += f"; not used: {', '.join(table.unused)} (name inputs in data.features to use them)"
-    return [line, *(f"note: {note}" for note in table.notes)]
+        line += f"; not used: {names(table.unused)} (name inputs in data.features to use them)"
+    return [line, *(f"note: {printable(note)}" for note in table.notes)]
 
 
 def columns_text(mode: str, inputs: list[str], targets: list[str]) -> str:
-    return f"inputs (mode {mode}): {', '.join(inputs)}; predicting {', '.join(targets)}"
+    return f"inputs (mode {mode}): {names(inputs)}; predicting {names(targets)}"
+
+
+def names(columns: Iterable[str]) -> str:
+    """Column names as one line: each escaped, since a header can hold anything."""
+    return ", ".join(printable(column) for column in columns)

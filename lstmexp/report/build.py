@@ -12,6 +12,7 @@ from lstmexp.report.configs import config_table, searched_params
 from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banner, quiet, threads_used
 from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
 from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, observed_ranges, recommend
+from lstmexp.text import printable
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -132,7 +133,7 @@ def build_report(
     configs = config_table(trials, params)
     attrs = study_attrs or {}
     return Report(
-        study=study_name,
+        study=printable(study_name),
         storage=storage,
         environment=environment,
         trials=trial_table(trials, params),

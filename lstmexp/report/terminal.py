@@ -88,8 +88,8 @@ def terminal_view(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def render_terminal(shape: Outline) -> str:
-    from rich.console import Console
+    from lstmexp.text import SafeConsole, printable
 
-    console = Console(width=TERMINAL_WIDTH, record=True, file=io.StringIO(), force_terminal=False)
+    console = SafeConsole(width=TERMINAL_WIDTH, record=True, file=io.StringIO(), force_terminal=False)
     print_table(shape, console)
-    return console.export_text()
+    return printable(console.export_text(), keep="\n\t")

@@ -107,7 +107,23 @@ def read_spec_file(path: Path) -> dict[str, Any]:
         raise SpecError(f"spec file {path} is empty; start from experiments/default.yaml")
     if not isinstance(raw, dict):
         raise SpecError(f"spec file {path} must be a YAML mapping (key: value), not {type(raw).__name__}")
+    if raw and not any(looks_like_section(key) for key in raw):
+        # Not a spec that has a typo but some other file (a password file reads as `root:...` keys):
+        # name the file and what a spec holds, never its lines.
+        raise SpecError(f"spec file {path} is not an lstmexp spec: none of its {len(raw)} top-level keys is "
+                        f"one of {', '.join(SPEC_SECTIONS)}; start from experiments/default.yaml")
     return raw
+
+
+# The top-level keys of ExperimentSpec (kept in step by a test).
+SPEC_SECTIONS = ("data", "model", "search", "storage", "study", "train")
+
+
+def looks_like_section(key: object) -> bool:
+    """A spec section's name, or a typo of one (which deserves the did-you-mean error, not a refusal)."""
+    import difflib
+
+    return str(key) in SPEC_SECTIONS or bool(difflib.get_close_matches(str(key), SPEC_SECTIONS, n=1, cutoff=0.75))
 
 
 def apply_override(raw: dict[str, Any], override: str) -> None:
