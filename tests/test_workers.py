@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-
-import optuna
 import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import count_done
 from lstmexp.storage import load_existing_study
 from lstmexp.workers import run_workers, threads_per_worker
-from tests.conftest import POSTGRES_URL, needs_postgres
+from tests.conftest import needs_postgres
 from tests.search_specs import Lines, small, trained
 
 
@@ -42,18 +38,11 @@ def test_workers_refuse_sqlite(tmp_path, cli):
 
 @pytest.mark.postgres
 @needs_postgres()
-def test_two_workers_on_postgresql_finish_with_exactly_n_trials():
-    name = f"pg-test-{uuid.uuid4().hex[:12]}"
-    try:
-        # keep_best=0: a database server has no folder, kept weights would land in the working tree's results/
-        spec = small(name, "search.sampler=random", "search.trials=5", "search.keep_best=0")
-        summary = run_workers(spec, POSTGRES_URL, 2, Lines())
-        study = load_existing_study(POSTGRES_URL, name)
-        assert summary.done == 5 and count_done(study) == 5
-        assert len(trained(study)) == 5
-        assert all(t.state == TrialState.COMPLETE for t in trained(study))
-    finally:
-        from lstmexp.storage import open_storage
-
-        with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=True))
+def test_two_workers_on_postgresql_finish_with_exactly_n_trials(fresh_postgres):
+    # keep_best=0: a database server has no folder, kept weights would land in the working tree's results/
+    spec = small("pg-two", "search.sampler=random", "search.trials=5", "search.keep_best=0")
+    summary = run_workers(spec, fresh_postgres, 2, Lines())  # an empty database: the tables are made here
+    study = load_existing_study(fresh_postgres, "pg-two")
+    assert summary.done == 5 and count_done(study) == 5
+    assert len(trained(study)) == 5
+    assert all(t.state == TrialState.COMPLETE for t in trained(study))
