@@ -46,3 +46,14 @@ def test_two_workers_on_postgresql_finish_with_exactly_n_trials(fresh_postgres):
     assert summary.done == 5 and count_done(study) == 5
     assert len(trained(study)) == 5
     assert all(t.state == TrialState.COMPLETE for t in trained(study))
+
+
+def test_the_workers_summary_says_why_a_budget_stopped_the_search(tmp_path, cli):
+    url = f"journal:///{tmp_path}/budget.journal"
+    summary = run_workers(small("cpu2", "search.trials=20", "search.max_cpu_minutes=0.0001"), url, 2, Lines())
+    assert summary.done < 20
+    assert summary.budget_stop is not None and summary.budget_stop.startswith("max_cpu_minutes 0.0001 reached after")
+    result = cli("search", "--workers", "2", "--storage", f"journal:///{tmp_path}/wall.journal", "--trials", "20",
+                 "--timeout", "0.0001", "-o", "data.rows=600", "-o", "train.epochs=1")
+    assert result.code == 0, result.err
+    assert "stopped early: max_minutes 0.0001 reached after" in result.err
