@@ -9,21 +9,45 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(BIN)/python -m pip
+# Two installs: what lstmexp needs to run (search, report, experiments), then the dev tools on top
+# (test, lint). Both take their versions from constraints.txt, the set CI tested.
 STAMP := $(VENV)/.lstmexp-installed
+DEV_STAMP := $(VENV)/.lstmexp-dev-installed
+CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 REPORT_ARGS ?=
 
-.PHONY: install search report test smoke lint bench clean \
+.PHONY: install install-dev pins search report test smoke lint bench clean \
 	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 \
 	exp-ett-univariate
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+install-dev: $(DEV_STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install --quiet "$(TORCH_SPEC)"
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e .
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	@touch $(DEV_STAMP)
+
+# Move the pins: a throwaway environment gets the newest versions pyproject.toml allows, and its
+# `pip freeze` (without torch, which TORCH_SPEC chooses, and lstmexp itself) becomes constraints.txt.
+# Then run `make test` (it reinstalls from the new pins) and commit constraints.txt if it passes.
+PINS_VENV ?= .venv-pins
+pins:
+	rm -rf $(PINS_VENV)
+	$(PYTHON) -m venv $(PINS_VENV)
+	$(PINS_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(PINS_VENV)/bin/python -m pip install --quiet --upgrade -e ".[dev]"
+	{ sed -n '/^# /p' $(CONSTRAINTS); $(PINS_VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^torch=='; } \
+		> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(PINS_VENV)
 
 # The main job: the default experiment on the built-in dataset, then its report.
 search: install
@@ -33,7 +57,7 @@ search: install
 report: install
 	$(BIN)/lstmexp report $(REPORT_ARGS)
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # A tiny search plus its report, in a storage of its own (under a minute on 2 CPU cores).
@@ -92,7 +116,7 @@ exp-ett-univariate: install
 	    --study ett_s_$$h --storage sqlite:///$(ETT_DB) || exit 1; done
 	$(BIN)/python experiments/ett_table.py --storage sqlite:///$(ETT_DB) --horizons $(ETT_HORIZONS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check lstmexp tests benchmarks
 	$(BIN)/mypy
 
@@ -100,5 +124,5 @@ bench: install
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) results/*.db results/*.db-journal results/*.log .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PINS_VENV) results/*.db results/*.db-journal results/*.log .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 # The Optuna versions every function below was checked against (PEP 440 specifiers, all must hold).
-CHECKED_OPTUNA = (">=5.0", "<5.1")
+# 5.1.0 re-checked against its source: Study._storage, FrozenTrial._trial_id, the
+# "optuna.study._optimize" logger, the RDB tables of storages/_rdb/models.py (same columns), the
+# alembic head revision v3.2.0.a, JournalOperation's op codes 0-10, and the importance evaluators
+# reading trials through study.get_trials (importance/_base.py _get_filtered_trials).
+CHECKED_OPTUNA = (">=5.0", "<5.2")
 
 
 def optimize_logger() -> logging.Logger:
@@ -175,7 +179,7 @@ def read_sqlite_study(path: Path, study_name: str | None) -> StoredStudy | None:
         connection.close()
 
 
-# The schema revision (alembic) of Optuna 5.0's RDB tables, the layout the SQL above was checked
+# The schema revision (alembic) of Optuna 5.0's and 5.1's RDB tables, the layout the SQL above was checked
 # against. Another revision (an older Optuna's file) goes the standard way, which names the fix.
 KNOWN_SCHEMA_REVISIONS = frozenset({"v3.2.0.a"})
 

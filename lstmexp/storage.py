@@ -200,9 +200,34 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
         engine_kwargs = {"connect_args": {"timeout": 60}}
         if not create:
             open_url = read_only_sqlite_url(path)
-    elif scheme == "postgresql" and not create:
-        engine_kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    else:
+        return open_server(url, scheme, engine_kwargs, create=create)
     return open_rdb(url, open_url, engine_kwargs, reader=not create, has_tables=has_tables)
+
+
+def open_server(url: str, scheme: str, engine_kwargs: dict[str, object], *, create: bool) -> optuna.storages.RDBStorage:
+    """A database server's storage: Optuna's tables are made by the first writer of an empty database.
+
+    Writers starting together take turns at the creation (`storage_server.creation_lock`); a reader
+    of a database without Optuna's tables is refused before anything is written.
+    """
+    from lstmexp.storage_server import Tables, classify, creation_lock, table_names
+
+    if scheme == "postgresql" and not create:
+        engine_kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    with opening_errors(url):
+        found = classify(table_names(url, engine_kwargs))
+    if found is Tables.FOREIGN:
+        raise StorageError(f"storage {mask_url(url)!r} holds tables of another program, not Optuna's; lstmexp "
+                           "leaves it untouched: pass --storage with an empty database or an Optuna one")
+    if found is Tables.OPTUNA or not create:
+        if found is not Tables.OPTUNA:
+            raise StorageError(f"storage {mask_url(url)!r} has no Optuna tables yet (an empty database); "
+                               "run `lstmexp search` on it first or fix --storage")
+        return open_rdb(url, url, engine_kwargs, reader=not create, has_tables=True)
+    with opening_errors(url), creation_lock(url, engine_kwargs):
+        made = classify(table_names(url, engine_kwargs)) is Tables.OPTUNA  # by the process that held the lock
+        return open_rdb(url, url, engine_kwargs, reader=False, has_tables=made)
 
 
 def open_rdb(
@@ -214,19 +239,31 @@ def open_rdb(
     check then names the upgrade command instead of half-migrating it.
     """
     import optuna
-    import sqlalchemy.exc
 
     heartbeat: dict[str, object] = {} if reader else {
         "heartbeat_interval": HEARTBEAT_INTERVAL_S,
         "grace_period": HEARTBEAT_GRACE_S,
         "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
     }
-    try:
+    with opening_errors(url):
         # Heartbeats are experimental in Optuna 5 (the CLI silences that warning once, at start) but
         # are its documented answer to stale trials.
         storage = optuna.storages.RDBStorage(
             open_url, engine_kwargs=engine_kwargs, skip_table_creation=reader or has_tables, **heartbeat  # type: ignore[arg-type]
         )
+    if reader and not has_optuna_tables(storage):
+        raise StorageError(f"storage {mask_url(url)!r} is not an Optuna storage (no Optuna tables); fix --storage")
+    return storage
+
+
+@contextlib.contextmanager
+def opening_errors(url: str) -> Iterator[None]:
+    """Turn a failure to open a storage (driver, server, schema version) into a one-line StorageError."""
+    import optuna
+    import sqlalchemy.exc
+
+    try:
+        yield
     except RuntimeError as exc:  # Optuna's schema check: the message names `optuna storage upgrade`
         fix = "run `optuna storage upgrade --storage URL` (keep a copy first)" if "upgrade" in str(exc) else \
             "use the Optuna version that wrote it"
@@ -235,9 +272,6 @@ def open_rdb(
         cause: BaseException = exc.__cause__ or exc  # Optuna wraps the driver's error: say what happened
         reason = mask_text(str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__)
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
-    if reader and not has_optuna_tables(storage):
-        raise StorageError(f"storage {mask_url(url)!r} is not an Optuna storage (no Optuna tables); fix --storage")
-    return storage
 
 
 def has_optuna_tables(storage: optuna.storages.RDBStorage) -> bool:

@@ -13,6 +13,7 @@ module-level function, since spawn pickles it by name.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ def run_workers(
 ) -> Any:
     """Create (or resume) the study here, then let `workers` processes fill it to its target."""
     from lstmexp.search import SearchSummary, count_done, create_or_resume, preflight, target_count
+    from lstmexp.search.attrs import BUDGET_ATTR
     from lstmexp.storage import open_storage
 
     if not allows_concurrent_writers(storage_url):
@@ -49,7 +51,10 @@ def run_workers(
         )
     preflight(spec)
     study = create_or_resume(spec, open_storage(storage_url, create=True))
+    if study.user_attrs.get(BUDGET_ATTR):
+        study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
     done_before = count_done(study)
+    started = time.monotonic()
     observer.study_ready(study.study_name, done_before, target_count(spec))
     context = multiprocessing.get_context("spawn")
     processes = [
@@ -62,7 +67,8 @@ def run_workers(
             process.start()
     for process in processes:
         process.join()
-    done = count_done(create_or_resume(spec, open_storage(storage_url, create=True)))
+    study = create_or_resume(spec, open_storage(storage_url, create=True))
+    done = count_done(study)
     failed = [p for p in processes if p.exitcode != 0]
     if failed:
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)
@@ -70,7 +76,23 @@ def run_workers(
             f"{len(failed)} of {workers} workers stopped abnormally ({codes}); {done} trials are saved: "
             "run the same command to resume"
         )
-    return SearchSummary(study.study_name, mask_url(storage_url), done, target_count(spec), done - done_before)
+    target = target_count(spec)
+    stopped = budget_stop(spec, study, done < target, time.monotonic() - started)
+    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
+
+
+def budget_stop(spec: ExperimentSpec, study: Any, short: bool, elapsed_s: float) -> str | None:
+    """Why a budget ended the workers' search, as the single process says it (None: it did not).
+
+    A worker records the reason on the study when its budget check stops it; one that started late
+    may have cleared that record as a resumed study's, so the reason is also worked out here.
+    """
+    from lstmexp.search.attrs import BUDGET_ATTR
+    from lstmexp.search.budget import budget_reason
+
+    if not short:
+        return None
+    return study.user_attrs.get(BUDGET_ATTR) or budget_reason(spec, study, elapsed_s)
 
 
 def quiet_worker(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import optuna
@@ -23,7 +22,7 @@ from lstmexp.search import SKIPPED_ATTR, count_done
 from lstmexp.spec import load_spec
 from lstmexp.storage import load_existing_study
 from lstmexp.workers import run_workers
-from tests.conftest import POSTGRES_URL, needs_postgres
+from tests.conftest import needs_postgres
 
 SMALL_SEARCH = [
     "--sampler", "random", "--pruner", "none",
@@ -241,14 +240,7 @@ def test_four_workers_on_a_local_journal_cover_a_grid_exactly_once(tmp_path):
 @pytest.mark.slow
 @pytest.mark.postgres
 @needs_postgres()
-def test_four_workers_on_postgresql_cover_a_grid_exactly_once():
-    name = f"four-{uuid.uuid4().hex[:12]}"
-    try:
-        summary = run_workers(load_spec(None, [*GRID_4, f"study={name}", NO_WEIGHTS]), POSTGRES_URL, 4, Quiet())
-        assert (summary.done, summary.target) == (12, 12)
-        assert_grid_covered_once(load_existing_study(POSTGRES_URL, name))
-    finally:
-        from lstmexp.storage import open_storage
-
-        with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=True))
+def test_four_workers_on_postgresql_cover_a_grid_exactly_once(fresh_postgres):
+    summary = run_workers(load_spec(None, [*GRID_4, "study=four", NO_WEIGHTS]), fresh_postgres, 4, Quiet())
+    assert (summary.done, summary.target) == (12, 12)
+    assert_grid_covered_once(load_existing_study(fresh_postgres, "four"))

@@ -16,7 +16,7 @@ from lstmexp.search import run_search
 from lstmexp.search.study import stored_spec
 from lstmexp.spec import load_spec
 from lstmexp.storage import SPEC_ATTR, mask_text, mask_url, remember_secrets
-from tests.conftest import POSTGRES_URL, needs_postgres
+from tests.conftest import needs_postgres
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint, make_studies
 
 # (override, the field or words the one line must name)
@@ -198,20 +198,17 @@ def test_the_stored_spec_holds_no_credential(workdir):
 
 @pytest.mark.postgres
 @needs_postgres()
-def test_a_password_in_the_spec_file_never_reaches_the_study_or_the_output(cli, workdir):
+def test_a_password_in_the_spec_file_never_reaches_the_study_or_the_output(cli, workdir, fresh_postgres):
     password = "Spec Secret@1"  # a space and an @: the forms that leaked
-    url = POSTGRES_URL.replace("postgres@", "postgres:" + password.replace(" ", "%20").replace("@", "%40") + "@")
-    study = f"hostile-{workdir.name[-10:]}".replace("_", "-")
+    url = fresh_postgres.replace("postgres@", "postgres:" + password.replace(" ", "%20").replace("@", "%40") + "@")
+    study = "hostile"
     (workdir / "s.yaml").write_text(QUICK_SPEC.replace("study: tiny", f"study: {study}\nstorage: {url}"))
-    try:
-        outputs = [cli("search", "s.yaml"), cli("report", "--storage", url, "--study", study, "--format", "json")]
-        assert all(r.code == 0 for r in outputs), [r.err for r in outputs]
-        attrs = optuna.load_study(study_name=study, storage=POSTGRES_URL).user_attrs
-        for text in [str(attrs), *(r.out + r.err for r in outputs)]:
-            assert "Spec Secret" not in text and "Spec%20Secret" not in text
-        assert attrs[SPEC_ATTR]["storage"].startswith("postgresql://postgres:***@")
-    finally:
-        optuna.delete_study(study_name=study, storage=POSTGRES_URL)
+    outputs = [cli("search", "s.yaml"), cli("report", "--storage", url, "--study", study, "--format", "json")]
+    assert all(r.code == 0 for r in outputs), [r.err for r in outputs]
+    attrs = optuna.load_study(study_name=study, storage=fresh_postgres).user_attrs
+    for text in [str(attrs), *(r.out + r.err for r in outputs)]:
+        assert "Spec Secret" not in text and "Spec%20Secret" not in text
+    assert attrs[SPEC_ATTR]["storage"].startswith("postgresql://postgres:***@")
 
 
 def test_every_trial_failing_without_a_result_stops_the_search(tmp_path, monkeypatch):

@@ -70,20 +70,17 @@ def test_same_spec_and_seed_give_the_same_trials_on_cpu(tmp_path, tiny_spec):
 
 @pytest.mark.postgres
 @needs_postgres()
-def test_a_password_never_appears_in_progress_reports_or_errors(cli, tiny_spec, workdir):
+def test_a_password_never_appears_in_progress_reports_or_errors(cli, tiny_spec, workdir, fresh_postgres):
     password = "Sup3rS3cret"
-    url = f"postgresql://postgres:{password}@127.0.0.1:5432/test"  # trust auth: the password is ignored
-    study = f"secret-{workdir.name[-12:]}".replace("_", "-")
-    try:
-        outputs = [cli("search", str(tiny_spec), "--storage", url, "--study", study, "--trials", "1")]
-        outputs += [cli("report", "--storage", url, "--study", study, "--format", fmt)
-                    for fmt in ("table", "markdown", "csv", "json")]
-        outputs.append(cli("--debug", "report", "--storage", url, "--study", "no-such-study"))
-        for result in outputs[:-1]:
-            assert result.code == 0, result.err
-        assert outputs[-1].code == 2 and "Traceback" in outputs[-1].err
-        for result in outputs:
-            assert password not in result.out + result.err
-        assert "postgres:***@127.0.0.1" in outputs[0].err
-    finally:
-        optuna.delete_study(study_name=study, storage=url)
+    url = fresh_postgres.replace("postgres@", f"postgres:{password}@")  # trust auth: the password is ignored
+    study = "secret"
+    outputs = [cli("search", str(tiny_spec), "--storage", url, "--study", study, "--trials", "1")]
+    outputs += [cli("report", "--storage", url, "--study", study, "--format", fmt)
+                for fmt in ("table", "markdown", "csv", "json")]
+    outputs.append(cli("--debug", "report", "--storage", url, "--study", "no-such-study"))
+    for result in outputs[:-1]:
+        assert result.code == 0, result.err
+    assert outputs[-1].code == 2 and "Traceback" in outputs[-1].err
+    for result in outputs:
+        assert password not in result.out + result.err
+    assert "postgres:***@127.0.0.1" in outputs[0].err

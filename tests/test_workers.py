@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-
-import optuna
 import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import count_done
 from lstmexp.storage import load_existing_study
 from lstmexp.workers import run_workers, threads_per_worker
-from tests.conftest import POSTGRES_URL, needs_postgres
+from tests.conftest import needs_postgres
 from tests.search_specs import Lines, small, trained
 
 
@@ -42,18 +38,22 @@ def test_workers_refuse_sqlite(tmp_path, cli):
 
 @pytest.mark.postgres
 @needs_postgres()
-def test_two_workers_on_postgresql_finish_with_exactly_n_trials():
-    name = f"pg-test-{uuid.uuid4().hex[:12]}"
-    try:
-        # keep_best=0: a database server has no folder, kept weights would land in the working tree's results/
-        spec = small(name, "search.sampler=random", "search.trials=5", "search.keep_best=0")
-        summary = run_workers(spec, POSTGRES_URL, 2, Lines())
-        study = load_existing_study(POSTGRES_URL, name)
-        assert summary.done == 5 and count_done(study) == 5
-        assert len(trained(study)) == 5
-        assert all(t.state == TrialState.COMPLETE for t in trained(study))
-    finally:
-        from lstmexp.storage import open_storage
+def test_two_workers_on_postgresql_finish_with_exactly_n_trials(fresh_postgres):
+    # keep_best=0: a database server has no folder, kept weights would land in the working tree's results/
+    spec = small("pg-two", "search.sampler=random", "search.trials=5", "search.keep_best=0")
+    summary = run_workers(spec, fresh_postgres, 2, Lines())  # an empty database: the tables are made here
+    study = load_existing_study(fresh_postgres, "pg-two")
+    assert summary.done == 5 and count_done(study) == 5
+    assert len(trained(study)) == 5
+    assert all(t.state == TrialState.COMPLETE for t in trained(study))
 
-        with contextlib.suppress(KeyError):
-            optuna.delete_study(study_name=name, storage=open_storage(POSTGRES_URL, create=True))
+
+def test_the_workers_summary_says_why_a_budget_stopped_the_search(tmp_path, cli):
+    url = f"journal:///{tmp_path}/budget.journal"
+    summary = run_workers(small("cpu2", "search.trials=20", "search.max_cpu_minutes=0.0001"), url, 2, Lines())
+    assert summary.done < 20
+    assert summary.budget_stop is not None and summary.budget_stop.startswith("max_cpu_minutes 0.0001 reached after")
+    result = cli("search", "--workers", "2", "--storage", f"journal:///{tmp_path}/wall.journal", "--trials", "20",
+                 "--timeout", "0.0001", "-o", "data.rows=600", "-o", "train.epochs=1")
+    assert result.code == 0, result.err
+    assert "stopped early: max_minutes 0.0001 reached after" in result.err

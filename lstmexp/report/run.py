@@ -56,11 +56,14 @@ def fast_report(storage_url: str, stored: StoredStudy, options: ReportOptions) -
 
 def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: LoadedTrials,
               options: ReportOptions) -> Report:
+    from lstmexp.spec.stored import SPEC_SCHEMA_ATTR, as_written
     from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url
 
+    stored = attrs.get(SPEC_ATTR)  # read as written: reproduce commands must not pick up today's defaults
+    spec = as_written(stored, attrs.get(SPEC_SCHEMA_ATTR)) if isinstance(stored, dict) else {}
     return build_report(
         name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), loaded.frame,
-        spec=attrs.get(SPEC_ATTR, {}), curves=loaded.curves, distributions=loaded.distributions or None,
+        spec=spec, curves=loaded.curves, distributions=loaded.distributions or None,
         distribution_json=loaded.distribution_json,
         within_pct=options.within_pct, max_memory=options.max_memory, ranges=loaded.ranges, study_attrs=attrs,
     )

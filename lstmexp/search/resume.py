@@ -5,20 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from lstmexp.errors import SpecError
-from lstmexp.spec import ExperimentSpec
 
 # Spec sections whose change makes old and new trials incomparable within one study.
 COMPARABLE_KEYS = ("data", "model", "train", "search.space", "search.objectives", "search.constraints")
 # Settings that may differ between runs of one study (where and how fast, not what is measured).
 RUNTIME_TRAIN_KEYS = ("device", "threads")
-
-
-def with_current_defaults(stored: dict[str, Any]) -> dict[str, Any]:
-    """A spec stored by an older lstmexp, with fields added since then at their defaults."""
-    try:
-        return ExperimentSpec.model_validate(stored).to_dict()
-    except ValueError:  # pydantic's ValidationError: compare the raw spec, which will then differ
-        return stored
 
 
 def check_comparable(stored: dict[str, Any], current: dict[str, Any], study_name: str) -> None:

@@ -12,8 +12,9 @@ from lstmexp.search.attrs import LR_COTUNED_ATTR
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.objective import directions
 from lstmexp.search.registry import grid_size, make_pruner, make_sampler
-from lstmexp.search.resume import check_comparable, with_current_defaults
+from lstmexp.search.resume import check_comparable
 from lstmexp.spec import ExperimentSpec
+from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, stored_form
 from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url, scheme_of
 
 
@@ -30,20 +31,25 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
             pruner=make_pruner(spec),
             load_if_exists=True,  # another worker may have created it a moment ago
         )
-        study.set_user_attr(SPEC_ATTR, stored_spec(spec))
-        study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
+        store_spec(study, spec)
         describe_study(study, spec)
         return study
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is None:  # created, then killed before its spec was stored: finish the creation now
         check_unfinished(study, spec)
-        study.set_user_attr(SPEC_ATTR, stored_spec(spec))
-        study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
+        store_spec(study, spec)
     else:
-        check_comparable(with_current_defaults(stored), spec.to_dict(), spec.study)
+        check_comparable(as_written(stored, study.user_attrs.get(SPEC_SCHEMA_ATTR)), spec.to_dict(), spec.study)
     study.sampler = make_sampler(spec, seed_offset)
     study.pruner = make_pruner(spec)
     return study
+
+
+def store_spec(study: optuna.Study, spec: ExperimentSpec) -> None:
+    """The spec, its schema version and the machine, on a new study."""
+    study.set_user_attr(SPEC_SCHEMA_ATTR, SPEC_SCHEMA)
+    study.set_user_attr(SPEC_ATTR, stored_spec(spec))
+    study.set_user_attr(ENV_ATTR, collect_environment(spec.train.threads))
 
 
 def stored_spec(spec: ExperimentSpec) -> dict[str, object]:
@@ -52,9 +58,9 @@ def stored_spec(spec: ExperimentSpec) -> dict[str, object]:
     The storage URL is where the study lives, not what it measured; stored masked, so a password in
     a spec's `storage:` never reaches optuna-dashboard or an exported study.
     """
-    # Only the fields that differ from the defaults: `optuna studies` and dashboards stay readable,
-    # and resume compares it after filling the defaults back in (resume.with_current_defaults).
-    stored = spec.model_dump(mode="json", exclude_defaults=True)
+    # Every field, not only those off their defaults: a default that changes in a later version must
+    # not change what an old study measured (lstmexp.spec.stored).
+    stored = stored_form(spec)
     if stored.get("storage"):
         stored["storage"] = mask_url(str(stored["storage"]))
     return stored

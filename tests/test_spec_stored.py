@@ -1,0 +1,89 @@
+"""lstmexp/spec/stored.py: whole specs with a schema version; old compact specs read as they were written."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+
+from lstmexp.errors import SpecError
+from lstmexp.report.run import report_study
+from lstmexp.search import run_search
+from lstmexp.spec import ExperimentSpec, TrainSpec
+from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, fill_compact, schema_1_defaults
+from lstmexp.storage import SPEC_ATTR, load_existing_study
+from tests.search_specs import tiny
+
+OLD_LR, NEW_LR = 0.003, 0.01
+
+
+def set_lr_default(lr: float) -> None:
+    """What a later lstmexp with another train.lr default would have: new default instances all the way up."""
+    TrainSpec.model_fields["lr"].default = lr
+    TrainSpec.model_rebuild(force=True)
+    ExperimentSpec.model_fields["train"].default = TrainSpec()
+    ExperimentSpec.model_rebuild(force=True)
+
+
+@pytest.fixture
+def lr_default_moved() -> Iterator[None]:
+    assert TrainSpec().lr == OLD_LR  # the default the compact spec below was written against
+    set_lr_default(NEW_LR)
+    try:
+        yield
+    finally:
+        set_lr_default(OLD_LR)
+
+
+def make_compact(url: str, name: str) -> dict[str, object]:
+    """Turn a study into one written before the schema version: the compact spec, no reproduce attribute."""
+    path = url.removeprefix("sqlite:///")
+    spec = ExperimentSpec.model_validate(load_existing_study(url, name).user_attrs[SPEC_ATTR])
+    compact = spec.model_dump(mode="json", exclude_defaults=True)  # what lstmexp stored then
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE study_user_attributes SET value_json = ? WHERE key = ?", (json.dumps(compact), SPEC_ATTR))
+        db.execute("DELETE FROM study_user_attributes WHERE key = ?", (SPEC_SCHEMA_ATTR,))
+        db.execute("DELETE FROM trial_user_attributes WHERE key = 'reproduce'")
+    return compact
+
+
+def test_a_new_study_stores_the_whole_spec_and_its_schema(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    spec = tiny("whole")
+    run_search(spec, url)
+    attrs = load_existing_study(url, "whole").user_attrs
+    assert attrs[SPEC_SCHEMA_ATTR] == SPEC_SCHEMA
+    assert attrs[SPEC_ATTR] == spec.to_dict()  # every field, defaults included
+    assert attrs[SPEC_ATTR]["train"]["lr"] == OLD_LR
+
+
+def test_the_frozen_defaults_fill_a_compact_spec_model_by_model():
+    compact = tiny("c").model_dump(mode="json", exclude_defaults=True)
+    assert fill_compact(compact, schema_1_defaults()) == tiny("c").to_dict()
+    # a stored range keeps its own class's default scale, not the default batch_size range's pow2
+    filled = fill_compact({"search": {"space": {"batch_size": {"values": [16, 32]}}}}, schema_1_defaults())
+    assert filled["search"]["space"]["batch_size"]["scale"] == "linear"
+    assert filled["search"]["space"]["time_step"]["values"] == [4, 8, 16, 32]
+
+
+def test_a_moved_default_leaves_an_old_study_its_resume_check_and_reproduce_commands_unchanged(tmp_path,
+                                                                                               lr_default_moved):
+    url = f"sqlite:///{tmp_path}/old.db"
+    set_lr_default(OLD_LR)  # the study is written by the older lstmexp...
+    run_search(tiny("old"), url)
+    compact = make_compact(url, "old")
+    assert "lr" not in compact.get("train", {})  # it ran at the default of its time
+    set_lr_default(NEW_LR)  # ...and read by the newer one
+    assert tiny("x").train.lr == NEW_LR
+
+    study = load_existing_study(url, "old")
+    assert as_written(study.user_attrs[SPEC_ATTR], study.user_attrs.get(SPEC_SCHEMA_ATTR))["train"]["lr"] == OLD_LR
+    with pytest.raises(SpecError, match=r"different train \(lr changed\)"):
+        run_search(tiny("old"), url)  # today's spec would train at another lr: not the same experiment
+    assert len(load_existing_study(url, "old").trials) == 3  # refused before a trial was added
+    run_search(tiny("old", f"train.lr={OLD_LR}", "search.trials=4"), url)  # the old experiment resumes
+    rebuilt = re.findall(r"lstmexp run --[^\"]*", report_study(url, ["old"], "json", None))  # for the old trials
+    assert rebuilt and all(f"-o train.lr={OLD_LR}" in command for command in rebuilt)  # the old lr, not today's
