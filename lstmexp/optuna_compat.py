@@ -39,9 +39,7 @@ def optimize_logger() -> logging.Logger:
     return logging.getLogger("optuna.study._optimize")
 
 
-# --------------------------------------------------------------------------------------------
-# Failing a trial from outside its worker (a worker that died while training it)
-# --------------------------------------------------------------------------------------------
+# ---- Failing a trial from outside its worker (a worker that died while training it) ----
 
 
 def fail_running_trial(study: optuna.Study, trial: FrozenTrial, key: str, note: str) -> FrozenTrial | None:
@@ -63,9 +61,7 @@ def fail_running_trial(study: optuna.Study, trial: FrozenTrial, key: str, note: 
     return copy.deepcopy(storage.get_trial(trial._trial_id))
 
 
-# --------------------------------------------------------------------------------------------
-# Reading trials straight from Optuna's RDB tables (optuna/storages/_rdb/models.py)
-# --------------------------------------------------------------------------------------------
+# ---- Reading trials straight from Optuna's RDB tables (optuna/storages/_rdb/models.py) ----
 
 TRIALS_SQL = "SELECT trial_id, number, state, datetime_start, datetime_complete FROM trials WHERE study_id = :study"
 PARAMS_SQL = (
@@ -138,9 +134,7 @@ def seconds_between(start: datetime | str | None, end: datetime | str | None) ->
     return (end - start).total_seconds()
 
 
-# --------------------------------------------------------------------------------------------
-# Reading a SQLite study without Optuna at all (the read-only, fast path of `lstmexp report`)
-# --------------------------------------------------------------------------------------------
+# ---- Reading a SQLite study without Optuna at all (the read-only, fast path of `lstmexp report`) ----
 
 STUDY_SQL = "SELECT study_id FROM studies WHERE study_name = ?"
 STUDY_ATTRS_SQL = "SELECT key, value_json FROM study_user_attributes WHERE study_id = ?"
@@ -234,9 +228,7 @@ def searched_range(distribution: dict[str, Any]) -> tuple[Any, Any] | None:
     return (min(numbers), max(numbers)) if len(numbers) >= 2 else None
 
 
-# --------------------------------------------------------------------------------------------
-# Parameter importance over trials already in memory
-# --------------------------------------------------------------------------------------------
+# ---- Parameter importance over trials already in memory ----
 
 
 def importances_over(trials: list[FrozenTrial], direction: str, params: list[str]) -> dict[str, float]:
@@ -258,9 +250,7 @@ def importances_over(trials: list[FrozenTrial], direction: str, params: list[str
     return optuna.importance.get_param_importances(study, params=params)
 
 
-# --------------------------------------------------------------------------------------------
-# The journal file: one JSON record per line, appended under the journal's file lock
-# --------------------------------------------------------------------------------------------
+# ---- The journal file: one JSON record per line, appended under the journal's file lock ----
 
 
 def drop_torn_tail(path: Path, lock: Any) -> bool:
@@ -346,3 +336,10 @@ def journal_op_codes() -> frozenset[int]:
     from optuna.storages.journal._storage import JournalOperation
 
     return frozenset(op.value for op in JournalOperation)
+
+
+def optuna_table_names() -> frozenset[str]:
+    """Every table Optuna's RDB storage creates, with alembic's bookkeeping table beside them."""
+    from optuna.storages._rdb import models
+
+    return frozenset(models.BaseModel.metadata.tables) | {"alembic_version"}

@@ -1,7 +1,7 @@
 """Storage URLs: validation, password masking, and opening Optuna storages safely.
 
-SQLite under results/ is the default; PostgreSQL (or MySQL) lets workers on several machines share
-one study. Nothing here ever prints a password: every message goes through `mask_url`.
+SQLite under results/ is the default; PostgreSQL (or MySQL) lets workers on several machines share one study.
+Nothing here ever prints a password: every message goes through `mask_url`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ DEFAULT_WORKERS_STORAGE = "journal:///results/lstmexp.journal"
 HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 30
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?P<tail>@)", re.I)
-# Any `user:secret@` in a text, whatever comes before it: a URL with a malformed scheme
-# (`postgresql:/u:pw@h`, `postgresql//u:pw@h`, `u:pw@h`) still carries its password.
+# Any `user:secret@` in a text: a URL with a malformed scheme (`postgresql:/u:pw@h`, `u:pw@h`) still has its password.
 _USER_SECRET_AT = re.compile(r"(?P<head>[^\s:/@'\"]+:)(?P<password>[^@\s/'\"]+)(?P<tail>@)")
 # Query-string keys that carry credentials (password=, sslpassword=, passwd=, pwd=, token=, secret=...).
 _SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.I)

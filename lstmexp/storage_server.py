@@ -23,13 +23,11 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
-# Optuna's tables (storages/_rdb/models.py, plus alembic's bookkeeping), all of them: a database
-# holding only some of them is an Optuna creation that was cut short, which creating again finishes.
-OPTUNA_ALL_TABLES = frozenset({
-    "studies", "study_directions", "study_user_attributes", "study_system_attributes", "trials",
-    "trial_user_attributes", "trial_system_attributes", "trial_params", "trial_values",
-    "trial_intermediate_values", "trial_heartbeats", "version_info", "alembic_version",
-})
+from lstmexp.optuna_compat import optuna_table_names
+
+# Optuna's tables, all of them: a database holding only some of them is an Optuna creation that
+# was cut short, which creating again finishes.
+OPTUNA_ALL_TABLES = optuna_table_names()
 # The tables every Optuna storage has had: with these, the database is Optuna's (other tables may sit beside).
 OPTUNA_CORE_TABLES = frozenset({"studies", "trials", "version_info"})
 # One lock key per database for "creating Optuna's tables" (PostgreSQL advisory locks are per database).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lstmexp.search import run_search
+from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR
 from lstmexp.storage import SPEC_ATTR, load_existing_study
 from tests.search_specs import tiny
 
@@ -20,13 +21,16 @@ def test_studies_lists_each_study_with_trials_best_value_and_dates(tmp_path, cli
     assert cli("studies", "--storage", f"sqlite:///{tmp_path}/missing.db").code == 2
 
 
-def test_the_study_names_its_metrics_and_stores_only_non_default_settings(tmp_path):
+def test_the_study_names_its_metrics_and_stores_the_whole_spec_with_its_schema(tmp_path):
     url = f"sqlite:///{tmp_path}/m.db"
     run_search(tiny("named", "search.trials=1"), url)
     study = load_existing_study(url, "named")
     assert study.metric_names == ["val_loss"]
     stored = study.user_attrs[SPEC_ATTR]
-    assert stored["data"] == {"rows": 600} and "seed" not in stored["train"]
+    # Every field, defaults included, so a later change of a default cannot alter what this study ran.
+    assert stored["data"]["rows"] == 600 and stored["data"]["dataset"] == "synthetic"
+    assert "seed" in stored["train"] and "epochs" in stored["train"]
+    assert study.user_attrs[SPEC_SCHEMA_ATTR] == SPEC_SCHEMA
 
 
 def test_a_cpu_budget_stops_the_study_between_trials_and_says_why(tmp_path):

@@ -66,10 +66,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"data file {path} has no rows; point data.path at a file with data")
     if not any(pd.api.types.is_numeric_dtype(frame[column]) for column in frame.columns):
-        # Not a series at all (a password file, a script, a log): say so without quoting a line of it.
-        raise DataError(f"data file {path} has no numeric column, so it is not a time series table; "
-                        "point data.path at a CSV or Parquet file with a header row and numeric columns")
+        refuse_non_numeric(frame, path)
     return frame
+
+
+def refuse_non_numeric(frame: pd.DataFrame, path: Path) -> None:
+    """Why a table with no numeric column cannot be a series, as a DataError."""
+    hint = dialect_hint(frame, str(path))  # numbers written with decimal commas read as text
+    if hint:
+        raise DataError(hint)
+    # Not a series at all (a password file, a script, a log): say so without quoting a line of it.
+    raise DataError(f"data file {path} has no numeric column, so it is not a time series table; "
+                    "point data.path at a CSV or Parquet file with a header row and numeric columns")
 
 
 def load_table(spec: DataSpec) -> Table:
