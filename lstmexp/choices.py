@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, get_args
 
+from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, TIME_TO_TARGET_S, TRAIN_S_PER_EPOCH, VAL_LOSS_BEST
+
 # The three parameters every study searches (the questions lstmexp answers), in report order.
 SearchedParam = Literal["batch_size", "time_step", "hidden_size"]
 SEARCHED_PARAMS: tuple[str, ...] = get_args(SearchedParam)
@@ -35,11 +37,11 @@ class Goal(NamedTuple):
 
 
 OBJECTIVE_GOALS: dict[ObjectiveName, Goal] = {
-    "val_loss": Goal("val_loss_best", "minimize"),
-    "samples_per_s": Goal("samples_per_s", "maximize"),
-    "s_per_epoch": Goal("train_s_per_epoch", "minimize"),
-    "peak_memory": Goal("peak_mem_bytes", "minimize"),
-    "time_to_target": Goal("time_to_target_s", "minimize"),
+    "val_loss": Goal(VAL_LOSS_BEST, "minimize"),
+    "samples_per_s": Goal(SAMPLES_PER_S, "maximize"),
+    "s_per_epoch": Goal(TRAIN_S_PER_EPOCH, "minimize"),
+    "peak_memory": Goal(PEAK_MEM_BYTES, "minimize"),
+    "time_to_target": Goal(TIME_TO_TARGET_S, "minimize"),
 }
 
 ReportFormat = Literal["table", "markdown", "html", "csv", "json"]

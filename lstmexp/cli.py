@@ -22,6 +22,7 @@ from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.integrations import LOG_TARGETS
 from lstmexp.launch import REPRODUCE_ENV, finite_flag
+from lstmexp.metric_names import FAILURE_DETAIL, FAILURE_REASON
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 from lstmexp.text import printable
 
@@ -196,7 +197,7 @@ def run(
     try:
         metrics: dict[str, Any] = {"state": "complete", **vars(params), **run_trial(experiment, params)}
     except TrialFailure as failure:
-        metrics = {"state": "fail", **vars(params), "failure_reason": failure.reason, "failure_detail": failure.detail}
+        metrics = {"state": "fail", **vars(params), FAILURE_REASON: failure.reason, FAILURE_DETAIL: failure.detail}
     if as_json:
         click.echo(json.dumps(json_safe(metrics), default=str, allow_nan=False))
     else:

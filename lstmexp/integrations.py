@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmexp.errors import LstmexpError
+from lstmexp.metric_names import FAILURE_REASON
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -150,7 +151,7 @@ class TensorboardLogger:
 
 
 def trial_state(trial: FrozenTrial) -> str:
-    return "fail" if "failure_reason" in trial.user_attrs else trial.state.name.lower()
+    return "fail" if FAILURE_REASON in trial.user_attrs else trial.state.name.lower()
 
 
 def open_logger(target: str, study_name: str) -> MlflowLogger | TensorboardLogger:

@@ -14,19 +14,48 @@ import numpy as np
 
 from lstmexp.evaluate import Evaluation
 from lstmexp.measure import MemoryReading
+from lstmexp.metric_names import (
+    BEST_EPOCH,
+    BUDGET_REACHED,
+    EPOCHS_RUN,
+    EPOCHS_TO_TARGET,
+    EVAL_S_PER_EPOCH,
+    GRAD_NORM_MAX,
+    GRAD_NORM_MEAN,
+    ITERATIONS_PER_EPOCH,
+    NONFINITE_GRAD_FRAC,
+    PEAK_MEM_BYTES,
+    PEAK_MEM_METHOD,
+    PEAK_MEM_RESERVED_BYTES,
+    REPEATS,
+    SAMPLES_PER_S,
+    SAMPLES_SEEN,
+    STOPPED_EARLY,
+    TEST_LOSS,
+    TEST_MAE_UNITS,
+    TEST_MSE,
+    TEST_SKILL,
+    TIME_TO_TARGET_S,
+    TRAIN_LOSS_FINAL,
+    TRAIN_S_PER_EPOCH,
+    TRAIN_SAMPLES_PER_EPOCH,
+    VAL_LOSS_BEST,
+    VAL_LOSS_FINAL,
+    WARMUP_ITERS,
+)
 from lstmexp.train import EpochRecord, TrainResult
 
 # Metrics averaged over repeats, each with a standard deviation and coefficient of variation.
 REPEATED_METRICS = (
-    "val_loss_best",
-    "test_mse",
-    "test_mae_units",
-    "test_skill",
-    "samples_per_s",
-    "train_s_per_epoch",
-    "eval_s_per_epoch",
-    "grad_norm_mean",
-    "time_to_target_s",
+    VAL_LOSS_BEST,
+    TEST_MSE,
+    TEST_MAE_UNITS,
+    TEST_SKILL,
+    SAMPLES_PER_S,
+    TRAIN_S_PER_EPOCH,
+    EVAL_S_PER_EPOCH,
+    GRAD_NORM_MEAN,
+    TIME_TO_TARGET_S,
 )
 
 
@@ -36,30 +65,30 @@ def run_metrics(
     """One run's losses, errors, speed, counters, memory, gradient health and curves."""
     epochs = result.epochs
     return {
-        "val_loss_best": result.best.val_loss,
-        "val_loss_final": epochs[-1].val_loss,
-        "train_loss_final": epochs[-1].train_loss,
-        "test_loss": test.mse,
+        VAL_LOSS_BEST: result.best.val_loss,
+        VAL_LOSS_FINAL: epochs[-1].val_loss,
+        TRAIN_LOSS_FINAL: epochs[-1].train_loss,
+        TEST_LOSS: test.mse,
         **evaluation_metrics("val", val),
         **evaluation_metrics("test", test),
-        "samples_per_s": result.samples_per_s,
-        "train_s_per_epoch": float(np.mean([e.train_s for e in epochs])),
-        "eval_s_per_epoch": float(np.mean([e.eval_s for e in epochs])),
-        "iterations_per_epoch": result.iterations_per_epoch,
-        "train_samples_per_epoch": result.samples_per_epoch,
-        "warmup_iters": result.warmup_iters,
-        "epochs_run": len(epochs),
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
+        SAMPLES_PER_S: result.samples_per_s,
+        TRAIN_S_PER_EPOCH: float(np.mean([e.train_s for e in epochs])),
+        EVAL_S_PER_EPOCH: float(np.mean([e.eval_s for e in epochs])),
+        ITERATIONS_PER_EPOCH: result.iterations_per_epoch,
+        TRAIN_SAMPLES_PER_EPOCH: result.samples_per_epoch,
+        WARMUP_ITERS: result.warmup_iters,
+        EPOCHS_RUN: len(epochs),
+        BEST_EPOCH: result.best_epoch,
+        STOPPED_EARLY: result.stopped_early,
         **time_to_target(epochs, target_val_loss),
-        "peak_mem_bytes": reading.peak_bytes,
-        "peak_mem_reserved_bytes": reading.reserved_bytes,
-        "peak_mem_method": reading.method,
-        "grad_norm_mean": float(np.nanmean([e.grad_norm_mean for e in epochs])),
-        "grad_norm_max": float(np.nanmax([e.grad_norm_max for e in epochs])),
-        "nonfinite_grad_frac": float(np.mean([e.nonfinite_grad_frac for e in epochs])),
-        "samples_seen": result.samples_seen,
-        "budget_reached": result.budget_reached,
+        PEAK_MEM_BYTES: reading.peak_bytes,
+        PEAK_MEM_RESERVED_BYTES: reading.reserved_bytes,
+        PEAK_MEM_METHOD: reading.method,
+        GRAD_NORM_MEAN: float(np.nanmean([e.grad_norm_mean for e in epochs])),
+        GRAD_NORM_MAX: float(np.nanmax([e.grad_norm_max for e in epochs])),
+        NONFINITE_GRAD_FRAC: float(np.mean([e.nonfinite_grad_frac for e in epochs])),
+        SAMPLES_SEEN: result.samples_seen,
+        BUDGET_REACHED: result.budget_reached,
         "curve_train_loss": [e.train_loss for e in epochs],
         "curve_val_loss": [e.val_loss for e in epochs],
         "curve_grad_norm_mean": [e.grad_norm_mean for e in epochs],
@@ -89,8 +118,8 @@ def time_to_target(epochs: list[EpochRecord], target: float | None) -> dict[str,
     for record in epochs:
         elapsed += record.train_s + record.eval_s
         if record.val_loss <= target:
-            return {"time_to_target_s": elapsed, "epochs_to_target": record.epoch}
-    return {"time_to_target_s": None, "epochs_to_target": None}
+            return {TIME_TO_TARGET_S: elapsed, EPOCHS_TO_TARGET: record.epoch}
+    return {TIME_TO_TARGET_S: None, EPOCHS_TO_TARGET: None}
 
 
 def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -99,7 +128,7 @@ def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
     Everything else (curves, counts, methods) comes from the first run; peak memory is the largest.
     """
     combined = dict(runs[0])
-    combined["repeats"] = len(runs)
+    combined[REPEATS] = len(runs)
     if len(runs) == 1:
         return combined
     for key in REPEATED_METRICS:
@@ -112,6 +141,6 @@ def combine_repeats(runs: list[dict[str, Any]]) -> dict[str, Any]:
         combined[key] = mean
         combined[f"{key}_std"] = std
         combined[f"{key}_cv"] = std / abs(mean) if mean != 0 else float("nan")
-    combined["peak_mem_bytes"] = max((r["peak_mem_bytes"] for r in runs if r["peak_mem_bytes"] is not None),
+    combined[PEAK_MEM_BYTES] = max((r[PEAK_MEM_BYTES] for r in runs if r[PEAK_MEM_BYTES] is not None),
                                      default=None)
     return combined

@@ -17,6 +17,7 @@ import torch
 from lstmexp.data import Series
 from lstmexp.errors import DataError
 from lstmexp.evaluate import evaluate, predict_windows
+from lstmexp.metric_names import TEST_MSE
 from lstmexp.spec import ExperimentSpec
 from lstmexp.trial import TrialParams, build_model, cached_series
 from lstmexp.weights import load_kept, weights_dir
@@ -49,7 +50,7 @@ def forecast(storage_url: str, study: str, number: int, data_path: str | None, s
         frame=forecast_frame(model, series, split, params, spec.data.horizon),
         mse=scores.mse,
         mae=scores.mae,
-        trial_test_mse=meta.get("test_mse"),
+        trial_test_mse=meta.get(TEST_MSE),
         same_scaler=same_scaler(series, meta["scaler"]),
     )
 

@@ -19,6 +19,7 @@ from lstmexp.measure import (
     remember_choice,
     thread_candidates,
 )
+from lstmexp.metric_names import PEAK_MEM_BYTES, PEAK_MEM_METHOD, PROCESS_PEAK_BYTES, PROCESS_PEAK_MISSING
 from lstmexp.spec import ExperimentSpec
 from lstmexp.train import TrainConfig, Trainer
 
@@ -57,17 +58,17 @@ def train_speed(metrics: dict[str, Any]) -> dict[str, Any]:
 def process_memory(runs: list[dict[str, Any]], device: torch.device) -> dict[str, Any]:
     """The resident-set peak over the repeats (process memory), or None with the reason."""
     if device.type == "cuda":
-        return {"process_peak_bytes": None, "process_peak_missing": "not measured on CUDA: the allocator's peak is"}
-    peaks = [run["process_peak_bytes"] for run in runs if run["process_peak_bytes"] is not None]
+        return {PROCESS_PEAK_BYTES: None, PROCESS_PEAK_MISSING: "not measured on CUDA: the allocator's peak is"}
+    peaks = [run[PROCESS_PEAK_BYTES] for run in runs if run[PROCESS_PEAK_BYTES] is not None]
     if peaks:
-        return {"process_peak_bytes": max(peaks)}
-    return {"process_peak_bytes": None, "process_peak_missing": runs[0].get("process_peak_missing", "not measured")}
+        return {PROCESS_PEAK_BYTES: max(peaks)}
+    return {PROCESS_PEAK_BYTES: None, PROCESS_PEAK_MISSING: runs[0].get(PROCESS_PEAK_MISSING, "not measured")}
 
 
 def memory_figures(reading: MemoryReading, tensors: TensorPeak) -> dict[str, Any]:
-    process: dict[str, Any] = {"process_peak_bytes": reading.peak_bytes}
+    process: dict[str, Any] = {PROCESS_PEAK_BYTES: reading.peak_bytes}
     if reading.missing:
-        process["process_peak_missing"] = reading.missing
+        process[PROCESS_PEAK_MISSING] = reading.missing
     if tensors.peak_bytes is None:
         return process
-    return {**process, "peak_mem_bytes": tensors.peak_bytes, "peak_mem_method": "tensor-peak"}
+    return {**process, PEAK_MEM_BYTES: tensors.peak_bytes, PEAK_MEM_METHOD: "tensor-peak"}

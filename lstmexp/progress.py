@@ -12,6 +12,15 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lstmexp.metric_names import (
+    FAILURE_REASON,
+    LOST,
+    PEAK_MEM_BYTES,
+    REPEAT_OF,
+    SAMPLES_PER_S,
+    TRAIN_SEED,
+    VAL_LOSS_BEST,
+)
 from lstmexp.text import printable
 from lstmexp.units import format_bytes
 
@@ -175,20 +184,20 @@ def describe_trial(trial: FrozenTrial) -> str:
     attrs = trial.user_attrs
     params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
     state = trial.state.name.lower()
-    if "failure_reason" in attrs:
-        return f"trial {trial.number} {state} ({attrs['failure_reason']}): {params}"
-    if "lost" in attrs:
+    if FAILURE_REASON in attrs:
+        return f"trial {trial.number} {state} ({attrs[FAILURE_REASON]}): {params}"
+    if LOST in attrs:
         return f"trial {trial.number} {state} (worker lost, retried once): {params}"
     figures = []
-    if attrs.get("val_loss_best") is not None:
-        figures.append(f"val loss {attrs['val_loss_best']:.4g}")
-    if attrs.get("samples_per_s") is not None:
-        figures.append(f"{attrs['samples_per_s']:.0f} samples/s")
-    if attrs.get("peak_mem_bytes") is not None:
-        figures.append(f"{format_bytes(attrs['peak_mem_bytes'])}")
+    if attrs.get(VAL_LOSS_BEST) is not None:
+        figures.append(f"val loss {attrs[VAL_LOSS_BEST]:.4g}")
+    if attrs.get(SAMPLES_PER_S) is not None:
+        figures.append(f"{attrs[SAMPLES_PER_S]:.0f} samples/s")
+    if attrs.get(PEAK_MEM_BYTES) is not None:
+        figures.append(f"{format_bytes(attrs[PEAK_MEM_BYTES])}")
     if trial.constraints and any(v > 0 for v in trial.constraints.values()):
         broken = ", ".join(k for k, v in trial.constraints.items() if v > 0)
         figures.append(f"infeasible: {broken}")
-    if "repeat_of" in attrs:
-        figures.append(f"repeat of trial {attrs['repeat_of']} with seed {attrs.get('train_seed')}")
+    if REPEAT_OF in attrs:
+        figures.append(f"repeat of trial {attrs[REPEAT_OF]} with seed {attrs.get(TRAIN_SEED)}")
     return f"trial {trial.number} {state}: {params}: {', '.join(figures)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
+from lstmexp.search.attrs import BUDGET_ATTR
 from lstmexp.text import printable
 
 
@@ -23,7 +24,7 @@ def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
             best_text(summary),
             stamp(summary.datetime_start),
             stamp(max(ends) if ends else None),
-            str(summary.user_attrs.get("budget_stop") or ""),
+            str(summary.user_attrs.get(BUDGET_ATTR) or ""),
         ))
     return rows
 

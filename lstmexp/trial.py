@@ -36,6 +36,22 @@ from lstmexp.measure import (
     prime_runtime,
     resolve_device,
 )
+from lstmexp.metric_names import (
+    ACHIEVED_GFLOPS,
+    ACTIVATION_MEM_EST_BYTES,
+    FLOPS_PER_SAMPLE,
+    HORIZON,
+    HW_EFFICIENCY_PCT,
+    MODE,
+    NORMALIZATION,
+    PARAM_COUNT,
+    PEAK_GFLOPS,
+    PEAK_MEM_BYTES,
+    SAMPLES_PER_S,
+    STATEFUL,
+    STOPPED_EARLY,
+    TIME_STEPS_PER_S,
+)
 from lstmexp.metrics import combine_repeats, run_metrics
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.probe import memory_figures, probe_configuration, process_memory, train_speed
@@ -79,11 +95,11 @@ def run_trial(
         first = repeat == 0
         hooks = (on_epoch, on_model) if first else (None, None)
         runs.append(train_once(spec, params, series, seed, hooks[0], tensors, speed.meter, hooks[1]))
-        if runs[0]["stopped_early"]:
+        if runs[0][STOPPED_EARLY]:
             break
     metrics = {**train_speed(combine_repeats(runs)), **speed.metrics(), **tensors.metrics(),
                **process_memory(runs, device)}
-    metrics.update(compute_metrics(spec, params, series, metrics["samples_per_s"], device))
+    metrics.update(compute_metrics(spec, params, series, metrics[SAMPLES_PER_S], device))
     metrics.update(device=str(device), torch_threads=speed.threads, threads_policy=policy,
                    wall_s=time.perf_counter() - wall_start)
     return metrics
@@ -101,12 +117,12 @@ def compute_metrics(
     peak = peak_gflops(device)
     return {
         # A stateful sample is one step of a stream; a stateless sample is a window of time_step steps.
-        "time_steps_per_s": samples_per_s * (1 if spec.train.stateful else params.time_step),
-        "flops_per_sample": flops,
-        "achieved_gflops": achieved,
-        "peak_gflops": peak,
-        "hw_efficiency_pct": 100.0 * achieved / peak,
-        "activation_mem_est_bytes": estimate_activation_bytes(
+        TIME_STEPS_PER_S: samples_per_s * (1 if spec.train.stateful else params.time_step),
+        FLOPS_PER_SAMPLE: flops,
+        ACHIEVED_GFLOPS: achieved,
+        PEAK_GFLOPS: peak,
+        HW_EFFICIENCY_PCT: 100.0 * achieved / peak,
+        ACTIVATION_MEM_EST_BYTES: estimate_activation_bytes(
             params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
         ),
     }
@@ -126,7 +142,7 @@ def guard_oom(
         if not is_out_of_memory(exc):
             raise
         # no reference to exc kept: its traceback holds the tensors
-        failure = TrialFailure("oom", first_line(exc), {"peak_mem_bytes": memory.reading().peak_bytes})
+        failure = TrialFailure("oom", first_line(exc), {PEAK_MEM_BYTES: memory.reading().peak_bytes})
     finally:
         memory.release()
     gc.collect()
@@ -192,7 +208,7 @@ def train_once(
     return {
         **run_metrics(result, val, test, reading, spec.train.target_val_loss),
         **memory_figures(reading, tensors),
-        "param_count": count_parameters(model),
+        PARAM_COUNT: count_parameters(model),
         **data_metrics(spec, model, series, params),
     }
 
@@ -221,7 +237,7 @@ def train_measured(
             raise
         # Keep no reference to the exception: its traceback holds the trial's tensors, which must
         # be freed before the next trial (optuna/optuna#1224, #4934).
-        oom = TrialFailure("oom", first_line(exc), {"peak_mem_bytes": memory.reading().peak_bytes})
+        oom = TrialFailure("oom", first_line(exc), {PEAK_MEM_BYTES: memory.reading().peak_bytes})
     finally:
         if oom is not None:
             del model
@@ -251,17 +267,17 @@ def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_si
         raise TrialFailure(
             "infeasible",
             f"estimated activation memory {format_bytes(estimate)} exceeds max_memory {format_bytes(cap)}",
-            {"activation_mem_est_bytes": estimate},
+            {ACTIVATION_MEM_EST_BYTES: estimate},
         )
 
 
 def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, Any]:
     """How the data was fed (for grouping in reports), and accuracy for classification tasks."""
     metrics: dict[str, Any] = {
-        "stateful": spec.train.stateful,
-        "mode": spec.data.mode,
-        "horizon": spec.data.horizon,
-        "normalization": spec.data.normalization,
+        STATEFUL: spec.train.stateful,
+        MODE: spec.data.mode,
+        HORIZON: spec.data.horizon,
+        NORMALIZATION: spec.data.normalization,
     }
     if getattr(series, "is_classification", False):
         for split in ("val", "test"):

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from lstmexp.errors import LstmexpError
+from lstmexp.metric_names import CONFIG
 from lstmexp.safe_write import write_atomic
 from lstmexp.storage import journal_path, scheme_of, sqlite_path
 
@@ -47,7 +48,7 @@ def kept_trials(folder: Path) -> list[KeptTrial]:
     for meta_file in sorted(folder.glob("trial_*.json")):
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            kept.append(KeptTrial(int(meta["number"]), float(meta["value"]), str(meta["config"]), meta))
+            kept.append(KeptTrial(int(meta["number"]), float(meta["value"]), str(meta[CONFIG]), meta))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             set_aside(meta_file, type(exc).__name__)
     return kept
@@ -86,7 +87,7 @@ def keep_if_best(folder: Path, candidate: KeptTrial, state: dict[str, torch.Tens
     tensors = {name: tensor.detach().cpu() for name, tensor in state.items()}
     # the .pt first, the .json (the index kept_trials reads) last: a kill between them leaves no entry
     write_atomic(folder / f"trial_{candidate.number}.pt", lambda stream: torch.save(tensors, stream), binary=True)
-    meta = {**candidate.meta, "number": candidate.number, "value": candidate.value, "config": candidate.config}
+    meta = {**candidate.meta, "number": candidate.number, "value": candidate.value, CONFIG: candidate.config}
     write_atomic(folder / f"trial_{candidate.number}.json", lambda stream: stream.write(json.dumps(meta, indent=1)))
     return True
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import psutil
 
+from lstmexp.metric_names import CONTENDED, CONTENTION_REASON, CPU_SHARE, LOAD_AVG_1M, OTHER_CPU_FRAC, STEAL_FRAC
+
 # The rule: other processes used over a quarter of the machine's CPU time, the hypervisor stole
 # over 5 %, or this process got under 60 % of the CPU time its threads could use (it waited).
 OTHER_CPU_LIMIT = 0.25
@@ -49,12 +51,12 @@ class ContentionReading:
     def metrics(self) -> dict[str, object]:
         reason = self.reason
         return {
-            "contended": bool(reason),
-            "contention_reason": reason,
-            "cpu_share": self.cpu_share,
-            "load_avg_1m": self.load_avg_1m,
-            "other_cpu_frac": self.other_cpu_frac,
-            "steal_frac": self.steal_frac,
+            CONTENDED: bool(reason),
+            CONTENTION_REASON: reason,
+            CPU_SHARE: self.cpu_share,
+            LOAD_AVG_1M: self.load_avg_1m,
+            OTHER_CPU_FRAC: self.other_cpu_frac,
+            STEAL_FRAC: self.steal_frac,
         }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from lstmexp.measure.threads import affinity_cores, cgroup_quota_cores, thread_budget, usable_cores
+from lstmexp.metric_names import TORCH_THREADS
 
 
 def thread_policy(requested: int | None) -> dict[str, object]:
@@ -26,7 +27,7 @@ def thread_policy(requested: int | None) -> dict[str, object]:
         "thread_budget": budget,
         "thread_policy": policy,
         # the most threads a trial uses (the per-trial figure is each trial's torch_threads)
-        "torch_threads": requested if requested is not None else budget,
+        TORCH_THREADS: requested if requested is not None else budget,
     }
 
 

@@ -19,6 +19,7 @@ import torch
 from lstmexp.measure.contention import ContentionMeter, ContentionReading
 from lstmexp.measure.device import now
 from lstmexp.measure.threads import set_threads
+from lstmexp.metric_names import SAMPLES_PER_S, SAMPLES_PER_S_BLOCKS, SAMPLES_PER_S_SPREAD
 
 Step = Callable[[], int]  # runs one training step on the next batch, returns its samples
 
@@ -42,9 +43,9 @@ class SpeedFigure:
 
     def metrics(self) -> dict[str, object]:
         return {
-            "samples_per_s": self.samples_per_s,
-            "samples_per_s_spread": self.spread,
-            "samples_per_s_blocks": len(self.block_rates),
+            SAMPLES_PER_S: self.samples_per_s,
+            SAMPLES_PER_S_SPREAD: self.spread,
+            SAMPLES_PER_S_BLOCKS: len(self.block_rates),
             **self.contention.metrics(),
         }
 

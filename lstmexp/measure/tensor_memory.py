@@ -22,6 +22,15 @@ from dataclasses import dataclass
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from lstmexp.metric_names import (
+    TENSOR_ACTIVATIONS_BYTES,
+    TENSOR_GRADS_BYTES,
+    TENSOR_OPTIMIZER_BYTES,
+    TENSOR_PARAMS_BYTES,
+    TENSOR_PEAK_BYTES,
+    TENSOR_PEAK_MISSING,
+)
+
 
 @dataclass(frozen=True)
 class TensorPeak:
@@ -34,14 +43,14 @@ class TensorPeak:
 
     def metrics(self) -> dict[str, object]:
         figures: dict[str, object] = {
-            "tensor_peak_bytes": self.peak_bytes,
-            "tensor_params_bytes": self.params_bytes,
-            "tensor_grads_bytes": self.grads_bytes,
-            "tensor_optimizer_bytes": self.optimizer_bytes,
-            "tensor_activations_bytes": self.activations_bytes,
+            TENSOR_PEAK_BYTES: self.peak_bytes,
+            TENSOR_PARAMS_BYTES: self.params_bytes,
+            TENSOR_GRADS_BYTES: self.grads_bytes,
+            TENSOR_OPTIMIZER_BYTES: self.optimizer_bytes,
+            TENSOR_ACTIVATIONS_BYTES: self.activations_bytes,
         }
         if self.missing:
-            figures["tensor_peak_missing"] = self.missing
+            figures[TENSOR_PEAK_MISSING] = self.missing
         return figures
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, NOT_TESTABLE, ClaimResult
 from lstmexp.report.configs import RANK_METRIC
 from lstmexp.units import MIB
@@ -90,12 +91,12 @@ def figures_of(config: dict[str, Any]) -> str:
     spread = f" ± {sd:.2g}" if not is_missing(sd) else ""
     seeds = int(config.get("seeds", 1))
     parts.append(f"val loss {config[RANK_METRIC]:.4g}{spread} over {seeds} seed{'s' if seeds != 1 else ''}")
-    if not is_missing(config.get("samples_per_s")):
-        parts.append(f"{config['samples_per_s']:,.0f} samples/s")
-    if not is_missing(config.get("peak_mem_bytes")):
-        parts.append(f"{config['peak_mem_bytes'] / MIB:,.1f} MiB peak")
-    if not is_missing(config.get("test_skill")):
-        parts.append(f"test skill {config['test_skill']:.3g}")
+    if not is_missing(config.get(SAMPLES_PER_S)):
+        parts.append(f"{config[SAMPLES_PER_S]:,.0f} samples/s")
+    if not is_missing(config.get(PEAK_MEM_BYTES)):
+        parts.append(f"{config[PEAK_MEM_BYTES] / MIB:,.1f} MiB peak")
+    if not is_missing(config.get(TEST_SKILL)):
+        parts.append(f"test skill {config[TEST_SKILL]:.3g}")
     parts.append(f"reproduces trial {int(config['trial'])}")
     return ", ".join(parts)
 

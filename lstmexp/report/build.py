@@ -7,6 +7,32 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lstmexp.metric_names import (
+    ACHIEVED_GFLOPS,
+    ACTIVATION_MEM_EST_BYTES,
+    CONTENDED,
+    EPOCHS_RUN,
+    EVAL_S_PER_EPOCH,
+    FAILURE_REASON,
+    FLOPS_PER_SAMPLE,
+    GRAD_NORM_MEAN,
+    HW_EFFICIENCY_PCT,
+    ITERATIONS_PER_EPOCH,
+    PARAM_COUNT,
+    PEAK_MEM_BYTES,
+    PEAK_MEM_RESERVED_BYTES,
+    SAMPLES_PER_S,
+    TEST_ACCURACY,
+    TEST_MAE_UNITS,
+    TEST_MSE,
+    TEST_SKILL,
+    TIME_STEPS_PER_S,
+    TIME_TO_TARGET_S,
+    TRAIN_S_PER_EPOCH,
+    VAL_ACCURACY,
+    VAL_LOSS_BEST,
+    WALL_S,
+)
 from lstmexp.report.claims import LR_PARAM, ClaimResult, evaluate_at_best_lr, evaluate_claims
 from lstmexp.report.configs import config_table, searched_params
 from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banner, quiet, threads_used
@@ -19,42 +45,42 @@ if TYPE_CHECKING:
 
 # Trade-off columns: the metric and how it is summarised per value of a searched parameter.
 TRADEOFF_METRICS = (
-    "samples_per_s",
-    "train_s_per_epoch",
-    "iterations_per_epoch",
-    "peak_mem_bytes",
-    "val_loss_best",
-    "test_skill",
-    "grad_norm_mean",
+    SAMPLES_PER_S,
+    TRAIN_S_PER_EPOCH,
+    ITERATIONS_PER_EPOCH,
+    PEAK_MEM_BYTES,
+    VAL_LOSS_BEST,
+    TEST_SKILL,
+    GRAD_NORM_MEAN,
 )
 # Recorded only by some studies (hardware efficiency, time to a target loss, classification accuracy):
 # a second trade-off table per parameter shows them when present.
 OPTIONAL_TRADEOFF_METRICS = (
-    "achieved_gflops", "hw_efficiency_pct", "time_to_target_s", "val_accuracy", "test_accuracy",
+    ACHIEVED_GFLOPS, HW_EFFICIENCY_PCT, TIME_TO_TARGET_S, VAL_ACCURACY, TEST_ACCURACY,
 )
 # Figures a pruned trial measured validly (it ran fewer epochs, each one measured like any other).
 # Everything else (losses, skill, best epoch) is compared over completed trials only.
 COST_METRICS = frozenset({
-    "samples_per_s", "time_steps_per_s", "train_s_per_epoch", "eval_s_per_epoch", "iterations_per_epoch",
-    "peak_mem_bytes", "peak_mem_reserved_bytes", "activation_mem_est_bytes", "param_count",
-    "achieved_gflops", "hw_efficiency_pct", "flops_per_sample",
+    SAMPLES_PER_S, TIME_STEPS_PER_S, TRAIN_S_PER_EPOCH, EVAL_S_PER_EPOCH, ITERATIONS_PER_EPOCH,
+    PEAK_MEM_BYTES, PEAK_MEM_RESERVED_BYTES, ACTIVATION_MEM_EST_BYTES, PARAM_COUNT,
+    ACHIEVED_GFLOPS, HW_EFFICIENCY_PCT, FLOPS_PER_SAMPLE,
 })
 FINISHED = ("complete", "pruned")
 TRIAL_FIGURES = (
-    "val_loss_best",
-    "test_mse",
-    "test_mae_units",
-    "test_skill",
-    "samples_per_s",
-    "train_s_per_epoch",
-    "iterations_per_epoch",
-    "peak_mem_bytes",
-    "param_count",
-    "contended",
-    "failure_reason",
+    VAL_LOSS_BEST,
+    TEST_MSE,
+    TEST_MAE_UNITS,
+    TEST_SKILL,
+    SAMPLES_PER_S,
+    TRAIN_S_PER_EPOCH,
+    ITERATIONS_PER_EPOCH,
+    PEAK_MEM_BYTES,
+    PARAM_COUNT,
+    CONTENDED,
+    FAILURE_REASON,
 )
 # The batch_size × time_step matrices: figure -> completed only?
-MATRIX_METRICS = {"val_loss_best": True, "samples_per_s": False, "peak_mem_bytes": False}
+MATRIX_METRICS = {VAL_LOSS_BEST: True, SAMPLES_PER_S: False, PEAK_MEM_BYTES: False}
 SPREAD_SUFFIX = "_iqr"
 TRADEOFF_CAPTION = (
     "median and interquartile range (iqr) per value; speed and memory over completed and pruned trials "
@@ -172,10 +198,10 @@ def trial_table(trials: pd.DataFrame, params: list[str] | None = None) -> pd.Dat
 
 
 def best_trials(trials: pd.DataFrame, params: list[str], count: int = 5) -> pd.DataFrame:
-    if "val_loss_best" not in trials.columns:
+    if VAL_LOSS_BEST not in trials.columns:
         return trials.head(0)
     complete = trials[trials["state"] == "complete"]
-    return trial_table(complete.nsmallest(count, "val_loss_best"), params)
+    return trial_table(complete.nsmallest(count, VAL_LOSS_BEST), params)
 
 
 def population(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -237,16 +263,16 @@ def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def compute_used(trials: pd.DataFrame) -> dict[str, float]:
     used: dict[str, float] = {"trials": float(len(trials))}
-    for column, name in (("duration_s", "trial_seconds"), ("epochs_run", "epochs"), ("wall_s", "measured_seconds")):
+    for column, name in (("duration_s", "trial_seconds"), (EPOCHS_RUN, "epochs"), (WALL_S, "measured_seconds")):
         if column in trials.columns:
             used[name] = float(pd.to_numeric(trials[column], errors="coerce").sum())
     return used
 
 
 def failure_counts(trials: pd.DataFrame) -> dict[str, int]:
-    if "failure_reason" not in trials.columns:
+    if FAILURE_REASON not in trials.columns:
         return {}
-    return {str(k): int(v) for k, v in trials["failure_reason"].dropna().value_counts().items()}
+    return {str(k): int(v) for k, v in trials[FAILURE_REASON].dropna().value_counts().items()}
 
 
 __all__ = ["PARETO_FIGURES", "Report", "build_report"]

@@ -30,6 +30,23 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.metric_names import (
+    BEST_EPOCH,
+    DEVICE,
+    EPOCHS_RUN,
+    FAILURE_REASON,
+    GRAD_NORM_MAX,
+    GRAD_NORM_MEAN,
+    HORIZON,
+    MODE,
+    NORMALIZATION,
+    PEAK_MEM_BYTES,
+    SAMPLES_PER_S,
+    STATEFUL,
+    TRAIN_LOSS_FINAL,
+    TRAIN_S_PER_EPOCH,
+    VAL_LOSS_BEST,
+)
 from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
 from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
 
@@ -40,7 +57,7 @@ LR_CLAIMS = ("C5", "C6", "C7", "C8", "C9")
 LR_PARAM = "train.lr"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
 # Settings other engineers record on some studies; trials differing in them are never compared.
-CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset")
+CONTEXT_COLUMNS = (STATEFUL, MODE, HORIZON, NORMALIZATION, DEVICE, "dataset")
 SMALL_BATCH = 8  # C8: "very small" batches
 SHORT_TIME_STEP = 32  # C12: the documents' 10, 20, 30, rounded up to the power of two lstmexp searches
 
@@ -119,12 +136,12 @@ def needs_both(column: str, test: Callable[[pd.Series], pd.Series], what: str) -
 
 
 def stateful_only(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["stateful"].astype(bool)] if "stateful" in frame.columns else frame.iloc[0:0]
+    return frame[frame[STATEFUL].astype(bool)] if STATEFUL in frame.columns else frame.iloc[0:0]
 
 
 def some_converged(frame: pd.DataFrame) -> str | None:
     """C7 compares epochs to the best val loss: meaningless when every trial was best at its last epoch."""
-    if {"best_epoch", "epochs_run"} <= set(frame.columns) and (frame["best_epoch"] < frame["epochs_run"]).any():
+    if {BEST_EPOCH, EPOCHS_RUN} <= set(frame.columns) and (frame[BEST_EPOCH] < frame[EPOCHS_RUN]).any():
         return None
     return ("every trial was still improving at its last epoch (best_epoch = epochs_run), so epochs to the best "
             "cannot vary here: train more epochs (train.epochs) or use early stopping")
@@ -144,56 +161,56 @@ def at_most(column: str, limit: int, others: str, statement: str, y: str, direct
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("C5", "Larger batches run faster (up to out-of-memory).", (
-        Part("samples/s rises with batch_size", "samples_per_s", "batch_size", log2_of("batch_size"), "up", False,
+        Part("samples/s rises with batch_size", SAMPLES_PER_S, "batch_size", log2_of("batch_size"), "up", False,
              "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C6", "Smaller batches need less memory but make training take longer.", (
-        Part("peak memory rises with batch_size", "peak_mem_bytes", "batch_size", log2_of("batch_size"), "up",
+        Part("peak memory rises with batch_size", PEAK_MEM_BYTES, "batch_size", log2_of("batch_size"), "up",
              False, "per 2× batch_size"),
-        Part("seconds per epoch fall as batch_size grows", "train_s_per_epoch", "batch_size",
+        Part("seconds per epoch fall as batch_size grows", TRAIN_S_PER_EPOCH, "batch_size",
              log2_of("batch_size"), "down", False, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C7", "Larger batches need more epochs to reach the same result (steadier gradient).", (
-        Part("epochs to the best val loss rise with batch_size", "best_epoch", "batch_size", log2_of("batch_size"),
+        Part("epochs to the best val loss rise with batch_size", BEST_EPOCH, "batch_size", log2_of("batch_size"),
              "up", True, "per 2× batch_size", testable=some_converged),
-        Part("gradient norm falls as batch_size grows (less gradient noise)", "grad_norm_mean", "batch_size",
+        Part("gradient norm falls as batch_size grows (less gradient noise)", GRAD_NORM_MEAN, "batch_size",
              log2_of("batch_size"), "down", True, "per 2× batch_size"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C8", f"Very small batches (≤{SMALL_BATCH}) converge with difficulty and can underfit.", (
         at_most("batch_size", SMALL_BATCH, "larger", f"batch_size ≤{SMALL_BATCH} ends with a higher best val loss",
-                "val_loss_best", "up"),
+                VAL_LOSS_BEST, "up"),
         at_most("batch_size", SMALL_BATCH, "larger",
-                f"batch_size ≤{SMALL_BATCH} ends with a higher train loss (underfits)", "train_loss_final", "up"),
+                f"batch_size ≤{SMALL_BATCH} ends with a higher train loss (underfits)", TRAIN_LOSS_FINAL, "up"),
     ), "experiments/batch_sweep.yaml"),
     Claim("C9", "Powers of two are the efficient batch sizes.", (
-        Part("powers of two run faster than their neighbours", "samples_per_s", "batch_size",
+        Part("powers of two run faster than their neighbours", SAMPLES_PER_S, "batch_size",
              pow2_with_size_control, "up", False, "power of two vs not",
              precondition=needs_both("batch_size", is_power_of_two,
                                      "needs batch sizes that are powers of two and some that are not")),
     ), "experiments/batch_sweep.yaml"),
     Claim("C10", "A larger time step costs more computation per sample and slows training.", (
-        Part("samples/s fall as time_step grows", "samples_per_s", "time_step", log2_of("time_step"), "down",
+        Part("samples/s fall as time_step grows", SAMPLES_PER_S, "time_step", log2_of("time_step"), "down",
              False, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C11", "A larger time step uses longer history but makes gradients vanish or explode.", (
-        Part("best val loss falls as time_step grows (longer history helps)", "val_loss_best", "time_step",
+        Part("best val loss falls as time_step grows (longer history helps)", VAL_LOSS_BEST, "time_step",
              log2_of("time_step"), "down", True, "per 2× time_step"),
-        Part("largest gradient norm rises with time_step (exploding gradients)", "grad_norm_max", "time_step",
+        Part("largest gradient norm rises with time_step (exploding gradients)", GRAD_NORM_MAX, "time_step",
              log2_of("time_step"), "up", True, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml or experiments/adding.yaml"),
     Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}).", (
         at_most("time_step", SHORT_TIME_STEP, "longer",
-                f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", "val_loss_best",
+                f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", VAL_LOSS_BEST,
                 "down"),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C13", "Short sequences: larger batch, smaller time step; long sequences: the reverse.", (),
           "studies of a short and a long series (experiments/etth1_s96.yaml, experiments/etth1_m24.yaml) "
           "compared with --study A --study B"),
     Claim("C14", "A stateful LSTM with batch_size > 1 can cost accuracy where order matters.", (
-        Part("in stateful trials, best val loss rises with batch_size", "val_loss_best", "batch_size",
+        Part("in stateful trials, best val loss rises with batch_size", VAL_LOSS_BEST, "batch_size",
              log2_of("batch_size"), "up", True, "per 2× batch_size",
              subset=stateful_only,
-             precondition=lambda f: None if "stateful" in f.columns and f["stateful"].astype(bool).any()
+             precondition=lambda f: None if STATEFUL in f.columns and f[STATEFUL].astype(bool).any()
              else "needs stateful trials (`stateful` recorded)"),
     ), "experiments/stateful.yaml"),
 )
@@ -220,11 +237,11 @@ def evaluate_at_best_lr(trials: pd.DataFrame, params: list[str]) -> list[ClaimRe
 
 def best_lr_trials(trials: pd.DataFrame, others: list[str]) -> pd.DataFrame:
     """Trials whose train.lr is the one with the lowest mean best val loss among trials sharing every other setting."""
-    if LR_PARAM not in trials.columns or "val_loss_best" not in trials.columns or not others:
+    if LR_PARAM not in trials.columns or VAL_LOSS_BEST not in trials.columns or not others:
         return trials.iloc[0:0]
-    complete = trials[trials["state"] == "complete"].dropna(subset=["val_loss_best"])
-    means = complete.groupby([*others, LR_PARAM], dropna=False)["val_loss_best"].mean().reset_index()
-    best = means.loc[means.groupby(others, dropna=False)["val_loss_best"].idxmin(), [*others, LR_PARAM]]
+    complete = trials[trials["state"] == "complete"].dropna(subset=[VAL_LOSS_BEST])
+    means = complete.groupby([*others, LR_PARAM], dropna=False)[VAL_LOSS_BEST].mean().reset_index()
+    best = means.loc[means.groupby(others, dropna=False)[VAL_LOSS_BEST].idxmin(), [*others, LR_PARAM]]
     return trials.merge(best, on=[*others, LR_PARAM], how="inner")
 
 
@@ -246,9 +263,9 @@ def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] =
 
 
 def out_of_memory_note(trials: pd.DataFrame) -> str:
-    if "failure_reason" not in trials.columns or "batch_size" not in trials.columns:
+    if FAILURE_REASON not in trials.columns or "batch_size" not in trials.columns:
         return ""
-    oom = trials[trials["failure_reason"] == "oom"]
+    oom = trials[trials[FAILURE_REASON] == "oom"]
     if oom.empty:
         return "no trial ran out of memory"
     counts = oom["batch_size"].value_counts().sort_index()

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 from lstmexp.report.build import Report
 from lstmexp.report.sections import Section, claim_sections, recommendation_section
 
-COMPARED_METRICS = ("samples_per_s", "peak_mem_bytes", "val_loss_best")
+COMPARED_METRICS = (SAMPLES_PER_S, PEAK_MEM_BYTES, VAL_LOSS_BEST)
 
 
 @dataclass

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.metric_names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL, VAL_LOSS_BEST
 from lstmexp.report.noise import contended_mask
 from lstmexp.reproduce import NORMALIZATION_PARAM
 
-CONFIG = "config"
-RANK_METRIC = "val_loss_best"
+RANK_METRIC = VAL_LOSS_BEST
 
 
 def searched_params(trials: pd.DataFrame, names: Iterable[str] = ()) -> list[str]:
@@ -79,10 +79,10 @@ def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     table[f"{RANK_METRIC}_sd"] = grouped.std().to_numpy()  # NaN for one seed
     table["trial"] = complete.loc[representative.to_numpy(), "number"].astype(int).to_numpy()
     busy = contended_mask(complete)
-    for metric in ("samples_per_s", "peak_mem_bytes", "test_skill"):
+    for metric in (SAMPLES_PER_S, PEAK_MEM_BYTES, TEST_SKILL):
         if metric in complete.columns:
             values = pd.to_numeric(complete[metric], errors="coerce")
-            values = values.where(~busy) if metric == "samples_per_s" else values
+            values = values.where(~busy) if metric == SAMPLES_PER_S else values
             table[metric] = values.groupby(key, sort=False).median().to_numpy()
     table = table.sort_values(RANK_METRIC, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))

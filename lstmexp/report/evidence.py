@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstmexp.metric_names import REPEATS
+
 DRAWS = 1000
 SEED = 0
 CONFIDENCE = 0.95
@@ -168,9 +170,9 @@ def stratum_means(values: np.ndarray, codes: np.ndarray, sizes: np.ndarray) -> n
 
 def repeat_standard_error(data: pd.DataFrame, y: str) -> np.ndarray | None:
     """log2-scale standard error of each trial's mean over repeats, or None without repeats."""
-    if "repeats" not in data.columns:
+    if REPEATS not in data.columns:
         return None
-    repeats = pd.to_numeric(data["repeats"], errors="coerce")
+    repeats = pd.to_numeric(data[REPEATS], errors="coerce")
     if f"{y}_cv" in data.columns:
         cv = pd.to_numeric(data[f"{y}_cv"], errors="coerce")
     elif f"{y}_std" in data.columns:

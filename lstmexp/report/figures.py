@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lstmexp.metric_names import CONTENDED, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED, VAL_LOSS_BEST
 from lstmexp.report.build import FINISHED, Report
 from lstmexp.report.noise import contended_mask, left_out_note, quiet
 from lstmexp.units import MIB
@@ -23,7 +24,7 @@ from lstmexp.units import MIB
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-FIGURES = ("val_loss_best", "samples_per_s", "peak_mem_bytes", "test_skill")
+FIGURES = (VAL_LOSS_BEST, SAMPLES_PER_S, PEAK_MEM_BYTES, TEST_SKILL)
 BEST_CURVES = 5
 
 
@@ -44,12 +45,12 @@ def hover_text(frame: pd.DataFrame, params: list[str]) -> list[str]:
     """'trial 12 (seed 1)<br>batch_size=64, time_step=16<br>val loss 0.12, 13,000 samples/s, 4.2 MiB'."""
     lines = []
     for row in frame.to_dict(orient="records"):
-        seed = f" (seed {int(row['train_seed'])})" if pd.notna(row.get("train_seed", float("nan"))) else ""
+        seed = f" (seed {int(row[TRAIN_SEED])})" if pd.notna(row.get(TRAIN_SEED, float("nan"))) else ""
         setting = ", ".join(f"{p}={row[p]}" for p in params if p in row)
-        figures = [f"val loss {row['val_loss_best']:.4g}" if pd.notna(row.get("val_loss_best")) else "",
-                   f"{row['samples_per_s']:,.0f} samples/s" if pd.notna(row.get("samples_per_s")) else "",
-                   f"{row['peak_mem_bytes'] / MIB:,.1f} MiB" if pd.notna(row.get("peak_mem_bytes")) else ""]
-        busy = "<br>CONTENDED: speed measured on a busy machine" if row.get("contended") in (True, 1) else ""
+        figures = [f"val loss {row[VAL_LOSS_BEST]:.4g}" if pd.notna(row.get(VAL_LOSS_BEST)) else "",
+                   f"{row[SAMPLES_PER_S]:,.0f} samples/s" if pd.notna(row.get(SAMPLES_PER_S)) else "",
+                   f"{row[PEAK_MEM_BYTES] / MIB:,.1f} MiB" if pd.notna(row.get(PEAK_MEM_BYTES)) else ""]
+        busy = "<br>CONTENDED: speed measured on a busy machine" if row.get(CONTENDED) in (True, 1) else ""
         lines.append(f"trial {int(row['number'])}{seed}<br>{setting}<br>{', '.join(f for f in figures if f)}{busy}")
     return lines
 
@@ -57,29 +58,29 @@ def hover_text(frame: pd.DataFrame, params: list[str]) -> list[str]:
 def tradeoff_chart(report: Report) -> Chart | None:
     import plotly.graph_objects as go
 
-    wanted = {"samples_per_s", "val_loss_best"}
+    wanted = {SAMPLES_PER_S, VAL_LOSS_BEST}
     trials = states(report, ("complete",))
     if not wanted <= set(trials.columns) or trials.dropna(subset=list(wanted)).empty:
         return None
     trials = trials.dropna(subset=list(wanted))
     calm, busy = trials[~contended_mask(trials)], trials[contended_mask(trials)]
-    memory = calm["peak_mem_bytes"] / MIB if "peak_mem_bytes" in calm else None
+    memory = calm[PEAK_MEM_BYTES] / MIB if PEAK_MEM_BYTES in calm else None
     figure = go.Figure()
     figure.add_trace(go.Scatter(
-        x=calm["samples_per_s"], y=calm["val_loss_best"], mode="markers", name="trials",
+        x=calm[SAMPLES_PER_S], y=calm[VAL_LOSS_BEST], mode="markers", name="trials",
         marker={"color": memory, "colorscale": "Viridis", "size": 8, "opacity": 0.75,
                 "colorbar": {"title": "peak MiB"} if memory is not None else None},
         hovertext=hover_text(calm, report.params), hoverinfo="text"))
     front = report.pareto
     if not front.empty:
         figure.add_trace(go.Scatter(
-            x=front["samples_per_s"], y=front["val_loss_best"], mode="markers+text", name="Pareto front",
+            x=front[SAMPLES_PER_S], y=front[VAL_LOSS_BEST], mode="markers+text", name="Pareto front",
             text=[f"#{int(n)}" for n in front["number"]], textposition="top center",
             marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"color": "red", "width": 2}},
             hovertext=hover_text(front, report.params), hoverinfo="text"))
     if not busy.empty:
         figure.add_trace(go.Scatter(
-            x=busy["samples_per_s"], y=busy["val_loss_best"], mode="markers", name="contended (speed unreliable)",
+            x=busy[SAMPLES_PER_S], y=busy[VAL_LOSS_BEST], mode="markers", name="contended (speed unreliable)",
             marker={"symbol": "x", "color": "grey", "size": 8}, hovertext=hover_text(busy, report.params),
             hoverinfo="text"))
     figure.update_xaxes(title="samples/s (training, log scale)", type="log", exponentformat="none",
@@ -103,11 +104,11 @@ def against_chart(report: Report, x: str, per: str) -> Chart | None:
     from plotly.subplots import make_subplots
 
     trials, left_out = quiet(states(report, FINISHED))
-    if not {x, per, "samples_per_s"} <= set(trials.columns) or trials[x].nunique() < 2:
+    if not {x, per, SAMPLES_PER_S} <= set(trials.columns) or trials[x].nunique() < 2:
         return None
     trials, held = fixed_hidden(trials)
     panels = [(m, label, scale) for m, label, scale in
-              (("samples_per_s", "samples/s", 1.0), ("peak_mem_bytes", "peak memory (MiB)", MIB))
+              ((SAMPLES_PER_S, "samples/s", 1.0), (PEAK_MEM_BYTES, "peak memory (MiB)", MIB))
               if m in trials.columns]
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[label for _, label, _ in panels])
     for column, (metric, label, scale) in enumerate(panels, start=1):
@@ -136,7 +137,7 @@ def add_lines(figure: Any, trials: pd.DataFrame, x: str, per: str, metric: str, 
 def heatmap_chart(report: Report) -> Chart | None:
     import plotly.graph_objects as go
 
-    table = report.matrices.get("val_loss_best")
+    table = report.matrices.get(VAL_LOSS_BEST)
     if table is None or table.size < 2:
         return None
     figure = go.Figure(go.Heatmap(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 from lstmexp.optuna_compat import importances_over
 from lstmexp.report.noise import SPEED_METRICS, quiet
 
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
 # Figure -> optimisation direction that defines "good" trials for PED-ANOVA.
-IMPORTANCE_TARGETS = {"val_loss_best": "minimize", "samples_per_s": "maximize", "peak_mem_bytes": "minimize"}
-COLUMN_NAMES = {"val_loss_best": "accuracy (val loss)", "samples_per_s": "speed (samples per s)",
-                "peak_mem_bytes": "memory (peak)"}
+IMPORTANCE_TARGETS = {VAL_LOSS_BEST: "minimize", SAMPLES_PER_S: "maximize", PEAK_MEM_BYTES: "minimize"}
+COLUMN_NAMES = {VAL_LOSS_BEST: "accuracy (val loss)", SAMPLES_PER_S: "speed (samples per s)",
+                PEAK_MEM_BYTES: "memory (peak)"}
 MIN_TRIALS = 4
 
 

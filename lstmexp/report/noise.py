@@ -13,9 +13,19 @@ import math
 
 import pandas as pd
 
-CONTENDED = "contended"
-SPEED_METRICS = frozenset({"samples_per_s", "time_steps_per_s", "train_s_per_epoch", "samples_per_s_train"})
-SPREAD_OF = {"samples_per_s": "samples_per_s_spread"}
+from lstmexp.metric_names import (
+    CONTENDED,
+    CONTENTION_REASON,
+    SAMPLES_PER_S,
+    SAMPLES_PER_S_SPREAD,
+    SAMPLES_PER_S_TRAIN,
+    TIME_STEPS_PER_S,
+    TORCH_THREADS,
+    TRAIN_S_PER_EPOCH,
+)
+
+SPEED_METRICS = frozenset({SAMPLES_PER_S, TIME_STEPS_PER_S, TRAIN_S_PER_EPOCH, SAMPLES_PER_S_TRAIN})
+SPREAD_OF = {SAMPLES_PER_S: SAMPLES_PER_S_SPREAD}
 # More than this share of contended trials: the whole study's speed figures get a banner.
 MOSTLY = 0.5
 DEFAULT_DIGITS = 4
@@ -48,7 +58,7 @@ def most_common_reason(contended: pd.DataFrame) -> str:
     Reasons carry their figures ("other processes used 58% of the CPU"), so they are grouped by their
     wording with the numbers left out, and one real reason of the largest group is shown.
     """
-    reasons = contended.get("contention_reason", pd.Series(dtype=object)).dropna().astype(str)
+    reasons = contended.get(CONTENTION_REASON, pd.Series(dtype=object)).dropna().astype(str)
     reasons = reasons[reasons.str.strip() != ""]
     if reasons.empty:
         return ""
@@ -59,9 +69,9 @@ def most_common_reason(contended: pd.DataFrame) -> str:
 
 def contention_banner(trials: pd.DataFrame) -> str:
     """A warning when most measured trials were contended (their speed figures say little)."""
-    if CONTENDED not in trials.columns or "samples_per_s" not in trials.columns:
+    if CONTENDED not in trials.columns or SAMPLES_PER_S not in trials.columns:
         return ""
-    measured = trials[pd.to_numeric(trials["samples_per_s"], errors="coerce").notna()]
+    measured = trials[pd.to_numeric(trials[SAMPLES_PER_S], errors="coerce").notna()]
     count = int(contended_mask(measured).sum())
     if measured.empty or count / len(measured) <= MOSTLY:
         return ""
@@ -86,9 +96,9 @@ def round_to(value: float, digits: int) -> float:
 
 def threads_used(trials: pd.DataFrame) -> str:
     """The torch threads the trials actually used: '1', or '1-2 (mostly 1)'; '' when not recorded."""
-    if "torch_threads" not in trials.columns:
+    if TORCH_THREADS not in trials.columns:
         return ""
-    values = pd.to_numeric(trials["torch_threads"], errors="coerce").dropna().astype(int)
+    values = pd.to_numeric(trials[TORCH_THREADS], errors="coerce").dropna().astype(int)
     if values.empty:
         return ""
     if values.nunique() == 1:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
+
 # Figure -> True when larger is better.
-PARETO_FIGURES = {"val_loss_best": False, "samples_per_s": True, "peak_mem_bytes": False}
+PARETO_FIGURES = {VAL_LOSS_BEST: False, SAMPLES_PER_S: True, PEAK_MEM_BYTES: False}
 
 
 def pareto_mask(costs: np.ndarray) -> np.ndarray:

@@ -14,6 +14,23 @@ from typing import Any
 
 import pandas as pd
 
+from lstmexp.metric_names import (
+    ACHIEVED_GFLOPS,
+    CONTENDED,
+    FAILURE_REASON,
+    GRAD_NORM_MEAN,
+    HW_EFFICIENCY_PCT,
+    ITERATIONS_PER_EPOCH,
+    PARAM_COUNT,
+    PEAK_MEM_BYTES,
+    SAMPLES_PER_S,
+    TEST_MAE_UNITS,
+    TEST_MSE,
+    TEST_SKILL,
+    TIME_TO_TARGET_S,
+    TRAIN_S_PER_EPOCH,
+    VAL_LOSS_BEST,
+)
 from lstmexp.report.build import SPREAD_SUFFIX
 from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for
 from lstmexp.units import MIB
@@ -25,23 +42,23 @@ MEMORY_COLUMN = re.compile(r"mem\w*_bytes(_iqr)?$")  # shown in MiB
 # Short headers (with units) so that the terminal tables fit 120 columns.
 UNIT_HEADERS = {
     "val_loss_best_sd": "val loss sd",
-    "peak_mem_bytes": "mem MiB",
-    "samples_per_s": "samples/s",
-    "train_s_per_epoch": "s/epoch",
-    "iterations_per_epoch": "iters/ep",
-    "val_loss_best": "val loss",
-    "test_mae_units": "test MAE",
-    "test_mse": "test MSE",
-    "test_skill": "skill",
-    "grad_norm_mean": "grad norm",
+    PEAK_MEM_BYTES: "mem MiB",
+    SAMPLES_PER_S: "samples/s",
+    TRAIN_S_PER_EPOCH: "s/epoch",
+    ITERATIONS_PER_EPOCH: "iters/ep",
+    VAL_LOSS_BEST: "val loss",
+    TEST_MAE_UNITS: "test MAE",
+    TEST_MSE: "test MSE",
+    TEST_SKILL: "skill",
+    GRAD_NORM_MEAN: "grad norm",
     "hidden_size": "hidden",
     "batch_size": "batch",
     "time_step": "T",
-    "param_count": "params",
-    "failure_reason": "failure",
-    "achieved_gflops": "GFLOP/s",
-    "hw_efficiency_pct": "hw eff %",
-    "time_to_target_s": "s to target",
+    PARAM_COUNT: "params",
+    FAILURE_REASON: "failure",
+    ACHIEVED_GFLOPS: "GFLOP/s",
+    HW_EFFICIENCY_PCT: "hw eff %",
+    TIME_TO_TARGET_S: "s to target",
 }
 
 
@@ -77,8 +94,8 @@ def for_people(frame: pd.DataFrame) -> pd.DataFrame:
     for column in shown.columns:
         if MEMORY_COLUMN.search(str(column)):
             shown[column] = pd.to_numeric(shown[column], errors="coerce") / MIB
-    if "contended" in shown.columns:
-        shown["contended"] = shown["contended"].map(lambda v: "yes" if v is True or v == 1 else "")
+    if CONTENDED in shown.columns:
+        shown[CONTENDED] = shown[CONTENDED].map(lambda v: "yes" if v is True or v == 1 else "")
     shown = people_frame(shown)
     shown = shown.rename(columns=lambda c: short_header(str(c)))
     return shown.map(format_cell)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lstmexp.metric_names import GRAD_NORM_MAX, GRAD_NORM_MEAN, PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 from lstmexp.report.build import FINISHED, Report
 from lstmexp.report.noise import contended_mask, quiet
 from lstmexp.units import MIB
@@ -52,27 +53,27 @@ def completed(report: Report) -> pd.DataFrame:
 
 
 def pareto_plot(report: Report) -> bytes | None:
-    trials = completed(report).dropna(subset=["samples_per_s", "val_loss_best"]) \
-        if {"samples_per_s", "val_loss_best"} <= set(report.all_trials.columns) else None
+    trials = completed(report).dropna(subset=[SAMPLES_PER_S, VAL_LOSS_BEST]) \
+        if {SAMPLES_PER_S, VAL_LOSS_BEST} <= set(report.all_trials.columns) else None
     if trials is None or trials.empty:
         return None
     figure = new_figure("Pareto front: accuracy vs speed (colour: peak memory)")
     axes = figure.add_subplot()
     busy = trials[contended_mask(trials)]
     trials = trials[~contended_mask(trials)]
-    memory = trials["peak_mem_bytes"] / MIB if "peak_mem_bytes" in trials else None
-    points = axes.scatter(trials["samples_per_s"], trials["val_loss_best"], c=memory, cmap="viridis", s=18,
+    memory = trials[PEAK_MEM_BYTES] / MIB if PEAK_MEM_BYTES in trials else None
+    points = axes.scatter(trials[SAMPLES_PER_S], trials[VAL_LOSS_BEST], c=memory, cmap="viridis", s=18,
                           alpha=0.6)
     if not busy.empty:
-        axes.scatter(busy["samples_per_s"], busy["val_loss_best"], marker="x", color="grey",
+        axes.scatter(busy[SAMPLES_PER_S], busy[VAL_LOSS_BEST], marker="x", color="grey",
                      label="contended (speed unreliable)")
     front = report.pareto
     if not front.empty:
-        ordered = front.sort_values("samples_per_s")
-        axes.scatter(ordered["samples_per_s"], ordered["val_loss_best"], facecolors="none", edgecolors="red", s=60,
+        ordered = front.sort_values(SAMPLES_PER_S)
+        axes.scatter(ordered[SAMPLES_PER_S], ordered[VAL_LOSS_BEST], facecolors="none", edgecolors="red", s=60,
                      label="Pareto front")
         for _, row in ordered.iterrows():
-            axes.annotate(f"#{int(row['number'])}", (row["samples_per_s"], row["val_loss_best"]),
+            axes.annotate(f"#{int(row['number'])}", (row[SAMPLES_PER_S], row[VAL_LOSS_BEST]),
                           textcoords="offset points", xytext=(0, 6), ha="center", fontsize="x-small")
     if not front.empty or not busy.empty:
         axes.legend()
@@ -116,7 +117,7 @@ def by_batch_plot(report: Report, metric: str, label: str, scale: float = 1.0) -
 
 
 def heatmap_plot(report: Report) -> bytes | None:
-    table = report.matrices.get("val_loss_best")
+    table = report.matrices.get(VAL_LOSS_BEST)
     if table is None or table.size < 2:
         return None
     figure = new_figure("Median best val loss: batch_size × time_step (completed trials)")
@@ -153,14 +154,14 @@ def curves_plot(report: Report) -> bytes | None:
 
 def grad_norm_plot(report: Report) -> bytes | None:
     trials = finished(report)
-    if not {"time_step", "grad_norm_mean"} <= set(trials.columns) or trials["time_step"].nunique() < 2:
+    if not {"time_step", GRAD_NORM_MEAN} <= set(trials.columns) or trials["time_step"].nunique() < 2:
         return None
     figure = new_figure("Gradient norm against time_step (medians over trials)")
     axes = figure.add_subplot()
     grouped = trials.groupby("time_step")
-    axes.plot(grouped["grad_norm_mean"].median(), marker="o", label="mean gradient norm")
-    if "grad_norm_max" in trials:
-        axes.plot(grouped["grad_norm_max"].median(), marker="^", linestyle=":", label="max gradient norm")
+    axes.plot(grouped[GRAD_NORM_MEAN].median(), marker="o", label="mean gradient norm")
+    if GRAD_NORM_MAX in trials:
+        axes.plot(grouped[GRAD_NORM_MAX].median(), marker="^", linestyle=":", label="max gradient norm")
     axes.set(xlabel="time_step", ylabel="gradient norm", xscale="log", yscale="log")
     plain_log_ticks(axes.xaxis, sorted(trials["time_step"].dropna().unique()))
     axes.legend(fontsize="small")
@@ -169,8 +170,8 @@ def grad_norm_plot(report: Report) -> bytes | None:
 
 PLOTS: dict[str, Callable[[Report], bytes | None]] = {
     "pareto": pareto_plot,
-    "samples_per_s_by_batch": lambda r: by_batch_plot(r, "samples_per_s", "samples/s"),
-    "peak_memory_by_batch": lambda r: by_batch_plot(r, "peak_mem_bytes", "peak memory (MiB)", MIB),
+    "samples_per_s_by_batch": lambda r: by_batch_plot(r, SAMPLES_PER_S, "samples/s"),
+    "peak_memory_by_batch": lambda r: by_batch_plot(r, PEAK_MEM_BYTES, "peak memory (MiB)", MIB),
     "val_loss_heatmap": heatmap_plot,
     "learning_curves": curves_plot,
     "grad_norm_by_time_step": grad_norm_plot,

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.metric_names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
 from lstmexp.report.configs import RANK_METRIC, config_table, tie_note
 from lstmexp.report.noise import left_out_note, quiet
 from lstmexp.reproduce import override_key, run_command
@@ -101,15 +102,15 @@ def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
     trials = context.trials
     left_out = quiet(trials[trials["state"] == "complete"])[1] if "state" in trials.columns else 0
     note = f" ({left_out_note(left_out)})" if left_out else ""
-    if table.empty or "samples_per_s" not in table.columns:
+    if table.empty or SAMPLES_PER_S not in table.columns:
         return Recommendation(goal, None, "", "no completed configuration with a throughput" + note)
     limit = table[RANK_METRIC].min() * (1 + within_pct / 100)
-    close = table[table[RANK_METRIC] <= limit].dropna(subset=["samples_per_s"])
+    close = table[table[RANK_METRIC] <= limit].dropna(subset=[SAMPLES_PER_S])
     if close.empty:
         return Recommendation(goal, None, "", "no uncontended configuration with a throughput" + note)
-    row = close.loc[close["samples_per_s"].idxmax()]
+    row = close.loc[close[SAMPLES_PER_S].idxmax()]
     configurations = "configuration" if len(close) == 1 else "configurations"
-    why = (f"highest median samples/s ({row['samples_per_s']:,.0f}) among {len(close)} {configurations} with mean "
+    why = (f"highest median samples/s ({row[SAMPLES_PER_S]:,.0f}) among {len(close)} {configurations} with mean "
            f"best val loss ≤ {limit:.4g}{note}")
     warnings = []
     if accurate.config is not None and row["trial"] == accurate.config["trial"]:
@@ -120,11 +121,11 @@ def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
 
 def best_under_memory(table: pd.DataFrame, budget: int) -> Recommendation:
     goal = f"most accurate under {budget / MIB:,.0f} MiB peak memory"
-    if table.empty or "peak_mem_bytes" not in table.columns:
+    if table.empty or PEAK_MEM_BYTES not in table.columns:
         return Recommendation(goal, None, "", "no completed configuration with a peak memory")
-    fits = table[pd.to_numeric(table["peak_mem_bytes"], errors="coerce") <= budget]
+    fits = table[pd.to_numeric(table[PEAK_MEM_BYTES], errors="coerce") <= budget]
     if fits.empty:
-        smallest = pd.to_numeric(table["peak_mem_bytes"], errors="coerce").min()
+        smallest = pd.to_numeric(table[PEAK_MEM_BYTES], errors="coerce").min()
         return Recommendation(goal, None, "", f"no configuration fits; the smallest peak was {smallest / MIB:,.0f} MiB")
     row = fits.iloc[0]  # the table is ranked best first
     why = f"lowest mean best val loss ({seeds_text(row)}) among {len(fits)} of {len(table)} configurations that fit"
@@ -156,7 +157,7 @@ def edge_warnings(config: dict[str, Any], context: Context) -> list[str]:
 
 
 def skill_warnings(config: dict[str, Any]) -> list[str]:
-    skill = config.get("test_skill")
+    skill = config.get(TEST_SKILL)
     if skill is None or pd.isna(skill) or skill >= 0:
         return []
     return [f"negative skill ({skill:.3g}): worse than the naive last-value forecast; likely fix: "
@@ -165,7 +166,7 @@ def skill_warnings(config: dict[str, Any]) -> list[str]:
 
 def reproduce_command(row: dict[str, Any], spec: dict[str, Any], params: list[str] | None = None) -> str:
     """The exact `lstmexp run` of this trial, seed included (the trial's `reproduce` attribute when present)."""
-    recorded = row.get("reproduce")
+    recorded = row.get(REPRODUCE)
     if isinstance(recorded, str) and recorded:
         return recorded
     sizes = {p: row[p] for p in SEARCHED_PARAMS if row.get(p) is not None and not pd.isna(row.get(p))}
@@ -184,7 +185,7 @@ def plain(value: Any) -> Any:
 
 def trial_seed(row: dict[str, Any], spec: dict[str, Any]) -> int:
     """The seed the trial trained with: `train_seed` (repeats), else the spec's train.seed (default 0)."""
-    seed = row.get("train_seed")
+    seed = row.get(TRAIN_SEED)
     if seed is not None and not pd.isna(seed):
         return int(seed)
     return int(spec.get("train", {}).get("seed", 0))

@@ -15,6 +15,22 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lstmexp.metric_names import (
+    ACHIEVED_GFLOPS,
+    GRAD_NORM_MEAN,
+    HW_EFFICIENCY_PCT,
+    ITERATIONS_PER_EPOCH,
+    PEAK_MEM_BYTES,
+    SAMPLES_PER_S,
+    TEST_ACCURACY,
+    TEST_SKILL,
+    TIME_STEPS_PER_S,
+    TIME_TO_TARGET_S,
+    TORCH_THREADS,
+    TRAIN_S_PER_EPOCH,
+    VAL_ACCURACY,
+    VAL_LOSS_BEST,
+)
 from lstmexp.report.build import COST_METRICS
 from lstmexp.report.claims import NO_DATA, ClaimResult
 from lstmexp.report.configs import tie_note
@@ -25,17 +41,17 @@ if TYPE_CHECKING:
 
 TERMINAL_TRIAL_ROWS = 40
 MATRIX_TITLES = {
-    "val_loss_best": "Median best val loss (completed trials)",
-    "samples_per_s": "Median samples/s (completed and pruned trials, uncontended)",
-    "peak_mem_bytes": "Median peak memory in MiB (completed and pruned trials)",
+    VAL_LOSS_BEST: "Median best val loss (completed trials)",
+    SAMPLES_PER_S: "Median samples/s (completed and pruned trials, uncontended)",
+    PEAK_MEM_BYTES: "Median peak memory in MiB (completed and pruned trials)",
 }
 MATRIX_READS = {
-    "val_loss_best": "lower is better: where the accurate corner of batch_size × time_step lies",
-    "samples_per_s": "higher is faster: how speed moves along each axis",
-    "peak_mem_bytes": "lower fits smaller machines: memory grows along both axes",
+    VAL_LOSS_BEST: "lower is better: where the accurate corner of batch_size × time_step lies",
+    SAMPLES_PER_S: "higher is faster: how speed moves along each axis",
+    PEAK_MEM_BYTES: "lower fits smaller machines: memory grows along both axes",
 }
-OPTIONAL_NAMES = {"achieved_gflops": "GFLOP/s", "hw_efficiency_pct": "hardware efficiency",
-                  "time_to_target_s": "time to target", "val_accuracy": "accuracy", "test_accuracy": "accuracy"}
+OPTIONAL_NAMES = {ACHIEVED_GFLOPS: "GFLOP/s", HW_EFFICIENCY_PCT: "hardware efficiency",
+                  TIME_TO_TARGET_S: "time to target", VAL_ACCURACY: "accuracy", TEST_ACCURACY: "accuracy"}
 
 
 @dataclass
@@ -55,8 +71,8 @@ def summary_lines(report: Report) -> list[str]:
     machine = f"{env.get('cpu_model', '?')}, {env.get('gpu') or 'no GPU'}, torch {env.get('torch', '?')}"
     lines = [f"study {report.study} in {report.storage}", f"trials: {states}", f"machine: {machine}"]
     # The threads the trials used (recorded per trial), not the reporting machine's default.
-    threads = report.threads or (f"{env['torch_threads']} (machine default; trials did not record theirs)"
-                                 if env.get("torch_threads") else "")
+    threads = report.threads or (f"{env[TORCH_THREADS]} (machine default; trials did not record theirs)"
+                                 if env.get(TORCH_THREADS) else "")
     if env.get("hostname") or threads:
         lines.append(f"host: {env.get('hostname', '?')}, torch threads used by the trials: {threads or '?'}")
     if report.contended:
@@ -119,9 +135,9 @@ def optional_title(table: pd.DataFrame) -> str:
 
 def figure_names(metrics: list[str]) -> list[str]:
     """Metrics in words, by kind ('speed', 'memory', 'loss', ...), so a caption outlives hidden columns."""
-    words = {"samples_per_s": "speed", "train_s_per_epoch": "speed", "iterations_per_epoch": "speed",
-             "time_steps_per_s": "speed", "val_loss_best": "loss", "test_skill": "skill",
-             "grad_norm_mean": "gradient norm", "time_to_target_s": "time to target"}
+    words = {SAMPLES_PER_S: "speed", TRAIN_S_PER_EPOCH: "speed", ITERATIONS_PER_EPOCH: "speed",
+             TIME_STEPS_PER_S: "speed", VAL_LOSS_BEST: "loss", TEST_SKILL: "skill",
+             GRAD_NORM_MEAN: "gradient norm", TIME_TO_TARGET_S: "time to target"}
     return list(dict.fromkeys(
         "memory" if "mem" in m else words.get(m, OPTIONAL_NAMES.get(m, m)) for m in metrics))
 
@@ -146,9 +162,9 @@ def recommendation_section(report: Report) -> Section:
     for rec in report.recommendations:
         config = rec.config or {}
         rows.append({"goal": rec.goal, "trial": config.get("trial"), **{p: config.get(p) for p in report.params},
-                     "seeds": config.get("seeds"), "val_loss_best": config.get("val_loss_best"),
+                     "seeds": config.get("seeds"), VAL_LOSS_BEST: config.get(VAL_LOSS_BEST),
                      "val_loss_best_sd": config.get("val_loss_best_sd"),
-                     "samples_per_s": config.get("samples_per_s"), "peak_mem_bytes": config.get("peak_mem_bytes")})
+                     SAMPLES_PER_S: config.get(SAMPLES_PER_S), PEAK_MEM_BYTES: config.get(PEAK_MEM_BYTES)})
         lines.append(f"{rec.goal} ({rec.why})" + (":" if rec.command else ""))
         lines += [f"  warning: {w}" for w in rec.warnings]
         if rec.command:
@@ -159,7 +175,7 @@ def recommendation_section(report: Report) -> Section:
 
 
 def matrix_section(metric: str, table: pd.DataFrame) -> Section:
-    shown = table / MIB if metric == "peak_mem_bytes" else table
+    shown = table / MIB if metric == PEAK_MEM_BYTES else table
     shown = shown.rename(columns=lambda t: f"T={t}").rename_axis(columns=None).reset_index()
     return Section(f"matrix_{metric}", f"{MATRIX_TITLES[metric]}: batch_size × time_step", shown,
                    "rows: batch_size; columns: time_step (T); empty: no trial", read=MATRIX_READS[metric])

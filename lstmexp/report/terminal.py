@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from lstmexp.metric_names import ITERATIONS_PER_EPOCH, PARAM_COUNT, TEST_MSE, TRAIN_S_PER_EPOCH
 from lstmexp.report.answer import answer_lines
 from lstmexp.report.outline import Outline
 from lstmexp.report.people import for_people
@@ -16,7 +17,7 @@ TERMINAL_WIDTH = 100
 # Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
 # At 100 columns the secondary figures give way (state: only when all rows share it).
 # Hidden speed columns leave samples/s to stand for speed, so captions stay true.
-TERMINAL_HIDDEN = ("test_mse", "param_count", "state", "iterations_per_epoch", "complete", "train_s_per_epoch")
+TERMINAL_HIDDEN = (TEST_MSE, PARAM_COUNT, "state", ITERATIONS_PER_EPOCH, "complete", TRAIN_S_PER_EPOCH)
 
 
 def print_table(shape: Outline, console: Any) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from lstmexp.metric_names import REPEATS, TEST_MSE, VAL_LOSS_BEST
 from lstmexp.search.attrs import CONFIG_ATTR
 from lstmexp.spec import ExperimentSpec
 from lstmexp.weights import KeptTrial, keep_if_best
@@ -50,9 +51,9 @@ def keep_model(
         "scaler": caught.scaler,
         "seed": spec.train.seed,
         # With train.repeats > 1 the figures are means over seeds; the weights are the first seed's run.
-        "repeats": spec.train.repeats,
-        "test_mse": metrics.get("test_mse"),
-        "val_loss": metrics.get("val_loss_best"),
+        REPEATS: spec.train.repeats,
+        TEST_MSE: metrics.get(TEST_MSE),
+        "val_loss": metrics.get(VAL_LOSS_BEST),
     }
     candidate = KeptTrial(trial.number, value, str(trial.user_attrs.get(CONFIG_ATTR, "")), meta)
     minimize = trial.study.directions[0] == optuna.study.StudyDirection.MINIMIZE

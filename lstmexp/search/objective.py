@@ -17,6 +17,14 @@ import optuna
 from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
+from lstmexp.metric_names import (
+    ACTIVATION_MEM_EST_BYTES,
+    EPOCHS_RUN,
+    FAILURE_DETAIL,
+    PEAK_MEM_BYTES,
+    SAMPLES_PER_S,
+    STOPPED_EARLY,
+)
 from lstmexp.reproduce import override_key, run_command
 from lstmexp.search.attrs import (
     CONFIG_ATTR,
@@ -131,8 +139,8 @@ def make_objective(
         for key, value in metrics.items():
             trial.set_user_attr(key, json_safe(value))
         set_constraints(trial, spec, metrics)
-        if metrics["stopped_early"]:
-            raise optuna.TrialPruned(f"pruned after epoch {metrics['epochs_run']}")
+        if metrics[STOPPED_EARLY]:
+            raise optuna.TrialPruned(f"pruned after epoch {metrics[EPOCHS_RUN]}")
         values = [objective_value(metrics, name) for name in spec.search.objectives]
         if weights is not None:
             keep_model(trial, trial_spec, params, caught, metrics, values[0], weights)
@@ -167,20 +175,20 @@ def objective_value(metrics: dict[str, Any], name: ObjectiveName) -> float:
 
 def record_failure(trial: optuna.Trial, spec: ExperimentSpec, failure: TrialFailure) -> None:
     trial.set_user_attr(FAILURE_ATTR, failure.reason)
-    trial.set_user_attr("failure_detail", failure.detail)
+    trial.set_user_attr(FAILURE_DETAIL, failure.detail)
     for key, value in failure.figures.items():
         trial.set_user_attr(key, json_safe(value))
-    estimate = failure.figures.get("activation_mem_est_bytes")
+    estimate = failure.figures.get(ACTIVATION_MEM_EST_BYTES)
     if failure.reason == "infeasible" and estimate is not None:
-        set_constraints(trial, spec, {"peak_mem_bytes": estimate})
+        set_constraints(trial, spec, {PEAK_MEM_BYTES: estimate})
 
 
 def set_constraints(trial: optuna.Trial, spec: ExperimentSpec, figures: dict[str, Any]) -> None:
     """Optuna 5 trial constraints (feasible when <= 0), so samplers steer away from infeasible regions."""
     limits = spec.search.constraints
-    if limits.max_memory is not None and figures.get("peak_mem_bytes") is not None:
-        trial.set_constraint("max_memory", float(figures["peak_mem_bytes"] - limits.max_memory))
-    speed = figures.get("samples_per_s")
+    if limits.max_memory is not None and figures.get(PEAK_MEM_BYTES) is not None:
+        trial.set_constraint("max_memory", float(figures[PEAK_MEM_BYTES] - limits.max_memory))
+    speed = figures.get(SAMPLES_PER_S)
     if limits.min_samples_per_s is not None and speed is not None and math.isfinite(speed):
         trial.set_constraint("min_samples_per_s", float(limits.min_samples_per_s - speed))
 

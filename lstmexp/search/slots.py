@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import TrialState
 
+from lstmexp.metric_names import TRAIN_SEED
 from lstmexp.search.attrs import FAILURE_ATTR, REPEAT_ATTR, SKIPPED_ATTR
 from lstmexp.spec import ExperimentSpec
 
@@ -64,7 +65,7 @@ def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> ExperimentSp
         and t.params == trial.params
     ]
     seed = spec.train.seed + len(earlier) * spec.train.repeats
-    trial.set_user_attr("train_seed", seed)
+    trial.set_user_attr(TRAIN_SEED, seed)
     if not earlier:
         return spec
     trial.set_user_attr(REPEAT_ATTR, earlier[0])
