@@ -185,7 +185,8 @@ def run(
 ) -> None:
     """Train one configuration without a study and print its measured figures."""
     from lstmexp.errors import TrialFailure
-    from lstmexp.trial import TrialParams, check_spec_runs, json_safe, run_trial
+    from lstmexp.trial import TrialParams, check_spec_runs, run_trial
+    from lstmexp.trial_record import plain
 
     experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats)
     params = TrialParams(
@@ -195,11 +196,11 @@ def run(
     )
     check_spec_runs(experiment, params)
     try:
-        metrics: dict[str, Any] = {"state": "complete", **vars(params), **run_trial(experiment, params)}
+        metrics: dict[str, Any] = {"state": "complete", **vars(params), **run_trial(experiment, params).figures()}
     except TrialFailure as failure:
         metrics = {"state": "fail", **vars(params), FAILURE_REASON: failure.reason, FAILURE_DETAIL: failure.detail}
     if as_json:
-        click.echo(json.dumps(json_safe(metrics), default=str, allow_nan=False))
+        click.echo(json.dumps(plain(metrics), default=str, allow_nan=False))
     else:
         print_metrics(metrics)
     if metrics["state"] != "complete":

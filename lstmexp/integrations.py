@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmexp.errors import LstmexpError
-from lstmexp.metric_names import FAILURE_REASON
+from lstmexp.metric_names import FAILURE_REASON, TRAIN_LOSS, VAL_LOSS
+from lstmexp.trial_record import split_curves, trial_figures
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,7 +43,7 @@ def require(module: str, extra: str) -> None:
 
 def final_figures(trial: FrozenTrial) -> dict[str, float]:
     """The trial's scalar figures (finite numbers only): what the tools plot and compare."""
-    return {key: float(value) for key, value in trial.user_attrs.items()
+    return {key: float(value) for key, value in trial_figures(trial.user_attrs).items()
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)}
 
 
@@ -50,7 +51,8 @@ def curves_figure(trial: FrozenTrial) -> Figure | None:
     """Train and val loss per epoch, from the curves the trial recorded (None when it has none)."""
     from matplotlib.figure import Figure
 
-    train, val = trial.user_attrs.get("curve_train_loss"), trial.user_attrs.get("curve_val_loss")
+    curves = split_curves(trial_figures(trial.user_attrs))[1]
+    train, val = curves.get(TRAIN_LOSS), curves.get(VAL_LOSS)
     if not train or not val:
         return None
     figure = Figure(figsize=(5, 3.2))

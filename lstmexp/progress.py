@@ -22,6 +22,7 @@ from lstmexp.metric_names import (
     VAL_LOSS_BEST,
 )
 from lstmexp.text import printable
+from lstmexp.trial_record import trial_figures
 from lstmexp.units import format_bytes
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ def say_intro(console: Console, lines: list[str]) -> None:
 
 
 def describe_trial(trial: FrozenTrial) -> str:
-    attrs = trial.user_attrs
+    attrs = trial_figures(trial.user_attrs)
     params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
     state = trial.state.name.lower()
     if FAILURE_REASON in attrs:

@@ -1,14 +1,13 @@
-"""One configuration, end to end: data, model, training, evaluation and measurements -> flat metrics.
+"""One configuration, end to end: data, model, training, evaluation and measurements -> its TrialRecord.
 
 `check_spec_runs` is the preflight: whether a spec can run here at all, asked before any study is
-written. The metric names and the combination of repeats are in `lstmexp.metrics`.
+written. The record is built from the runs in `lstmexp.metrics`.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import math
 import random
 import time
 from collections.abc import Callable
@@ -36,27 +35,13 @@ from lstmexp.measure import (
     prime_runtime,
     resolve_device,
 )
-from lstmexp.metric_names import (
-    ACHIEVED_GFLOPS,
-    ACTIVATION_MEM_EST_BYTES,
-    FLOPS_PER_SAMPLE,
-    HORIZON,
-    HW_EFFICIENCY_PCT,
-    MODE,
-    NORMALIZATION,
-    PARAM_COUNT,
-    PEAK_GFLOPS,
-    PEAK_MEM_BYTES,
-    SAMPLES_PER_S,
-    STATEFUL,
-    STOPPED_EARLY,
-    TIME_STEPS_PER_S,
-)
-from lstmexp.metrics import combine_repeats, run_metrics
+from lstmexp.metric_names import ACTIVATION_MEM_EST_BYTES, PEAK_MEM_BYTES
+from lstmexp.metrics import Compute, Probe, RunOutcome, build_record
 from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
-from lstmexp.probe import memory_figures, probe_configuration, process_memory, train_speed
+from lstmexp.probe import probe_configuration
 from lstmexp.spec import DataSpec, ExperimentSpec
 from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
+from lstmexp.trial_record import Setup, TrialRecord
 from lstmexp.units import format_bytes
 
 
@@ -72,8 +57,8 @@ def run_trial(
     params: TrialParams,
     on_epoch: Callable[[EpochRecord], bool] | None = None,
     on_model: Callable[[torch.nn.Module, Series], None] | None = None,
-) -> dict[str, Any]:
-    """Train one configuration (`train.repeats` times) and return its metrics.
+) -> TrialRecord:
+    """Train one configuration (`train.repeats` times) and return its record.
 
     `on_model` receives the first repeat's trained model (best-epoch weights) and its series, e.g. to keep it.
 
@@ -86,46 +71,37 @@ def run_trial(
     series = cached_series(spec.data.model_dump_json(), str(device))
     skip_if_estimate_exceeds(spec, params, series.input_size)
     prime_runtime(device)
-    speed, tensors, policy = guard_oom(
+    probe = Probe(*guard_oom(
         lambda: probe_configuration(spec, params, series, build_model(spec, params, series).to(device)), device
-    )
-    runs = []
+    ))
+    runs: list[RunOutcome] = []
     for repeat in range(spec.train.repeats):
         seed = spec.train.seed + repeat
         first = repeat == 0
         hooks = (on_epoch, on_model) if first else (None, None)
-        runs.append(train_once(spec, params, series, seed, hooks[0], tensors, speed.meter, hooks[1]))
-        if runs[0][STOPPED_EARLY]:
+        runs.append(train_once(spec, params, series, seed, hooks[0], probe.speed.meter, hooks[1]))
+        if runs[0].result.stopped_early:
             break
-    metrics = {**train_speed(combine_repeats(runs)), **speed.metrics(), **tensors.metrics(),
-               **process_memory(runs, device)}
-    metrics.update(compute_metrics(spec, params, series, metrics[SAMPLES_PER_S], device))
-    metrics.update(device=str(device), torch_threads=speed.threads, threads_policy=policy,
-                   wall_s=time.perf_counter() - wall_start)
-    return metrics
+    setup = Setup(stateful=spec.train.stateful, mode=spec.data.mode, horizon=spec.data.horizon,
+                  normalization=spec.data.normalization)
+    return build_record(runs, probe, compute_of(spec, params, series, device), setup, device,
+                        spec.train.target_val_loss, time.perf_counter() - wall_start)
 
 
-def compute_metrics(
-    spec: ExperimentSpec, params: TrialParams, series: Series, samples_per_s: float, device: torch.device
-) -> dict[str, Any]:
-    """Throughput in time steps, FLOPs and the share of the device's matmul peak, the activation estimate."""
+def compute_of(spec: ExperimentSpec, params: TrialParams, series: Series, device: torch.device) -> Compute:
+    """FLOPs per sample, the device's matmul peak, the activation estimate, and the time steps in a sample."""
     flops = lstm_training_flops_per_sample(
         series.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
         series.output_size, spec.data.horizon,
     )
-    achieved = flops * samples_per_s / 1e9
-    peak = peak_gflops(device)
-    return {
-        # A stateful sample is one step of a stream; a stateless sample is a window of time_step steps.
-        TIME_STEPS_PER_S: samples_per_s * (1 if spec.train.stateful else params.time_step),
-        FLOPS_PER_SAMPLE: flops,
-        ACHIEVED_GFLOPS: achieved,
-        PEAK_GFLOPS: peak,
-        HW_EFFICIENCY_PCT: 100.0 * achieved / peak,
-        ACTIVATION_MEM_EST_BYTES: estimate_activation_bytes(
+    return Compute(
+        flops_per_sample=flops,
+        peak_gflops=peak_gflops(device),
+        activation_bytes=estimate_activation_bytes(
             params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
         ),
-    }
+        steps_per_sample=1 if spec.train.stateful else params.time_step,
+    )
 
 
 def guard_oom(
@@ -186,14 +162,10 @@ def train_once(
     series: Series,
     seed: int,
     on_epoch: Callable[[EpochRecord], bool] | None,
-    tensors: TensorPeak,
     meter: ContentionMeter,
     on_model: Callable[[torch.nn.Module, Series], None] | None = None,
-) -> dict[str, Any]:
-    """One training run from `seed`: its measured figures, best-epoch weights evaluated on val and test.
-
-    Its memory figure is the configuration's tensor peak where there is one (CPU), else the device's
-    reading; the resident-set reading is kept as process memory."""
+) -> RunOutcome:
+    """One training run from `seed`: its result, memory reading, and best-epoch weights evaluated on val and test."""
     seed_everything(seed)
     config = TrainConfig.from_spec(spec, params, seed)
     model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch, meter)
@@ -205,12 +177,7 @@ def train_once(
         evaluate(model, series, split, config.time_step, config.horizon, amp=config.amp, stateful=config.stateful)
         for split in ("val", "test")
     )
-    return {
-        **run_metrics(result, val, test, reading, spec.train.target_val_loss),
-        **memory_figures(reading, tensors),
-        PARAM_COUNT: count_parameters(model),
-        **data_metrics(spec, model, series, params),
-    }
+    return RunOutcome(result, val, test, reading, count_parameters(model), class_accuracy(model, series, params))
 
 
 def train_measured(
@@ -271,18 +238,11 @@ def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_si
         )
 
 
-def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, Any]:
-    """How the data was fed (for grouping in reports), and accuracy for classification tasks."""
-    metrics: dict[str, Any] = {
-        STATEFUL: spec.train.stateful,
-        MODE: spec.data.mode,
-        HORIZON: spec.data.horizon,
-        NORMALIZATION: spec.data.normalization,
-    }
-    if getattr(series, "is_classification", False):
-        for split in ("val", "test"):
-            metrics[f"{split}_accuracy"] = accuracy(model, series, split, params.time_step)
-    return metrics
+def class_accuracy(model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, float]:
+    """Accuracy on val and test for classification tasks (none for forecasting)."""
+    if not getattr(series, "is_classification", False):
+        return {}
+    return {split: accuracy(model, series, split, params.time_step) for split in ("val", "test")}
 
 
 def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> torch.nn.Module:
@@ -315,17 +275,6 @@ def cached_series(data_spec_json: str, device: str) -> Series:
     batch, last_observed_target, to_units), which is all the stateless loop and evaluation use.
     """
     return cast(Series, load_series(DataSpec.model_validate(json.loads(data_spec_json)), torch.device(device)))
-
-
-def json_safe(value: Any) -> Any:
-    """NaN and inf are not JSON (Optuna stores attributes as JSON): make them None, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def seed_everything(seed: int) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import optuna
 import pytest
 
+from lstmexp.trial_record import trial_figures
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -45,7 +47,7 @@ def test_search_then_resume_then_report_every_format(cli, tiny_spec, workdir):
     assert len(trials) == 3
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert complete, [t.state for t in trials]
-    attrs = complete[0].user_attrs
+    attrs = trial_figures(complete[0].user_attrs)
     for key in ("val_loss_best", "test_loss", "samples_per_s", "train_s_per_epoch", "iterations_per_epoch",
                 "peak_mem_bytes", "param_count", "device"):
         assert key in attrs, key

@@ -62,10 +62,10 @@ def test_classify_labels_are_the_signs_of_the_marked_values():
 
 def test_classification_trial_reports_accuracy_and_adding_trial_its_baseline():
     classify = load_spec(None, ["data.dataset=classify", "data.rows=400", "train.epochs=1", "train.device=cpu"])
-    metrics = run_trial(classify, TrialParams(batch_size=32, time_step=10, hidden_size=8))
+    metrics = run_trial(classify, TrialParams(batch_size=32, time_step=10, hidden_size=8)).figures()
     assert 0.0 <= metrics["val_accuracy"] <= 1.0 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["test_naive_mse"] == pytest.approx(0.1875)  # uniform probabilities: 3/16
     adding = load_spec(None, ["data.dataset=adding", "data.rows=2000", "train.epochs=1", "train.device=cpu"])
-    metrics = run_trial(adding, TrialParams(batch_size=64, time_step=10, hidden_size=8))
+    metrics = run_trial(adding, TrialParams(batch_size=64, time_step=10, hidden_size=8)).figures()
     assert metrics["test_naive_mse"] == pytest.approx(0.167, abs=0.02)
     assert "val_accuracy" not in metrics

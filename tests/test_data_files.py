@@ -12,6 +12,7 @@ import torch
 from lstmexp.data import load_series
 from lstmexp.errors import DataError, SpecError
 from lstmexp.spec import DataSpec, load_spec
+from lstmexp.trial_record import trial_figures
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 
 CPU = torch.device("cpu")
@@ -212,7 +213,7 @@ def test_etth1_s96_spec_runs_end_to_end_tiny(cli, workdir):
     import optuna
 
     trial = optuna.load_study(study_name="etth1_s96", storage=f"sqlite:///{workdir / 'e.db'}").trials[0]
-    attrs = trial.user_attrs
+    attrs = trial_figures(trial.user_attrs)
     assert attrs["mode"] == "S" and attrs["horizon"] == 24 and attrs["normalization"] == "last"
     assert trial.params["normalization"] == "last"
     assert 0 < attrs["test_mse"] < 10 and attrs["test_naive_mse"] > 0

@@ -30,8 +30,8 @@ def test_stream_layout_cuts_contiguous_streams_walked_in_chunks():
 def test_stateful_and_stateless_trials_of_one_configuration_are_comparable():
     base = ["data.rows=400", "train.epochs=2", "train.device=cpu", "train.warmup_iters=1"]
     params = TrialParams(batch_size=16, time_step=12, hidden_size=8)
-    stateful = run_trial(load_spec(None, [*base, "train.stateful=true"]), params)
-    stateless = run_trial(load_spec(None, base), params)
+    stateful = run_trial(load_spec(None, [*base, "train.stateful=true"]), params).figures()
+    stateless = run_trial(load_spec(None, base), params).figures()
     assert stateful["stateful"] is True and stateless["stateful"] is False
     assert stateful["test_naive_mse"] == stateless["test_naive_mse"]  # scored on the same samples
     assert stateful["iterations_per_epoch"] == 2  # ceil(((280 - 1) // 16) / 12)

@@ -3,6 +3,7 @@ and Markdown injection each get one line before anything is written, or are made
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -221,7 +222,9 @@ def test_every_trial_failing_without_a_result_stops_the_search(tmp_path, monkeyp
     real_run_trial = objective.run_trial
 
     def nan_objective(*args, **kwargs):  # every trial trains, then its objective is NaN: it never counts
-        return {**real_run_trial(*args, **kwargs), "val_loss_best": float("nan")}
+        record = real_run_trial(*args, **kwargs)
+        accuracy = dataclasses.replace(record.measured.accuracy, val_loss_best=float("nan"))
+        return dataclasses.replace(record, measured=dataclasses.replace(record.measured, accuracy=accuracy))
 
     monkeypatch.setattr(objective, "run_trial", nan_objective)
     with pytest.raises(LstmexpError, match="last 3 trials"):

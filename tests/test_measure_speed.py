@@ -42,7 +42,7 @@ def sleeping_step(seconds_for: dict[int, float], warmup_s: float = 0.0):
 def test_the_probe_figures_exclude_the_warm_up_steps():
     step, calls = sleeping_step({1: 0.002}, warmup_s=0.2)
     figure = probe_speed(step, CPU, [1], training_steps=10)
-    assert len(figure.block_rates) == BLOCKS == figure.metrics()["samples_per_s_blocks"]
+    assert len(figure.block_rates) == BLOCKS
     # a block holding a 0.2 s warm-up step would run at <= 50 samples/s; every block ran near 5,000
     assert min(figure.block_rates) > 1000
     assert len(calls) == WARMUP_STEPS + BLOCKS  # one step per block here: 8 % of 10 steps is under one
@@ -78,7 +78,7 @@ def test_a_trial_beside_a_busy_process_is_flagged_contended():
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)  # let it get going
-        metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=16, time_step=8, hidden_size=16))
+        metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=16, time_step=8, hidden_size=16)).figures()
     finally:
         busy.kill()
         busy.wait()
@@ -91,6 +91,6 @@ def test_a_trial_alone_is_not_flagged():
     other, load = other_cpu_now(), load_avg_1m()
     if other > 0.05 or load > 0.5:
         pytest.skip(f"the machine is not quiet (other processes {other:.0%} of the CPU, load {load:.2f})")
-    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=16, time_step=8, hidden_size=16))
+    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=16, time_step=8, hidden_size=16)).figures()
     assert metrics["contended"] is False, metrics["contention_reason"]
     assert metrics["cpu_share"] > 0.6

@@ -72,10 +72,10 @@ def test_the_cli_refuses_a_thread_request_above_the_cap_with_exit_2(cli, tiny_sp
 
 
 def test_every_trial_records_its_threads_and_policy():
-    chosen = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=8, hidden_size=16))
+    chosen = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=8, hidden_size=16)).figures()
     assert 1 <= chosen["torch_threads"] <= thread_budget()
     assert chosen["threads_policy"].startswith(("probe: 1 vs", "affinity/quota/workers"))
-    fixed = run_trial(load_spec(None, [*SMALL, "train.threads=1"]), TrialParams(32, 8, 16))
+    fixed = run_trial(load_spec(None, [*SMALL, "train.threads=1"]), TrialParams(32, 8, 16)).figures()
     assert fixed["torch_threads"] == 1 and fixed["threads_policy"] == "train.threads"
 
 

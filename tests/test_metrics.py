@@ -1,24 +1,31 @@
-"""Metrics: the combination of repeated runs."""
+"""The record's repeats: means over runs with their spread, the first run's value when a run lacks a figure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lstmexp.metrics import combine_repeats
+from lstmexp.metrics import Spreads
 
 
-def test_combine_repeats_statistics():
-    runs = [{"val_loss_best": v, "samples_per_s": 10.0, "peak_mem_bytes": m} for v, m in ((1.0, 5), (3.0, 9))]
-    combined = combine_repeats(runs)
-    assert combined["val_loss_best"] == 2.0
-    assert combined["val_loss_best_std"] == pytest.approx(np.sqrt(2.0))
-    assert combined["val_loss_best_cv"] == pytest.approx(np.sqrt(2.0) / 2)
-    assert combined["samples_per_s_std"] == 0.0
-    assert combined["peak_mem_bytes"] == 9
+class Run:
+    def __init__(self, value: float | None) -> None:
+        self.value = value
 
 
-def test_a_metric_missing_from_one_repeat_is_not_averaged():
-    runs = [{"time_to_target_s": 1.0, "peak_mem_bytes": 1}, {"time_to_target_s": None, "peak_mem_bytes": 1}]
-    combined = combine_repeats(runs)
-    assert combined["time_to_target_s"] == 1.0 and "time_to_target_s_std" not in combined
+def test_repeated_figures_are_means_with_std_and_cv():
+    spreads = Spreads([Run(1.0), Run(3.0)])  # type: ignore[list-item]
+    assert spreads.mean("val_loss_best", lambda r: r.value) == 2.0
+    std, cv = spreads.spread["val_loss_best"]
+    assert std == pytest.approx(np.sqrt(2.0)) and cv == pytest.approx(np.sqrt(2.0) / 2)
+
+
+def test_a_figure_missing_from_one_repeat_is_not_averaged():
+    spreads = Spreads([Run(1.0), Run(None)])  # type: ignore[list-item]
+    assert spreads.mean("time_to_target_s", lambda r: r.value) == 1.0
+    assert "time_to_target_s" not in spreads.spread
+
+
+def test_one_run_has_no_spread():
+    spreads = Spreads([Run(5.0)])  # type: ignore[list-item]
+    assert spreads.mean("test_mse", lambda r: r.value) == 5.0 and spreads.spread == {}

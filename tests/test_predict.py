@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lstmexp.search import run_search
+from lstmexp.trial_record import trial_figures
 from lstmexp.weights import kept_trials, load_kept, weights_dir
 from tests.search_specs import tiny, trials_of
 
@@ -31,7 +32,7 @@ def test_predict_reloads_the_weights_and_reproduces_the_trials_test_mse(tmp_path
     out = tmp_path / "forecast.csv"
     result = cli("predict", "pred", "--trial", str(best.number), "--storage", url, "--out", str(out))
     assert result.code == 0, result.err
-    assert f"test MSE {best.user_attrs['test_mse']:.6g}" in result.err
+    assert f"test MSE {trial_figures(best.user_attrs)['test_mse']:.6g}" in result.err
     rows = list(csv.DictReader(out.open()))
     assert rows[0].keys() == {"first_target_row", "step", "forecast_y", "actual_y"}
     assert {r["step"] for r in rows} == {"1", "2", "3"}

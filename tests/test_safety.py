@@ -11,6 +11,7 @@ import pytest
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
 from lstmexp.storage import mask_url
+from lstmexp.trial_record import trial_figures
 from tests.conftest import needs_postgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +66,8 @@ def test_same_spec_and_seed_give_the_same_trials_on_cpu(tmp_path, tiny_spec):
     assert [t.params for t in first] == [t.params for t in second]
     for a, b in zip(first, second, strict=True):
         assert a.state == b.state
-        assert a.user_attrs["val_loss_best"] == pytest.approx(b.user_attrs["val_loss_best"], abs=1e-6)
+        loss_a, loss_b = (trial_figures(t.user_attrs)["val_loss_best"] for t in (a, b))
+        assert loss_a == pytest.approx(loss_b, abs=1e-6)
 
 
 @pytest.mark.postgres

@@ -8,6 +8,7 @@ from optuna.trial import TrialState
 
 from lstmexp.search import run_search
 from lstmexp.storage import load_existing_study
+from lstmexp.trial_record import trial_figures
 from tests.search_specs import journal, tiny, trials_of
 
 
@@ -40,11 +41,11 @@ def test_every_pruner_prunes_only_after_its_warm_up(tmp_path, pruner):
     assert len(pruned) < len(trials)  # and it does not cull everything
     for trial in pruned:
         # median: nothing before half the budget; halving/hyperband: first rung at a quarter
-        assert trial.user_attrs["epochs_run"] >= (2 if pruner == "median" else 1)
-        assert trial.user_attrs["epochs_run"] < 4
+        assert trial_figures(trial.user_attrs)["epochs_run"] >= (2 if pruner == "median" else 1)
+        assert trial_figures(trial.user_attrs)["epochs_run"] < 4
     for trial in trials:
         if trial.state != TrialState.PRUNED:
-            assert trial.state == TrialState.COMPLETE and trial.user_attrs["epochs_run"] == 4
+            assert trial.state == TrialState.COMPLETE and trial_figures(trial.user_attrs)["epochs_run"] == 4
     assert isinstance(load_existing_study(url, f"p-{pruner}").pruner, optuna.pruners.BasePruner)
 
 

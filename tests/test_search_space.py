@@ -10,6 +10,7 @@ import pytest
 from lstmexp.errors import SpecError
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
+from lstmexp.trial_record import trial_figures
 from tests.search_specs import tiny, trials_of
 
 LR_AND_LAYERS = [
@@ -27,7 +28,7 @@ def test_a_search_over_lr_and_layers_records_them_in_params_config_and_reproduce
     trials = trials_of(url, "fields")
     assert len(trials) == 6
     for trial in trials:
-        params, attrs = trial.params, trial.user_attrs
+        params, attrs = trial.params, trial_figures(trial.user_attrs)
         assert 1e-3 <= params["train.lr"] <= 1e-2
         assert params["model.num_layers"] in (1, 2)
         assert json.loads(attrs["config"]) == params  # the key is every searched value, and only those
@@ -89,12 +90,12 @@ def test_the_reproduce_command_of_a_repeat_trial_reproduces_its_val_loss_exactly
     args = [a for o in overrides for a in ("-o", o)]
     assert cli("search", str(tiny_spec), "--storage", url, "--study", "rep", *args).code == 0
     repeat = trials_of(url, "rep")[1]
-    assert repeat.user_attrs["repeat_of"] == 0 and repeat.user_attrs["train_seed"] == 1
-    words = shlex.split(repeat.user_attrs["reproduce"])
+    assert trial_figures(repeat.user_attrs)["repeat_of"] == 0 and trial_figures(repeat.user_attrs)["train_seed"] == 1
+    words = shlex.split(trial_figures(repeat.user_attrs)["reproduce"])
     assert words[:3] == ["lstmexp", "run", str(tiny_spec)]
     result = cli(*words[1:], "--json")
     assert result.code == 0, result.err
-    assert json.loads(result.out)["val_loss_best"] == repeat.user_attrs["val_loss_best"]
+    assert json.loads(result.out)["val_loss_best"] == trial_figures(repeat.user_attrs)["val_loss_best"]
 
 
 def test_a_grid_over_a_float_range_is_refused_before_any_storage_is_created(cli, tiny_spec, workdir):

@@ -7,6 +7,7 @@ from optuna.trial import TrialState
 
 from lstmexp.search import count_done
 from lstmexp.storage import load_existing_study
+from lstmexp.trial_record import trial_figures
 from lstmexp.workers import run_workers, threads_per_worker
 from tests.conftest import needs_postgres
 from tests.search_specs import Lines, small, trained
@@ -26,8 +27,8 @@ def test_a_grid_with_two_workers_covers_each_point_exactly_once(tmp_path):
     study = load_existing_study(url, "grid2")
     points = [tuple(t.params[k] for k in ("batch_size", "time_step", "hidden_size")) for t in trained(study)]
     assert sorted(points) == sorted({(b, t, h) for b in (16, 32) for t in (4, 8) for h in (4, 8)})
-    assert len({t.user_attrs["worker"] for t in study.get_trials()}) == 2  # both processes trained
-    assert all(t.user_attrs["torch_threads"] == threads_per_worker(2, None) for t in study.get_trials())
+    assert len({trial_figures(t.user_attrs)["worker"] for t in study.get_trials()}) == 2  # both processes trained
+    assert all(trial_figures(t.user_attrs)["torch_threads"] == threads_per_worker(2, None) for t in study.get_trials())
 
 
 def test_workers_refuse_sqlite(tmp_path, cli):

@@ -15,8 +15,6 @@ from typing import Any
 
 import psutil
 
-from lstmexp.metric_names import CONTENDED, CONTENTION_REASON, CPU_SHARE, LOAD_AVG_1M, OTHER_CPU_FRAC, STEAL_FRAC
-
 # The rule: other processes used over a quarter of the machine's CPU time, the hypervisor stole
 # over 5 %, or this process got under 60 % of the CPU time its threads could use (it waited).
 OTHER_CPU_LIMIT = 0.25
@@ -48,16 +46,6 @@ class ContentionReading:
     def contended(self) -> bool:
         return bool(self.reason)
 
-    def metrics(self) -> dict[str, object]:
-        reason = self.reason
-        return {
-            CONTENDED: bool(reason),
-            CONTENTION_REASON: reason,
-            CPU_SHARE: self.cpu_share,
-            LOAD_AVG_1M: self.load_avg_1m,
-            OTHER_CPU_FRAC: self.other_cpu_frac,
-            STEAL_FRAC: self.steal_frac,
-        }
 
 
 def load_avg_1m() -> float:

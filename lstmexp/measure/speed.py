@@ -19,7 +19,6 @@ import torch
 from lstmexp.measure.contention import ContentionMeter, ContentionReading
 from lstmexp.measure.device import now
 from lstmexp.measure.threads import set_threads
-from lstmexp.metric_names import SAMPLES_PER_S, SAMPLES_PER_S_BLOCKS, SAMPLES_PER_S_SPREAD
 
 Step = Callable[[], int]  # runs one training step on the next batch, returns its samples
 
@@ -41,13 +40,6 @@ class SpeedFigure:
     def contention(self) -> ContentionReading:
         return self.meter.reading()
 
-    def metrics(self) -> dict[str, object]:
-        return {
-            SAMPLES_PER_S: self.samples_per_s,
-            SAMPLES_PER_S_SPREAD: self.spread,
-            SAMPLES_PER_S_BLOCKS: len(self.block_rates),
-            **self.contention.metrics(),
-        }
 
 
 def summarize(rates: list[float], threads: int, meter: ContentionMeter) -> SpeedFigure:

@@ -22,15 +22,6 @@ from dataclasses import dataclass
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from lstmexp.metric_names import (
-    TENSOR_ACTIVATIONS_BYTES,
-    TENSOR_GRADS_BYTES,
-    TENSOR_OPTIMIZER_BYTES,
-    TENSOR_PARAMS_BYTES,
-    TENSOR_PEAK_BYTES,
-    TENSOR_PEAK_MISSING,
-)
-
 
 @dataclass(frozen=True)
 class TensorPeak:
@@ -41,17 +32,6 @@ class TensorPeak:
     activations_bytes: int | None
     missing: str = ""  # why the figures are None
 
-    def metrics(self) -> dict[str, object]:
-        figures: dict[str, object] = {
-            TENSOR_PEAK_BYTES: self.peak_bytes,
-            TENSOR_PARAMS_BYTES: self.params_bytes,
-            TENSOR_GRADS_BYTES: self.grads_bytes,
-            TENSOR_OPTIMIZER_BYTES: self.optimizer_bytes,
-            TENSOR_ACTIVATIONS_BYTES: self.activations_bytes,
-        }
-        if self.missing:
-            figures[TENSOR_PEAK_MISSING] = self.missing
-        return figures
 
 
 def tensor_bytes(tensors: Iterator[torch.Tensor]) -> int:

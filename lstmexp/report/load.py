@@ -9,7 +9,9 @@ building FrozenTrial objects (`study.get_trials`) and then deep-copying and norm
 A SQLite file is read without Optuna at all (`load_sqlite`, through `optuna_compat.read_sqlite_study`):
 the read-only fast path of `lstmexp report`, which needs neither Optuna's storage machinery nor torch.
 
-Per-epoch lists (user attributes prefixed `curve_`) are kept out of the frame, in `curves`.
+Both decode each trial's attributes with the one reader (`lstmexp.trial_record.trial_figures`), so a
+trial written with the record and one written by an older lstmexp (a user attribute per figure) give
+the same columns. Per-epoch lists (`curve_` figures) are kept out of the frame, in `curves`.
 Every path also gives each parameter's distribution as Optuna's JSON (`distribution_json`), from
 which the searched ranges and, when importance is computed, Optuna's distribution objects are made.
 """
@@ -24,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lstmexp.optuna_compat import StoredStudy, StoredTrialRows, external_value, read_rdb_trials, searched_range
+from lstmexp.trial_record import split_curves, trial_figures
 
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
 
-# Per-epoch lists are kept out of the frame (they are read separately, for learning curves).
-CURVE_PREFIX = "curve_"
 BASE_COLUMNS = ["number", "state", "value", "duration_s"]
 
 
@@ -71,7 +72,7 @@ def load_from_study(study: optuna.Study) -> LoadedTrials:
         }
         row.update(trial.params)
         distributions.update(trial.distributions)
-        attrs, trial_curves = split_curves(trial.user_attrs)
+        attrs, trial_curves = split_curves(trial_figures(trial.user_attrs))
         row.update(attrs)
         if trial_curves:
             curves[trial.number] = trial_curves
@@ -83,12 +84,6 @@ def as_json(distributions: dict[str, BaseDistribution]) -> dict[str, dict[str, A
     from optuna.distributions import distribution_to_json
 
     return {name: json.loads(distribution_to_json(d)) for name, d in distributions.items()}
-
-
-def split_curves(attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    plain = {k: v for k, v in attrs.items() if not k.startswith(CURVE_PREFIX)}
-    curves = {k.removeprefix(CURVE_PREFIX): v for k, v in attrs.items() if k.startswith(CURVE_PREFIX)}
-    return plain, curves
 
 
 def to_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -108,12 +103,15 @@ def load_from_rdb(stored: StoredTrialRows, with_objects: bool = True) -> LoadedT
         for trial_id, number, state, duration in stored.trials
     }
     distribution_json = decode_params(stored.params, rows)
-    curves: dict[int, dict[str, list[float]]] = defaultdict(dict)
+    attrs: dict[int, dict[str, Any]] = defaultdict(dict)
     for trial_id, key, value in stored.attrs:
-        if key.startswith(CURVE_PREFIX):
-            curves[trial_id][key.removeprefix(CURVE_PREFIX)] = value
-        else:
-            rows[trial_id][key] = value
+        attrs[trial_id][key] = value
+    curves: dict[int, dict[str, list[float]]] = {}
+    for trial_id, trial_attrs in attrs.items():
+        figures, trial_curves = split_curves(trial_figures(trial_attrs))
+        rows[trial_id].update(figures)
+        if trial_curves:
+            curves[trial_id] = trial_curves
     objectives: dict[int, int] = defaultdict(int)
     for trial_id, _, value in stored.values:
         objectives[trial_id] += 1

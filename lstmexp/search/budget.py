@@ -16,13 +16,14 @@ import optuna
 from lstmexp.search.attrs import BUDGET_ATTR, CPU_ATTR
 from lstmexp.search.slots import count_done
 from lstmexp.spec import ExperimentSpec
+from lstmexp.trial_record import trial_figures
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
 def study_cpu_seconds(study: optuna.Study) -> float:
-    return sum(float(t.user_attrs.get(CPU_ATTR) or 0.0) for t in study.get_trials(deepcopy=False))
+    return sum(float(trial_figures(t.user_attrs).get(CPU_ATTR) or 0.0) for t in study.get_trials(deepcopy=False))
 
 
 def budget_reason(spec: ExperimentSpec, study: optuna.Study, elapsed_s: float | None) -> str | None:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from lstmexp.metric_names import REPEATS, TEST_MSE, VAL_LOSS_BEST
-from lstmexp.search.attrs import CONFIG_ATTR
+from lstmexp.metric_names import CONFIG, REPEATS, TEST_MSE, VAL_LOSS_BEST
 from lstmexp.spec import ExperimentSpec
 from lstmexp.weights import KeptTrial, keep_if_best
 
@@ -55,6 +54,6 @@ def keep_model(
         TEST_MSE: metrics.get(TEST_MSE),
         "val_loss": metrics.get(VAL_LOSS_BEST),
     }
-    candidate = KeptTrial(trial.number, value, str(trial.user_attrs.get(CONFIG_ATTR, "")), meta)
+    candidate = KeptTrial(trial.number, value, str(metrics.get(CONFIG) or ""), meta)
     minimize = trial.study.directions[0] == optuna.study.StudyDirection.MINIMIZE
     keep_if_best(folder, candidate, caught.state, spec.search.keep_best, minimize)

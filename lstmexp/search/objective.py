@@ -1,11 +1,13 @@
-"""The objective Optuna calls per trial: suggest, claim a slot, train, record figures or the failure.
+"""The objective Optuna calls per trial: suggest, claim a slot, train, write the trial's record.
 
-Every figure a trial measures is stored as an Optuna user attribute and the val loss per epoch as
-intermediate values, so any Optuna client can read what lstmexp wrote.
+What a trial measured (or why it failed) is written once at its end, as the record attribute and the
+headline figures (`lstmexp.trial_record`), and the val loss per epoch as intermediate values, so any
+Optuna client can read what lstmexp wrote.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -17,30 +19,16 @@ import optuna
 from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
-from lstmexp.metric_names import (
-    ACTIVATION_MEM_EST_BYTES,
-    EPOCHS_RUN,
-    FAILURE_DETAIL,
-    PEAK_MEM_BYTES,
-    SAMPLES_PER_S,
-    STOPPED_EARLY,
-)
+from lstmexp.metric_names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
 from lstmexp.reproduce import override_key, run_command
-from lstmexp.search.attrs import (
-    CONFIG_ATTR,
-    CPU_ATTR,
-    FAILURE_ATTR,
-    NOT_APPLIED_ATTR,
-    REPRODUCE_ATTR,
-    REPRODUCE_BASE_ATTR,
-    WORKER_ATTR,
-)
+from lstmexp.search.attrs import WORKER_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec, ParamSpace
 from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
-from lstmexp.trial import TrialParams, json_safe, run_trial
+from lstmexp.trial import TrialParams, run_trial
+from lstmexp.trial_record import Failure, Identity, TrialRecord
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,11 +69,11 @@ def suggest_field(trial: optuna.Trial, spec: ExperimentSpec, path: str) -> Any:
     return trial.suggest_float(path, float(low), float(high), step=space.step, log=log)
 
 
-def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParams, ExperimentSpec]:
-    """The searched sizes, and a copy of the spec with every other searched value set.
+def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParams, ExperimentSpec, dict[str, str]]:
+    """The searched sizes, a copy of the spec with every other searched value set, and the fields left out.
 
     A field that does not apply to this trial (dropout with one layer) is not sampled, so it never
-    splits one configuration into several; the reason is recorded in the `not_applied` attribute.
+    splits one configuration into several; the reason goes into the record's `not_applied`.
     """
     space = spec.search.space
     params = TrialParams(**{name: suggest(trial, name, getattr(space, name)) for name in SEARCHED_PARAMS})
@@ -99,24 +87,29 @@ def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParam
             chosen[path] = suggest_field(trial, spec, path)
         else:
             skipped[path] = reason
-    if skipped:
-        trial.set_user_attr(NOT_APPLIED_ATTR, skipped)
-    return params, with_values(spec, chosen) if chosen else spec
+    return params, with_values(spec, chosen) if chosen else spec, skipped
 
 
 def make_objective(
-    spec: ExperimentSpec, observer: SearchObserver, target: int, weights: Path | None = None
+    spec: ExperimentSpec, observer: SearchObserver, target: int, weights: Path | None = None,
+    reproduce_base: str | None = None,
 ) -> Callable[[optuna.Trial], float | list[float]]:
-    """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there."""
+    """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there.
+
+    `reproduce_base` is the `lstmexp run SPEC [-o ...]` each trial's reproduce command starts with.
+    """
     single = len(spec.search.objectives) == 1  # Trial.report raises in multi-objective studies
+    base = reproduce_base or "lstmexp run SPEC"
 
     def objective(trial: optuna.Trial) -> float | list[float]:
         interrupt.check()  # a Ctrl-C Python swallowed (gc callback) still stops before the next trial
-        trial.set_user_attr(WORKER_ATTR, this_worker())
-        params, trial_spec = suggest_trial(spec, trial)
+        trial.set_user_attr(WORKER_ATTR, this_worker())  # while it runs: whose process trains it
+        params, trial_spec, not_applied = suggest_trial(spec, trial)
         claim_slot(trial, target)
-        trial_spec = seeded_for_repeat(trial_spec, trial)
-        record_identity(trial, params, trial_spec)
+        trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial)
+        identity = Identity(config=config_key(trial.params), train_seed=trial_spec.train.seed, repeat_of=repeat_of,
+                            reproduce=reproduce_command(base, params, trial.params, trial_spec.train.seed),
+                            not_applied=not_applied or None)
         observer.trial_started(trial.number, params)
 
         def on_epoch(record: EpochRecord) -> bool:
@@ -129,31 +122,43 @@ def make_objective(
 
         cpu_start = time.process_time()
         caught = ModelCatch()
+        outcome = TrialRecord()
         try:
-            metrics = run_trial(trial_spec, params, on_epoch, caught if weights is not None else None)
+            outcome = run_trial(trial_spec, params, on_epoch, caught if weights is not None else None)
         except TrialFailure as failure:
-            record_failure(trial, spec, failure)
+            outcome = TrialRecord(failure=Failure.of(failure.reason, failure.detail, failure.figures))
             raise
-        finally:
-            trial.set_user_attr(CPU_ATTR, time.process_time() - cpu_start)
-        for key, value in metrics.items():
-            trial.set_user_attr(key, json_safe(value))
-        set_constraints(trial, spec, metrics)
-        if metrics[STOPPED_EARLY]:
-            raise optuna.TrialPruned(f"pruned after epoch {metrics[EPOCHS_RUN]}")
-        values = [objective_value(metrics, name) for name in spec.search.objectives]
+        finally:  # written once, whatever happened: every attribute is a statement (a round trip)
+            identity = dataclasses.replace(identity, cpu_s=time.process_time() - cpu_start)
+            outcome = write_record(trial, spec, outcome, identity)
+        figures = outcome.figures()
+        if figures[STOPPED_EARLY]:
+            raise optuna.TrialPruned(f"pruned after epoch {figures[EPOCHS_RUN]}")
+        values = [objective_value(figures, name) for name in spec.search.objectives]
         if weights is not None:
-            keep_model(trial, trial_spec, params, caught, metrics, values[0], weights)
+            keep_model(trial, trial_spec, params, caught, figures, values[0], weights)
         return values[0] if single else values
 
     return objective
 
 
-def record_identity(trial: optuna.Trial, params: TrialParams, spec: ExperimentSpec) -> None:
-    """The configuration key (every searched value, not the seed) and the command reproducing this trial."""
-    trial.set_user_attr(CONFIG_ATTR, config_key(trial.params))
-    base = trial.study.user_attrs.get(REPRODUCE_BASE_ATTR) or "lstmexp run SPEC"
-    trial.set_user_attr(REPRODUCE_ATTR, reproduce_command(base, params, trial.params, spec.train.seed))
+def write_record(trial: optuna.Trial, spec: ExperimentSpec, outcome: TrialRecord, identity: Identity) -> TrialRecord:
+    """The trial's record with its identity, as its user attributes and constraints; returns the record."""
+    record = dataclasses.replace(outcome, identity=identity)
+    for key, value in record.attributes().items():
+        trial.set_user_attr(key, value)
+    set_constraints(trial, spec, constraint_figures(record))
+    return record
+
+
+def constraint_figures(record: TrialRecord) -> dict[str, Any]:
+    """What the constraints are checked on: the measured figures, or an infeasible trial's memory estimate."""
+    failure = record.failure
+    if failure is None:
+        return record.figures() if record.measured is not None else {}
+    if failure.failure_reason == "infeasible" and failure.activation_mem_est_bytes is not None:
+        return {PEAK_MEM_BYTES: failure.activation_mem_est_bytes}
+    return {}
 
 
 def config_key(searched: dict[str, Any]) -> str:
@@ -171,16 +176,6 @@ def objective_value(metrics: dict[str, Any], name: ObjectiveName) -> float:
     value = metrics.get(OBJECTIVE_DEFS[name].metric)
     # time_to_target_s is None when the target was never reached: the worst value, not a missing one
     return math.inf if value is None else float(value)
-
-
-def record_failure(trial: optuna.Trial, spec: ExperimentSpec, failure: TrialFailure) -> None:
-    trial.set_user_attr(FAILURE_ATTR, failure.reason)
-    trial.set_user_attr(FAILURE_DETAIL, failure.detail)
-    for key, value in failure.figures.items():
-        trial.set_user_attr(key, json_safe(value))
-    estimate = failure.figures.get(ACTIVATION_MEM_EST_BYTES)
-    if failure.reason == "infeasible" and estimate is not None:
-        set_constraints(trial, spec, {PEAK_MEM_BYTES: estimate})
 
 
 def set_constraints(trial: optuna.Trial, spec: ExperimentSpec, figures: dict[str, Any]) -> None:

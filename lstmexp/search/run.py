@@ -44,10 +44,12 @@ def run_search(
     with storage_errors(storage_url):
         storage = open_storage(storage_url, create=True)
         study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
-        if reproduce_base is not None:
+        attrs = study.user_attrs  # read once: every read is a statement
+        if reproduce_base is not None and attrs.get(REPRODUCE_BASE_ATTR) != reproduce_base:
             study.set_user_attr(REPRODUCE_BASE_ATTR, reproduce_base)
-        if study.user_attrs.get(BUDGET_ATTR):
+        if attrs.get(BUDGET_ATTR):
             study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
+        base = reproduce_base or attrs.get(REPRODUCE_BASE_ATTR)
         target = target_count(spec)
         recover_dead_workers(study)
         done_before = count_done(study)
@@ -55,7 +57,7 @@ def run_search(
         cap = FailureCap(spec.search.max_consecutive_failures)
         if count_claimed(study) < target and not check_budget(spec, study, None):
             study.optimize(
-                make_objective(spec, observer, target, weights_dir(storage_url, study.study_name)),
+                make_objective(spec, observer, target, weights_dir(storage_url, study.study_name), base),
                 n_trials=None,  # the callbacks stop at the target (every worker's trials) or the budget
                 catch=(TrialFailure, SkippedTrial),
                 callbacks=[notify_finished(observer), stop_at_target(target), stop_when_spent(spec, started), cap],

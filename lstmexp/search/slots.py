@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.metric_names import TRAIN_SEED
-from lstmexp.search.attrs import FAILURE_ATTR, REPEAT_ATTR, SKIPPED_ATTR
+from lstmexp.search.attrs import FAILURE_ATTR, SKIPPED_ATTR
 from lstmexp.spec import ExperimentSpec
 
 if TYPE_CHECKING:
@@ -50,12 +49,13 @@ def claim_slot(trial: optuna.Trial, target: int) -> None:
         raise SkippedTrial(f"trial {trial.number} not needed: {target} trials already claimed")
 
 
-def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> ExperimentSpec:
+def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[ExperimentSpec, int | None]:
     """A configuration suggested again is trained with the next seed, not re-run identically.
 
     Training is deterministic for a seed, so an identical re-run would only copy a known result;
     with seed + k·R the repeat measures the seed-to-seed spread of that configuration instead
     (R = train.repeats: each trial already uses seeds seed..seed+R-1, so the next one starts after).
+    Returns the spec to train and the first trial of the same configuration (None: this is it).
     """
     earlier = [
         t.number
@@ -64,9 +64,7 @@ def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> ExperimentSp
         and (counts(t) or t.state == TrialState.RUNNING)
         and t.params == trial.params
     ]
-    seed = spec.train.seed + len(earlier) * spec.train.repeats
-    trial.set_user_attr(TRAIN_SEED, seed)
     if not earlier:
-        return spec
-    trial.set_user_attr(REPEAT_ATTR, earlier[0])
-    return spec.model_copy(update={"train": spec.train.model_copy(update={"seed": seed})})
+        return spec, None
+    seed = spec.train.seed + len(earlier) * spec.train.repeats
+    return spec.model_copy(update={"train": spec.train.model_copy(update={"seed": seed})}), earlier[0]
