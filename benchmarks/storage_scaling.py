@@ -8,7 +8,8 @@ statement is one round-trip to the server) and times every call into Optuna's RD
 connection checks and heartbeats included, nested calls counted once). Printed per N:
 
 - trials/hour: counted trials over the wall time from the first worker's start to the last's end;
-- round-trips per trial: SQL statements of all workers / trials created (skipped ones included);
+- statements per trial: SQL statements of all workers (each a round trip to the server) / trials
+  created (skipped ones included), table creation and study set-up included;
 - storage share: time inside the storage / time inside run_search, summed over workers;
 - exact: the study holds exactly its target of counted trials, none RUNNING.
 
@@ -115,7 +116,7 @@ def measure(workers: int, per_worker: int, url: str) -> dict[str, float]:
     return {
         "workers": workers, "target": workers * per_worker, "done": done, "created": len(trials),
         "stuck": stuck, "trials_per_hour": done / wall * 3600,
-        "round_trips_per_trial": sum(r["statements"] for r in rows) / max(1, len(trials)),
+        "statements_per_trial": sum(r["statements"] for r in rows) / max(1, len(trials)),
         "storage_share": sum(r["storage_s"] for r in rows) / searching,
         "exit_codes_ok": all(p.exitcode == 0 for p in processes),
     }
@@ -131,12 +132,12 @@ def main() -> None:
 
     quiet_libraries()
     print(f"{'N':>3} {'target':>6} {'done':>5} {'made':>5} {'stuck':>5} {'trials/h':>9} "
-          f"{'trips/trial':>11} {'storage %':>9}  exact")
+          f"{'stmts/trial':>11} {'storage %':>9}  exact")
     for workers in args.workers:
         row = measure(workers, args.trials_per_worker, args.url)
         exact = row["done"] == row["target"] and row["stuck"] == 0 and row["exit_codes_ok"]
         print(f"{row['workers']:>3} {row['target']:>6} {row['done']:>5} {row['created']:>5} {row['stuck']:>5} "
-              f"{row['trials_per_hour']:>9.0f} {row['round_trips_per_trial']:>11.1f} "
+              f"{row['trials_per_hour']:>9.0f} {row['statements_per_trial']:>11.1f} "
               f"{100 * row['storage_share']:>8.1f}%  {'yes' if exact else 'NO'}", flush=True)
 
 

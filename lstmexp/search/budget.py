@@ -8,7 +8,6 @@ process that trained it), so it counts every worker's CPU and carries over when 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import optuna
@@ -44,23 +43,28 @@ def budget_reason(spec: ExperimentSpec, study: optuna.Study, elapsed_s: float | 
     return None
 
 
-def stop_when_spent(spec: ExperimentSpec, started: float) -> Callable[[optuna.Study, FrozenTrial], None]:
-    """An optimize callback: after each trial, stop the study (and say why) once a budget is spent."""
+class StopWhenSpent:
+    """An optimize callback: after each trial, stop the study (and say why) once a budget is spent.
 
-    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
-        if check_budget(spec, study, started):
+    `reason` keeps why, so the search's summary need not read the study attribute back."""
+
+    def __init__(self, spec: ExperimentSpec, started: float) -> None:
+        self.spec = spec
+        self.started = started
+        self.reason: str | None = None
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.reason = check_budget(self.spec, study, self.started)
+        if self.reason is not None:
             study.stop()
 
-    return callback
 
-
-def check_budget(spec: ExperimentSpec, study: optuna.Study, started: float | None) -> bool:
-    """True when a budget is spent; then the reason is recorded as the study's `budget_stop`.
+def check_budget(spec: ExperimentSpec, study: optuna.Study, started: float | None) -> str | None:
+    """Why a budget is spent (then recorded as the study's `budget_stop`), or None while both last.
 
     `started` None: the check before this run's first trial (a resumed study may have spent its CPU).
     """
     reason = budget_reason(spec, study, None if started is None else time.monotonic() - started)
-    if reason is None:
-        return False
-    study.set_user_attr(BUDGET_ATTR, reason)
-    return True
+    if reason is not None:
+        study.set_user_attr(BUDGET_ATTR, reason)
+    return reason

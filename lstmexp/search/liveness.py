@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import optuna
 import psutil
@@ -15,6 +17,9 @@ from optuna.trial import TrialState
 
 from lstmexp.optuna_compat import fail_running_trial
 from lstmexp.search.attrs import LOST_ATTR, WORKER_ATTR
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 
 def this_worker() -> str:
@@ -49,11 +54,15 @@ def worker_is_dead(worker: str) -> bool:
     return started != "?" and process_start(pid) != started
 
 
-def recover_dead_workers(study: optuna.Study) -> int:
-    """Fail the RUNNING trials whose worker died on this machine (kill -9) and retry each once."""
+def recover_dead_workers(study: optuna.Study, trials: Sequence[FrozenTrial] | None = None) -> int:
+    """Fail the RUNNING trials whose worker died on this machine (kill -9) and retry each once.
+
+    `trials`: the study's trials as just read (else they are read here)."""
     retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
     failed = 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in (t for t in trials if t.state == TrialState.RUNNING):
         worker = trial.user_attrs.get(WORKER_ATTR)
         if worker is None or not worker_is_dead(worker):
             continue

@@ -24,7 +24,7 @@ from lstmexp.reproduce import override_key, run_command
 from lstmexp.search.attrs import WORKER_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
-from lstmexp.search.slots import claim_slot, seeded_for_repeat
+from lstmexp.search.slots import TrialLedger, claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec, ParamSpace
 from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
 from lstmexp.trial import TrialParams, run_trial
@@ -91,7 +91,7 @@ def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParam
 
 
 def make_objective(
-    spec: ExperimentSpec, observer: SearchObserver, target: int, weights: Path | None = None,
+    spec: ExperimentSpec, observer: SearchObserver, target: int, ledger: TrialLedger, weights: Path | None = None,
     reproduce_base: str | None = None,
 ) -> Callable[[optuna.Trial], float | list[float]]:
     """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there.
@@ -105,8 +105,8 @@ def make_objective(
         interrupt.check()  # a Ctrl-C Python swallowed (gc callback) still stops before the next trial
         trial.set_user_attr(WORKER_ATTR, this_worker())  # while it runs: whose process trains it
         params, trial_spec, not_applied = suggest_trial(spec, trial)
-        claim_slot(trial, target)
-        trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial)
+        claim_slot(trial, target, ledger)
+        trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial, ledger)
         identity = Identity(config=config_key(trial.params), train_seed=trial_spec.train.seed, repeat_of=repeat_of,
                             reproduce=reproduce_command(base, params, trial.params, trial_spec.train.seed),
                             not_applied=not_applied or None)

@@ -5,7 +5,7 @@ The search formats nothing: the CLI's display (lstmexp/progress.py) implements S
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from lstmexp.search.attrs import SKIPPED_ATTR
 from lstmexp.search.objective import is_feasible
+from lstmexp.search.slots import TrialLedger
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -55,21 +56,27 @@ class SearchSummary:
     budget_stop: str | None = None  # why a whole-study budget ended the search (None: it did not)
 
 
-def notify_finished(observer: SearchObserver) -> Callable[[optuna.Study, FrozenTrial], None]:
+def notify_finished(observer: SearchObserver, ledger: TrialLedger) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """Tell the observer, with the best value among the trials the ledger read after this one."""
+
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
         if SKIPPED_ATTR not in trial.user_attrs:
-            observer.trial_finished(trial, best_value(study))
+            observer.trial_finished(trial, best_of(study, ledger.trials))
 
     return callback
 
 
 def best_value(study: optuna.Study) -> float | None:
     """Best feasible value of a single-objective study (None for several objectives)."""
+    return best_of(study, study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def best_of(study: optuna.Study, trials: Sequence[FrozenTrial]) -> float | None:
     if len(study.directions) != 1:
         return None
     values = [
-        t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.value is not None and is_feasible(t)
+        t.value for t in trials
+        if t.state == TrialState.COMPLETE and t.value is not None and is_feasible(t)
     ]
     if not values:
         return None

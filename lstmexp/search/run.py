@@ -12,13 +12,13 @@ from optuna.trial import TrialState
 from lstmexp import interrupt
 from lstmexp.errors import LstmexpError, TrialFailure
 from lstmexp.search.attrs import BUDGET_ATTR, REPRODUCE_BASE_ATTR, SKIPPED_ATTR
-from lstmexp.search.budget import check_budget, stop_when_spent
+from lstmexp.search.budget import StopWhenSpent, check_budget
 from lstmexp.search.liveness import recover_dead_workers
 from lstmexp.search.objective import make_objective
 from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished
 from lstmexp.search.registry import grid_points
-from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
-from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
+from lstmexp.search.slots import SkippedTrial, TrialLedger, claimed, counts
+from lstmexp.search.study import open_study, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage import mask_url, open_storage, storage_errors
 from lstmexp.weights import weights_dir
@@ -43,30 +43,35 @@ def run_search(
     started = time.monotonic()
     with storage_errors(storage_url):
         storage = open_storage(storage_url, create=True)
-        study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
-        attrs = study.user_attrs  # read once: every read is a statement
+        study, created = open_study(spec, storage, sampler_seed_offset(storage_url, worker_index))
+        attrs = {} if created else study.user_attrs  # read once, and not at all on a new study: reads are statements
         if reproduce_base is not None and attrs.get(REPRODUCE_BASE_ATTR) != reproduce_base:
             study.set_user_attr(REPRODUCE_BASE_ATTR, reproduce_base)
         if attrs.get(BUDGET_ATTR):
             study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
         base = reproduce_base or attrs.get(REPRODUCE_BASE_ATTR)
         target = target_count(spec)
-        recover_dead_workers(study)
-        done_before = count_done(study)
+        ledger = TrialLedger(study, read=not created)
+        if recover_dead_workers(study, ledger.trials):
+            ledger.refresh()
+        done_before = ledger.done()
         observer.study_ready(study.study_name, done_before, target)
         cap = FailureCap(spec.search.max_consecutive_failures)
-        if count_claimed(study) < target and not check_budget(spec, study, None):
+        spent = StopWhenSpent(spec, started)
+        spent.reason = check_budget(spec, study, None) if claimed(ledger.trials) < target else None
+        if claimed(ledger.trials) < target and spent.reason is None:
             study.optimize(
-                make_objective(spec, observer, target, weights_dir(storage_url, study.study_name), base),
+                make_objective(spec, observer, target, ledger, weights_dir(storage_url, study.study_name), base),
                 n_trials=None,  # the callbacks stop at the target (every worker's trials) or the budget
                 catch=(TrialFailure, SkippedTrial),
-                callbacks=[notify_finished(observer), stop_at_target(target), stop_when_spent(spec, started), cap],
+                # stop_at_target first: it puts the finished trial in the ledger the others read
+                callbacks=[stop_at_target(target, ledger), notify_finished(observer, ledger), spent, cap],
                 gc_after_trial=True,
             )
     interrupt.check()  # a Ctrl-C swallowed inside a trial still ends the command as interrupted
     cap.raise_if_reached(study.study_name)
-    done = count_done(study)
-    stopped = study.user_attrs.get(BUDGET_ATTR) or None
+    done = ledger.done()
+    stopped = spent.reason
     return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
 
 
@@ -108,10 +113,13 @@ class FailureCap:
             )
 
 
-def stop_at_target(target: int) -> Callable[[optuna.Study, FrozenTrial], None]:
+def stop_at_target(target: int, ledger: TrialLedger) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """After each trial: recover dead workers' trials, stop once the target is claimed."""
+
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
-        recover_dead_workers(study)
-        if count_claimed(study) >= target:
+        if recover_dead_workers(study, ledger.note(trial)):
+            ledger.refresh()
+        if claimed(ledger.trials) >= target:
             study.stop()
 
     return callback

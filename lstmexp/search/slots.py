@@ -2,10 +2,17 @@
 
 Workers of one study decide alone; ordering by trial number makes them agree, so a study ends
 with exactly its target count of counted trials however many workers fill it.
+
+A worker keeps the study's trials as it last read them (`TrialLedger`), with its own finished
+trials put in as Optuna hands them over: that view serves the stop check, the best value, the
+recovery of dead workers' trials and the next trial's claim. Every read is a statement per table on
+an RDB storage (a round trip on a server), so a worker reads again only when another worker created
+a trial since.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import optuna
@@ -34,22 +41,68 @@ def count_done(study: optuna.Study) -> int:
     return sum(counts(t) for t in study.get_trials(deepcopy=False))
 
 
-def count_claimed(study: optuna.Study, below: int | None = None) -> int:
+def claimed(trials: Sequence[FrozenTrial], below: int | None = None) -> int:
     """Counted trials plus running ones (a running trial will count), optionally only below a number."""
-    return sum(
-        (counts(t) or t.state == TrialState.RUNNING) and (below is None or t.number < below)
-        for t in study.get_trials(deepcopy=False)
-    )
+    return sum((counts(t) or t.state == TrialState.RUNNING) and (below is None or t.number < below) for t in trials)
 
 
-def claim_slot(trial: optuna.Trial, target: int) -> None:
+def count_claimed(study: optuna.Study, below: int | None = None) -> int:
+    return claimed(study.get_trials(deepcopy=False), below)
+
+
+class TrialLedger:
+    """The study's trials as this worker last read them."""
+
+    def __init__(self, study: optuna.Study, read: bool = True) -> None:
+        """`read` False: a study this worker just created, which has no trials to read."""
+        self.study = study
+        self.trials: list[FrozenTrial] = []
+        if read:
+            self.refresh()
+
+    def refresh(self) -> list[FrozenTrial]:
+        self.trials = self.study.get_trials(deepcopy=False)
+        return self.trials
+
+    def note(self, finished: FrozenTrial) -> list[FrozenTrial]:
+        """Put this worker's trial, just finished, in the last read (Optuna handed it over: no read needed).
+
+        Other workers' trials finished since are seen at the next read, which the next claim makes
+        as soon as another worker has created a trial (see `below`)."""
+        if finished.number < len(self.trials):
+            self.trials[finished.number] = finished
+        elif finished.number == len(self.trials):
+            self.trials.append(finished)
+        else:  # other workers' trials lie between: read them
+            self.refresh()
+        return self.trials
+
+    def done(self) -> int:
+        return sum(counts(t) for t in self.trials)
+
+    def below(self, number: int) -> list[FrozenTrial]:
+        """The trials numbered below `number` (a trial this worker was just given).
+
+        Trial numbers count up from 0, so when the last read holds exactly `number` trials no other
+        worker created one since, and the read holds every trial below. Their states may have moved
+        on since: a running trial that then failed without counting is still counted as claimed, so
+        the claim can only be too cautious; `claim_slot` reads again before it skips a trial.
+        """
+        if len(self.trials) != number:
+            self.refresh()
+        return [t for t in self.trials if t.number < number]
+
+
+def claim_slot(trial: optuna.Trial, target: int, ledger: TrialLedger) -> None:
     """Train only if fewer than `target` lower-numbered trials are counted or running."""
-    if count_claimed(trial.study, below=trial.number) >= target:
+    if claimed(ledger.below(trial.number)) >= target and claimed(ledger.refresh(), below=trial.number) >= target:
         trial.set_user_attr(SKIPPED_ATTR, "target already reached by other workers")
         raise SkippedTrial(f"trial {trial.number} not needed: {target} trials already claimed")
 
 
-def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[ExperimentSpec, int | None]:
+def seeded_for_repeat(
+    spec: ExperimentSpec, trial: optuna.Trial, ledger: TrialLedger
+) -> tuple[ExperimentSpec, int | None]:
     """A configuration suggested again is trained with the next seed, not re-run identically.
 
     Training is deterministic for a seed, so an identical re-run would only copy a known result;
@@ -57,12 +110,10 @@ def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[Experi
     (R = train.repeats: each trial already uses seeds seed..seed+R-1, so the next one starts after).
     Returns the spec to train and the first trial of the same configuration (None: this is it).
     """
+    params = trial.params
     earlier = [
-        t.number
-        for t in trial.study.get_trials(deepcopy=False)
-        if t.number < trial.number
-        and (counts(t) or t.state == TrialState.RUNNING)
-        and t.params == trial.params
+        t.number for t in ledger.below(trial.number)
+        if (counts(t) or t.state == TrialState.RUNNING) and t.params == params
     ]
     if not earlier:
         return spec, None

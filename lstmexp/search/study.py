@@ -20,6 +20,13 @@ from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url, scheme_of
 
 def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0) -> optuna.Study:
     """Create the study, or resume it when its stored spec is comparable with this one."""
+    return open_study(spec, storage, seed_offset)[0]
+
+
+def open_study(
+    spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0
+) -> tuple[optuna.Study, bool]:
+    """The study, created or resumed, and whether this call created it (then it has no trials yet)."""
     try:
         study = optuna.load_study(study_name=spec.study, storage=storage)
     except KeyError:
@@ -33,7 +40,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
         )
         store_spec(study, spec)
         describe_study(study, spec)
-        return study
+        return study, True
     stored = study.user_attrs.get(SPEC_ATTR)
     if stored is None:  # created, then killed before its spec was stored: finish the creation now
         check_unfinished(study, spec)
@@ -42,7 +49,7 @@ def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage,
         check_comparable(as_written(stored, study.user_attrs.get(SPEC_SCHEMA_ATTR)), spec.to_dict(), spec.study)
     study.sampler = make_sampler(spec, seed_offset)
     study.pruner = make_pruner(spec)
-    return study
+    return study, False
 
 
 def store_spec(study: optuna.Study, spec: ExperimentSpec) -> None:
