@@ -232,12 +232,10 @@ def open_server(url: str, scheme: str, engine_kwargs: dict[str, object], *, crea
 def open_rdb(
     url: str, open_url: str, engine_kwargs: dict[str, object], *, reader: bool, has_tables: bool
 ) -> optuna.storages.RDBStorage:
-    """Optuna's RDBStorage with heartbeats (writers on a database server) and no table creation where tables exist.
+    """Optuna's RDBStorage with heartbeats (writers on a server) and no table creation where tables exist.
 
-    Creating tables only in an empty database keeps an old schema as it is: Optuna's compatibility
-    check then names the upgrade command instead of half-migrating it. A SQLite file has no heartbeat:
-    only processes of this machine share it, and they see a dead worker's process gone at once
-    (`lstmexp.search.liveness`); a heartbeat would only add statements to every trial.
+    Tables are created only in an empty database: an old schema is kept, Optuna names the upgrade.
+    No heartbeat on SQLite: only this machine's processes share it (`lstmexp.search.liveness`).
     """
     import optuna
 
