@@ -4,9 +4,9 @@ Each measurement is one `run_trial` with the default thread policy in a fresh pr
 policy's per-shape choice is made under the condition measured, as in a study started then). The
 busy processes are `python -c "while True: pass"`, started and stopped by this script (killed in a
 `finally`, whatever happens). A first column measures the idle trial with torch's default threads
-(one per core: lstmexp before issue 11) to check the policy loses nothing on a quiet machine.
+(one per core, as lstmexp once did) to check the policy loses nothing on a quiet machine.
 
-Goals (issue 11): beside one busy process, samples/s >= 0.8x idle, or the trial flagged contended;
+Goals: beside one busy process, samples/s >= 0.8x idle, or the trial flagged contended;
 idle (policy) >= 0.97x idle with torch's default threads. Figures are only meaningful on an otherwise
 quiet machine: the load at the start is printed with the table.
 

@@ -1,4 +1,4 @@
-"""The issue-13 experiment specs: the ETT univariate benchmark and the lr-co-tuned batch-size grid."""
+"""The experiment specs: the ETT univariate benchmark and the lr-co-tuned batch-size grid."""
 
 from __future__ import annotations
 

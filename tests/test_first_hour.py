@@ -1,4 +1,4 @@
-"""The first hour of a new user (issue 14, items 5, 6, 7 and 8), run through the real command line.
+"""The first hour of a new user, run through the real command line.
 
 A user's own CSV (weekly dates with a 59-week hole, an extra numeric column and a YEAR column) is
 searched with the README's example right after the default search, as the README tells them to.

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM (issue 12, class 8), on a real `lstmexp search` subprocess: one signal stops
+"""Ctrl-C and SIGTERM, on a real `lstmexp search` subprocess: one signal stops
 the whole search (workers too) with one line saying the study is saved and how to resume, exit 130,
 nothing left RUNNING; a second signal exits at once. Not marked slow: these run in CI."""
 

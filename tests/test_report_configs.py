@@ -1,4 +1,4 @@
-"""Configurations, not trials (issue 13 items 1, 3), warnings (issue 14 item 2) and noise (issue 11 item 5)."""
+"""Configurations, not trials, warnings and noise."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_every_reproduce_command_has_the_seed_and_every_searched_setting():
 
 
 def test_every_searched_parameter_reaches_tables_importance_and_recommendations():
-    """Issue 13 item 8: a search over train.lr and model.num_layers records and reports them."""
+    """A search over train.lr and model.num_layers records and reports them."""
     trials = [make_trial(b, 8, extra={"train.lr": lr, "model.num_layers": layers},
                          val_loss_best=0.1 + abs(lr - 0.001) * 50 + 0.01 * layers + 0.001 * b / 16,
                          samples_per_s=100.0 * b / layers)

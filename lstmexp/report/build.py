@@ -60,7 +60,7 @@ TRADEOFF_CAPTION = (
     "median and interquartile range (iqr) per value; speed and memory over completed and pruned trials "
     "(both measured them; speed without contended trials), loss, skill and gradient norm over completed trials only"
 )
-# Study user attributes the search writes (issue 13): why a budget ended the study; lr searched per batch size.
+# Study user attributes the search writes: why a budget ended the study; lr searched per batch size.
 BUDGET_STOP_ATTR = "budget_stop"
 LR_COTUNED_ATTR = "lr_cotuned"
 

@@ -35,7 +35,7 @@ from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
 NOT_TESTABLE = "not testable here"
-# Claims about batch size whose answer depends on the learning rate (issue 13: tested at each batch size's best lr too).
+# Claims about batch size whose answer depends on the learning rate (tested at each batch size's best lr too).
 LR_CLAIMS = ("C5", "C6", "C7", "C8", "C9")
 LR_PARAM = "train.lr"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
@@ -206,7 +206,7 @@ def evaluate_claims(trials: pd.DataFrame, params: list[str] | None = None) -> li
 
 
 def evaluate_at_best_lr(trials: pd.DataFrame, params: list[str]) -> list[ClaimResult]:
-    """C5-C9 on the trials at each batch size's best learning rate (lr co-tuned studies, issue 13)."""
+    """C5-C9 on the trials at each batch size's best learning rate (lr co-tuned studies)."""
     chosen = best_lr_trials(trials, [p for p in params if p != LR_PARAM])
     strata = tuple(dict.fromkeys((*[p for p in params if p != LR_PARAM], *CONTEXT_COLUMNS)))
     results = []

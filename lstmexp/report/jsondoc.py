@@ -39,7 +39,7 @@ def report_document(report: Report) -> dict[str, Any]:
             for r in report.recommendations
         ],
         "claims_best_lr": [claim_document(c) for c in report.claims_best_lr],
-        # every figure each trial recorded (issue 3: units in the names), not just the table's columns
+        # every figure each trial recorded (units in the names), not just the table's columns
         "trials": records(report.all_trials if not report.all_trials.empty else report.trials),
         "curves": {str(number): curves for number, curves in report.curves.items()},
     }
