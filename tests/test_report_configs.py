@@ -147,7 +147,7 @@ def test_the_banner_names_the_commonest_reason_whatever_its_figures():
 
 
 def test_terminal_answer_first_and_fits_100_columns():
-    """Issue 14 item 3, with a 100-column rich Console."""
+    """The answer comes first and every line fits a 100-column rich Console."""
     trials = [make_trial(b, t, h, extra={"train.lr": lr}, val_loss_best=0.1 * b / t + lr, samples_per_s=10.0 * b)
               for b in (16, 64) for t in (8, 16) for h in (16, 32) for lr in (0.001, 0.003)]
     shape = outline(built(trials))
