@@ -11,6 +11,7 @@ Optuna is imported inside the functions: `lstmexp.cli` imports this module at st
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -76,6 +77,8 @@ VALUES_SQL = (
     "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v "
     "JOIN trials t ON t.trial_id = v.trial_id WHERE t.study_id = :study"
 )
+CONSTRAINTS_KEY = "constraints"  # trial system attributes "constraints:NAME" (set_constraint); a list in old Optuna
+CONSTRAINTS_SQL = ATTRS_SQL.replace("user_attributes", "system_attributes") + f" AND a.key LIKE '{CONSTRAINTS_KEY}%'"
 # Optuna stores infinities as a value type next to a NULL value.
 STORED_INFINITY = {"INF_POS": float("inf"), "INF_NEG": float("-inf")}
 
@@ -88,10 +91,11 @@ class StoredTrialRows:
     params: list[tuple[int, str, float, str]]  # trial id, name, internal value, distribution JSON
     attrs: list[tuple[int, str, Any]]  # trial id, user attribute key, decoded value
     values: list[tuple[int, int, float]]  # trial id, objective index, value (infinities restored)
+    constraints: list[tuple[int, str, Any]]  # trial id, system attribute key, value (`constraint_values` reads them)
 
 
 def read_rdb_trials(storage: object, study_name: str) -> StoredTrialRows | None:
-    """Four plain SELECTs on an RDBStorage (much faster than building FrozenTrials on large studies).
+    """Five plain SELECTs on an RDBStorage (much faster than building FrozenTrials on large studies).
 
     None when `storage` is not an RDBStorage or its schema is not the one this reader knows: the
     caller then reads through `study.get_trials`.
@@ -105,19 +109,35 @@ def read_rdb_trials(storage: object, study_name: str) -> StoredTrialRows | None:
     try:
         study_id = storage.get_study_id_from_name(study_name)
         with storage.engine.connect() as connection:
-            trials, params, attrs, values = (
-                connection.execute(text(sql), {"study": study_id}).fetchall()
-                for sql in (TRIALS_SQL, PARAMS_SQL, ATTRS_SQL, VALUES_SQL)
-            )
+            rows = [connection.execute(text(sql), {"study": study_id}).fetchall() for sql in study_rows_sql()]
     except sqlalchemy.exc.SQLAlchemyError:
         return None
+    return stored_rows(*rows)
+
+
+def study_rows_sql() -> tuple[str, ...]:
+    """In `stored_rows`' order, read at each call (a test swaps one for another schema's)."""
+    return TRIALS_SQL, PARAMS_SQL, ATTRS_SQL, VALUES_SQL, CONSTRAINTS_SQL
+
+
+def stored_rows(trials: Sequence[Any], params: Sequence[Any], attrs: Sequence[Any], values: Sequence[Any],
+                system_attrs: Sequence[Any]) -> StoredTrialRows:
+    """The rows of `study_rows_sql()`, decoded."""
     return StoredTrialRows(
         trials=[(tid, number, str(state).lower(), seconds_between(start, end))
                 for tid, number, state, start, end in trials],
         params=[(tid, name, internal, dist) for tid, name, internal, dist in params],
         attrs=decode_attrs(attrs),
         values=[(tid, objective, STORED_INFINITY.get(str(kind), value)) for tid, objective, value, kind in values],
+        constraints=decode_attrs(system_attrs),
     )
+
+
+def constraint_values(system_attrs: dict[str, Any]) -> dict[str, float]:
+    """A trial's constraint values by name, read from its system attributes as `FrozenTrial.constraints` does."""
+    found = {str(index): float(value) for index, value in enumerate(system_attrs.get(CONSTRAINTS_KEY) or [])}
+    return found | {key.split(":", 1)[1]: float(value) for key, value in system_attrs.items()
+                    if key.startswith(CONSTRAINTS_KEY + ":")}
 
 
 def decode_attrs(attrs: Sequence[Any]) -> list[tuple[int, str, Any]]:
@@ -162,15 +182,10 @@ def read_sqlite_study(path: Path, study_name: str | None) -> StoredStudy | None:
     if not path.is_file():
         return None
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            return read_open_sqlite(connection, study_name)
     except sqlite3.Error:
         return None
-    try:
-        return read_open_sqlite(connection, study_name)
-    except sqlite3.Error:
-        return None
-    finally:
-        connection.close()
 
 
 # The schema revision (alembic) of Optuna 5.0's and 5.1's RDB tables, the layout the SQL above was checked
@@ -193,18 +208,8 @@ def read_open_sqlite(connection: Any, study_name: str | None) -> StoredStudy | N
     study_id = found[0]
     attrs = dict(connection.execute(STUDY_ATTRS_SQL, (study_id,)).fetchall())
     directions = [str(d).split(".")[-1].lower() for (d,) in connection.execute(DIRECTIONS_SQL, (study_id,))]
-
-    def rows(sql: str) -> list[Any]:
-        return connection.execute(sql.replace(":study", "?"), (study_id,)).fetchall()
-
-    trials, params, trial_attrs, values = (rows(sql) for sql in (TRIALS_SQL, PARAMS_SQL, ATTRS_SQL, VALUES_SQL))
-    stored = StoredTrialRows(
-        trials=[(tid, number, str(state).lower(), seconds_between(start, end))
-                for tid, number, state, start, end in trials],
-        params=[(tid, name, internal, dist) for tid, name, internal, dist in params],
-        attrs=decode_attrs(trial_attrs),
-        values=[(tid, objective, STORED_INFINITY.get(str(kind), value)) for tid, objective, value, kind in values],
-    )
+    stored = stored_rows(*(connection.execute(sql.replace(":study", "?"), (study_id,)).fetchall()
+                           for sql in study_rows_sql()))
     return StoredStudy(study_name, {k: json.loads(v) for k, v in attrs.items()}, directions, stored)
 
 

@@ -24,8 +24,9 @@ EXTRA_DISTRIBUTIONS: dict[str, BaseDistribution] = {
 
 def make_trial(batch_size: int, time_step: int, hidden_size: int = 16, state: str = "complete",
                choices: dict[str, tuple[int, ...]] | None = None, extra: dict[str, Any] | None = None,
-               **attrs: Any) -> optuna.trial.FrozenTrial:
-    """A trial with known figures; `extra`: other searched parameters (names in EXTRA_DISTRIBUTIONS)."""
+               constraints: dict[str, float] | None = None, **attrs: Any) -> optuna.trial.FrozenTrial:
+    """A trial with known figures; `extra`: other searched parameters (names in EXTRA_DISTRIBUTIONS);
+    `constraints`: Optuna constraint values (feasible when <= 0), as `trial.set_constraint` records them."""
     params = {"batch_size": batch_size, "time_step": time_step, "hidden_size": hidden_size}
     choices = choices or {}
     distributions: dict[str, BaseDistribution] = {
@@ -41,7 +42,7 @@ def make_trial(batch_size: int, time_step: int, hidden_size: int = 16, state: st
     merged = {**defaults, **attrs}
     value = merged["val_loss_best"] if state == "complete" else None
     return optuna.trial.create_trial(state=STATES[state], value=value, params=params,
-                                     distributions=distributions, user_attrs=merged)
+                                     distributions=distributions, user_attrs=merged, constraints=constraints)
 
 
 def make_study(trials: list[optuna.trial.FrozenTrial], name: str = "known", storage: Any = None,

@@ -87,6 +87,24 @@ def test_read_rdb_trials_declines_other_storages_and_unknown_schemas(tmp_path, m
     assert compat.read_rdb_trials(optuna.storages.RDBStorage(url), "s") is None
 
 
+def test_constraint_values_are_read_from_the_tables_as_optuna_reads_them(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="s", storage=url)
+    trial = study.ask()
+    trial.set_constraint("max_memory", 12.5)  # Optuna 5: one system attribute per name
+    trial.set_constraint("min_samples_per_s", -3.0)
+    study.tell(trial, 1.0)
+    # older Optuna (constraints_func): one list
+    study.add_trial(optuna.trial.create_trial(value=2.0, system_attrs={"constraints": [1.0, -2.0]}))
+    rows = compat.read_rdb_trials(optuna.storages.RDBStorage(url), "s")
+    by_trial: dict[int, dict] = {}
+    for trial_id, key, value in rows.constraints:
+        by_trial.setdefault(trial_id, {})[key] = value
+    read = [compat.constraint_values(attrs) for _, attrs in sorted(by_trial.items())]
+    assert read == [t.constraints for t in study.trials]
+    assert read == [{"max_memory": 12.5, "min_samples_per_s": -3.0}, {"0": 1.0, "1": -2.0}]
+
+
 def test_importances_over_in_memory_trials_equal_optuna_on_a_stored_study():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: t.suggest_int("a", 0, 10) ** 2 + t.suggest_int("b", 0, 10) * 0.1, n_trials=30)

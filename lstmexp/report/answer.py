@@ -1,9 +1,10 @@
 """The answer a user came for, shown first by every format: what to run, and what the claims say.
 
-Banners (a study measured on a busy machine, a budget that ended the study), the recommended
-configurations with the exact command that reproduces each, the warnings that say what to do
-next, and one sentence per claim (holds / does not hold / mixed / not testable here, with the
-effect). Tables and detail follow in the sections (`sections.py`).
+Banners (a study measured on a busy machine, a budget that ended the study), what the constraints
+ruled out (and what to relax when nothing is left), the recommended configurations with the exact
+command that reproduces each, the warnings that say what to do next, and one sentence per claim
+(holds / does not hold / mixed / not testable here, with the effect). Tables and detail follow in
+the sections (`sections.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, NOT_TESTABLE, ClaimResult
 from lstmexp.report.configs import RANK_METRIC
+from lstmexp.report.feasible import feasibility_lines
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -42,12 +44,13 @@ class Answer:
     picks: list[Pick]
     verdicts: list[str]
     claims_note: str = ""
+    constraints: list[str] = field(default_factory=list)  # infeasible trials by constraint; what to relax
 
 
 def answer_of(report: Report) -> Answer:
     picks = [pick_of(rec, report.params) for rec in report.recommendations]
     verdicts = [verdict_sentence(c) for c in (*report.claims, *report.claims_best_lr)]
-    return Answer(banners(report), picks, verdicts, claims_note(report))
+    return Answer(banners(report), picks, verdicts, claims_note(report), feasibility_lines(report.feasibility))
 
 
 def banners(report: Report) -> list[str]:
@@ -116,7 +119,7 @@ def verdict_sentence(claim: ClaimResult) -> str:
 
 def answer_lines(answer: Answer) -> list[str]:
     """The answer as plain lines (terminal, Markdown)."""
-    lines = [*answer.banners]
+    lines = [*answer.banners, *answer.constraints]
     for pick in answer.picks:
         lines.append(f"{pick.goal}: {pick.setting}" + (f" ({pick.figures})" if pick.figures else ""))
         lines.append(f"  why: {pick.why}")

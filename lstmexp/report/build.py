@@ -9,6 +9,7 @@ import pandas as pd
 
 from lstmexp.report.claims import LR_PARAM, ClaimResult, evaluate_at_best_lr, evaluate_claims
 from lstmexp.report.configs import config_table, searched_params
+from lstmexp.report.feasible import INFEASIBLE, Feasibility, feasibility, feasible_trials, mark, unmet_reason
 from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banner, quiet, threads_used
 from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
 from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, observed_ranges, recommend
@@ -51,6 +52,7 @@ TRIAL_FIGURES = (
     "peak_mem_bytes",
     "param_count",
     "contended",
+    INFEASIBLE,
     "failure_reason",
 )
 # The batch_size × time_step matrices: figure -> completed only?
@@ -88,6 +90,7 @@ class Report:
     configs: pd.DataFrame = field(default_factory=pd.DataFrame)  # configurations ranked by mean over seeds
     study_attrs: dict[str, Any] = field(default_factory=dict)
     claims_best_lr: list[ClaimResult] = field(default_factory=list)  # C5-C9 at each batch size's best lr
+    feasibility: Feasibility = field(default_factory=lambda: Feasibility({}))
 
     @property
     def contended(self) -> int:
@@ -124,14 +127,14 @@ def build_report(
     study_attrs: dict[str, Any] | None = None,
     distribution_json: dict[str, dict[str, Any]] | None = None,
 ) -> Report:
-    """`distributions` (Optuna's objects) or `distribution_json` (the same as stored, read without Optuna)
-    name the searched parameters; Optuna is imported only to compute importance."""
-    from lstmexp.report.importance import param_importances
-
+    """`distributions` (Optuna's objects) or `distribution_json` (as stored, read without Optuna) name the searched
+    parameters; picks, the front, the best trials and the configurations use feasible trials only (`feasible.py`)."""
     params = searched_params(trials, (distributions or distribution_json or ranges or {}).keys())
-    best = best_trials(trials, params)
-    configs = config_table(trials, params)
-    attrs = study_attrs or {}
+    trials = mark(trials)
+    feasible, allowed = feasible_trials(trials), feasibility(trials, spec or {})
+    best, configs = best_trials(feasible, params), config_table(feasible, params)
+    picks = recommend(feasible, spec or {}, within_pct, max_memory, params,
+                      ranges if ranges is not None else observed_ranges(trials, params), configs)
     return Report(
         study=printable(study_name),
         storage=storage,
@@ -144,20 +147,38 @@ def build_report(
         compute=compute_used(trials),
         failures=failure_counts(trials),
         matrices=matrices(trials),
-        pareto=trial_table(pareto_front(quiet(trials)[0]), params),
-        importance=param_importances(trials, distributions or as_objects(distribution_json or {}), params)
-        if importance else pd.DataFrame(),
+        pareto=trial_table(pareto_front(quiet(feasible)[0]), params),
+        importance=importances(trials, distributions, distribution_json, params) if importance else pd.DataFrame(),
         claims=evaluate_claims(trials, params),
-        recommendations=recommend(trials, spec or {}, within_pct, max_memory, params,
-                                  ranges if ranges is not None else observed_ranges(trials, params), configs),
+        recommendations=explained(picks, unmet_reason(allowed)),
         curves={n: c for n, c in (curves or {}).items() if n in set(best["number"])},
         all_trials=trials,
         params=params,
         configs=configs,
-        study_attrs=attrs,
-        claims_best_lr=evaluate_at_best_lr(trials, params) if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params
-        else [],
+        study_attrs=study_attrs or {},
+        claims_best_lr=best_lr_claims(trials, params, study_attrs or {}),
+        feasibility=allowed,
     )
+
+
+def importances(trials: pd.DataFrame, distributions: dict[str, BaseDistribution] | None,
+                distribution_json: dict[str, dict[str, Any]] | None, params: list[str]) -> pd.DataFrame:
+    """Optuna is imported only here, to compute importance."""
+    from lstmexp.report.importance import param_importances
+
+    return param_importances(trials, distributions or as_objects(distribution_json or {}), params)
+
+
+def best_lr_claims(trials: pd.DataFrame, params: list[str], attrs: dict[str, Any]) -> list[ClaimResult]:
+    return evaluate_at_best_lr(trials, params) if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params else []
+
+
+def explained(picks: list[Recommendation], reason: str) -> list[Recommendation]:
+    """Empty picks say why (constraints left nothing) instead of 'no completed trial'."""
+    for pick in picks:
+        if reason and pick.config is None:
+            pick.why = reason
+    return picks
 
 
 def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:

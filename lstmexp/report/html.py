@@ -43,7 +43,7 @@ def escape(text: str) -> str:
 
 def answer_html(study: str, answer: Answer, several: bool) -> list[str]:
     suffix = f" ({escape(study)})" if several else ""
-    body = [f'<div class="banner">{escape(b)}</div>' for b in answer.banners]
+    body = [f'<div class="banner">{escape(b)}</div>' for b in (*answer.banners, *answer.constraints)]
     body.append(f"<h2>What to run{suffix}</h2>")
     for pick in answer.picks:
         body.append(f'<div class="pick"><h3>{escape(pick.goal)}: {escape(pick.setting)}</h3>')

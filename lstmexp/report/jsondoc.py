@@ -10,6 +10,7 @@ import pandas as pd
 
 from lstmexp.report.answer import answer_of
 from lstmexp.report.build import Report
+from lstmexp.report.feasible import feasibility_document
 from lstmexp.report.outline import Outline
 
 
@@ -32,6 +33,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "threads_used": report.threads,
         "contended_trials": report.contended,
         "banners": answer_of(report).banners,
+        "feasibility": feasibility_document(report.feasibility),
         "configurations": records(report.configs),
         "recommendations": [
             {"goal": r.goal, "trial": to_builtins(r.trial), "configuration": to_builtins(r.config),

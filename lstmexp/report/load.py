@@ -9,7 +9,8 @@ building FrozenTrial objects (`study.get_trials`) and then deep-copying and norm
 A SQLite file is read without Optuna at all (`load_sqlite`, through `optuna_compat.read_sqlite_study`):
 the read-only fast path of `lstmexp report`, which needs neither Optuna's storage machinery nor torch.
 
-Per-epoch lists (user attributes prefixed `curve_`) are kept out of the frame, in `curves`.
+Per-epoch lists (user attributes prefixed `curve_`) are kept out of the frame, in `curves`. Each
+constraint value a trial recorded (Optuna's `trial.constraints`) is a `constraint:NAME` column.
 Every path also gives each parameter's distribution as Optuna's JSON (`distribution_json`), from
 which the searched ranges and, when importance is computed, Optuna's distribution objects are made.
 """
@@ -23,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.optuna_compat import StoredStudy, StoredTrialRows, external_value, read_rdb_trials, searched_range
+from lstmexp.optuna_compat import (
+    StoredStudy,
+    StoredTrialRows,
+    constraint_values,
+    external_value,
+    read_rdb_trials,
+    searched_range,
+)
+from lstmexp.report.feasible import constraint_columns
 
 if TYPE_CHECKING:
     import optuna
@@ -73,6 +82,7 @@ def load_from_study(study: optuna.Study) -> LoadedTrials:
         distributions.update(trial.distributions)
         attrs, trial_curves = split_curves(trial.user_attrs)
         row.update(attrs)
+        row.update(constraint_columns(trial.constraints))
         if trial_curves:
             curves[trial.number] = trial_curves
         rows.append(row)
@@ -114,6 +124,7 @@ def load_from_rdb(stored: StoredTrialRows, with_objects: bool = True) -> LoadedT
             curves[trial_id][key.removeprefix(CURVE_PREFIX)] = value
         else:
             rows[trial_id][key] = value
+    add_constraints(stored.constraints, rows)
     objectives: dict[int, int] = defaultdict(int)
     for trial_id, _, value in stored.values:
         objectives[trial_id] += 1
@@ -125,6 +136,15 @@ def load_from_rdb(stored: StoredTrialRows, with_objects: bool = True) -> LoadedT
     objects = as_objects(distribution_json) if with_objects else {}
     return LoadedTrials(to_frame(list(rows.values())), {numbers[t]: c for t, c in curves.items()}, objects,
                         distribution_json)
+
+
+def add_constraints(system_attrs: list[tuple[int, str, Any]], rows: dict[int, dict[str, object]]) -> None:
+    """Each trial's constraint values as `constraint:NAME` columns (from its constraint system attributes)."""
+    by_trial: dict[int, dict[str, Any]] = defaultdict(dict)
+    for trial_id, key, value in system_attrs:
+        by_trial[trial_id][key] = value
+    for trial_id, found in by_trial.items():
+        rows[trial_id].update(constraint_columns(constraint_values(found)))
 
 
 def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:

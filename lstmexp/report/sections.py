@@ -73,8 +73,9 @@ def summary_lines(report: Report) -> list[str]:
 
 
 def report_sections(report: Report) -> list[Section]:
+    only = ", feasible" if report.feasibility.checked else ""  # constraints: infeasible trials left out
     parts = [config_section(report), recommendation_section(report),
-             Section("best", "Best trials (lowest best val loss, completed trials)", report.best,
+             Section("best", f"Best trials (lowest best val loss, completed{only} trials)", report.best,
                      read="single trials, luckiest seed first: compare with the configurations' means above")]
     parts += [tradeoff_section(param, table, "tradeoffs", f"Trade-offs by {param} (medians)")
               for param, table in report.tradeoffs.items()]
@@ -83,7 +84,7 @@ def report_sections(report: Report) -> list[Section]:
     parts += [matrix_section(metric, table) for metric, table in report.matrices.items()]
     parts.append(Section(
         "pareto", "Pareto front: best val loss vs samples/s vs peak memory", report.pareto,
-        "completed, uncontended trials that no other beats on all three figures",
+        f"completed, uncontended{only} trials that no other beats on all three figures",
         read="every row is a defensible choice: pick by what you can afford in time and memory",
     ))
     if not report.importance.empty:
@@ -105,7 +106,8 @@ def config_section(report: Report) -> Section:
     return Section(
         "configurations", "Configurations ranked by mean best val loss over seeds", report.configs,
         "val loss: mean over the configuration's seeds, sd beside it; speed (uncontended) and memory: medians; "
-        "trial: the seed closest to the mean, the one a reproduce command shows",
+        "trial: the seed closest to the mean, the one a reproduce command shows"
+        + ("; feasible trials only" if report.feasibility.checked else ""),
         [tie] if tie else [],
         read="rank 1 is the recommendation; a sd wider than the gap to the next rank means a tie",
     )
