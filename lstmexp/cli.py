@@ -21,7 +21,7 @@ from lstmexp.cli_search import predict, reproduce_base, studies
 from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.integrations import LOG_TARGETS
-from lstmexp.launch import REPRODUCE_ENV, finite_flag
+from lstmexp.launch import REPRODUCE_ENV, bounded, finite_flag
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 from lstmexp.text import printable
 
@@ -42,9 +42,9 @@ override_option = click.option(
     help="Override a spec field, e.g. -o train.epochs=3 -o search.space.batch_size=[32,64]. Repeatable.",
 )
 device_option = click.option("--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")
-seed_option = click.option("--seed", type=int, help="Training seed (overrides train.seed).")
+seed_option = click.option("--seed", type=bounded("train.seed"), help="Training seed (overrides train.seed).")
 repeats_option = click.option(
-    "--repeats", type=click.IntRange(min=1), help="Train each configuration R times with seeds seed..seed+R-1."
+    "--repeats", type=bounded("train.repeats"), help="Train each configuration R times with seeds seed..seed+R-1."
 )
 
 
@@ -96,14 +96,14 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 
 @cli.command(epilog=EPILOGS["search"], short_help=SHORT_HELP["search"])
 @spec_argument
-@click.option("--trials", type=click.IntRange(min=1), help="Target number of finished trials in the study.")
+@click.option("--trials", type=bounded("search.trials"), help="Target number of finished trials in the study.")
 @click.option("--study", help="Study name (overrides the spec's `study`).")
 @click.option("--storage", help=f"Optuna storage URL [default: the spec's, else {DEFAULT_STORAGE}; "
               f"with --workers: {DEFAULT_WORKERS_STORAGE}].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine, each with cores/K torch threads.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), help="Overrides search.sampler.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="MINUTES",
+@click.option("--timeout", type=bounded("search.max_minutes"), metavar="MINUTES",
               help="Stop between trials after this many wall minutes (search.max_minutes).")
 @click.option("--pruner", type=click.Choice(PRUNERS), help="Overrides search.pruner.")
 @click.option("--objective", "objectives", multiple=True, type=click.Choice(OBJECTIVES),
@@ -161,10 +161,11 @@ def search(
 
 @cli.command(epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])
 @spec_argument
-@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (required if the spec searches several).")
-@click.option("--time-step", type=click.IntRange(min=1), help="Window length T.")
-@click.option("--hidden-size", type=click.IntRange(min=1), help="LSTM hidden units.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (overrides train.epochs).")
+@click.option("--batch-size", type=bounded("search.space.batch_size"),
+              help="Batch size (required if the spec searches several).")
+@click.option("--time-step", type=bounded("search.space.time_step"), help="Window length T.")
+@click.option("--hidden-size", type=bounded("search.space.hidden_size"), help="LSTM hidden units.")
+@click.option("--epochs", type=bounded("train.epochs"), help="Epochs (overrides train.epochs).")
 @device_option
 @seed_option
 @repeats_option
