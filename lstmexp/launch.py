@@ -116,3 +116,36 @@ class BoundedFloat(click.FloatRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         refuse_above(self, self.bound, click.FLOAT.convert(value, param, ctx), param, ctx)
         return super().convert(value, param, ctx)
+
+
+def refuse_empty_values(command: click.Command, ctx: click.Context) -> None:
+    """An empty flag value (`--max-memory ''`, a SPEC of '') means nothing: refuse it instead of reading
+    it as "not given" (which would silently lift a limit or fall back to a default)."""
+    for param in command.get_params(ctx):
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            if isinstance(param, click.Option):
+                raise click.UsageError(f"{param.opts[0]} is empty; give a value or leave {param.opts[0]} out", ctx)
+            raise click.UsageError(f"{param.human_readable_name} is empty; give a value", ctx)
+
+
+class CheckedCommand(click.Command):
+    """A command whose flags and arguments are never empty strings (see refuse_empty_values)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        refuse_empty_values(self, ctx)
+        return rest
+
+
+class CheckedGroup(click.Group):
+    """A group whose commands (and sub-groups) refuse empty values too."""
+
+    command_class = CheckedCommand
+    group_class = type
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        refuse_empty_values(self, ctx)
+        return rest

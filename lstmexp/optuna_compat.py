@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lstmexp.interrupt import reraise_interrupt
+
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -109,7 +111,8 @@ def read_rdb_trials(storage: object, study_name: str) -> StoredTrialRows | None:
                 connection.execute(text(sql), {"study": study_id}).fetchall()
                 for sql in (TRIALS_SQL, PARAMS_SQL, ATTRS_SQL, VALUES_SQL)
             )
-    except sqlalchemy.exc.SQLAlchemyError:
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        reraise_interrupt(exc)
         return None
     return StoredTrialRows(
         trials=[(tid, number, str(state).lower(), seconds_between(start, end))

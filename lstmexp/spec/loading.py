@@ -21,7 +21,23 @@ from lstmexp.spec.experiment import ExperimentSpec
 
 
 class SpecLoader(yaml.SafeLoader):
-    """Safe YAML that also reads `1e-3` as a number (YAML 1.1 wants `1.0e-3`, and users write `1e-3`)."""
+    """Safe YAML that also reads `1e-3` as a number (YAML 1.1 wants `1.0e-3`, and users write `1e-3`),
+    and refuses a key given twice in one mapping (PyYAML keeps the last, silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` merges may be overridden by the keys beside them, as YAML intends
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {echo(key)} is given twice, at lines {first_line[key]} and {line}",
+                    key_node.start_mark,
+                )
+            first_line[key] = line
+        return super().construct_mapping(node, deep)
 
 
 SpecLoader.add_implicit_resolver(
@@ -134,8 +150,10 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     key = key.strip()
     if not sep or not key:
         raise SpecError(f"override {echo(override)} is not key=value; write e.g. -o train.epochs=3")
+    if not text.strip():  # `-o key=` is a value forgotten, not a null: a null is written out
+        raise SpecError(f"override {echo(override)} has no value; give one, or write -o {key}=null to clear it")
     try:
-        value = parse_yaml(text) if text.strip() else None
+        value = parse_yaml(text)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)  # PyYAML's own text spans several lines
         raise SpecError(f"override {echo(override)}: the value is not valid YAML ({echo(problem)}); quote it") from None
