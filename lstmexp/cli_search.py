@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from lstmexp.helptext import EPILOGS, SHORT_HELP
+from lstmexp.launch import CheckedCommand
 from lstmexp.safe_write import refuse_overwrite, write_atomic
 from lstmexp.storage import DEFAULT_STORAGE
 
@@ -30,7 +31,7 @@ def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -
     return shlex.join(words)
 
 
-@click.command(epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])
+@click.command(cls=CheckedCommand, epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])
 @click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL", help="Optuna storage URL.")
 def studies(storage: str) -> None:
     """List the studies in a storage: trials, best value and dates (read-only)."""
@@ -65,7 +66,7 @@ def protected_files(storage: str, study: str, data_path: str | None) -> list[tup
     return protected
 
 
-@click.command(epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
+@click.command(cls=CheckedCommand, epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
 @click.argument("study")
 @click.option("--trial", "number", type=click.IntRange(min=0), required=True, help="Trial number (a kept one).")
 @click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),

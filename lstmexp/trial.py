@@ -137,7 +137,8 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
     """Raise SpecError/DataError when the spec cannot run here: THE preflight before any study is written.
 
     Loads the series, checks that the longest window (of `params`, else of the search space) fits
-    every split and that the stateful layout fits, and that the device can run the chosen precision.
+    every split and that the stateful layout fits, that the device can run the chosen precision, and
+    that the configuration fits the machine and outlasts its warm-up (lstmexp.fits).
     """
     device = resolve_device(spec.train.device)
     check_precision(spec, device)
@@ -151,6 +152,14 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
 
         largest = params.batch_size if params is not None else spec.search.space.batch_size.highest
         check_stateful_fits(series, largest, spec.data.horizon)
+    from lstmexp.fits import check_run_fits, check_search_fits
+
+    if params is not None:
+        check_run_fits(spec, params, series)
+    else:
+        space = spec.search.space
+        check_search_fits(spec, series, TrialParams(space.batch_size.lowest, space.time_step.lowest,
+                                                    space.hidden_size.lowest))
 
 
 def check_precision(spec: ExperimentSpec, device: torch.device) -> None:

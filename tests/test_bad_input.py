@@ -52,7 +52,7 @@ CLI_CASES = [
     ("override-no-equals", None, ("search", "-o", "train.epochs"), "is not key=value"),
     ("override-unknown", None, ("search", "-o", "train.epocs=1"), "did you mean 'epochs'?"),
     ("override-bad-yaml", None, ("search", "-o", "train.epochs=[1"), "the value is not valid YAML"),
-    ("trials-zero", None, ("search", "--trials", "0"), "0 is not in the range x>=1"),
+    ("trials-zero", None, ("search", "--trials", "0"), "0 is not in the range 1<=x<=100000"),
     ("trials-text", None, ("search", "--trials", "many"), "'many' is not a valid integer"),
     ("seed-text", None, ("search", "--seed", "x"), "'x' is not a valid integer"),
     ("unknown-flag", None, ("search", "--gpu"), "No such option '--gpu'"),

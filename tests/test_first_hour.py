@@ -58,7 +58,7 @@ def test_readme_example_works_right_after_the_default_search(cli, workdir):
     assert f"study {stem} (named after {path_name}; choose a name with --study)" in result.err
     assert f"inputs (mode S): {target}; predicting {target}; not used: temp, YEAR" in result.err
     assert "note: 59 missing weeks in 'date' between 2000-01-02 and 2008-01-13" in result.err
-    assert f"study {stem}: 2/2 trials done" in result.err
+    assert f"study {stem}: 2/2 trials finished: 2 complete; 2 run now (2 complete)" in result.err
     report = cli("report", "--study", stem, "--format", "json")
     assert report.code == 0, report.err
 

@@ -94,6 +94,23 @@ def raise_oom_in_forward(monkeypatch, from_batch: int) -> None:
     monkeypatch.setattr(trial_module, "build_model", building)
 
 
+def make_trials_diverge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every model predicts NaN, as one whose weights blew up would: its trial fails as diverged."""
+    build = trial_module.build_model
+
+    def building(spec, params, series):
+        model = build(spec, params, series)
+        forward = model.forward
+
+        def diverged(*args, **kwargs):
+            return forward(*args, **kwargs) * torch.tensor(float("nan"))
+
+        model.forward = diverged
+        return model
+
+    monkeypatch.setattr(trial_module, "build_model", building)
+
+
 def test_an_out_of_memory_error_fails_the_trial_as_oom(monkeypatch):
     raise_oom_in_forward(monkeypatch, from_batch=32)
     spec = load_spec(None, SMALL)

@@ -34,6 +34,29 @@ def count_done(study: optuna.Study) -> int:
     return sum(counts(t) for t in study.get_trials(deepcopy=False))
 
 
+# How a finished trial ended, in the order a summary lists them: failures that are data (oom,
+# diverged, infeasible) by their reason, and `failed` for one that ended without a result (an error).
+OUTCOMES = ("complete", "pruned", "diverged", "oom", "infeasible", "failed")
+
+
+def outcome(trial: FrozenTrial) -> str | None:
+    """How a trial ended (one of OUTCOMES, or a failure's own reason); None while it runs or when it was skipped."""
+    if trial.state == TrialState.COMPLETE:
+        return "complete"
+    if trial.state == TrialState.PRUNED:
+        return "pruned"
+    if trial.state != TrialState.FAIL or SKIPPED_ATTR in trial.user_attrs:
+        return None
+    return str(trial.user_attrs.get(FAILURE_ATTR) or "failed")
+
+
+def tally(trials: list[FrozenTrial]) -> dict[str, int]:
+    """How many of `trials` ended each way, in OUTCOMES order (other failure reasons after them)."""
+    found = [o for o in (outcome(t) for t in trials) if o is not None]
+    order = [*OUTCOMES, *sorted(set(found) - set(OUTCOMES))]
+    return {name: found.count(name) for name in order if name in found}
+
+
 def count_claimed(study: optuna.Study, below: int | None = None) -> int:
     """Counted trials plus running ones (a running trial will count), optionally only below a number."""
     return sum(

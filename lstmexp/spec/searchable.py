@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from lstmexp.spec.space import SEARCHABLE_SECTIONS
+from lstmexp.bounds import bound_of, limit_for, outside
+from lstmexp.spec.space import SEARCHABLE_SECTIONS, FieldSpace
 
 if TYPE_CHECKING:
     from lstmexp.spec.experiment import ExperimentSpec
@@ -42,8 +43,18 @@ def check_fields(spec: ExperimentSpec) -> None:
             try:
                 type(section).model_validate({**section.model_dump(), name: value})
             except ValidationError as exc:
-                message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-                raise ValueError(f"search.space.{path}: {message} (got {value!r})") from None
+                raise ValueError(f"search.space.{path}: {refusal(exc, path, space, value)}") from None
+
+
+def refusal(exc: ValidationError, path: str, space: FieldSpace, value: Any) -> str:
+    """Why a searched value is refused: past the field's bound (with the end to lower), or the field's words."""
+    first = exc.errors()[0]
+    bound = bound_of(path)
+    if first["type"] in ("less_than_equal", "less_than") and bound is not None:
+        end = "high" if space.values is None else "the listed value"
+        return f"{end} {outside(bound, value)}; lower {end} to {limit_for(bound, value)} or less"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{message} (got {value!r})"
 
 
 def split_path(spec: ExperimentSpec, path: str) -> tuple[BaseModel, str]:
@@ -84,6 +95,17 @@ def ordered_paths(spec: ExperimentSpec) -> list[str]:
     """The searched paths in suggestion order: conditional fields after the fields they depend on."""
     paths = sorted(spec.search.space.fields)
     return [p for p in paths if p not in LAST_FIELDS] + [p for p in paths if p in LAST_FIELDS]
+
+
+def extreme(spec: ExperimentSpec, path: str, highest: bool = True) -> Any:
+    """The largest (or smallest) value a numeric field takes in this spec: its searched range's end
+    when it is searched, else its own value."""
+    space = spec.search.space.fields.get(path)
+    if space is None:
+        head, _, name = path.partition(".")
+        return getattr(getattr(spec, head), name)
+    ends = space.ends()
+    return max(ends) if highest else min(ends)
 
 
 def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) -> str | None:
