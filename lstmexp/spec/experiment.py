@@ -8,7 +8,18 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS, AmpMode, ObjectiveName, Pruner, Sampler
+from lstmexp.choices import (
+    DEVICE_PATTERN,
+    OBJECTIVES,
+    SEARCHED_PARAMS,
+    AmpMode,
+    ChannelMode,
+    ChunkActivation,
+    HeadKind,
+    ObjectiveName,
+    Pruner,
+    Sampler,
+)
 from lstmexp.spec.base import (
     MAX_GRID_POINTS,
     STUDY_NAME_PATTERN,
@@ -27,6 +38,14 @@ from lstmexp.units import format_bytes, parse_memory
 class ModelSpec(Section):
     num_layers: PositiveInt = 1
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    # Window steps per LSTM step: the window of time_step T is cut into T/chunk chunks, each embedded
+    # by a linear layer (then `chunk_activation`) and fed as one step. 1: every step is fed as it is.
+    chunk: PositiveInt = 1
+    chunk_activation: ChunkActivation = "none"
+    # joint: a window's columns together; independent: each channel its own sample (same weights).
+    channels: ChannelMode = "joint"
+    # linear: from the last hidden state; segment: one LSTM step per output segment of `chunk` steps.
+    head: HeadKind = "linear"
 
 
 class TrainSpec(Section):
@@ -187,6 +206,39 @@ class ExperimentSpec(Section):
         from lstmexp.spec.searchable import check_fields  # it reads this class's sections
 
         check_fields(self)
+        return self
+
+    @model_validator(mode="after")
+    def _chunk_divides_time_step(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import chunk_problem  # it reads this class's sections
+
+        problem = chunk_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _channels_fit_the_data(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import possible_values
+
+        if "independent" in possible_values(self, "model.channels") and self.data.mode == "MS":
+            raise ValueError(
+                "model.channels=independent predicts every input channel from its own past, but data.mode MS has "
+                "inputs that are not targets; use -o model.channels=joint, or -o data.mode=M to predict every column"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _stateful_runs_per_step(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import possible_values
+
+        if not self.train.stateful:
+            return self
+        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint"}
+        for path, plain in per_step.items():
+            if set(possible_values(self, path)) != {plain}:
+                raise ValueError(f"train.stateful feeds one row per LSTM step through the linear head: "
+                                 f"use -o {path}={plain} (or -o train.stateful=false)")
         return self
 
     @model_validator(mode="after")
