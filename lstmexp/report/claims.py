@@ -263,9 +263,9 @@ def best_lr_trials(trials: pd.DataFrame, others: list[str]) -> pd.DataFrame:
 def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] = SEARCHED_PARAMS) -> ClaimResult:
     parts = [evaluate_part(part, trials, strata) for part in claim.parts]
     if claim.code in TIME_STEP_CLAIMS:
-        for part, result in zip(claim.parts, parts, strict=True):
+        for part, tested in zip(claim.parts, parts, strict=True):
             note = chunk_note(part.subset(population(trials, part.completed_only)))
-            result.note = "; ".join(n for n in (result.note, note) if n)
+            tested.note = "; ".join(n for n in (tested.note, note) if n)
     votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
     if not votes:
         verdict = NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
