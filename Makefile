@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 REPORT_ARGS ?=
 
 .PHONY: install install-dev pins search report test smoke lint bench clean \
-	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 \
+	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 exp-time-step-chunks \
 	exp-ett-univariate exp-ett-multivariate exp-ett-table
 
 install: $(STAMP)
@@ -99,6 +99,11 @@ exp-classify: install
 exp-etth1-s96: install
 	$(BIN)/lstmexp search experiments/etth1_s96.yaml
 	$(BIN)/lstmexp report --study etth1_s96 --storage sqlite:///results/etth1.db
+
+# C10-C12 with chunks: per-step and chunked LSTMs over the same 96-720 hour look-backs (ETTh1, S, horizon 96).
+exp-time-step-chunks: install
+	$(BIN)/lstmexp search experiments/time_step_chunks.yaml
+	$(BIN)/lstmexp report --study time_step_chunks --storage sqlite:///results/etth1.db
 
 exp-etth1-m24: install
 	$(BIN)/lstmexp search experiments/etth1_m24.yaml
