@@ -43,9 +43,12 @@ class SegmentHead(nn.Module):
     state, all segments in parallel (one batch), and a linear layer maps its output to S steps.
     """
 
-    def __init__(self, hidden_size: int, segment: int, horizon: int, output_size: int, channels: int = 0) -> None:
+    def __init__(
+        self, hidden_size: int, segment: int, horizon: int, output_size: int, channels: int = 0, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.segment, self.horizon, self.output_size = segment, horizon, output_size
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.segments = math.ceil(horizon / segment)
         channel_width = hidden_size // 2 if channels else 0
         self.position = nn.Parameter(torch.randn(self.segments, hidden_size - channel_width))
@@ -69,7 +72,7 @@ class SegmentHead(nn.Module):
         batch = hidden.shape[1]
         repeated = tuple(s.repeat_interleave(self.segments, dim=1) for s in (hidden, cell))
         out, _ = lstm(self.decoder_inputs(batch, channel), repeated)  # (B·M, 1, H)
-        steps = self.project(out[:, 0, :]).view(batch, self.segments * self.segment, self.output_size)
+        steps = self.project(self.dropout(out[:, 0, :])).view(batch, self.segments * self.segment, self.output_size)
         return steps[:, : self.horizon, :]
 
 
@@ -94,6 +97,7 @@ class LSTMForecaster(nn.Module):
         chunk_activation: str = "none",
         head: str = "linear",
         channels: int = 0,
+        head_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.horizon = horizon
@@ -111,9 +115,11 @@ class LSTMForecaster(nn.Module):
             batch_first=True,
         )
         if head == "segment":
-            self.head: nn.Module = SegmentHead(hidden_size, chunk, horizon, output_size, channels)
+            self.head: nn.Module = SegmentHead(hidden_size, chunk, horizon, output_size, channels, head_dropout)
         else:
             self.head = nn.Linear(hidden_size, horizon * output_size)
+        # Dropout on what the head reads (SegRNN uses 0.5): none at 0, so the per-step model is unchanged.
+        self.head_dropout = nn.Dropout(head_dropout) if head_dropout > 0 and head != "segment" else None
 
     def forward(self, windows: torch.Tensor, channel: torch.Tensor | None = None) -> torch.Tensor:
         inputs = windows if self.embed is None else self.embed(windows)
@@ -121,6 +127,8 @@ class LSTMForecaster(nn.Module):
         if isinstance(self.head, SegmentHead):
             return self.head(self.lstm, state, channel)
         last = sequence[:, -1, :]
+        if self.head_dropout is not None:
+            last = self.head_dropout(last)
         return self.head(last).view(-1, self.horizon, self.output_size)
 
 

@@ -323,6 +323,7 @@ def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> to
         chunk_activation=spec.model.chunk_activation,
         head=spec.model.head,
         channels=series.input_size if independent else 0,
+        head_dropout=spec.model.head_dropout,
     )
     if spec.data.normalization != "none":
         target_index = [0] if independent else series.target_input_index  # per channel: the channel itself

@@ -240,3 +240,18 @@ def test_segment_head_channel_embedding_tells_channels_apart():
     assert not torch.allclose(out[0], out[1])  # same window, another channel: another forecast
     with pytest.raises(ValueError, match="needs each sample's channel"):
         model(window)
+
+
+@pytest.mark.parametrize("head", ["linear", "segment"])
+def test_head_dropout_acts_in_training_only(head):
+    torch.manual_seed(0)
+    model = LSTMForecaster(3, 16, 2, horizon=4, chunk=4, head=head, head_dropout=0.5)
+    windows = torch.randn(8, 16, 3)
+    model.train()
+    assert not torch.equal(model(windows), model(windows))  # a new dropout mask each call
+    model.eval()
+    assert torch.equal(model(windows), model(windows))
+    plain = LSTMForecaster(3, 16, 2, horizon=4, chunk=4, head=head)
+    plain.load_state_dict(model.state_dict())  # dropout adds no weights
+    plain.eval()
+    assert torch.equal(plain(windows), model(windows))

@@ -32,6 +32,7 @@ def test_the_multivariate_spec_is_segrnns_recipe_within_a_cpu_budget():
     spec = load_spec(ETT_M)
     assert spec.data.mode == "M" and spec.data.split.rows is not None and spec.data.lookback
     assert (spec.model.channels, spec.model.head, spec.data.normalization) == ("independent", "segment", "revin")
+    assert "model.head_dropout" in spec.search.space.fields
     assert spec.search.objectives == ("val_loss",)
     assert spec.search.max_cpu_minutes is not None and spec.search.max_cpu_minutes <= 20
 

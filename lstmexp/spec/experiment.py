@@ -46,6 +46,8 @@ class ModelSpec(Section):
     channels: ChannelMode = "joint"
     # linear: from the last hidden state; segment: one LSTM step per output segment of `chunk` steps.
     head: HeadKind = "linear"
+    # Dropout on the hidden state the head reads (with any number of layers); 0: none.
+    head_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
 class TrainSpec(Section):
@@ -234,7 +236,7 @@ class ExperimentSpec(Section):
 
         if not self.train.stateful:
             return self
-        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint"}
+        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint", "model.head_dropout": 0.0}
         for path, plain in per_step.items():
             if set(possible_values(self, path)) != {plain}:
                 raise ValueError(f"train.stateful feeds one row per LSTM step through the linear head: "
