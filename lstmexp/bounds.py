@@ -59,6 +59,7 @@ BOUNDS: dict[str, Bound] = {
     "data.horizon": _int(2**16, "the output layer holds hidden_size x horizon weights per target and every "
                                 "window needs time_step + horizon rows"),
     "data.seed": _int(MAX_SEED, _SEED, low=0),
+    "model.chunk": _int(MAX_SIZE, "a chunk is part of one window, so it is bounded like time_step (and divides it)"),
     "model.num_layers": _int(64, "each layer is one more LSTM pass over every time step, one after another: "
                                  "past 64 an epoch takes hours, and 50,000 layers never finish"),
     "train.epochs": _int(100_000, "epochs run one after another; bound a long run's time with train.max_seconds"),

@@ -61,6 +61,16 @@ SCALINGS: tuple[str, ...] = get_args(Scaling)
 DataMode = Literal["S", "M", "MS"]
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
+# The model's options beside the sizes: the activation after the chunk embedding; channels joint (one
+# sample per window, all columns together) or independent (each channel its own sample through the
+# same network); the head: linear (from the last hidden state) or segment (SegRNN-style decoding).
+ChunkActivation = Literal["none", "relu", "tanh", "gelu"]
+CHUNK_ACTIVATIONS: tuple[str, ...] = get_args(ChunkActivation)
+ChannelMode = Literal["joint", "independent"]
+CHANNEL_MODES: tuple[str, ...] = get_args(ChannelMode)
+HeadKind = Literal["linear", "segment"]
+HEAD_KINDS: tuple[str, ...] = get_args(HeadKind)
+
 Fill = Literal["none", "ffill"]
 FILLS: tuple[str, ...] = get_args(Fill)
 

@@ -62,7 +62,10 @@ def test_a_new_study_stores_the_whole_spec_and_its_schema(tmp_path):
 
 def test_the_frozen_defaults_fill_a_compact_spec_model_by_model():
     compact = tiny("c").model_dump(mode="json", exclude_defaults=True)
-    assert fill_compact(compact, schema_1_defaults()) == tiny("c").to_dict()
+    filled = fill_compact(compact, schema_1_defaults())
+    # fields added after schema 1 (the model's chunk, channels and head) take their current defaults
+    assert ExperimentSpec.model_validate(filled).to_dict() == tiny("c").to_dict()
+    assert "chunk" not in filled["model"]
     # a stored range keeps its own class's default scale, not the default batch_size range's pow2
     filled = fill_compact({"search": {"space": {"batch_size": {"values": [16, 32]}}}}, schema_1_defaults())
     assert filled["search"]["space"]["batch_size"]["scale"] == "linear"

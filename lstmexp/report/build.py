@@ -224,6 +224,10 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
     table = finished.groupby(param).size().rename("trials").to_frame()
     is_complete = finished["state"] == "complete"
     table["complete"] = is_complete.groupby(finished[param]).sum()
+    if param == "time_step" and is_chunked(finished):
+        # which trials fed the window in chunks, and how many recurrent steps the LSTM ran
+        for column, label in (("chunk", "chunk"), ("lstm_steps", "T/S steps")):
+            table[label] = finished.groupby(param)[column].agg(distinct_values)
     busy = contended_mask(finished)
     if busy.any():
         table["contended trials"] = busy.groupby(finished[param]).sum()
@@ -241,19 +245,53 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
 
 
 def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """batch_size (rows) × time_step (columns): the median of each figure over its comparable trials."""
+    """batch_size (rows) × time_step (columns): the median of each figure over its comparable trials.
+
+    When some trials were chunked, a column is one time_step and chunk ("336 (S=24: 14 steps)"), so
+    chunked and per-step trials are never pooled in one cell.
+    """
     if not {"batch_size", "time_step", "state"} <= set(trials.columns):
         return {}
+    chunked = is_chunked(trials)
     tables = {}
     for metric in MATRIX_METRICS:
         if metric in trials.columns:
             data = population(trials, metric).dropna(subset=[metric])
             data = quiet(data)[0] if metric in SPEED_METRICS else data
-            if not data.empty:
-                tables[metric] = data.pivot_table(
-                    index="batch_size", columns="time_step", values=metric, aggfunc="median"
-                )
+            if data.empty:
+                continue
+            if chunked:
+                data = data.assign(window=window_labels(data))
+            table = data.pivot_table(
+                index="batch_size", columns="window" if chunked else "time_step", values=metric, aggfunc="median"
+            )
+            if chunked:  # in window order (time_step, then chunk), not the labels' alphabetical order
+                order = data.sort_values(["time_step", "chunk"])["window"].drop_duplicates()
+                table = table[[label for label in order if label in table.columns]]
+            tables[metric] = table
     return tables
+
+
+def is_chunked(trials: pd.DataFrame) -> bool:
+    """Did any trial feed its window in chunks (chunk > 1, recorded per trial)?"""
+    if "chunk" not in trials.columns or "lstm_steps" not in trials.columns:
+        return False
+    return bool((pd.to_numeric(trials["chunk"], errors="coerce") > 1).any())
+
+
+def window_labels(trials: pd.DataFrame) -> pd.Series:
+    """'336 (S=24: 14 steps)' for a chunked trial, '336 (per step)' for the others."""
+    def label(row: pd.Series) -> str:
+        time_step, chunk = int(row["time_step"]), int(row["chunk"]) if pd.notna(row["chunk"]) else 1
+        return f"{time_step} (S={chunk}: {time_step // chunk} steps)" if chunk > 1 else f"{time_step} (per step)"
+
+    return trials.apply(label, axis=1)
+
+
+def distinct_values(values: pd.Series) -> str:
+    """'24, 48': the distinct values of a column, in order (the chunks a time_step was run with)."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna().astype(int)
+    return ", ".join(str(v) for v in sorted(set(numbers)))
 
 
 def compute_used(trials: pd.DataFrame) -> dict[str, float]:

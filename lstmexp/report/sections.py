@@ -34,6 +34,8 @@ MATRIX_READS = {
     "samples_per_s": "higher is faster: how speed moves along each axis",
     "peak_mem_bytes": "lower fits smaller machines: memory grows along both axes",
 }
+# Columns of the time_step trade-off table that say how the window was fed, not a measured figure.
+FEEDING = ("chunk", "T/S steps")
 OPTIONAL_NAMES = {"achieved_gflops": "GFLOP/s", "hw_efficiency_pct": "hardware efficiency",
                   "time_to_target_s": "time to target", "val_accuracy": "accuracy", "test_accuracy": "accuracy"}
 
@@ -129,7 +131,7 @@ def figure_names(metrics: list[str]) -> list[str]:
 
 
 def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -> Section:
-    metrics = [c for c in table.columns if c not in (param, "trials", "complete", "contended trials")
+    metrics = [c for c in table.columns if c not in (param, "trials", "complete", "contended trials", *FEEDING)
                and not str(c).endswith("_iqr")]
     costs = figure_names([m for m in metrics if m in COST_METRICS])
     others = figure_names([m for m in metrics if m not in COST_METRICS])
@@ -139,6 +141,8 @@ def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -
         said.append(f"{', '.join(costs)} over completed and pruned trials{quiet}")
     if others:
         said.append(f"{', '.join(others)} over completed trials only")
+    if FEEDING[0] in table.columns:
+        said.append("chunk: the chunk lengths S this time_step ran with (1: per step); T/S steps: the LSTM's steps")
     return Section(f"{prefix}_{param}", title, table, "; ".join(said),
                    read=f"how each figure moves as {param} changes, other settings mixed")
 
@@ -163,8 +167,12 @@ def recommendation_section(report: Report) -> Section:
 def matrix_section(metric: str, table: pd.DataFrame) -> Section:
     shown = table / MIB if metric == "peak_mem_bytes" else table
     shown = shown.rename(columns=lambda t: f"T={t}").rename_axis(columns=None).reset_index()
+    chunked = any("steps)" in str(c) or "per step" in str(c) for c in table.columns)
+    caption = "rows: batch_size; columns: time_step (T); empty: no trial"
+    if chunked:
+        caption += "; S: chunk length, so the LSTM ran T/S steps (per step: S=1)"
     return Section(f"matrix_{metric}", f"{MATRIX_TITLES[metric]}: batch_size × time_step", shown,
-                   "rows: batch_size; columns: time_step (T); empty: no trial", read=MATRIX_READS[metric])
+                   caption, read=MATRIX_READS[metric])
 
 
 def claim_rows(claim: ClaimResult, notes: list[str]) -> list[dict[str, object]]:

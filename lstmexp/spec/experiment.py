@@ -9,7 +9,18 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from lstmexp.bounds import MAX_GRID_POINTS, largest_fitting_hidden, training_state_bytes
-from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS, AmpMode, ObjectiveName, Pruner, Sampler
+from lstmexp.choices import (
+    DEVICE_PATTERN,
+    OBJECTIVES,
+    SEARCHED_PARAMS,
+    AmpMode,
+    ChannelMode,
+    ChunkActivation,
+    HeadKind,
+    ObjectiveName,
+    Pruner,
+    Sampler,
+)
 from lstmexp.spec.base import (
     STUDY_NAME_PATTERN,
     PositiveInt,
@@ -26,6 +37,16 @@ from lstmexp.units import format_bytes, parse_memory
 class ModelSpec(Section):
     num_layers: Annotated[int, within("model.num_layers")] = 1
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    # Window steps per LSTM step: the window of time_step T is cut into T/chunk chunks, each embedded
+    # by a linear layer (then `chunk_activation`) and fed as one step. 1: every step is fed as it is.
+    chunk: Annotated[int, within("model.chunk")] = 1
+    chunk_activation: ChunkActivation = "none"
+    # joint: a window's columns together; independent: each channel its own sample (same weights).
+    channels: ChannelMode = "joint"
+    # linear: from the last hidden state; segment: one LSTM step per output segment of `chunk` steps.
+    head: HeadKind = "linear"
+    # Dropout on the hidden state the head reads (with any number of layers); 0: none.
+    head_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
 class TrainSpec(Section):
@@ -192,6 +213,39 @@ class ExperimentSpec(Section):
                 f"optimizer state; this machine has {format_bytes(memory)}: lower search.space.hidden_size to at "
                 f"most {largest_fitting_hidden(layers, memory)} or use fewer layers"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _chunk_divides_time_step(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import chunk_problem  # it reads this class's sections
+
+        problem = chunk_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _channels_fit_the_data(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import possible_values
+
+        if "independent" in possible_values(self, "model.channels") and self.data.mode == "MS":
+            raise ValueError(
+                "model.channels=independent predicts every input channel from its own past, but data.mode MS has "
+                "inputs that are not targets; use -o model.channels=joint, or -o data.mode=M to predict every column"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _stateful_runs_per_step(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import possible_values
+
+        if not self.train.stateful:
+            return self
+        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint", "model.head_dropout": 0.0}
+        for path, plain in per_step.items():
+            if set(possible_values(self, path)) != {plain}:
+                raise ValueError(f"train.stateful feeds one row per LSTM step through the linear head: "
+                                 f"use -o {path}={plain} (or -o train.stateful=false)")
         return self
 
     @model_validator(mode="after")
