@@ -210,8 +210,8 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
         values = pd.to_numeric(finished[metric], errors="coerce")
         if metric not in COST_METRICS:
             values = values.where(is_complete)  # NaN is skipped by median and quantile
-        if metric in SPEED_METRICS:
-            values = values.where(~busy)  # a busy machine's speed is left out (the count is shown)
+        if metric in SPEED_METRICS:  # a busy machine's speed is left out (the count is shown)
+            values = values.where(~contended_mask(finished, metric))
         grouped = values.groupby(finished[param])
         table[metric] = grouped.median()
         spread = grouped.quantile(0.75) - grouped.quantile(0.25)
@@ -227,7 +227,7 @@ def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for metric in MATRIX_METRICS:
         if metric in trials.columns:
             data = population(trials, metric).dropna(subset=[metric])
-            data = quiet(data)[0] if metric in SPEED_METRICS else data
+            data = quiet(data, metric)[0] if metric in SPEED_METRICS else data
             if not data.empty:
                 tables[metric] = data.pivot_table(
                     index="batch_size", columns="time_step", values=metric, aggfunc="median"

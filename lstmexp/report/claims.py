@@ -268,7 +268,7 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
     data = part.subset(population(trials, part.completed_only))
     left_out = 0
     if part.y in SPEED_METRICS:  # a speed measured on a busy machine is noise, not evidence
-        data, left_out = quiet(data)
+        data, left_out = quiet(data, part.y)
     # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
     strata = [c for c in candidates if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
     test = describe_test(part, strata)
