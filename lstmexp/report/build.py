@@ -63,6 +63,7 @@ TRADEOFF_CAPTION = (
 # Study user attributes the search writes (issue 13): why a budget ended the study; lr searched per batch size.
 BUDGET_STOP_ATTR = "budget_stop"
 LR_COTUNED_ATTR = "lr_cotuned"
+DESIGN_ATTR = "claims_design"  # a claims study's design (lstmexp.search.claims_study writes it)
 
 
 @dataclass
@@ -147,7 +148,7 @@ def build_report(
         pareto=trial_table(pareto_front(quiet(trials)[0]), params),
         importance=param_importances(trials, distributions or as_objects(distribution_json or {}), params)
         if importance else pd.DataFrame(),
-        claims=evaluate_claims(trials, params),
+        claims=claims_of(trials, params, attrs),
         recommendations=recommend(trials, spec or {}, within_pct, max_memory, params,
                                   ranges if ranges is not None else observed_ranges(trials, params), configs),
         curves={n: c for n, c in (curves or {}).items() if n in set(best["number"])},
@@ -155,9 +156,18 @@ def build_report(
         params=params,
         configs=configs,
         study_attrs=attrs,
-        claims_best_lr=evaluate_at_best_lr(trials, params) if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params
-        else [],
+        claims_best_lr=evaluate_at_best_lr(trials, params)
+        if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params and DESIGN_ATTR not in attrs else [],
     )
+
+
+def claims_of(trials: pd.DataFrame, params: list[str], attrs: dict[str, Any]) -> list[ClaimResult]:
+    """A claims study's C1..C14, each on its own arm; any other study's C5..C14 from all its trials."""
+    if DESIGN_ATTR in attrs:
+        from lstmexp.report.claims_table import design_claims
+
+        return design_claims(trials, attrs[DESIGN_ATTR])
+    return evaluate_claims(trials, params)
 
 
 def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:

@@ -89,6 +89,9 @@ class ClaimResult:
     parts: list[PartResult] = field(default_factory=list)
     experiment: str = ""
     context: str = ""  # what the test leaves out but the claim mentions (e.g. C5's out-of-memory end)
+    arm: str = ""  # the designed experiment's arm behind it (claims studies)
+    trials: int = 0  # trials behind the verdict (claims studies)
+    seeds: int = 0  # distinct seeds among them
 
 
 def log2_of(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
@@ -230,19 +233,23 @@ def best_lr_trials(trials: pd.DataFrame, others: list[str]) -> pd.DataFrame:
 
 def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] = SEARCHED_PARAMS) -> ClaimResult:
     parts = [evaluate_part(part, trials, strata) for part in claim.parts]
-    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
-    if not votes:
-        verdict = NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
-    elif all(v == HOLDS for v in votes):
-        verdict = HOLDS
-    elif all(v == FAILS for v in votes):
-        verdict = FAILS
-    else:
-        verdict = MIXED
+    verdict = combined_verdict(parts)
     result = ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
     if claim.code == "C5":  # "... up to the point where memory runs out": the out-of-memory failures
         result.context = out_of_memory_note(trials)
     return result
+
+
+def combined_verdict(parts: list[PartResult]) -> str:
+    """All voting parts hold -> holds, none holds -> does not hold, else mixed; parts without data do not vote."""
+    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
+    if not votes:
+        return NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
+    if all(v == HOLDS for v in votes):
+        return HOLDS
+    if all(v == FAILS for v in votes):
+        return FAILS
+    return MIXED
 
 
 def out_of_memory_note(trials: pd.DataFrame) -> str:

@@ -86,6 +86,8 @@ class DataSpec(Section):
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
     sequence_length: PositiveInt | None = None
+    # Train on the last N rows of the train split only (a short series); val and test stay as they are.
+    train_last_rows: PositiveInt | None = None
 
     @model_validator(mode="before")
     @classmethod
