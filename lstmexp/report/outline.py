@@ -29,7 +29,7 @@ class Outline:
 def outline(document: Report | Comparison) -> Outline:
     """The outline of one study's report, or of several studies side by side."""
     if isinstance(document, Report):
-        from lstmexp.report.claims_table import lead_sections
+        from lstmexp.report.claims_section import lead_sections
 
         return Outline(f"lstmexp report: {document.study}", summary_lines(document), report_sections(document),
                        [document], [(document.study, answer_of(document))], lead_sections(document))
