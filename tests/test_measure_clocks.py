@@ -31,15 +31,17 @@ def test_the_fastest_wall_blocks_stand_when_only_some_blocks_were_interrupted():
 
 def test_the_thread_clock_stands_flagged_and_widened_when_no_wall_block_agrees():
     judged = judge_clocks([500.0] * 6, STEADY_CPU, 1, BUSY)
-    assert judged.clock == THREAD_CPU and judged.samples_per_s == pytest.approx(1000.0)
+    assert judged.clock == THREAD_CPU and judged.samples_per_s == pytest.approx(1005.0)  # its fastest half
     assert not judged.contended and judged.clocks_agree is False
-    assert judged.metrics()["samples_per_s_cv"] == pytest.approx(0.5)  # the wall clock ran half as fast
+    assert judged.metrics()["samples_per_s_cv"] == pytest.approx(0.5, rel=0.02)  # the wall clock ran half as fast
 
 
 def test_work_that_itself_slowed_is_contended_whatever_the_clocks_say():
-    judged = judge_clocks([600.0, 1000.0, 500.0, 900.0, 400.0, 1000.0], [600.0, 1000.0, 500.0, 900.0, 400.0, 1000.0],
-                          1, QUIET)
+    slowed = [1000.0, 700.0, 500.0, 400.0, 350.0, 300.0]  # even the fastest half varies by 71 %
+    judged = judge_clocks(slowed, slowed, 1, QUIET)
     assert judged.contended and "CPU time per block varied" in judged.reason
+    interrupted = [600.0, 1000.0, 500.0, 980.0, 400.0, 1000.0]  # a few blocks slowed: the fastest half stands
+    assert not judge_clocks(interrupted, interrupted, 1, QUIET).contended
 
 
 def test_several_threads_keep_the_machine_rule():

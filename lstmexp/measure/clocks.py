@@ -10,8 +10,12 @@ clock stretches and the thread's CPU time does not. Blocks of steps are timed on
   nothing interrupted) agree with the thread-CPU figure: the mean of those blocks stands;
 - no wall-clock block agrees: the thread-CPU figure stands, flagged, with its uncertainty widened
   by how far the clocks disagree;
-- the thread-CPU blocks disagree among themselves (their spread over CPU_SPREAD_LIMIT): the work
-  itself ran slower (a shared physical core, memory bandwidth), which no clock can rescue: contended.
+- even the fastest half of the thread-CPU blocks disagree among themselves (range over median above
+  CPU_SPREAD_LIMIT): the work itself ran slower (a shared physical core, memory bandwidth), which no
+  clock can rescue: contended.
+
+The thread-CPU figure is the mean of its fastest half of blocks: interference (another process's
+cache traffic, a sibling hyperthread) only ever adds CPU time to the same work.
 
 A trial with several threads has no single thread whose CPU time counts the work: it keeps the
 wall figure and the machine-wide contention rule (`lstmexp.measure.contention`).
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from lstmexp.measure.contention import ContentionReading
 
 AGREE = 0.10  # wall and thread-CPU figures within 10 %: the clocks agree
-CPU_SPREAD_LIMIT = 0.20  # thread-CPU blocks varying by more (IQR / median): the work itself was slowed
+CPU_SPREAD_LIMIT = 0.20  # the fastest thread-CPU blocks varying by more: the work itself was slowed
 WALL, FASTEST, THREAD_CPU = "wall", "wall, fastest blocks", "thread CPU"
 
 
@@ -65,11 +69,20 @@ def spread_of(rates: list[float]) -> float:
     return (quartiles[2] - quartiles[0]) / median
 
 
+def fastest_half(rates: list[float]) -> list[float]:
+    """The fastest half of the blocks (at least one)."""
+    return sorted(rates, reverse=True)[: max(1, len(rates) // 2)]
+
+
 def fastest_blocks(rates: list[float]) -> float:
-    """The mean rate of the fastest half of the blocks (at least one)."""
-    ordered = sorted(rates, reverse=True)
-    kept = ordered[: max(1, len(ordered) // 2)]
+    """The mean rate of the fastest half of the blocks."""
+    kept = fastest_half(rates)
     return sum(kept) / len(kept)
+
+
+def range_of(rates: list[float]) -> float:
+    """(largest - smallest) / median (0 for one block)."""
+    return (max(rates) - min(rates)) / statistics.median(rates) if len(rates) > 1 else 0.0
 
 
 def agrees(wall: float, cpu: float) -> bool:
@@ -83,10 +96,11 @@ def judge_clocks(
     wall = statistics.median(wall_rates)
     if threads != 1 or not cpu_rates:
         return ClockJudgement(wall, WALL, wall, None, None, None, machine.contended, machine.reason)
-    cpu = statistics.median(cpu_rates)
+    cpu = fastest_blocks(cpu_rates)
     busy = machine.reason
-    if spread_of(cpu_rates) > CPU_SPREAD_LIMIT:
-        reason = (f"the training thread's CPU time per block varied by {spread_of(cpu_rates):.0%} "
+    varied = range_of(fastest_half(cpu_rates))
+    if varied > CPU_SPREAD_LIMIT:
+        reason = (f"the training thread's CPU time per block varied by {varied:.0%} even over its fastest half "
                   f"(limit {CPU_SPREAD_LIMIT:.0%}): the work itself was slowed (shared core or memory)")
         return ClockJudgement(cpu, THREAD_CPU, wall, cpu, False, None, True, "; ".join(filter(None, [reason, busy])))
     if agrees(wall, cpu):
