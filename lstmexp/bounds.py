@@ -54,6 +54,7 @@ BOUNDS: dict[str, Bound] = {
     "data.sequence_length": _int(MAX_SIZE, "the window length of an episode task, bounded like time_step"),
     "data.rows": _int(MAX_ROWS, _ROWS),
     "data.split.rows.train": _int(MAX_ROWS, _ROWS),
+    "data.train_last_rows": _int(MAX_ROWS, _ROWS),
     "data.split.rows.val": _int(MAX_ROWS, _ROWS),
     "data.split.rows.test": _int(MAX_ROWS, _ROWS),
     "data.horizon": _int(2**16, "the output layer holds hidden_size x horizon weights per target and every "

@@ -17,6 +17,7 @@ import click
 
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
+from lstmexp.cli_claims import claims
 from lstmexp.cli_search import predict, reproduce_base, studies
 from lstmexp.errors import Interrupted, LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
@@ -50,7 +51,7 @@ repeats_option = click.option(
 
 # Commands that use Optuna: its log levels and warning filters are set before they run.
 # report: optuna_compat.importances_over quiets its own in-memory study
-OPTUNA_COMMANDS = ("search", "studies", "predict")
+OPTUNA_COMMANDS = ("search", "studies", "predict", "claims")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -70,7 +71,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         quiet_libraries()
 
 
-for command in (studies, predict):
+for command in (studies, predict, claims):
     cli.add_command(command)
 
 

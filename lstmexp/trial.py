@@ -307,6 +307,10 @@ def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, para
         "lstm_steps": params.time_step // spec.model.chunk,
         "channels": spec.model.channels,
         "head": spec.model.head,
+        "lookback": spec.data.lookback,
+        # C2's window count, and the targets each split scores (equal for every time_step with lookback)
+        **{f"{split}_targets": len(series.sample_starts(split, params.time_step, spec.data.horizon))
+           for split in ("train", "val", "test")},
     }
     if getattr(series, "is_classification", False):
         for split in ("val", "test"):

@@ -40,8 +40,8 @@ SPEC_CASES = [
     ("split-sum", "data: {split: {train: 0.5, val: 0.1, test: 0.1}}\n", (), "must sum to 1"),
     ("bad-device", "train: {device: tpu}\n", (), "unknown device 'tpu'"),
     ("bad-study-name", "study: '../etc'\n", (), "study: String should match pattern"),
-    ("time-step-longer-than-data", "data: {rows: 300}\nsearch: {space: {time_step: 200}}\n", (),
-     "too few for time_step=200"),
+    ("time-step-longer-than-data", "data: {rows: 300}\nsearch: {space: {time_step: 250}}\n", (),
+     "too few for time_step=250"),
     ("unknown-dataset", "data: {dataset: mnist}\n", (), "unknown dataset 'mnist'"),
     ("python-tag", "study: !!python/object/apply:os.system ['true']\n", (), "is not valid YAML"),
 ]

@@ -103,3 +103,10 @@ def test_load_series_splits_the_synthetic_dataset():
 def test_unknown_dataset():
     with pytest.raises(DataError, match="unknown dataset 'nope'; built-in datasets: adding, classify, synthetic"):
         load_series(DataSpec(dataset="nope"), CPU)
+
+
+def test_by_default_every_time_step_is_scored_on_the_same_val_and_test_targets():
+    series = load_series(DataSpec(rows=600), CPU)
+    for split in ("val", "test"):
+        short, long = series.sample_starts(split, 4), series.sample_starts(split, 64)
+        assert torch.equal(short, long) and len(short) == series.split_rows(split)

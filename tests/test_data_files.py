@@ -111,8 +111,8 @@ def test_builtin_datasets_split_by_rows_but_not_by_dates():
 def test_window_counts_with_horizon_and_lookback(tmp_path):
     path = write_frame(tmp_path / "d.csv")
     rows = {"rows": {"train": 60, "val": 30, "test": 30}}
-    plain = load_series(spec(path, split=rows), CPU)
-    back = load_series(spec(path, split=rows, lookback=True), CPU)
+    plain = load_series(spec(path, split=rows, lookback=False), CPU)  # windows inside their split
+    back = load_series(spec(path, split=rows), CPU)  # the default: inputs may reach back
     for t, h in ((8, 1), (8, 5), (20, 10)):
         assert plain.sample_starts("val", t, h).numel() == 30 - t - h + 1  # N - T - h + 1
         assert back.sample_starts("val", t, h).numel() == 30 - h + 1  # inputs reach back into train
@@ -166,7 +166,7 @@ def test_missing_values_are_counted_and_ffill_accepts_them(tmp_path):
 
 
 def test_too_few_rows_for_time_step_plus_horizon_gives_the_numbers(tmp_path):
-    series = load_series(spec(write_frame(tmp_path / "d.csv")), CPU)
+    series = load_series(spec(write_frame(tmp_path / "d.csv"), lookback=False), CPU)  # windows inside the split
     with pytest.raises(DataError, match=r"the val split has 18 rows, too few for time_step=12 \+ horizon=7"):
         series.sample_starts("val", 12, 7)
 

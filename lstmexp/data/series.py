@@ -90,8 +90,8 @@ class Series:
         # `bounds` (rows or dates already resolved) wins over the fractions in `split`.
         bounds = bounds or split_bounds(len(frame), split)
         columns = list(dict.fromkeys(input_columns + target_columns))
-        train_end = bounds["train"][1]
-        scaler = Scaler.fit(frame[columns].iloc[:train_end], scaling)
+        train_first, train_end = bounds["train"]
+        scaler = Scaler.fit(frame[columns].iloc[train_first:train_end], scaling)
         scaled = scaler.transform(frame[columns].to_numpy(dtype=np.float64)).astype(np.float32)
         input_index = [columns.index(c) for c in input_columns]
         target_index = [columns.index(c) for c in target_columns]
@@ -136,7 +136,9 @@ class Series:
     def sample_starts(self, split: str, time_step: int, horizon: int = 1) -> torch.Tensor:
         """First target row of every sample in `split` (a 1-D int64 tensor on the device)."""
         first, end = self.bounds[split]
-        earliest = max(first, time_step) if self.lookback else first + time_step
+        # val/test inputs may reach back; training windows stay inside the train rows (a shortened train
+        # split must not train on the rows before it)
+        earliest = max(first, time_step) if self.lookback and split != "train" else first + time_step
         last = end - horizon  # the last target row must stay inside the split
         if last < earliest:
             raise DataError(

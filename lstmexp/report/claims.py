@@ -93,6 +93,9 @@ class ClaimResult:
     parts: list[PartResult] = field(default_factory=list)
     experiment: str = ""
     context: str = ""  # what the test leaves out but the claim mentions (e.g. C5's out-of-memory end)
+    arm: str = ""  # the designed experiment's arm behind it (claims studies)
+    trials: int = 0  # trials behind the verdict (claims studies)
+    seeds: int = 0  # distinct seeds among them
 
 
 def log2_of(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
@@ -266,19 +269,23 @@ def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] =
         for part, tested in zip(claim.parts, parts, strict=True):
             note = chunk_note(part.subset(population(trials, part.completed_only)))
             tested.note = "; ".join(n for n in (tested.note, note) if n)
-    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
-    if not votes:
-        verdict = NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
-    elif all(v == HOLDS for v in votes):
-        verdict = HOLDS
-    elif all(v == FAILS for v in votes):
-        verdict = FAILS
-    else:
-        verdict = MIXED
+    verdict = combined_verdict(parts)
     result = ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
     if claim.code == "C5":  # "... up to the point where memory runs out": the out-of-memory failures
         result.context = out_of_memory_note(trials)
     return result
+
+
+def combined_verdict(parts: list[PartResult]) -> str:
+    """All voting parts hold -> holds, none holds -> does not hold, else mixed; parts without data do not vote."""
+    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
+    if not votes:
+        return NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
+    if all(v == HOLDS for v in votes):
+        return HOLDS
+    if all(v == FAILS for v in votes):
+        return FAILS
+    return MIXED
 
 
 def out_of_memory_note(trials: pd.DataFrame) -> str:
@@ -304,7 +311,7 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
     data = part.subset(population(trials, part.completed_only))
     left_out = 0
     if part.y in SPEED_METRICS:  # a speed measured on a busy machine is noise, not evidence
-        data, left_out = quiet(data)
+        data, left_out = quiet(data, part.y)
     # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
     # (a recorded setting, e.g. chunk, is also the searched field model.chunk: both are x)
     same_as_x = (part.x, f"model.{part.x}")

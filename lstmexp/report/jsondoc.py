@@ -50,7 +50,7 @@ def report_document(report: Report) -> dict[str, Any]:
 def claim_document(claim: Any) -> dict[str, Any]:
     return {
         "code": claim.code, "text": claim.text, "verdict": claim.verdict, "experiment": claim.experiment,
-        "context": claim.context,
+        "context": claim.context, "arm": claim.arm, "trials": claim.trials, "seeds": claim.seeds,
         "parts": [
             {"statement": p.statement, "verdict": p.verdict, "unit": p.unit, "test": p.test, "note": p.note,
              "effect": None if p.effect is None else to_builtins(vars(p.effect)), "rows": records(p.rows)}

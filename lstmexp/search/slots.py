@@ -79,14 +79,18 @@ def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> ExperimentSp
     with seed + k·R the repeat measures the seed-to-seed spread of that configuration instead
     (R = train.repeats: each trial already uses seeds seed..seed+R-1, so the next one starts after).
     """
-    earlier = [
-        t.number
+    same = [
+        t
         for t in trial.study.get_trials(deepcopy=False)
         if t.number < trial.number
         and (counts(t) or t.state == TrialState.RUNNING)
         and t.params == trial.params
     ]
-    seed = spec.train.seed + len(earlier) * spec.train.repeats
+    earlier = [t.number for t in same]
+    # the first seed no earlier copy used: a copy re-run after its worker died takes the seed it lost
+    taken = {t.user_attrs.get("train_seed") for t in same}
+    seed = next(spec.train.seed + k * spec.train.repeats for k in range(len(same) + 1)
+                if spec.train.seed + k * spec.train.repeats not in taken)
     trial.set_user_attr("train_seed", seed)
     if not earlier:
         return spec

@@ -78,12 +78,16 @@ class DataSpec(Section):
     # with one target column expects) unless data.features names inputs, MS for built-in datasets
     # (their extra columns are the drivers the target depends on).
     mode: DataMode = "MS"
-    # May val/test windows reach back into the previous split (the benchmark convention)?
-    lookback: bool = False
+    # May val/test windows reach back into the previous split (the benchmark convention)? On by default,
+    # so every time_step of a study is scored on the same val and test targets (a longer window would
+    # otherwise start later in each split and be scored on fewer, different targets).
+    lookback: bool = True
     fill: Fill = "none"  # ffill: carry the last value forward over missing ones
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
     sequence_length: Annotated[int, within("data.sequence_length")] | None = None
+    # Train on the last N rows of the train split only (a short series); val and test stay as they are.
+    train_last_rows: Annotated[int, within("data.train_last_rows")] | None = None
 
     @model_validator(mode="before")
     @classmethod
