@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.report.configs import RANK_METRIC, config_table, tie_note
+from lstmexp.report.configs import RANK_METRIC, config_table, fewer_seeds_note, seeds_phrase, tie_note
 from lstmexp.report.noise import left_out_note, quiet
 from lstmexp.reproduce import override_key, run_command
 from lstmexp.units import MIB
@@ -81,8 +81,7 @@ def as_dict(row: pd.Series) -> dict[str, Any]:
 def seeds_text(row: pd.Series) -> str:
     sd = row[f"{RANK_METRIC}_sd"]
     spread = f" ± {sd:.2g}" if pd.notna(sd) else ""
-    count = int(row["seeds"])
-    return f"{row[RANK_METRIC]:.4g}{spread} over {count} {'seed' if count == 1 else 'seeds'}"
+    return f"{row[RANK_METRIC]:.4g}{spread} {seeds_phrase(row)}"
 
 
 def most_accurate(table: pd.DataFrame) -> Recommendation:
@@ -91,8 +90,8 @@ def most_accurate(table: pd.DataFrame) -> Recommendation:
         return Recommendation(goal, None, "", "no completed trial")
     row = table.iloc[0]
     why = f"lowest mean best val loss ({seeds_text(row)}) of {len(table)} configurations"
-    tie = tie_note(table)
-    return Recommendation(goal, None, "", why, [tie] if tie else [], as_dict(row))
+    notes = [note for note in (tie_note(table), fewer_seeds_note(table)) if note]
+    return Recommendation(goal, None, "", why, notes, as_dict(row))
 
 
 def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lstmexp.report.build import COST_METRICS
 from lstmexp.report.claims import NO_DATA, ClaimResult
-from lstmexp.report.configs import tie_note
+from lstmexp.report.configs import RANK_RULE, fewer_seeds_note, tie_note
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -101,12 +101,12 @@ def report_sections(report: Report) -> list[Section]:
 
 
 def config_section(report: Report) -> Section:
-    tie = tie_note(report.configs)
+    notes = [note for note in (tie_note(report.configs), fewer_seeds_note(report.configs)) if note]
     return Section(
         "configurations", "Configurations ranked by mean best val loss over seeds", report.configs,
-        "val loss: mean over the configuration's seeds, sd beside it; speed (uncontended) and memory: medians; "
-        "trial: the seed closest to the mean, the one a reproduce command shows",
-        [tie] if tie else [],
+        f"{RANK_RULE}; sd beside the mean; speed (uncontended) and memory: medians; "
+        "trial: the completed seed closest to the mean, the one a reproduce command shows",
+        notes,
         read="rank 1 is the recommendation; a sd wider than the gap to the next rank means a tie",
     )
 
