@@ -100,6 +100,22 @@ def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     return table
 
 
+def best_configuration(trials: pd.DataFrame, names: Iterable[str] = ()) -> dict[str, Any] | None:
+    """THE best configuration of a study (rank 1 of `config_table`) with its trial: what the report
+    recommends, `studies` lists, `predict` uses by default and the kept weights always include."""
+    table = config_table(trials, searched_params(trials, names))
+    return None if table.empty else {str(k): v for k, v in table.iloc[0].items()}
+
+
+def seeds_of(trials: pd.DataFrame, params: list[str], representatives: Iterable[int]) -> set[int]:
+    """The completed trials (every seed) of the configurations the given representative trials stand for."""
+    complete = trials[trials["state"] == "complete"]
+    keys = config_keys(complete, params)
+    numbers = complete["number"].astype(int)
+    wanted = set(keys[numbers.isin(set(representatives))])
+    return set(numbers[keys.isin(wanted)])
+
+
 def seeds_that_ran(trials: pd.DataFrame) -> pd.DataFrame:
     """Completed trials with a best val loss and pruned trials with a last one: every seed that trained."""
     complete = (trials["state"] == "complete") & pd.to_numeric(trials[RANK_METRIC], errors="coerce").notna()

@@ -16,7 +16,15 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.report.configs import RANK_METRIC, config_table, fewer_seeds_note, seeds_phrase, tie_note
+from lstmexp.report.configs import (
+    RANK_METRIC,
+    config_table,
+    fewer_seeds_note,
+    searched_params,
+    seeds_of,
+    seeds_phrase,
+    tie_note,
+)
 from lstmexp.report.noise import left_out_note, quiet
 from lstmexp.reproduce import override_key, run_command
 from lstmexp.units import MIB
@@ -61,6 +69,22 @@ def recommend(
     if max_memory is not None:
         picks.append(best_under_memory(table, max_memory))
     return [finish(pick, context) for pick in picks]
+
+
+def trials_to_keep(trials: pd.DataFrame, names: list[str], best_k: int) -> set[int]:
+    """The trials whose weights are kept: every seed of the best `best_k` configurations and of the
+    default recommendations, ranked exactly as the report ranks them, so a recommended trial has weights."""
+    if best_k <= 0:
+        return set()
+    params = searched_params(trials, names)
+    table = config_table(trials, params)
+    if table.empty:
+        return set()
+    context = Context(trials, params, {}, {})
+    picks = [most_accurate(table), fastest_within(context, table, DEFAULT_WITHIN_PCT, most_accurate(table))]
+    representatives = {int(t) for t in table["trial"].head(best_k)}
+    representatives |= {int(p.config["trial"]) for p in picks if p.config is not None}
+    return seeds_of(trials, params, representatives)
 
 
 def finish(pick: Recommendation, context: Context) -> Recommendation:
