@@ -204,3 +204,11 @@ def test_a_configuration_measured_once_that_outranks_a_fully_measured_one_is_fla
     assert "1 of the 3 seeds" in text
     steady = built(seeds(16, [0.21, 0.22, 0.23]) + seeds(32, [0.24, 0.25, 0.26]))
     assert not any("seeds that configuration" in w for w in steady.recommendations[0].warnings)
+
+
+def test_the_report_says_the_share_of_trials_still_improving_at_their_last_epoch():
+    trials = [make_trial(16, 8, best_epoch=4, epochs_run=4), make_trial(32, 8, best_epoch=2, epochs_run=7),
+              make_trial(64, 8, best_epoch=8, epochs_run=8)]
+    text = render(outline(built(trials)), "markdown")
+    assert "2 of 3 completed trials (67%) were still improving at their last epoch" in text
+    assert "-o train.epochs=16" in text

@@ -65,11 +65,34 @@ def summary_lines(report: Report) -> list[str]:
                      "(flagged, left out of speed figures and verdicts)")
     if report.failures:
         lines.append("failures: " + ", ".join(f"{n} {r}" for r, n in report.failures.items()))
+    improving = still_improving_line(report.all_trials)
+    if improving:
+        lines.append(improving)
     compute = report.compute
     if "trial_seconds" in compute:
         epochs = f", {compute['epochs']:,.0f} epochs" if "epochs" in compute else ""
         lines.append(f"compute used: {compute['trial_seconds'] / 60:,.1f} min of trial time{epochs}")
     return lines
+
+
+def still_improving_line(trials: pd.DataFrame) -> str:
+    """The share of completed trials whose best val loss came at their last epoch: training cut short."""
+    if trials.empty or not {"best_epoch", "epochs_run", "state"} <= set(trials.columns):
+        return ""
+    complete = trials[trials["state"] == "complete"]
+    best = pd.to_numeric(complete["best_epoch"], errors="coerce")
+    last = pd.to_numeric(complete["epochs_run"], errors="coerce")
+    measured = best.notna() & last.notna()
+    if not measured.any():
+        return ""
+    improving = int((best[measured] >= last[measured]).sum())
+    share = f"{improving:,} of {int(measured.sum()):,} completed trials ({improving / measured.sum():.0%})"
+    if improving == 0:
+        return f"convergence: {share} were still improving at their last epoch"
+    cap = int(last[measured].max())
+    return (f"convergence: {share} were still improving at their last epoch (best epoch = last): their loss "
+            f"is not their best; raise the cap (-o train.epochs={2 * cap}) and keep early stopping "
+            "(-o train.patience=5)")
 
 
 def report_sections(report: Report) -> list[Section]:

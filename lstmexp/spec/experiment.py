@@ -30,7 +30,10 @@ class ModelSpec(Section):
 
 
 class TrainSpec(Section):
-    epochs: PositiveInt = 8
+    # The cap on epochs; training stops earlier once the val loss has not improved for `patience`
+    # epochs in a row (early stopping; null: train every epoch), and the best epoch's weights are kept.
+    epochs: PositiveInt = 30
+    patience: PositiveInt | None = 5
     lr: PositiveFloat = 3e-3  # finite; a huge one diverges, and a diverged trial is recorded as such
     weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     seed: Seed = 0
