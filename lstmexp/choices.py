@@ -61,7 +61,7 @@ SCALINGS: tuple[str, ...] = get_args(Scaling)
 DataMode = Literal["S", "M", "MS"]
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
-Fill = Literal["none", "ffill"]
+Fill = Literal["none", "ffill", "linear", "time"]
 FILLS: tuple[str, ...] = get_args(Fill)
 
 # How a searched int range is sampled: evenly, log-uniformly, or only its powers of two (C9).

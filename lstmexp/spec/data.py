@@ -80,7 +80,9 @@ class DataSpec(Section):
     mode: DataMode = "MS"
     # May val/test windows reach back into the previous split (the benchmark convention)?
     lookback: bool = False
-    fill: Fill = "none"  # ffill: carry the last value forward over missing ones
+    # Missing values: none (refused), ffill (carry the last value forward), linear (interpolate by row)
+    # or time (interpolate by date; needs a time column).
+    fill: Fill = "none"
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
     sequence_length: PositiveInt | None = None
