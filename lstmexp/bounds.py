@@ -64,6 +64,7 @@ BOUNDS: dict[str, Bound] = {
     "model.num_layers": _int(64, "each layer is one more LSTM pass over every time step, one after another: "
                                  "past 64 an epoch takes hours, and 50,000 layers never finish"),
     "train.epochs": _int(100_000, "epochs run one after another; bound a long run's time with train.max_seconds"),
+    "train.patience": _int(100_000, "epochs without improvement before training stops; as train.epochs, the cap"),
     "train.warmup_iters": _int(10_000, "the steps left out of the throughput; they must also end before the run "
                                        "does", low=0),
     "train.repeats": _int(100, "each repeat trains the configuration again: 100 seeds pin its mean to a tenth "

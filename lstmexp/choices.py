@@ -71,7 +71,7 @@ CHANNEL_MODES: tuple[str, ...] = get_args(ChannelMode)
 HeadKind = Literal["linear", "segment"]
 HEAD_KINDS: tuple[str, ...] = get_args(HeadKind)
 
-Fill = Literal["none", "ffill"]
+Fill = Literal["none", "ffill", "linear", "time"]
 FILLS: tuple[str, ...] = get_args(Fill)
 
 # How a searched int range is sampled: evenly, log-uniformly, or only its powers of two (C9).

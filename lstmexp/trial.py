@@ -202,7 +202,7 @@ def check_precision(spec: ExperimentSpec, device: torch.device) -> None:
     if spec.train.amp == "bf16" and device.type == "cpu" and not bf16_autocast_supported(device):
         raise SpecError(
             "train.amp: bf16 is not supported by this CPU (no AVX-512 BF16/AMX: oneDNN cannot run an LSTM "
-            "in bf16); use train.amp: none (fp32)"
+            "in bf16); use -o train.amp=null (fp32)"
         )
 
 

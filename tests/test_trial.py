@@ -73,7 +73,7 @@ def test_bf16_refusal_is_one_line_exit_2_and_writes_no_study(cli, workdir, no_bf
                  "-o", "search.space.time_step=[8]", "-o", "search.space.hidden_size=[8]", *args)
     assert result.code == 2
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and BF16_REFUSED in lines[0] and "use train.amp: none" in lines[0]
+    assert len(lines) == 1 and BF16_REFUSED in lines[0] and "use -o train.amp=null" in lines[0]
     assert "Traceback" not in result.err and result.out == ""
     assert not (workdir / "s.db").exists()
 

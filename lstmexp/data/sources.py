@@ -49,7 +49,8 @@ def load_series(spec: DataSpec, device: torch.device) -> Series | EpisodeSeries:
         frame, targets, inputs, bounds = table.frame, table.target_columns, table.input_columns, table.bounds
     else:
         if spec.time_column is not None:
-            raise DataError("built-in datasets have no time column: remove data.time_column (and split.dates)")
+            raise DataError("built-in datasets have no time column: remove data.time_column (and data.split.dates) "
+                            "from the spec")
         frame, targets = load_frame(spec)
         builtin_inputs = list(frame.columns)
         inputs, targets = columns_for_mode(spec.mode, builtin_inputs, spec.targets or targets)

@@ -155,7 +155,7 @@ def some_converged(frame: pd.DataFrame) -> str | None:
     if {"best_epoch", "epochs_run"} <= set(frame.columns) and (frame["best_epoch"] < frame["epochs_run"]).any():
         return None
     return ("every trial was still improving at its last epoch (best_epoch = epochs_run), so epochs to the best "
-            "cannot vary here: train more epochs (train.epochs) or use early stopping")
+            "cannot vary here: train more epochs with early stopping (-o train.epochs=40 -o train.patience=5)")
 
 
 def at_most(column: str, limit: int, others: str, statement: str, y: str, direction: str) -> Part:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lstmexp.report.build import COST_METRICS
 from lstmexp.report.claims import NO_DATA, ClaimResult
-from lstmexp.report.configs import tie_note
+from lstmexp.report.configs import RANK_RULE, fewer_seeds_note, tie_note
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -67,11 +67,34 @@ def summary_lines(report: Report) -> list[str]:
                      "(flagged, left out of speed figures and verdicts)")
     if report.failures:
         lines.append("failures: " + ", ".join(f"{n} {r}" for r, n in report.failures.items()))
+    improving = still_improving_line(report.all_trials)
+    if improving:
+        lines.append(improving)
     compute = report.compute
     if "trial_seconds" in compute:
         epochs = f", {compute['epochs']:,.0f} epochs" if "epochs" in compute else ""
         lines.append(f"compute used: {compute['trial_seconds'] / 60:,.1f} min of trial time{epochs}")
     return lines
+
+
+def still_improving_line(trials: pd.DataFrame) -> str:
+    """The share of completed trials whose best val loss came at their last epoch: training cut short."""
+    if trials.empty or not {"best_epoch", "epochs_run", "state"} <= set(trials.columns):
+        return ""
+    complete = trials[trials["state"] == "complete"]
+    best = pd.to_numeric(complete["best_epoch"], errors="coerce")
+    last = pd.to_numeric(complete["epochs_run"], errors="coerce")
+    measured = best.notna() & last.notna()
+    if not measured.any():
+        return ""
+    improving = int((best[measured] >= last[measured]).sum())
+    share = f"{improving:,} of {int(measured.sum()):,} completed trials ({improving / measured.sum():.0%})"
+    if improving == 0:
+        return f"convergence: {share} were still improving at their last epoch"
+    cap = int(last[measured].max())
+    return (f"convergence: {share} were still improving at their last epoch (best epoch = last): their loss "
+            f"is not their best; raise the cap (-o train.epochs={2 * cap}) and keep early stopping "
+            "(-o train.patience=5)")
 
 
 def report_sections(report: Report) -> list[Section]:
@@ -104,13 +127,13 @@ def report_sections(report: Report) -> list[Section]:
 
 
 def config_section(report: Report) -> Section:
-    tie = tie_note(report.configs)
+    notes = [note for note in (tie_note(report.configs), fewer_seeds_note(report.configs)) if note]
     return Section(
         "configurations", "Configurations ranked by mean best val loss over seeds", report.configs,
-        "val loss: mean over the configuration's seeds, sd beside it; speed (uncontended) and memory: medians; "
-        "trial: the seed closest to the mean, the one a reproduce command shows"
+        f"{RANK_RULE}; sd beside the mean; speed (uncontended) and memory: medians; "
+        "trial: the completed seed closest to the mean, the one a reproduce command shows"
         + ("; feasible trials only" if report.feasibility.checked else ""),
-        [tie] if tie else [],
+        notes,
         read="rank 1 is the recommendation; a sd wider than the gap to the next rank means a tie",
     )
 

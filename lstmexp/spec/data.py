@@ -82,7 +82,9 @@ class DataSpec(Section):
     # so every time_step of a study is scored on the same val and test targets (a longer window would
     # otherwise start later in each split and be scored on fewer, different targets).
     lookback: bool = True
-    fill: Fill = "none"  # ffill: carry the last value forward over missing ones
+    # Missing values: none (refused), ffill (carry the last value forward), linear (interpolate by row)
+    # or time (interpolate by date; needs a time column).
+    fill: Fill = "none"
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
     sequence_length: Annotated[int, within("data.sequence_length")] | None = None

@@ -50,7 +50,10 @@ class ModelSpec(Section):
 
 
 class TrainSpec(Section):
-    epochs: Annotated[int, within("train.epochs")] = 8
+    # The cap on epochs; training stops earlier once the val loss has not improved for `patience`
+    # epochs in a row (early stopping; null: train every epoch), and the best epoch's weights are kept.
+    epochs: Annotated[int, within("train.epochs")] = 30
+    patience: Annotated[int, within("train.patience")] | None = 5
     lr: Annotated[float, within("train.lr")] = 3e-3  # a diverged trial is recorded as such
     weight_decay: Annotated[float, within("train.weight_decay")] = 0.0
     seed: Seed = 0
@@ -149,12 +152,12 @@ class SearchSpec(Section):
         if len(self.objectives) > 1 and self.pruner != "none":
             raise ValueError(
                 f"pruner {self.pruner!r} cannot prune a multi-objective study (Optuna has no pruning there, "
-                "optuna/optuna#3450); set search.pruner: none or keep a single objective"
+                "optuna/optuna#3450); set -o search.pruner=none or keep a single objective"
             )
         if self.pruner != "none" and self.objectives != ("val_loss",):
             raise ValueError(
                 f"pruner {self.pruner!r} prunes on the val loss, so it needs objectives: [val_loss]; "
-                "set search.pruner: none to optimise other objectives"
+                "set -o search.pruner=none to optimise other objectives"
             )
         return self
 
@@ -252,7 +255,7 @@ class ExperimentSpec(Section):
     def _stateful_has_no_windows(self) -> ExperimentSpec:
         searched = set(self.search.space.normalization or ())
         if self.train.stateful and (self.data.normalization != "none" or searched - {"none"}):
-            raise ValueError("train.stateful walks streams, not windows: set data.normalization to none")
+            raise ValueError("train.stateful walks streams, not windows: set -o data.normalization=none")
         return self
 
     def with_normalization(self, normalization: str) -> ExperimentSpec:
