@@ -319,16 +319,22 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message(), debug, hint=usage_hint(exc))
     except LstmexpError as exc:
         fail(str(exc), debug, code=exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: a bug, not a Ctrl-C
+            internal_error(exc.__cause__, debug)
         click.echo("error: interrupted; nothing half-written is kept: run the same command again", err=True)
         sys.exit(INTERRUPT_EXIT_CODE)
     except Exception as exc:  # a bug, not the user's fault: say so, and how to see more
-        if debug:
-            click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
-        click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
-                   f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
-        sys.exit(1)
+        internal_error(exc, debug)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def internal_error(exc: BaseException, debug: bool) -> None:
+    if debug:
+        click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
+    click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+               f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
+    sys.exit(1)
 
 
 def usage_hint(exc: click.ClickException) -> str:

@@ -19,7 +19,7 @@ def test_only_the_best_k_configurations_keep_weights_as_tensors_only(tmp_path):
     assert folder == tmp_path / "w.weights" / "keep"
     values = sorted((t.value, t.number) for t in trials_of(url, "keep"))
     assert sorted(t.number for t in kept_trials(folder)) == sorted(n for _, n in values[:2])
-    state, meta = load_kept(folder, values[0][1])  # torch.load(weights_only=True): tensors only
+    state, meta = load_kept(folder, "keep", values[0][1])  # torch.load(weights_only=True): tensors only
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     assert set(meta["scaler"]) == {"offset", "scale"}
 
