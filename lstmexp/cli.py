@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> None:
         with stop_signals_handled():
             code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
     except click.ClickException as exc:
-        fail(exc.format_message(), debug, hint=usage_hint(exc))
+        ctx = getattr(exc, "ctx", None)
+        fail(exc.format_message(), debug, hint=f" (see {ctx.command_path} --help)" if ctx is not None else "")
     except LstmexpError as exc:
         fail(str(exc), debug, code=exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
@@ -335,11 +336,6 @@ def internal_error(exc: BaseException, debug: bool) -> None:
     click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
                f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
     sys.exit(1)
-
-
-def usage_hint(exc: click.ClickException) -> str:
-    ctx = getattr(exc, "ctx", None)
-    return f" (see {ctx.command_path} --help)" if ctx is not None else ""
 
 
 def fail(message: str, debug: bool, hint: str = "", code: int = 2) -> None:

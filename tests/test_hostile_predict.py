@@ -255,7 +255,7 @@ def test_data_with_other_input_columns_names_the_columns_the_trial_was_trained_o
 
 
 def test_debug_shows_the_traceback_and_keeps_exit_code_2(cli, study):
-    folder, url, (number, _) = study
+    _, url, (number, _) = study
     (weights_dir(url, STUDY) / f"trial_{number}.pt").write_bytes(b"")
     result = cli("--debug", "predict", STUDY, "--trial", str(number), "--storage", url)
     assert result.code == 2 and "Traceback" in result.err
