@@ -1,10 +1,11 @@
 """Trained weights of a study's best configurations, kept beside its storage so they can forecast later.
 
 Each kept trial is two files in `<storage file>.weights/<study>/`: `trial_N.pt`, the model's
-state_dict saved by torch.save and read back with `weights_only=True` (tensors only, nothing
-unpickled), and `trial_N.json`: the full spec, the sizes, the scaler fitted on the train rows and
-the figures the trial measured. Only the best `search.keep_best` configurations are kept (one trial
-each: a configuration's repeats differ only by seed), so the folder stays small.
+state_dict (under `state_dict`, beside its identity) saved by torch.save and read back with
+`weights_only=True` (tensors, numbers and strings only: nothing unpickled), and `trial_N.json`: the
+full spec, the sizes, the scaler fitted on the train rows and the figures the trial measured. Only
+the best `search.keep_best` configurations are kept (one trial each: a configuration's repeats
+differ only by seed), so the folder stays small.
 
 Both files name their study, their trial and a fingerprint of the trial's spec and sizes, so a `.pt`
 copied in from another study (even one of the same shape) is refused instead of forecasting quietly.

@@ -183,6 +183,14 @@ def test_a_kept_pair_copied_in_from_a_sibling_study_is_refused_naming_both(cli, 
     assert f"study '{SIBLING}'" in line and f"study '{STUDY}'" in line
 
 
+def test_predict_only_reads_a_damaged_index_of_another_trial_stays_where_it_is(cli, study):
+    folder, url, (number, spare) = study
+    (weights_dir(url, STUDY) / f"trial_{spare}.json").write_text("{broken")
+    before = fingerprint(folder)
+    assert_one_line(predict(cli, url, 99), f"kept trials: {number}")
+    assert fingerprint(folder) == before  # nothing set aside: setting aside is the search's job
+
+
 def test_kept_files_name_their_study_trial_and_fingerprint(study):
     _, url, (number, _) = study
     folder = weights_dir(url, STUDY)
