@@ -69,12 +69,18 @@ def run_search(
 
 
 def preflight(spec: ExperimentSpec) -> None:
-    """Ask trial/data whether the spec can run here, before any study is touched."""
+    """Ask trial/data whether the spec can run here, with every extreme searched value, before any study is touched."""
+    from lstmexp.spec.extremes import filled, fillings, named
     from lstmexp.trial import check_spec_runs
 
     if spec.search.sampler == "grid":
         grid_points(spec)  # a float range cannot be a grid: say so before a storage is created
     check_spec_runs(spec)
+    for filling in fillings(spec):  # a searched data or device setting is only seen by the data and device here
+        try:
+            check_spec_runs(filled(spec, filling))
+        except LstmexpError as exc:
+            raise type(exc)(f"{named(filling)}: {exc}") from None
 
 
 class FailureCap:
