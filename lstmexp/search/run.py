@@ -20,7 +20,7 @@ from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage import mask_url, open_storage, storage_errors
+from lstmexp.storage import mask_text, mask_url, open_storage, storage_errors
 from lstmexp.weights import weights_dir
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def run_search(
         storage = open_storage(storage_url, create=True)
         study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
         if reproduce_base is not None:
-            study.set_user_attr(REPRODUCE_BASE_ATTR, reproduce_base)
+            study.set_user_attr(REPRODUCE_BASE_ATTR, mask_text(reproduce_base))
         if study.user_attrs.get(BUDGET_ATTR):
             study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
         target = target_count(spec)
