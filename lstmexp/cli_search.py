@@ -19,7 +19,7 @@ from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.launch import CheckedCommand
 from lstmexp.safe_write import refuse_overwrite, write_atomic
-from lstmexp.storage import DEFAULT_STORAGE
+from lstmexp.storage import DEFAULT_STORAGE, mask_text
 
 PIPED_WIDTH = 1000  # wide enough that no study name or figure is cut when the output is not a terminal
 
@@ -28,11 +28,13 @@ def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -
     """`lstmexp run SPEC -o ...`: what every trial's reproduce command starts with (the search's own overrides)."""
     words = ["lstmexp", "run", *([spec] if spec else [])]
     for override in overrides:
-        words += ["-o", override]
+        # `lstmexp run` never opens a storage: its URL (and a password in it) has no place in the command
+        if override.partition("=")[0].strip() != "storage":
+            words += ["-o", override]
     for name, value in flags.items():
         if value is not None:
             words += ["--" + name, str(value)]
-    return shlex.join(words)
+    return mask_text(shlex.join(words))  # a credential in any other value: hidden like everywhere else
 
 
 @click.command(cls=CheckedCommand, epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])

@@ -37,6 +37,7 @@ _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<pas
 _USER_SECRET_AT = re.compile(r"(?P<head>[^\s:/@'\"]+:)(?P<password>[^@\s/'\"]+)(?P<tail>@)")
 # Query-string keys that carry credentials (password=, sslpassword=, passwd=, pwd=, token=, secret=...).
 _SECRET_KEY = re.compile(r"pass|pwd|secret|token|credential|api_?key", re.I)
+_SECRET_KEY_WORDS = ("pass", "pwd", "secret", "token", "credential", "api")  # each match of _SECRET_KEY has one
 _SECRET_IN_QUERY = re.compile(r"(?P<key>[?&;]?[A-Za-z_]*(?:pass|pwd|secret|token|credential|api_?key)[A-Za-z_]*=)"
                               r"(?P<value>[^&\s'\"]*)", re.I)
 # Secrets seen in the storage URLs of this process: masked wherever they appear in any text, even
@@ -109,8 +110,12 @@ def mask_text(text: str) -> str:
     """Mask every credential inside a longer text (error messages, tracebacks)."""
     for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
-    text = _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['tail']}", text)
-    text = _USER_SECRET_AT.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    if "@" in text:  # both patterns end at an @; most texts (a report's every cell) have none
+        text = _PASSWORD_IN_URL.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+        text = _USER_SECRET_AT.sub(lambda m: f"{m['head']}***{m['tail']}", text)
+    lowered = text.lower()  # a quick no (plain substrings): the full pattern backtracks over every word
+    if "=" not in text or not any(word in lowered for word in _SECRET_KEY_WORDS):
+        return text
     return _SECRET_IN_QUERY.sub(lambda m: f"{m['key']}***", text)
 
 

@@ -17,6 +17,8 @@ from lstmexp.report.build import Report, build_report
 from lstmexp.report.load import LoadedTrials, load_trials
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lstmexp.optuna_compat import StoredStudy
 
 
@@ -59,14 +61,38 @@ def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: Loaded
     from lstmexp.spec.stored import SPEC_SCHEMA_ATTR, as_written
     from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url
 
+    attrs = masked(attrs)  # an older search stored passwords in reproduce commands: no report shows one
     stored = attrs.get(SPEC_ATTR)  # read as written: reproduce commands must not pick up today's defaults
     spec = as_written(stored, attrs.get(SPEC_SCHEMA_ATTR)) if isinstance(stored, dict) else {}
     return build_report(
-        name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), loaded.frame,
+        name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), masked_frame(loaded.frame),
         spec=spec, curves=loaded.curves, distributions=loaded.distributions or None,
         distribution_json=loaded.distribution_json,
         within_pct=options.within_pct, max_memory=options.max_memory, ranges=loaded.ranges, study_attrs=attrs,
     )
+
+
+def masked(value: Any) -> Any:
+    """`value` with every credential in its strings (at any depth) replaced by ***."""
+    from lstmexp.storage import mask_text
+
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(masked(item) for item in value)
+    return value
+
+
+def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The trials with every text column masked (reproduce commands, failure details, any user attribute)."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    shown = frame.copy()
+    for column in [c for c in frame.columns if is_object_dtype(frame[c]) or is_string_dtype(frame[c])]:
+        shown[column] = frame[column].map(masked)
+    return shown
 
 
 def report_study(

@@ -33,6 +33,7 @@ from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec, ParamSpace
 from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
+from lstmexp.storage import mask_text
 from lstmexp.trial import TrialParams, json_safe, run_trial
 
 if TYPE_CHECKING:
@@ -150,7 +151,8 @@ def record_identity(trial: optuna.Trial, params: TrialParams, spec: ExperimentSp
     """The configuration key (every searched value, not the seed) and the command reproducing this trial."""
     trial.set_user_attr(CONFIG_ATTR, config_key(trial.params))
     base = trial.study.user_attrs.get(REPRODUCE_BASE_ATTR) or "lstmexp run SPEC"
-    trial.set_user_attr(REPRODUCE_ATTR, reproduce_command(base, params, trial.params, spec.train.seed))
+    # masked: an older search's base could still carry a password (nothing stored may show one)
+    trial.set_user_attr(REPRODUCE_ATTR, mask_text(reproduce_command(base, params, trial.params, spec.train.seed)))
 
 
 def config_key(searched: dict[str, Any]) -> str:
@@ -172,7 +174,7 @@ def objective_value(metrics: dict[str, Any], name: ObjectiveName) -> float:
 
 def record_failure(trial: optuna.Trial, spec: ExperimentSpec, failure: TrialFailure) -> None:
     trial.set_user_attr(FAILURE_ATTR, failure.reason)
-    trial.set_user_attr("failure_detail", failure.detail)
+    trial.set_user_attr("failure_detail", mask_text(failure.detail))  # a library's message may quote a URL
     for key, value in failure.figures.items():
         trial.set_user_attr(key, json_safe(value))
     estimate = failure.figures.get("activation_mem_est_bytes")

@@ -20,7 +20,7 @@ from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage import mask_url, open_storage, storage_errors
+from lstmexp.storage import mask_text, mask_url, open_storage, storage_errors
 from lstmexp.weights import weights_dir
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def run_search(
         storage = open_storage(storage_url, create=True)
         study = create_or_resume(spec, storage, sampler_seed_offset(storage_url, worker_index))
         if reproduce_base is not None:
-            study.set_user_attr(REPRODUCE_BASE_ATTR, reproduce_base)
+            study.set_user_attr(REPRODUCE_BASE_ATTR, mask_text(reproduce_base))
         if study.user_attrs.get(BUDGET_ATTR):
             study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
         target = target_count(spec)
@@ -71,12 +71,18 @@ def run_search(
 
 
 def preflight(spec: ExperimentSpec) -> None:
-    """Ask trial/data whether the spec can run here, before any study is touched."""
+    """Ask trial/data whether the spec can run here, with every extreme searched value, before any study is touched."""
+    from lstmexp.spec.extremes import filled, fillings, named
     from lstmexp.trial import check_spec_runs
 
     if spec.search.sampler == "grid":
         grid_points(spec)  # a float range cannot be a grid: say so before a storage is created
     check_spec_runs(spec)
+    for filling in fillings(spec):  # a searched data or device setting is only seen by the data and device here
+        try:
+            check_spec_runs(filled(spec, filling))
+        except LstmexpError as exc:
+            raise type(exc)(f"{named(filling)}: {exc}") from None
 
 
 class FailureCap:

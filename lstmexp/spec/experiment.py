@@ -195,9 +195,11 @@ class ExperimentSpec(Section):
 
     @model_validator(mode="after")
     def _searched_fields_valid(self) -> ExperimentSpec:
-        from lstmexp.spec.searchable import check_fields  # it reads this class's sections
+        from lstmexp.spec.extremes import check_fillings  # they read this class's sections
+        from lstmexp.spec.searchable import check_fields
 
         check_fields(self)
+        check_fillings(self)  # each value a trial may get, filled in: the rules that span sections see it
         return self
 
     @model_validator(mode="after")

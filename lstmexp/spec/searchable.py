@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from lstmexp.bounds import bound_of, limit_for, outside
-from lstmexp.spec.space import SEARCHABLE_SECTIONS, FieldSpace
+from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.spec.space import SEARCHABLE_SECTIONS, FieldSpace, check_range_steps
 
 if TYPE_CHECKING:
     from lstmexp.spec.experiment import ExperimentSpec
@@ -35,11 +36,19 @@ LAST_FIELDS = ("model.dropout",)
 
 
 def check_fields(spec: ExperimentSpec) -> None:
-    """Raise ValueError naming the first searched field that does not exist or whose bound is invalid."""
+    """Raise ValueError naming the first searched field that does not exist or whose bound or step is invalid."""
+    for size in SEARCHED_PARAMS:
+        space = getattr(spec.search.space, size)
+        if space.values is None and space.scale == "linear":
+            low, high = space.bounds
+            check_range_steps(size, low, high, space.step, whole=True)
     for path, space in spec.search.space.fields.items():
         section, name = split_path(spec, path)
-        if space.values is None and field_kind(section, name) == "categorical":
+        kind = field_kind(section, name)
+        if space.values is None and kind == "categorical":
             raise ValueError(f"search.space.{path}: not a number, so list its values ([a, b]) instead of low/high")
+        if space.values is None and space.low is not None and space.high is not None:
+            check_range_steps(path, space.low, space.high, space.step, whole=kind == "int")
         for value in space.ends():
             try:
                 type(section).model_validate({**section.model_dump(), name: value})
