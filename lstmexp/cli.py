@@ -247,6 +247,27 @@ def report(
     within_pct: float,
 ) -> None:
     """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
+    print_report(studies, storages, fmt, out_dir, max_memory, within_pct)
+
+
+@cli.command(epilog=EPILOGS["compare"], short_help=SHORT_HELP["compare"])
+@click.argument("studies", nargs=-1, required=True)
+@click.option("--storage", "storages", multiple=True, metavar="URL",
+              help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]. Once, or once per study.")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Also write the comparison's report.html, report.md, report.json, CSVs and PNGs to this folder.")
+def compare(studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None) -> None:
+    """Studies side by side: each one's answer, configurations and claim verdicts (report --study A --study B)."""
+    if len(studies) < 2:
+        raise click.UsageError(f"compare needs two or more studies, got {len(studies)}; "
+                               f"for one study: lstmexp report --study {studies[0]}")
+    print_report(studies, storages, fmt, out_dir, None, 10.0)
+
+
+def print_report(studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None,
+                 max_memory: str | None, within_pct: float) -> None:
+    """What `report` and `compare` print: the text on stdout, or with --out only where the files went."""
     from pathlib import Path
 
     from lstmexp.locate import pointing_elsewhere
@@ -260,9 +281,10 @@ def report(
     with pointing_elsewhere(list(studies), list(storages) or [DEFAULT_STORAGE]):  # a missing study: where is it?
         text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
                             Path(out_dir) if out_dir else None, options)
-    click.echo(printable(text, keep="\n\t"), nl=False)
-    if out_dir:
-        click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
+    if out_dir:  # the files are the output: a page of megabytes on the terminal helps no one
+        click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)")
+    else:
+        click.echo(printable(text, keep="\n\t"), nl=False)
 
 
 @cli.group(invoke_without_command=True, epilog=EPILOGS["datasets"], short_help=SHORT_HELP["datasets"])
