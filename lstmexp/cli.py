@@ -225,16 +225,40 @@ def print_metrics(metrics: dict[str, Any]) -> None:
               help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]. Once, or once per --study.")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
-              help="Also write report.html (plots embedded), report.md, report.json, CSVs and PNGs to this folder.")
+              help="Write report.html (plots embedded), report.md, report.json, CSVs and PNGs to this folder "
+                   "(and print only where).")
 @click.option("--max-memory", metavar="SIZE", help="Recommend the most accurate trial under this peak memory (512MiB).")
 @click.option("--within", "within_pct", type=click.FloatRange(min=0, max=1000), default=10.0, show_default=True,
               callback=lambda ctx, param, value: finite_flag(value, "--within"),
               help="'Fastest within X% of the best loss' recommendation: X.")
+@click.option("--detail", is_flag=True, help="Terminal: every table, not only the answer and top configurations.")
 def report(
     studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None, max_memory: str | None,
-    within_pct: float,
+    within_pct: float, detail: bool,
 ) -> None:
     """Trade-offs, Pareto front, claim verdicts and recommendations for a study (or several, side by side)."""
+    print_report(studies, storages, fmt, out_dir, max_memory, within_pct, detail)
+
+
+@cli.command(epilog=EPILOGS["compare"], short_help=SHORT_HELP["compare"])
+@click.argument("studies", nargs=-1, required=True)
+@click.option("--storage", "storages", multiple=True, metavar="URL",
+              help=f"Optuna storage URL [default: {DEFAULT_STORAGE}]. Once, or once per study.")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Write the comparison's report.html, report.md, report.json, CSVs and PNGs to this folder.")
+@click.option("--detail", is_flag=True, help="Terminal: every table, not only the answers and top configurations.")
+def compare(studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None, detail: bool) -> None:
+    """Studies side by side: each one's answer, configurations and claim verdicts (report --study A --study B)."""
+    if len(studies) < 2:
+        raise click.UsageError(f"compare needs two or more studies, got {len(studies)}; "
+                               f"for one study: lstmexp report --study {studies[0]}")
+    print_report(studies, storages, fmt, out_dir, None, 10.0, detail)
+
+
+def print_report(studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, out_dir: str | None,
+                 max_memory: str | None, within_pct: float, detail: bool) -> None:
+    """What `report` and `compare` print: the text on stdout, or with --out only where the files went."""
     from pathlib import Path
 
     from lstmexp.locate import pointing_elsewhere
@@ -247,10 +271,11 @@ def report(
     options = ReportOptions(within_pct, limit)
     with pointing_elsewhere(list(studies), list(storages) or [DEFAULT_STORAGE]):  # a missing study: where is it?
         text = report_study(list(storages) or [DEFAULT_STORAGE], list(studies), fmt,
-                            Path(out_dir) if out_dir else None, options)
-    click.echo(printable(text, keep="\n\t"), nl=False)
-    if out_dir:
-        click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)", err=True)
+                            Path(out_dir) if out_dir else None, options, detail)
+    if out_dir:  # the files are the output: a page of megabytes on the terminal helps no one
+        click.echo(f"report written to {out_dir}/report.html (and report.md, report.json, *.csv, plots/)")
+    else:
+        click.echo(printable(text, keep="\n\t"), nl=False)
 
 
 @cli.group(invoke_without_command=True, epilog=EPILOGS["datasets"], short_help=SHORT_HELP["datasets"])

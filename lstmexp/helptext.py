@@ -35,10 +35,14 @@ EPILOGS = {
         "lstmexp report --study default --format html --out report/",
         "lstmexp report --study default --study my_series   # side by side",
     ),
+    "compare": examples(
+        "lstmexp compare default my_series",
+        "lstmexp compare a b --storage sqlite:///results/a.db --storage sqlite:///results/b.db",
+    ),
     "datasets": examples("lstmexp datasets", "lstmexp datasets describe my_series.csv"),
     "studies": examples("lstmexp studies", "lstmexp studies --storage sqlite:///results/ett.db"),
     "predict": examples(
-        "lstmexp predict ett_s_96 --trial 0 --storage sqlite:///results/ett.db --out forecast.csv",
+        "lstmexp predict ett_s_96 --storage sqlite:///results/ett.db --out forecast.csv",
         "lstmexp predict default --trial 3 --data newer_rows.csv",
     ),
     "describe": examples(
@@ -52,8 +56,9 @@ SHORT_HELP = {
     "search": "Run (or resume) an Optuna study over a spec.",
     "run": "Train one configuration and print its figures.",
     "report": "Trade-offs, recommendations and claim verdicts.",
+    "compare": "Two or more studies side by side.",
     "datasets": "List the built-in datasets; describe a file.",
-    "studies": "List a storage's studies, trials and best values.",
+    "studies": "List a storage's studies, trials and best configurations.",
     "predict": "Forecast with a kept trial's weights, as CSV.",
     "describe": "Rows, columns, dates and splits of a dataset.",
 }

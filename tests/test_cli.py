@@ -59,7 +59,8 @@ def test_search_then_resume_then_report_every_format(cli, tiny_spec, workdir):
 
     table = cli("report")
     assert table.code == 0, table.err
-    assert "Trade-offs by batch_size" in table.out and "study tiny" in table.out
+    assert "Configurations ranked" in table.out and "study tiny" in table.out
+    assert "Trade-offs by batch_size" in cli("report", "--detail").out
 
     markdown = cli("report", "--format", "markdown")
     assert "# lstmexp report: tiny" in markdown.out

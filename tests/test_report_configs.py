@@ -212,3 +212,14 @@ def test_the_report_says_the_share_of_trials_still_improving_at_their_last_epoch
     text = render(outline(built(trials)), "markdown")
     assert "2 of 3 completed trials (67%) were still improving at their last epoch" in text
     assert "-o train.epochs=16" in text
+
+
+def test_a_searched_float_reads_to_4_significant_figures_and_the_command_keeps_every_digit():
+    from lstmexp.report.answer import answer_of
+
+    lr = 0.002885652688254664
+    report = built([make_trial(16, 8, extra={"train.lr": lr}), make_trial(32, 8, extra={"train.lr": 0.001},
+                                                                            val_loss_best=0.9)])
+    pick = answer_of(report).picks[0]
+    assert "train.lr=0.002886" in pick.setting and str(lr) not in pick.setting
+    assert f"train.lr={lr}" in pick.command

@@ -22,8 +22,9 @@ from lstmexp.units import MIB
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
 
+# The verdict in a sentence, in the words of the claims table (one wording for one verdict).
 VERDICT_WORDS = {HOLDS: "holds", FAILS: "does not hold", MIXED: "is mixed", NOT_TESTABLE: "is not testable here",
-                 NO_DATA: "is not testable here"}
+                 NO_DATA: "has not enough data"}
 
 
 @dataclass
@@ -72,7 +73,7 @@ def pick_of(rec: Any, params: list[str]) -> Pick:
     config = rec.config
     if config is None:
         return Pick(rec.goal, "none", "", rec.why, "")
-    setting = ", ".join(f"{p}={plain(config[p])}" for p in params if p in config and not is_missing(config[p]))
+    setting = ", ".join(f"{p}={shown(config[p])}" for p in params if p in config and not is_missing(config[p]))
     return Pick(rec.goal, setting, figures_of(config), rec.why, rec.command, list(rec.warnings))
 
 
@@ -81,6 +82,14 @@ def plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def shown(value: Any) -> Any:
+    """A searched value for reading: floats to 4 significant figures (the command keeps every digit)."""
+    from lstmexp.report.people import format_number
+
+    value = plain(value)
+    return format_number(value).replace(",", "") if isinstance(value, float) else value
 
 
 def is_missing(value: Any) -> bool:

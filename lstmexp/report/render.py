@@ -26,8 +26,9 @@ FORMATS = REPORT_FORMATS
 __all__ = ["FORMATS", "render", "render_csv", "render_markdown", "section_csv"]
 
 
-def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> str:
-    """The outline in format `fmt` (one of choices.REPORT_FORMATS); `images` are embedded in HTML."""
+def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None, detail: bool = True) -> str:
+    """The outline in format `fmt` (one of choices.REPORT_FORMATS); `images` are embedded in HTML;
+    `detail` False: the terminal's brief report (the other formats always hold everything)."""
     if fmt == "markdown":
         return render_markdown(shape)
     if fmt == "html":
@@ -37,7 +38,7 @@ def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> 
     if fmt == "json":
         return render_json(shape)
     if fmt == "table":
-        return render_terminal(shape)
+        return render_terminal(shape, detail)
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

@@ -97,9 +97,11 @@ def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def report_study(
     storage_url: str | list[str], studies: list[str], fmt: str, out_dir: Path | None,
-    options: ReportOptions = ReportOptions(),
+    options: ReportOptions = ReportOptions(), detail: bool = True,
 ) -> str:
-    """Build the report(s) and return the text for stdout; with `out_dir`, also write the files there."""
+    """Build the report(s) and return the text for stdout; with `out_dir`, also write the files there.
+
+    `detail` False: the terminal table is the brief one (`lstmexp report` without --detail)."""
     from lstmexp.report.compare import compare
     from lstmexp.report.outline import outline
     from lstmexp.report.plots import make_plots
@@ -118,4 +120,4 @@ def report_study(
     images = make_plots(reports) if out_dir is not None else None
     if out_dir is not None:
         write_outputs(shape, out_dir, images or {})
-    return render(shape, fmt)
+    return render(shape, fmt, detail=detail)

@@ -182,7 +182,7 @@ def recommendation_section(report: Report) -> Section:
         lines += [f"  warning: {w}" for w in rec.warnings]
         if rec.command:
             lines.append(f"  {rec.command}")
-    caption = "val loss: mean over seeds; speed, memory: medians; why, warnings and commands (seed included):"
+    caption = "val loss: mean over seeds; speed, memory: medians; each pick's why, warnings and command follow"
     return Section("recommendations", "Recommended configurations", pd.DataFrame(rows), caption, lines,
                    read="figures are the configuration's mean (val loss) and medians over its seeds")
 
