@@ -41,13 +41,15 @@ def horizon_row(storage: str, horizon: int, mode: str, prefix: str) -> list[str]
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     cpu_min = sum(float(t.user_attrs.get("cpu_s") or 0) for t in trials) / 60
+    loads = sorted(float(t.user_attrs["load_avg_1m"]) for t in trials if t.user_attrs.get("load_avg_1m") is not None)
     best = study.best_trial  # lowest val loss: selection by validation only
     mse, mae = best.user_attrs["test_mse"], best.user_attrs["test_mae"]
     goal = published[GOAL[mode]][horizon]
     config = json.loads(best.user_attrs["config"])
     config.setdefault("model.chunk", best.user_attrs.get("chunk"))
     return [
-        str(horizon), f"{len(done)}/{len(trials)}", f"{cpu_min:.1f}", f"{best.value:.4f}",
+        str(horizon), f"{len(done)}/{len(trials)}", f"{cpu_min:.1f}",
+        f"{loads[len(loads) // 2]:.1f} ({loads[0]:.1f}-{loads[-1]:.1f})" if loads else "", f"{best.value:.4f}",
         f"**{mse:.4f}**", f"{mae:.4f}",
         *(f"{published[m][horizon]:.3f}" if horizon in published[m] else "" for m in published),
         f"{(mse - goal) / goal:+.1%}", "met" if mse <= goal else "missed",
@@ -65,7 +67,8 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     prefix = args.prefix or PREFIX[args.mode]
     goal = GOAL[args.mode]
-    header = ["horizon", "complete/trials", "CPU-min", "val MSE", "test MSE", "test MAE",
+    header = ["horizon", "complete/trials", "CPU-min", "load (1-min avg: median, range)", "val MSE",
+              "test MSE", "test MAE",
               *(f"{m} MSE" for m in PUBLISHED[args.mode]), f"vs {goal}", f"<= {goal}",
               "selected trial (by val loss)"]
     print("| " + " | ".join(header) + " |")
@@ -73,8 +76,10 @@ def main() -> None:
     for horizon in args.horizons:
         try:
             print("| " + " | ".join(horizon_row(args.storage, horizon, args.mode, prefix)) + " |")
-        except (KeyError, ValueError) as exc:  # no such study yet, or no completed trial
-            print(f"| {horizon} | not run ({exc}) |")
+        except KeyError:  # Optuna: no such study
+            print(f"| {horizon} | not run yet (no study {prefix}{horizon}) |")
+        except ValueError:  # Optuna: no completed trial
+            print(f"| {horizon} | no completed trial yet |")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ EXTRA_DISTRIBUTIONS: dict[str, BaseDistribution] = {
     "model.num_layers": IntDistribution(1, 3),
     "model.dropout": FloatDistribution(0.0, 0.5),
     "normalization": CategoricalDistribution(("none", "last", "revin")),
+    "model.chunk": CategoricalDistribution((1, 24)),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lstmexp.report.answer import verdict_sentence
 from lstmexp.report.build import matrices, tradeoff_table
 from lstmexp.report.claims import HOLDS, NO_DATA, evaluate_claims
 from lstmexp.report.load import load_trials
@@ -74,3 +75,16 @@ def test_tables_of_unchunked_studies_are_unchanged():
     frame = load_trials(make_study([make_trial(64, t) for t in (8, 16) for _ in range(2)])).frame
     assert "chunk" not in tradeoff_table(frame, "time_step").columns
     assert list(matrices(frame)["val_loss_best"].columns) == [8, 16]
+
+
+def test_a_searched_chunk_is_one_stratum_and_each_note_is_said_once():
+    trials = [make_trial(64, t, extra={"model.chunk": c}, chunk=c, lstm_steps=t // c,
+                         val_loss_best=(0.4 if c > 1 else 0.5) * (1 + 0.01 * k))
+              for t in (48, 96) for c in (1, 24) for k in range(3)]
+    frame = load_trials(make_study(trials)).frame
+    claims = {c.code: c for c in evaluate_claims(frame, ["batch_size", "time_step", "hidden_size", "model.chunk"])}
+    part = claims["C11"].parts[0]
+    assert "model.chunk" in part.test and ", chunk" not in part.test
+    sentence = verdict_sentence(claims["C11"])
+    assert sentence.count("6 of 12 trials chunked") == 1
+    assert claims["C12"].parts[1].verdict == HOLDS  # x is the chunk: model.chunk is not held fixed against it

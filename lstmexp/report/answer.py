@@ -115,7 +115,8 @@ def verdict_sentence(claim: ClaimResult) -> str:
     """'C5 holds: samples/s rises with batch_size (×1.9 per 2× batch_size, 95% CI 1.8–2.0).'"""
     words = VERDICT_WORDS.get(claim.verdict, claim.verdict)
     voting = [p for p in claim.parts if p.effect is not None]
-    notes = list(dict.fromkeys(p.note for p in claim.parts if p.note))
+    # Parts share notes (contended trials left out, which trials were chunked): each said once.
+    notes = list(dict.fromkeys(piece for p in claim.parts for piece in p.note.split("; ") if piece))
     if voting:
         effects = "; ".join(
             f"{p.statement}{'' if p.verdict == claim.verdict else f' ({p.verdict})'}: ×{p.effect.factor:.3g} "

@@ -236,7 +236,10 @@ CLAIMS: tuple[Claim, ...] = (
 
 def evaluate_claims(trials: pd.DataFrame, params: list[str] | None = None) -> list[ClaimResult]:
     """Every claim, other searched settings (`params`, default the three sizes) held equal."""
-    strata = tuple(dict.fromkeys((*(params or SEARCHED_PARAMS), *CONTEXT_COLUMNS)))
+    searched = params or SEARCHED_PARAMS
+    # a recorded setting that is also searched (chunk as model.chunk) is one stratum, not two
+    context = [c for c in CONTEXT_COLUMNS if f"model.{c}" not in searched]
+    strata = tuple(dict.fromkeys((*searched, *context)))
     return [evaluate_claim(claim, trials, strata) for claim in CLAIMS]
 
 
