@@ -1,3 +1,5 @@
+"""`python -m lstmexp`: the same command line as the `lstmexp` script."""
+
 from lstmexp.cli import main
 
 if __name__ == "__main__":

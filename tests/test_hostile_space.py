@@ -19,8 +19,8 @@ STEPS = [  # (override, what the one line must say)
 EXTREMES = [  # (overrides, the searched value the one line must name)
     (["train.max_samples=2000", "search.space.train.warmup_iters=[1, 1000]"], "with train.warmup_iters=1000"),
     (["data.normalization=last", "search.space.train.stateful=[false, true]"], "with train.stateful=true"),
-    (["search.space.data.horizon=[1, 100000]"], "with data.horizon=100000"),
-    (["search.space.data.rows=[400, 30]"], "with data.rows=30"),
+    (["search.space.data.horizon=[1, 5000]"], "with data.horizon=5000"),
+    (["search.space.data.rows=[400, 12]"], "with data.rows=12"),
     # a mix of two ends: each alone is fine, the low budget with the long warm-up is not
     (["search.space.train.max_samples=[2000, 100000]", "search.space.train.warmup_iters=[1, 200]"],
      "with train.max_samples=2000, train.warmup_iters=200"),

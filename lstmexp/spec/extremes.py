@@ -82,10 +82,17 @@ def check_fillings(spec: ExperimentSpec) -> None:
     """Raise ValueError naming the searched values for which a whole-spec rule fails."""
     from pydantic import ValidationError
 
-    from lstmexp.spec.loading import describe_validation_error
-
     for filling in fillings(spec):
         try:
             filled(spec, filling)
         except ValidationError as exc:
-            raise ValueError(f"{named(filling)}: {describe_validation_error(exc)}") from None
+            raise ValueError(f"{named(filling)}: {first_problem(exc)}") from None
+
+
+def first_problem(exc: Any) -> str:
+    """The first error of a pydantic ValidationError as `field: message` (the loader words the outer one;
+    importing it here would make a cycle, since the loader builds the spec whose validator calls this)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
