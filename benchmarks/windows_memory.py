@@ -1,6 +1,6 @@
 """Index-based windows: memory above the series itself while training on 2,000,000 rows x 8 columns, T=512.
 
-Goal (issue 4): less than 1 GiB above the series. Materialising every window would need
+Goal: less than 1 GiB above the series. Materialising every window would need
 windows x 512 x 8 x 4 bytes (~23 GiB for the 70 % train split alone); lstmexp gathers each batch from
 the series tensor by index instead.
 

@@ -61,7 +61,17 @@ SCALINGS: tuple[str, ...] = get_args(Scaling)
 DataMode = Literal["S", "M", "MS"]
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
-Fill = Literal["none", "ffill"]
+# The model's options beside the sizes: the activation after the chunk embedding; channels joint (one
+# sample per window, all columns together) or independent (each channel its own sample through the
+# same network); the head: linear (from the last hidden state) or segment (SegRNN-style decoding).
+ChunkActivation = Literal["none", "relu", "tanh", "gelu"]
+CHUNK_ACTIVATIONS: tuple[str, ...] = get_args(ChunkActivation)
+ChannelMode = Literal["joint", "independent"]
+CHANNEL_MODES: tuple[str, ...] = get_args(ChannelMode)
+HeadKind = Literal["linear", "segment"]
+HEAD_KINDS: tuple[str, ...] = get_args(HeadKind)
+
+Fill = Literal["none", "ffill", "linear", "time"]
 FILLS: tuple[str, ...] = get_args(Fill)
 
 # How a searched int range is sampled: evenly, log-uniformly, or only its powers of two (C9).

@@ -17,11 +17,12 @@ import click
 
 from lstmexp import __version__
 from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
+from lstmexp.cli_claims import claims
 from lstmexp.cli_search import predict, reproduce_base, studies
-from lstmexp.errors import LstmexpError
+from lstmexp.errors import Interrupted, LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.integrations import LOG_TARGETS
-from lstmexp.launch import REPRODUCE_ENV, finite_flag
+from lstmexp.launch import REPRODUCE_ENV, CheckedGroup, bounded, finite_flag
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 from lstmexp.text import printable
 
@@ -42,19 +43,19 @@ override_option = click.option(
     help="Override a spec field, e.g. -o train.epochs=3 -o search.space.batch_size=[32,64]. Repeatable.",
 )
 device_option = click.option("--device", help="auto (CUDA when available), cpu, cuda or cuda:N.")
-seed_option = click.option("--seed", type=int, help="Training seed (overrides train.seed).")
+seed_option = click.option("--seed", type=bounded("train.seed"), help="Training seed (overrides train.seed).")
 repeats_option = click.option(
-    "--repeats", type=click.IntRange(min=1), help="Train each configuration R times with seeds seed..seed+R-1."
+    "--repeats", type=bounded("train.repeats"), help="Train each configuration R times with seeds seed..seed+R-1."
 )
 
 
 # Commands that use Optuna: its log levels and warning filters are set before they run.
 # report: optuna_compat.importances_over quiets its own in-memory study
-OPTUNA_COMMANDS = ("search", "studies", "predict")
+OPTUNA_COMMANDS = ("search", "studies", "predict", "claims")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EPILOGS["lstmexp"])
+             epilog=EPILOGS["lstmexp"], cls=CheckedGroup)
 @click.version_option(__version__, prog_name="lstmexp")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -70,7 +71,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         quiet_libraries()
 
 
-for command in (studies, predict):
+for command in (studies, predict, claims):
     cli.add_command(command)
 
 
@@ -79,16 +80,9 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
     from lstmexp.spec import load_spec
 
     flag_fields = {
-        "trials": "search.trials",
-        "study": "study",
-        "device": "train.device",
-        "seed": "train.seed",
-        "epochs": "train.epochs",
-        "sampler": "search.sampler",
-        "repeats": "train.repeats",
-        "pruner": "search.pruner",
-        "objectives": "search.objectives",
-        "timeout": "search.max_minutes",
+        "trials": "search.trials", "study": "study", "device": "train.device", "seed": "train.seed",
+        "epochs": "train.epochs", "sampler": "search.sampler", "repeats": "train.repeats", "pruner": "search.pruner",
+        "objectives": "search.objectives", "timeout": "search.max_minutes",
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
@@ -96,14 +90,14 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
 
 @cli.command(epilog=EPILOGS["search"], short_help=SHORT_HELP["search"])
 @spec_argument
-@click.option("--trials", type=click.IntRange(min=1), help="Target number of finished trials in the study.")
+@click.option("--trials", type=bounded("search.trials"), help="Target number of finished trials in the study.")
 @click.option("--study", help="Study name (overrides the spec's `study`).")
 @click.option("--storage", help=f"Optuna storage URL [default: the spec's, else {DEFAULT_STORAGE}; "
               f"with --workers: {DEFAULT_WORKERS_STORAGE}].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes on this machine, each with cores/K torch threads.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), help="Overrides search.sampler.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="MINUTES",
+@click.option("--timeout", type=bounded("search.max_minutes"), metavar="MINUTES",
               help="Stop between trials after this many wall minutes (search.max_minutes).")
 @click.option("--pruner", type=click.Choice(PRUNERS), help="Overrides search.pruner.")
 @click.option("--objective", "objectives", multiple=True, type=click.Choice(OBJECTIVES),
@@ -133,6 +127,7 @@ def search(
 ) -> None:
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
     from lstmexp.launch import check_worker_count, worker_process
+    from lstmexp.progress import say_summary
     from lstmexp.startup import prepare, run_shown
     from lstmexp.storage import check_url, mask_url
     from lstmexp.text import SafeConsole
@@ -148,23 +143,16 @@ def search(
     # every trial's reproduce command starts with this; spawned workers inherit it (worker_process)
     base = os.environ[REPRODUCE_ENV] = reproduce_base(spec, overrides, device=device, repeats=repeats)
     summary = run_shown(experiment, storage_url, workers, log_to, start_lines, console, worker_process, base)
-    console.print(
-        f"study {printable(summary.study_name)}: {summary.done}/{summary.target} trials done "
-        f"({summary.ran_now} run now) in {mask_url(storage_url)}",
-        markup=False,
-    )
-    if summary.budget_stop:
-        console.print(f"stopped early: {summary.budget_stop}")
-    name = printable(summary.study_name)
-    console.print(f"see the trade-offs: lstmexp report --study {name} --storage {mask_url(storage_url)}", markup=False)
+    say_summary(console, summary, mask_url(storage_url))
 
 
 @cli.command(epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])
 @spec_argument
-@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (required if the spec searches several).")
-@click.option("--time-step", type=click.IntRange(min=1), help="Window length T.")
-@click.option("--hidden-size", type=click.IntRange(min=1), help="LSTM hidden units.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (overrides train.epochs).")
+@click.option("--batch-size", type=bounded("search.space.batch_size"),
+              help="Batch size (required if the spec searches several).")
+@click.option("--time-step", type=bounded("search.space.time_step"), help="Window length T.")
+@click.option("--hidden-size", type=bounded("search.space.hidden_size"), help="LSTM hidden units.")
+@click.option("--epochs", type=bounded("train.epochs"), help="Epochs (overrides train.epochs).")
 @device_option
 @seed_option
 @repeats_option
@@ -253,7 +241,7 @@ def report(
     from lstmexp.report.run import ReportOptions, report_study
     from lstmexp.units import parse_memory_flag
 
-    limit = parse_memory_flag(max_memory, "--max-memory") if max_memory else None
+    limit = parse_memory_flag(max_memory, "--max-memory") if max_memory is not None else None
     if limit is not None and limit > MAX_REPORT_MEMORY:
         raise LstmexpError(f"--max-memory {max_memory} is beyond any machine; give a size below 1 EiB")
     options = ReportOptions(within_pct, limit)
@@ -307,7 +295,7 @@ def datasets_describe(name_or_path: str, spec_path: str | None, overrides: tuple
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping every user-fixable error to one line and exit code 2."""
-    from lstmexp.interrupt import INTERRUPT_EXIT_CODE, INVOCATION, stop_signals_handled
+    from lstmexp.interrupt import INVOCATION, caused_by_interrupt, stop_signals_handled
 
     args = list(sys.argv[1:] if argv is None else argv)
     INVOCATION[:] = args  # for the line that says how to resume an interrupted search
@@ -315,20 +303,29 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with stop_signals_handled():
             code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        interrupted()
     except click.ClickException as exc:
         fail(exc.format_message(), debug, hint=usage_hint(exc))
-    except LstmexpError as exc:
-        fail(str(exc), debug, code=exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("error: interrupted; nothing half-written is kept: run the same command again", err=True)
-        sys.exit(INTERRUPT_EXIT_CODE)
-    except Exception as exc:  # a bug, not the user's fault: say so, and how to see more
+    except Exception as exc:
+        if caused_by_interrupt(exc) and not isinstance(exc, Interrupted):  # a driver's error as Ctrl-C unwound
+            interrupted()
+        if isinstance(exc, LstmexpError):
+            fail(str(exc), debug, code=exc.exit_code)
+        # a bug, not the user's fault: say so, and how to see more
         if debug:
             click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
         click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
                    f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def interrupted() -> None:
+    from lstmexp.interrupt import INTERRUPT_EXIT_CODE
+
+    click.echo("error: interrupted; nothing half-written is kept: run the same command again", err=True)
+    sys.exit(INTERRUPT_EXIT_CODE)
 
 
 def usage_hint(exc: click.ClickException) -> str:

@@ -15,8 +15,11 @@ from typing import Any
 import click
 
 from lstmexp.helptext import EPILOGS, SHORT_HELP
+from lstmexp.launch import CheckedCommand
 from lstmexp.safe_write import refuse_overwrite, write_atomic
 from lstmexp.storage import DEFAULT_STORAGE
+
+PIPED_WIDTH = 1000  # wide enough that no study name or figure is cut when the output is not a terminal
 
 
 def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -> str:
@@ -30,7 +33,7 @@ def reproduce_base(spec: str | None, overrides: tuple[str, ...], **flags: Any) -
     return shlex.join(words)
 
 
-@click.command(epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])
+@click.command(cls=CheckedCommand, epilog=EPILOGS["studies"], short_help=SHORT_HELP["studies"])
 @click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL", help="Optuna storage URL.")
 def studies(storage: str) -> None:
     """List the studies in a storage: trials, best value and dates (read-only)."""
@@ -42,11 +45,14 @@ def studies(storage: str) -> None:
 
     with storage_errors(storage):
         rows = study_rows(open_storage(storage, create=False))
-    table = Table("study", "trials", "complete", "best value", "started", "last trial", "stopped by budget",
+    table = Table("study", "trials", "complete", "best configuration", "started", "last trial", "stopped by budget",
                   title=f"studies in {mask_url(storage)}", title_justify="left")
     for row in rows:
         table.add_row(*row)
-    SafeConsole().print(table if rows else f"no studies in {mask_url(storage)}")
+    console = SafeConsole()
+    if not console.is_terminal:  # piped: whole names and figures on one line each, for grep and scripts
+        console = SafeConsole(width=PIPED_WIDTH)
+    console.print(table if rows else f"no studies in {mask_url(storage)}")
 
 
 def protected_files(storage: str, study: str, data_path: str | None) -> list[tuple[Path, str]]:
@@ -65,9 +71,10 @@ def protected_files(storage: str, study: str, data_path: str | None) -> list[tup
     return protected
 
 
-@click.command(epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
+@click.command(cls=CheckedCommand, epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
 @click.argument("study")
-@click.option("--trial", "number", type=click.IntRange(min=0), required=True, help="Trial number (a kept one).")
+@click.option("--trial", "number", type=click.IntRange(min=0),
+              help="Trial number (a kept one) [default: the report's most accurate configuration's trial].")
 @click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
               help="CSV/Parquet file to forecast [default: the trial's own data].")
 @click.option("--storage", default=DEFAULT_STORAGE, show_default=True, metavar="URL",
@@ -75,13 +82,17 @@ def protected_files(storage: str, study: str, data_path: str | None) -> list[tup
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="CSV file [default: stdout].")
 @click.option("--force", is_flag=True, help="Replace an existing --out file lstmexp did not write.")
-def predict(study: str, number: int, data_path: str | None, storage: str, split: str, out: str | None,
+def predict(study: str, number: int | None, data_path: str | None, storage: str, split: str, out: str | None,
             force: bool) -> None:
     """Forecast every window of a split with the kept weights of trial N, as CSV in the data's own units."""
-    from lstmexp.predict import forecast
+    from lstmexp.predict import best_trial_number, forecast
 
     if out is not None:
         refuse_overwrite(Path(out), protected_files(storage, study, data_path), force)
+    if number is None:
+        number = best_trial_number(storage, study)
+        click.echo(f"trial {number}: the most accurate configuration's trial (as the report and studies say)",
+                   err=True)
     result = forecast(storage, study, number, data_path, split)
     if out is None:
         result.frame.to_csv(sys.stdout, index=False)

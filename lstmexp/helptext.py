@@ -17,6 +17,11 @@ def examples(*lines: str) -> str:
 
 
 EPILOGS = {
+    "claims": examples(
+        "lstmexp claims",
+        "lstmexp claims -o data.path=my_series.csv -o data.target=load --max-cpu-minutes 20",
+        "lstmexp claims --workers 2 --study claims-2",
+    ),
     "lstmexp": examples("lstmexp search experiments/smoke.yaml", "lstmexp report --study smoke") + "\n\n" + COMPLETION,
     "search": examples(
         "lstmexp search experiments/default.yaml --trials 40",
@@ -43,6 +48,7 @@ EPILOGS = {
 }
 
 SHORT_HELP = {
+    "claims": "Test claims C1..C14 on your data with a designed study.",
     "search": "Run (or resume) an Optuna study over a spec.",
     "run": "Train one configuration and print its figures.",
     "report": "Trade-offs, recommendations and claim verdicts.",

@@ -1,14 +1,19 @@
-"""How commands start: library log levels, flag bounds (`--workers`, finite floats), each worker's entry.
+"""How commands start: library log levels, flag bounds (`--workers`, finite floats, the spec's ranges),
+each worker's entry.
 
 Imported by the CLI only inside its commands: nothing heavy is imported at module level.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Any
 
+import click
+
+from lstmexp.bounds import BOUNDS, Bound, shown
 from lstmexp.errors import LstmexpError
 from lstmexp.storage import mask_text
 
@@ -71,10 +76,76 @@ def check_worker_count(workers: int) -> None:
 
 def finite_flag(value: float, flag: str) -> float:
     """click's FloatRange lets nan through (every comparison with nan is false)."""
-    import math
-
-    import click
-
     if not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a finite number", param_hint=flag)
     return value
+
+
+def bounded(path: str) -> click.ParamType:
+    """The click type of a flag that sets the spec field `path`: the field's own range (lstmexp.bounds)."""
+    bound = BOUNDS[path]
+    return BoundedInt(bound) if bound.integer else BoundedFloat(bound)
+
+
+def refuse_above(kind: click.ParamType, bound: Bound, number: float, param: click.Parameter | None,
+                 ctx: click.Context | None) -> None:
+    """Past the bound: one line naming the bound, why, and the flag with the largest value it takes."""
+    if not math.isfinite(number):
+        kind.fail(f"{number} is not a finite number", param, ctx)
+    if number > bound.high:
+        flag = param.opts[0] if param is not None and param.opts else "the option"
+        kind.fail(f"{shown(number)} is above the bound {shown(bound.high)} ({bound.why}); use {flag} "
+                  f"{shown(bound.high)} or less", param, ctx)
+
+
+class BoundedInt(click.IntRange):
+    def __init__(self, bound: Bound) -> None:
+        super().__init__(min=int(bound.low), max=int(bound.high))
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        refuse_above(self, self.bound, click.INT.convert(value, param, ctx), param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class BoundedFloat(click.FloatRange):
+    def __init__(self, bound: Bound) -> None:
+        super().__init__(min=bound.low, max=bound.high, min_open=bound.low_open)
+        self.bound = bound
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        refuse_above(self, self.bound, click.FLOAT.convert(value, param, ctx), param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def refuse_empty_values(command: click.Command, ctx: click.Context) -> None:
+    """An empty flag value (`--max-memory ''`, a SPEC of '') means nothing: refuse it instead of reading
+    it as "not given" (which would silently lift a limit or fall back to a default)."""
+    for param in command.get_params(ctx):
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            if isinstance(param, click.Option):
+                raise click.UsageError(f"{param.opts[0]} is empty; give a value or leave {param.opts[0]} out", ctx)
+            raise click.UsageError(f"{param.human_readable_name} is empty; give a value", ctx)
+
+
+class CheckedCommand(click.Command):
+    """A command whose flags and arguments are never empty strings (see refuse_empty_values)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        refuse_empty_values(self, ctx)
+        return rest
+
+
+class CheckedGroup(click.Group):
+    """A group whose commands (and sub-groups) refuse empty values too."""
+
+    command_class = CheckedCommand
+    group_class = type
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        refuse_empty_values(self, ctx)
+        return rest

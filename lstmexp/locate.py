@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lstmexp.errors import LstmexpError, StorageError, StudyNotFoundError
+from lstmexp.interrupt import reraise_interrupt
 from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_url
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def studies_in(url: str) -> list[str]:
 
     try:
         return [s.study_name for s in open_storage(url, create=False).get_all_studies()]
-    except (LstmexpError, OSError, ValueError, sqlalchemy.exc.SQLAlchemyError):
+    except (LstmexpError, OSError, ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        reraise_interrupt(exc)
         return []
 
 

@@ -51,6 +51,7 @@ def run_metrics(
         "epochs_run": len(epochs),
         "best_epoch": result.best_epoch,
         "stopped_early": result.stopped_early,
+        "patience_ran_out": result.patience_ran_out,
         **time_to_target(epochs, target_val_loss),
         "peak_mem_bytes": reading.peak_bytes,
         "peak_mem_reserved_bytes": reading.reserved_bytes,

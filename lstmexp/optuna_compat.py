@@ -23,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lstmexp.interrupt import reraise_interrupt
+
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
@@ -110,7 +112,8 @@ def read_rdb_trials(storage: object, study_name: str) -> StoredTrialRows | None:
         study_id = storage.get_study_id_from_name(study_name)
         with storage.engine.connect() as connection:
             rows = [connection.execute(text(sql), {"study": study_id}).fetchall() for sql in study_rows_sql()]
-    except sqlalchemy.exc.SQLAlchemyError:
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        reraise_interrupt(exc)
         return None
     return stored_rows(*rows)
 

@@ -31,6 +31,20 @@ class Forecast:
     same_scaler: bool  # False: the file's train rows give another scaler than the trial's data did
 
 
+def best_trial_number(storage_url: str, study: str) -> int:
+    """The trial the report recommends as most accurate (`report.configs.best_configuration`)."""
+    from lstmexp.report.configs import best_configuration
+    from lstmexp.report.load import load_trials
+    from lstmexp.storage import load_existing_study, open_storage
+
+    storage = open_storage(storage_url, create=False)
+    loaded = load_trials(load_existing_study(storage_url, study, storage), storage)
+    best = best_configuration(loaded.frame, loaded.distribution_json)
+    if best is None:
+        raise DataError(f"study {study!r} has no completed trial to forecast with; run the search first")
+    return int(best["trial"])
+
+
 def forecast(storage_url: str, study: str, number: int, data_path: str | None, split: str = "test") -> Forecast:
     """Forecast every `split` window of `data_path` (default: the trial's own data) with kept trial `number`."""
     state, meta = load_kept(weights_dir(storage_url, study), number)

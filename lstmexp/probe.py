@@ -32,8 +32,9 @@ def probe_configuration(
     """The configuration's speed (its thread count chosen here, cached per shape) and tensor peak, from
     `model`, built for the probe alone: training's weights and random streams are left untouched."""
     config = TrainConfig.from_spec(spec, params, spec.train.seed)
+    model_options = (spec.model.chunk, spec.model.channels, spec.model.head)
     shape = (params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size,
-             spec.train.amp, spec.train.stateful)
+             spec.train.amp, spec.train.stateful, *model_options)
     candidates, policy = thread_candidates(spec.train.threads, shape)
     trainer = Trainer(model, series, config)
     next_batch, train_on = trainer.batch_steps()

@@ -1,4 +1,4 @@
-"""The search's live display: trials done, best so far and time left; the running trial's epoch (rich).
+"""The search's live display: trials finished, best so far and time left; the running trial's epoch (rich).
 
 A line is also printed per finished trial, so logs of non-interactive runs (CI, nohup) tell the story.
 """
@@ -18,6 +18,7 @@ from lstmexp.units import format_bytes
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
+    from lstmexp.search.observe import SearchSummary
     from lstmexp.train import EpochRecord
     from lstmexp.trial import TrialParams
 
@@ -66,7 +67,7 @@ class SearchProgress:
         )
         if done:
             name = printable(study_name)
-            self.console.print(f"resuming study {name}: {done}/{target} trials already done", markup=False)
+            self.console.print(f"resuming study {name}: {done}/{target} trials already finished", markup=False)
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         label = f"trial {number}: batch {params.batch_size}, T {params.time_step}, hidden {params.hidden_size}"
@@ -152,7 +153,7 @@ class TrialLines:
         say_intro(self.console, self.intro)
         if self.announce:
             name = printable(study_name)
-            self.console.print(f"study {name}: {done}/{target} trials done before this run", markup=False)
+            self.console.print(f"study {name}: {done}/{target} trials finished before this run", markup=False)
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         pass
@@ -162,6 +163,31 @@ class TrialLines:
 
     def trial_finished(self, trial: FrozenTrial, best: float | None) -> None:
         self.console.print(self.prefix + describe_trial(trial), markup=False, highlight=False)
+
+
+def say_summary(console: Console, summary: SearchSummary, storage: str) -> None:
+    """What a search says when it ends: its trials, why a budget stopped it, and how to see the results."""
+    console.print(summary_line(summary, storage), markup=False, highlight=False)
+    if summary.budget_stop:
+        console.print(f"stopped early: {summary.budget_stop}", markup=False, highlight=False)
+    name = printable(summary.study_name)
+    console.print(f"see the trade-offs: lstmexp report --study {name} --storage {storage}", markup=False)
+
+
+def summary_line(summary: SearchSummary, storage: str) -> str:
+    """The search's last line: the study's trials by how they ended, then this command's own.
+
+    A diverged, out-of-memory or infeasible trial counts toward the target (it is data) but is not
+    complete, so every outcome is named; failures without a result (errors) count toward nothing.
+    """
+    counted = {k: v for k, v in summary.outcomes.items() if k != "failed"}
+    study = ", ".join([f"{counted.pop('complete', 0)} complete", *(f"{n} {name}" for name, n in counted.items())])
+    failed = summary.outcomes.get("failed", 0)
+    without = f", and {failed} failed without a result" if failed else ""
+    mine = ", ".join(f"{n} {name}" for name, n in summary.ran_outcomes.items())
+    ran = f"{summary.ran_now} run now" + (f" ({mine})" if mine else "")
+    name = printable(summary.study_name)
+    return f"study {name}: {summary.done}/{summary.target} trials finished: {study}{without}; {ran}; in {storage}"
 
 
 def say_intro(console: Console, lines: list[str]) -> None:

@@ -51,7 +51,6 @@ def run_shown(
     `reproduce`: the `lstmexp run ...` prefix of each trial's reproduce command (workers read it from the
     environment, see cli_search.worker_process)."""
     from lstmexp.errors import Interrupted
-    from lstmexp.interrupt import resume_command
     from lstmexp.storage import mask_url
 
     try:
@@ -62,6 +61,16 @@ def run_shown(
             "(finished trials kept); "
             f"resume with: {resume_command()}"
         ) from None
+
+
+def resume_command() -> str:
+    """The command line that resumes an interrupted search: the one given, passwords masked."""
+    import shlex
+
+    from lstmexp.interrupt import INVOCATION
+    from lstmexp.storage import mask_text
+
+    return "lstmexp " + " ".join(shlex.quote(mask_text(arg)) for arg in INVOCATION)
 
 
 def search_shown(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lstmexp.errors import StorageError, StudyNotFoundError
+from lstmexp.interrupt import reraise_interrupt
 
 if TYPE_CHECKING:
     import optuna
@@ -264,10 +265,12 @@ def opening_errors(url: str) -> Iterator[None]:
     try:
         yield
     except RuntimeError as exc:  # Optuna's schema check: the message names `optuna storage upgrade`
+        reraise_interrupt(exc)
         fix = "run `optuna storage upgrade --storage URL` (keep a copy first)" if "upgrade" in str(exc) else \
             "use the Optuna version that wrote it"
         raise StorageError(f"storage {mask_url(url)!r} has Optuna tables of another version; {fix}") from None
     except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError, ImportError, ValueError) as exc:
+        reraise_interrupt(exc)
         cause: BaseException = exc.__cause__ or exc  # Optuna wraps the driver's error: say what happened
         reason = mask_text(str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__)
         raise StorageError(f"cannot open storage {mask_url(url)!r}: {reason}; check the URL and server") from None
@@ -294,6 +297,7 @@ def storage_errors(url: str) -> Iterator[None]:
     try:
         yield
     except (sqlalchemy.exc.OperationalError, optuna.exceptions.StorageInternalError, OSError) as exc:
+        reraise_interrupt(exc)
         message = storage_failure_message(url, exc)
         if message is None:
             raise

@@ -1,4 +1,8 @@
-"""The rows of `lstmexp studies`: each study's trial counts, best value, dates and budget stop."""
+"""The rows of `lstmexp studies`: each study's trial counts, best configuration, dates and budget stop.
+
+"Best" is the report's: the configuration ranked first over its seeds (`report.configs.best_configuration`)
+and the trial the report's reproduce command names, not Optuna's luckiest single trial.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
             printable(summary.study_name),
             str(summary.n_trials),
             str(complete),
-            best_text(summary),
+            best_text(summary, storage),
             stamp(summary.datetime_start),
             stamp(max(ends) if ends else None),
             str(summary.user_attrs.get("budget_stop") or ""),
@@ -28,15 +32,18 @@ def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
     return rows
 
 
-def best_text(summary: optuna.study.StudySummary) -> str:
+def best_text(summary: optuna.study.StudySummary, storage: optuna.storages.BaseStorage) -> str:
+    from lstmexp.report.configs import RANK_METRIC, best_configuration, seeds_phrase
+    from lstmexp.report.load import load_from_study
+    from lstmexp.report.people import format_number
+
     if len(summary.directions) > 1:
         return "Pareto front (several objectives)"
-    best = summary.best_trial
-    if best is None or best.value is None:
+    loaded = load_from_study(optuna.load_study(study_name=summary.study_name, storage=storage))
+    best = best_configuration(loaded.frame, loaded.distributions)
+    if best is None:
         return "-"
-    names = summary.metric_names if hasattr(summary, "metric_names") else None
-    label = f"{names[0]} " if names else ""
-    return f"{label}{best.value:.6g} (trial {best.number})"
+    return f"val loss {format_number(best[RANK_METRIC])} {seeds_phrase(best)} (trial {int(best['trial'])})"
 
 
 def stamp(when: object) -> str:

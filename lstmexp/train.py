@@ -46,6 +46,7 @@ class TrainConfig:
     max_seconds: float | None = None  # training-time budget (epochs stay the cap)
     max_samples: int | None = None  # samples-seen budget
     stateful: bool = False  # stream chunks with carried state (C14) instead of shuffled windows
+    patience: int | None = None  # stop after this many epochs without a better val loss; None: run every epoch
 
     @classmethod
     def from_spec(cls, spec: ExperimentSpec, params: TrialParams, seed: int) -> TrainConfig:
@@ -65,6 +66,7 @@ class TrainConfig:
             max_seconds=train.max_seconds,
             max_samples=train.max_samples,
             stateful=train.stateful,
+            patience=train.patience,
         )
 
     def batch_source(self, series: Series) -> BatchSource:
@@ -98,6 +100,7 @@ class TrainResult:
     stopped_early: bool = False  # on_epoch asked to stop (pruned)
     samples_seen: int = 0  # training samples over all epochs run
     budget_reached: bool = False  # max_seconds or max_samples ended training
+    patience_ran_out: bool = False  # early stopping: `patience` epochs in a row without a better val loss
 
     @property
     def best(self) -> EpochRecord:
@@ -248,7 +251,8 @@ def train(
     config: TrainConfig,
     on_epoch: Callable[[EpochRecord], bool] | None = None,
 ) -> TrainResult:
-    """Train for config.epochs, or until a budget is spent or `on_epoch` returns True."""
+    """Train for config.epochs, or until a budget is spent, the val loss stopped improving for
+    `config.patience` epochs (early stopping) or `on_epoch` returns True."""
     trainer = Trainer(model, series, config)
     result = trainer.result
     for epoch in range(1, config.epochs + 1):
@@ -257,6 +261,9 @@ def train(
         val_loss, eval_s = trainer.validate()
         record = epoch_record(epoch, loss.item(), val_loss, norms, train_s, eval_s)
         if close_epoch(result, record, model, on_epoch) or result.budget_reached:
+            break
+        if config.patience is not None and epoch - result.best_epoch >= config.patience:
+            result.patience_ran_out = True
             break
     result.steady_s, result.steady_samples = trainer.clock.steady_s, trainer.clock.steady_samples
     return result

@@ -37,9 +37,10 @@ from lstmexp.measure import (
     resolve_device,
 )
 from lstmexp.metrics import combine_repeats, run_metrics
-from lstmexp.model import ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
+from lstmexp.model import ChannelIndependent, ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
 from lstmexp.probe import memory_figures, probe_configuration, process_memory, train_speed
 from lstmexp.spec import DataSpec, ExperimentSpec
+from lstmexp.spec.searchable import chunk_refusal
 from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
 from lstmexp.units import format_bytes
 
@@ -68,7 +69,7 @@ def run_trial(
     device = resolve_device(spec.train.device)
     check_precision(spec, device)  # again here: a worker on another machine may have another CPU
     series = cached_series(spec.data.model_dump_json(), str(device))
-    skip_if_estimate_exceeds(spec, params, series.input_size)
+    skip_if_estimate_exceeds(spec, params, series.input_size, series.output_size)
     prime_runtime(device)
     speed, tensors, policy = guard_oom(
         lambda: probe_configuration(spec, params, series, build_model(spec, params, series).to(device)), device
@@ -93,9 +94,10 @@ def compute_metrics(
     spec: ExperimentSpec, params: TrialParams, series: Series, samples_per_s: float, device: torch.device
 ) -> dict[str, Any]:
     """Throughput in time steps, FLOPs and the share of the device's matmul peak, the activation estimate."""
+    shape = network_shape(spec, series.input_size, series.output_size)
     flops = lstm_training_flops_per_sample(
-        series.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
-        series.output_size, spec.data.horizon,
+        shape.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
+        shape.output_size, spec.data.horizon, spec.model.chunk, shape.segment_head, shape.sequences,
     )
     achieved = flops * samples_per_s / 1e9
     peak = peak_gflops(device)
@@ -106,10 +108,39 @@ def compute_metrics(
         "achieved_gflops": achieved,
         "peak_gflops": peak,
         "hw_efficiency_pct": 100.0 * achieved / peak,
-        "activation_mem_est_bytes": estimate_activation_bytes(
-            params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size
-        ),
+        "activation_mem_est_bytes": activation_estimate(spec, params, series.input_size, series.output_size),
     }
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What one LSTM sequence sees: its input and output widths, the sequences per window (channels,
+    with channel independence) and whether a segment head decodes."""
+
+    input_size: int
+    output_size: int
+    sequences: int
+    segment_head: bool
+
+
+def network_shape(spec: ExperimentSpec, input_size: int, output_size: int) -> NetworkShape:
+    independent = spec.model.channels == "independent"
+    return NetworkShape(
+        input_size=1 if independent else input_size,
+        output_size=1 if independent else output_size,
+        sequences=input_size if independent else 1,
+        segment_head=spec.model.head == "segment",
+    )
+
+
+def activation_estimate(spec: ExperimentSpec, params: TrialParams, input_size: int, output_size: int) -> int:
+    """The analytic activation memory of the network that runs (chunks, segment steps, channels)."""
+    shape = network_shape(spec, input_size, output_size)
+    segments = math.ceil(spec.data.horizon / spec.model.chunk) if shape.segment_head else 0
+    return estimate_activation_bytes(
+        params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, shape.input_size,
+        spec.model.chunk, segments, shape.sequences,
+    )
 
 
 def guard_oom(
@@ -137,11 +168,14 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
     """Raise SpecError/DataError when the spec cannot run here: THE preflight before any study is written.
 
     Loads the series, checks that the longest window (of `params`, else of the search space) fits
-    every split and that the stateful layout fits, and that the device can run the chosen precision.
+    every split and that the stateful layout fits, that the device can run the chosen precision, and
+    that the configuration fits the machine and outlasts its warm-up (lstmexp.fits).
     """
     device = resolve_device(spec.train.device)
     check_precision(spec, device)
     check_thread_request(spec.train.threads)
+    if params is not None and params.time_step % spec.model.chunk:
+        raise SpecError(chunk_refusal(spec.model.chunk, [params.time_step]))
     series = cached_series(spec.data.model_dump_json(), str(device))
     longest = params.time_step if params is not None else spec.search.space.time_step.highest
     for split in ("train", "val", "test"):
@@ -151,6 +185,14 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
 
         largest = params.batch_size if params is not None else spec.search.space.batch_size.highest
         check_stateful_fits(series, largest, spec.data.horizon)
+    from lstmexp.fits import check_run_fits, check_search_fits
+
+    if params is not None:
+        check_run_fits(spec, params, series)
+    else:
+        space = spec.search.space
+        check_search_fits(spec, series, TrialParams(space.batch_size.lowest, space.time_step.lowest,
+                                                    space.hidden_size.lowest))
 
 
 def check_precision(spec: ExperimentSpec, device: torch.device) -> None:
@@ -160,7 +202,7 @@ def check_precision(spec: ExperimentSpec, device: torch.device) -> None:
     if spec.train.amp == "bf16" and device.type == "cpu" and not bf16_autocast_supported(device):
         raise SpecError(
             "train.amp: bf16 is not supported by this CPU (no AVX-512 BF16/AMX: oneDNN cannot run an LSTM "
-            "in bf16); use train.amp: none (fp32)"
+            "in bf16); use -o train.amp=null (fp32)"
         )
 
 
@@ -238,15 +280,13 @@ def is_out_of_memory(exc: RuntimeError) -> bool:
     return isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in text or "out of memory" in text
 
 
-def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_size: int) -> None:
+def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_size: int, output_size: int) -> None:
     """A configuration whose activations alone exceed max_memory cannot fit: fail it as infeasible
     without training. The estimate is a lower bound, so nothing that could fit is skipped."""
     cap = spec.search.constraints.max_memory
     if cap is None:
         return
-    estimate = estimate_activation_bytes(
-        params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, input_size
-    )
+    estimate = activation_estimate(spec, params, input_size, output_size)
     if estimate > cap:
         raise TrialFailure(
             "infeasible",
@@ -262,6 +302,15 @@ def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, para
         "mode": spec.data.mode,
         "horizon": spec.data.horizon,
         "normalization": spec.data.normalization,
+        # How the window was fed: chunk S, so the LSTM ran time_step/S steps; channels; the head.
+        "chunk": spec.model.chunk,
+        "lstm_steps": params.time_step // spec.model.chunk,
+        "channels": spec.model.channels,
+        "head": spec.model.head,
+        "lookback": spec.data.lookback,
+        # C2's window count, and the targets each split scores (equal for every time_step with lookback)
+        **{f"{split}_targets": len(series.sample_starts(split, params.time_step, spec.data.horizon))
+           for split in ("train", "val", "test")},
     }
     if getattr(series, "is_classification", False):
         for split in ("val", "test"):
@@ -270,22 +319,35 @@ def data_metrics(spec: ExperimentSpec, model: torch.nn.Module, series: Any, para
 
 
 def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> torch.nn.Module:
+    """The trial's network: the forecaster, its per-window normalisation, channel independence, class head."""
+    independent = spec.model.channels == "independent"
+    if independent and series.input_columns != series.target_columns:
+        raise DataError("model.channels=independent needs the inputs to be the targets (data.mode M or S); "
+                        "use -o model.channels=joint")
+    shape = network_shape(spec, series.input_size, series.output_size)
     model: torch.nn.Module = LSTMForecaster(
-        input_size=series.input_size,
+        input_size=shape.input_size,
         hidden_size=params.hidden_size,
-        output_size=series.output_size,
+        output_size=shape.output_size,
         num_layers=spec.model.num_layers,
         dropout=spec.model.dropout,
         horizon=spec.data.horizon,
+        chunk=spec.model.chunk,
+        chunk_activation=spec.model.chunk_activation,
+        head=spec.model.head,
+        channels=series.input_size if independent else 0,
+        head_dropout=spec.model.head_dropout,
     )
     if spec.data.normalization != "none":
-        target_index = series.target_input_index
+        target_index = [0] if independent else series.target_input_index  # per channel: the channel itself
         if target_index is None:
             raise DataError(
                 f"data.normalization={spec.data.normalization} needs every target among the inputs; "
                 "add the target to data.features or set normalization to none"
             )
         model = WindowNormalized(model, spec.data.normalization, target_index)
+    if independent:
+        model = ChannelIndependent(model, series.input_size)
     if getattr(series, "is_classification", False):
         model = ClassProbabilities(model)
     return model

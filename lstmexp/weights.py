@@ -3,8 +3,9 @@
 Each kept trial is two files in `<storage file>.weights/<study>/`: `trial_N.pt`, the model's
 state_dict saved by torch.save and read back with `weights_only=True` (tensors only, nothing
 unpickled), and `trial_N.json`: the full spec, the sizes, the scaler fitted on the train rows and
-the figures the trial measured. Only the best `search.keep_best` configurations are kept (one trial
-each: a configuration's repeats differ only by seed), so the folder stays small.
+the figures the trial measured. Which trials are kept is decided by the report's ranking
+(`report.recommend.trials_to_keep`: every seed of the best `search.keep_best` configurations and of
+the recommendations), so the trial a report recommends is one whose weights `predict` can load.
 """
 
 from __future__ import annotations
@@ -62,22 +63,12 @@ def set_aside(meta_file: Path, problem: str) -> None:
           file=sys.stderr)
 
 
-def keep_if_best(folder: Path, candidate: KeptTrial, state: dict[str, torch.Tensor], k: int, minimize: bool) -> bool:
-    """Save the candidate when its configuration is among the best k; drop the trials that fall out.
-
-    A configuration keeps only its best trial. Returns whether the candidate was saved.
-    """
-    if k <= 0:
-        return False
-    best: dict[str, KeptTrial] = {}
-    for trial in [*kept_trials(folder), candidate]:
-        held = best.get(trial.config)
-        if held is None or (trial.value < held.value if minimize else trial.value > held.value):
-            best[trial.config] = trial
-    ranked = sorted(best.values(), key=lambda t: t.value if minimize else -t.value)[:k]
-    keep = {t.number for t in ranked}
+def keep_listed(folder: Path, candidate: KeptTrial, state: dict[str, torch.Tensor], keep: set[int],
+                settled: set[int]) -> bool:
+    """Save the candidate when it is in `keep`; drop kept trials that are `settled` (finished) but no
+    longer in `keep`. Trials still running elsewhere are never dropped. Returns whether it was saved."""
     for trial in kept_trials(folder):
-        if trial.number not in keep:
+        if trial.number in settled and trial.number not in keep:
             for suffix in (".pt", ".json"):
                 (folder / f"trial_{trial.number}{suffix}").unlink(missing_ok=True)
     if candidate.number not in keep:

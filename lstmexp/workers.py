@@ -13,6 +13,7 @@ module-level function, since spawn pickles it by name.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,8 +40,10 @@ def run_workers(
     spec: ExperimentSpec, storage_url: str, workers: int, observer: Any, entry: WorkerEntry | None = None
 ) -> Any:
     """Create (or resume) the study here, then let `workers` processes fill it to its target."""
-    from lstmexp.search import SearchSummary, count_done, create_or_resume, preflight, target_count
+    from lstmexp.search import count_done, create_or_resume, preflight, target_count
     from lstmexp.search.attrs import BUDGET_ATTR
+    from lstmexp.search.liveness import this_run
+    from lstmexp.search.observe import summarize
     from lstmexp.storage import open_storage
 
     if not allows_concurrent_writers(storage_url):
@@ -56,15 +59,8 @@ def run_workers(
     done_before = count_done(study)
     started = time.monotonic()
     observer.study_ready(study.study_name, done_before, target_count(spec))
-    context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=share_cores, args=(entry or quiet_worker, spec.to_dict(), storage_url, index, workers),
-                        name=f"worker-{index}")
-        for index in range(workers)
-    ]
-    with starting_children(processes):  # they ignore Ctrl-C; this process forwards a stop to them
-        for process in processes:
-            process.start()
+    run_id = this_run()
+    processes = start_workers(entry or quiet_worker, spec, storage_url, workers, run_id)
     for process in processes:
         process.join()
     study = create_or_resume(spec, open_storage(storage_url, create=True))
@@ -78,7 +74,33 @@ def run_workers(
         )
     target = target_count(spec)
     stopped = budget_stop(spec, study, done < target, time.monotonic() - started)
-    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
+    return summarize(study, mask_url(storage_url), target, run_id, stopped)
+
+
+def start_workers(
+    entry: WorkerEntry, spec: ExperimentSpec, storage_url: str, workers: int, run_id: str
+) -> list[Any]:
+    """Spawn the worker processes; they inherit this command's run id, so its summary counts their trials."""
+    from lstmexp.search.liveness import RUN_ENV
+
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=share_cores, args=(entry, spec.to_dict(), storage_url, index, workers),
+                        name=f"worker-{index}")
+        for index in range(workers)
+    ]
+    previous = os.environ.get(RUN_ENV)
+    os.environ[RUN_ENV] = run_id  # a spawned process starts with this process's environment
+    try:
+        with starting_children(processes):  # they ignore Ctrl-C; this process forwards a stop to them
+            for process in processes:
+                process.start()
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_ENV, None)
+        else:
+            os.environ[RUN_ENV] = previous
+    return processes
 
 
 def budget_stop(spec: ExperimentSpec, study: Any, short: bool, elapsed_s: float) -> str | None:

@@ -13,7 +13,7 @@ from optuna.trial import TrialState
 # One value space for every test trial (Optuna refuses a categorical whose choices change within a study).
 CHOICES = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512)
 STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}
-# Searched ranges of the other parameters the test trials may carry (issue 13: any spec field is searchable).
+# Searched ranges of the other parameters the test trials may carry (any spec field is searchable).
 EXTRA_DISTRIBUTIONS: dict[str, BaseDistribution] = {
     "train.lr": FloatDistribution(1e-4, 1e-2, log=True),
     "model.num_layers": IntDistribution(1, 3),

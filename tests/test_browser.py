@@ -1,4 +1,4 @@
-"""The HTML report in a real browser (issue 14 item 4): headless Chromium opens report.html offline.
+"""The HTML report in a real browser: headless Chromium opens report.html offline.
 
 Checks: no console message at all (a JS error or warning logs one), every chart drawn (plotly
 puts a `plot-container` in each chart's div once its script ran), every image an embedded data

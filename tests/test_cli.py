@@ -112,7 +112,7 @@ def assert_one_line_error(result, needle):
         (("search", "-o", "train.epochs=0"), "train.epochs: Input should be greater than 0"),
         (("search", "--storage", "redis://localhost"), "unsupported storage scheme 'redis'"),
         (("search", "--storage", "nocolon"), "has no scheme"),
-        (("search", "--trials", "0"), "0 is not in the range x>=1"),
+        (("search", "--trials", "0"), "0 is not in the range 1<=x<=100000"),
         (("search", "--bogus"), "No such option '--bogus'"),
         (("report", "--storage", "sqlite:///results/none.db"), "does not exist; run `lstmexp search` first"),
         (("report", "--format", "xml"), "'xml' is not one of"),

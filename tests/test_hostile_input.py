@@ -1,4 +1,4 @@
-"""Hostile values (issue 12, classes 5-7, 9 and 11-13): numbers, bombs, secrets, report output faults
+"""Hostile values: numbers, bombs, secrets, report output faults
 and Markdown injection each get one line before anything is written, or are made harmless."""
 
 from __future__ import annotations

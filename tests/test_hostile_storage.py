@@ -1,4 +1,4 @@
-"""Hostile storages (issue 12, classes 1-4 and 10): files that are not ours are never changed, readers
+"""Hostile storages: files that are not ours are never changed, readers
 never write, corrupt or foreign storages and studies get one line, and unusable URLs are refused."""
 
 from __future__ import annotations

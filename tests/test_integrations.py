@@ -1,4 +1,4 @@
-"""`--log-to mlflow|tensorboard` (issue 14, item 11), read back from what the real library wrote."""
+"""`--log-to mlflow|tensorboard`, read back from what the real library wrote."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The live search display (issue 14, item 9): epoch, val loss so far, best so far, time left, elapsed time."""
+"""The live search display: epoch, val loss so far, best so far, time left, elapsed time."""
 
 from __future__ import annotations
 

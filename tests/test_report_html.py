@@ -54,7 +54,7 @@ def page():
 
 
 def test_the_page_opens_with_the_answer_then_charts_then_collapsed_tables(page):
-    """Issue 14 item 1: recommendations + command, claim sentences, trade-off charts; tables after, collapsed."""
+    """Recommendations + command, claim sentences, trade-off charts; tables after, collapsed."""
     order = [page.index(marker) for marker in (
         "<h2>What to run", "lstmexp run --batch-size", "<h2>What the claims say", "C5 holds",
         "Accuracy vs speed vs memory", "Speed and memory against batch_size", "Speed and memory against time_step",

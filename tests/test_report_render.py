@@ -63,7 +63,7 @@ def test_people_see_mib_a_spread_in_percent_and_short_headers():
 
 
 def test_speed_carries_the_significant_figures_its_spread_allows():
-    """Issue 11 item 5: no 1.384e+04 next to 3484; a ±10% speed shows 2 figures, a ±1% one 3."""
+    """No 1.384e+04 next to 3484; a ±10% speed shows 2 figures, a ±1% one 3."""
     frame = pd.DataFrame({"samples_per_s": [13843.7, 3484.2, 12.345], "samples_per_s_spread": [0.12, 0.01, None],
                           "val_loss_best": [0.012345, 1.5e-5, 2.0]})
     shown = for_people(frame)

@@ -140,7 +140,7 @@ def test_loader_falls_back_to_get_trials_when_the_schema_is_unknown(tmp_path, mo
 
 
 def test_the_sqlite_file_reader_needs_no_optuna_and_matches_the_standard_reader(tmp_path):
-    """Issue 14 item 3: the report's read-only path opens the file itself, without Optuna's storage."""
+    """The report's read-only path opens the file itself, without Optuna's storage."""
     import subprocess
     import sys
 

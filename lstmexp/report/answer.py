@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, NOT_TESTABLE, ClaimResult
-from lstmexp.report.configs import RANK_METRIC
+from lstmexp.report.configs import RANK_METRIC, seeds_phrase
 from lstmexp.report.feasible import feasibility_lines
 from lstmexp.units import MIB
 
@@ -91,8 +91,7 @@ def figures_of(config: dict[str, Any]) -> str:
     parts = []
     sd = config.get(f"{RANK_METRIC}_sd")
     spread = f" ± {sd:.2g}" if not is_missing(sd) else ""
-    seeds = int(config.get("seeds", 1))
-    parts.append(f"val loss {config[RANK_METRIC]:.4g}{spread} over {seeds} seed{'s' if seeds != 1 else ''}")
+    parts.append(f"val loss {config[RANK_METRIC]:.4g}{spread} {seeds_phrase({'seeds': 1, **config})}")
     if not is_missing(config.get("samples_per_s")):
         parts.append(f"{config['samples_per_s']:,.0f} samples/s")
     if not is_missing(config.get("peak_mem_bytes")):

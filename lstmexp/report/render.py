@@ -51,19 +51,14 @@ def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -
     """Markdown with every text escaped: study names and values from any Optuna client are user strings."""
     out = [f"# {md(shape.title)}", ""]
     out += [f"- {md(line)}" for line in shape.lines]
+    for section in shape.lead:  # a claims study opens with its one row per claim
+        out += section_markdown(section)
     for study, answer in shape.answers:  # the answer first: what to run, what the claims say
         prefix = f" ({md(study)})" if len(shape.answers) > 1 else ""
         out += ["", f"## Answer{prefix}", "", *fenced(answer_lines(answer)), "", f"## Claims{prefix}", ""]
         out += [f"- {md(sentence)}" for sentence in [answer.claims_note, *answer.verdicts] if sentence]
     for section in shape.sections:
-        out += ["", f"## {md(section.title)}", ""]
-        if section.read:
-            out += [md(section.read[0].upper() + section.read[1:] + "."), ""]
-        if section.caption:
-            out += [f"_{md(section.caption)}_", ""]
-        out.append(md_table(for_people(section.frame)) if not section.frame.empty else "_no rows_")
-        if section.lines:
-            out += ["", *fenced(section.lines)]
+        out += section_markdown(section)
     if image_paths:
         out += ["", "## Plots", ""]
         out += [f"![{md(name)}]({path})" for name, path in image_paths.items()]
@@ -74,6 +69,18 @@ def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -
 # A bracket alone is no link (the report's own "[study] samples/s" columns keep theirs): `](` is.
 MD_SPECIAL = re.compile(r"([\\`|]|\](?=\())")
 BACKTICKS = re.compile(r"`+")
+
+
+def section_markdown(section: Section) -> list[str]:
+    out = ["", f"## {md(section.title)}", ""]
+    if section.read:
+        out += [md(section.read[0].upper() + section.read[1:] + "."), ""]
+    if section.caption:
+        out += [f"_{md(section.caption)}_", ""]
+    out.append(md_table(for_people(section.frame)) if not section.frame.empty else "_no rows_")
+    if section.lines:
+        out += ["", *fenced(section.lines)]
+    return out
 
 
 def md(text: object) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 from lstmexp.report.answer import answer_lines
 from lstmexp.report.outline import Outline
 from lstmexp.report.people import for_people
+from lstmexp.report.sections import Section
 
 TERMINAL_WIDTH = 100
 # Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
@@ -24,19 +25,27 @@ def print_table(shape: Outline, console: Any) -> None:
     console.print(shape.title, style="bold", markup=False)
     for line in shape.lines:
         console.print(line, markup=False, highlight=False)
+    for section in shape.lead:  # a claims study opens with its one row per claim
+        print_section(section, console)
     print_answers(shape, console)
     for section in shape.sections:
         if section.detail:
             continue
-        console.print()
-        console.print(section.title, style="bold", markup=False, highlight=False)
-        console.print(section_table(section.frame))
-        if section.caption:
-            console.print(section.caption, style="italic", markup=False, highlight=False)
         if section.key == "recommendations" and shape.answers:
-            continue  # its commands and warnings are in the answer above
-        for line in section.lines:
-            console.print(line, markup=False, highlight=False, soft_wrap=line.lstrip().startswith("lstmexp "))
+            print_section(section, console, with_lines=False)  # its commands and warnings are in the answer
+        else:
+            print_section(section, console)
+
+
+def print_section(section: Section, console: Any, with_lines: bool = True) -> None:
+    """One section: its title, table, caption and (unless said otherwise) its lines."""
+    console.print()
+    console.print(section.title, style="bold", markup=False, highlight=False)
+    console.print(section_table(section.frame))
+    if section.caption:
+        console.print(section.caption, style="italic", markup=False, highlight=False)
+    for line in section.lines if with_lines else []:
+        console.print(line, markup=False, highlight=False, soft_wrap=line.lstrip().startswith("lstmexp "))
 
 
 def print_answers(shape: Outline, console: Any) -> None:

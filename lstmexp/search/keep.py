@@ -1,4 +1,5 @@
-"""Keeping a trial's trained model when its configuration is among the study's best k (search.keep_best)."""
+"""Keeping a trial's trained model when the report's ranking would keep it (the best search.keep_best
+configurations and the recommendations, `report.recommend.trials_to_keep`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
+import pandas as pd
 
+from lstmexp.report.load import load_from_study
+from lstmexp.report.recommend import trials_to_keep
 from lstmexp.search.attrs import CONFIG_ATTR
 from lstmexp.spec import ExperimentSpec
-from lstmexp.weights import KeptTrial, keep_if_best
+from lstmexp.weights import KeptTrial, keep_listed
 
 if TYPE_CHECKING:
     import torch
@@ -55,5 +59,15 @@ def keep_model(
         "val_loss": metrics.get("val_loss_best"),
     }
     candidate = KeptTrial(trial.number, value, str(trial.user_attrs.get(CONFIG_ATTR, "")), meta)
-    minimize = trial.study.directions[0] == optuna.study.StudyDirection.MINIMIZE
-    keep_if_best(folder, candidate, caught.state, spec.search.keep_best, minimize)
+    trials, names = ranked_frame(trial)
+    keep = trials_to_keep(trials, names, spec.search.keep_best)
+    settled = set(trials.loc[trials["state"].isin(["complete", "pruned", "fail"]), "number"].astype(int))
+    keep_listed(folder, candidate, caught.state, keep, settled)
+
+
+def ranked_frame(trial: optuna.Trial) -> tuple[pd.DataFrame, list[str]]:
+    """The study's trials as the report reads them, this (still running) trial counted as completed."""
+    loaded = load_from_study(trial.study)
+    frame = loaded.frame
+    frame.loc[frame["number"] == trial.number, "state"] = "complete"
+    return frame, list(loaded.distributions)

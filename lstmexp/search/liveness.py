@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 
 import optuna
 import psutil
@@ -15,6 +16,13 @@ from optuna.trial import TrialState
 
 from lstmexp.optuna_compat import fail_running_trial
 from lstmexp.search.attrs import LOST_ATTR, WORKER_ATTR
+
+RUN_ENV = "LSTMEXP_RUN_ID"  # a search command's id, handed to its worker processes
+
+
+def this_run() -> str:
+    """The id of the search command this process serves: its parent's (workers), else a new one."""
+    return os.environ.get(RUN_ENV) or uuid.uuid4().hex
 
 
 def this_worker() -> str:

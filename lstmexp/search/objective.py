@@ -25,6 +25,7 @@ from lstmexp.search.attrs import (
     NOT_APPLIED_ATTR,
     REPRODUCE_ATTR,
     REPRODUCE_BASE_ATTR,
+    RUN_ATTR,
     WORKER_ATTR,
 )
 from lstmexp.search.keep import ModelCatch, keep_model
@@ -97,14 +98,18 @@ def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParam
 
 
 def make_objective(
-    spec: ExperimentSpec, observer: SearchObserver, target: int, weights: Path | None = None
+    spec: ExperimentSpec, observer: SearchObserver, target: int, weights: Path | None = None, run_id: str = ""
 ) -> Callable[[optuna.Trial], float | list[float]]:
-    """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there."""
+    """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there.
+
+    Each trial records the search command (`run_id`) that made it, so that command's summary counts
+    its own trials however many searches fill the study."""
     single = len(spec.search.objectives) == 1  # Trial.report raises in multi-objective studies
 
     def objective(trial: optuna.Trial) -> float | list[float]:
         interrupt.check()  # a Ctrl-C Python swallowed (gc callback) still stops before the next trial
         trial.set_user_attr(WORKER_ATTR, this_worker())
+        trial.set_user_attr(RUN_ATTR, run_id)
         params, trial_spec = suggest_trial(spec, trial)
         claim_slot(trial, target)
         trial_spec = seeded_for_repeat(trial_spec, trial)

@@ -6,14 +6,15 @@ The search formats nothing: the CLI's display (lstmexp/progress.py) implements S
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.search.attrs import SKIPPED_ATTR
+from lstmexp.search.attrs import RUN_ATTR, SKIPPED_ATTR
 from lstmexp.search.objective import is_feasible
+from lstmexp.search.slots import count_done, tally
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -49,10 +50,21 @@ class QuietObserver:
 class SearchSummary:
     study_name: str
     storage: str  # masked
-    done: int
+    done: int  # trials that count toward the target (complete, pruned, and failures that are data)
     target: int
-    ran_now: int
+    ran_now: int  # trials this command finished (its own, not other searches' on the same study)
     budget_stop: str | None = None  # why a whole-study budget ended the search (None: it did not)
+    # How the study's trials and this command's ended: {"complete": 2, "diverged": 1, "failed": 1}
+    outcomes: dict[str, int] = field(default_factory=dict)
+    ran_outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(study: optuna.Study, storage: str, target: int, run_id: str, budget_stop: str | None) -> SearchSummary:
+    """The summary of a search command: the study's trials, and those this command (`run_id`) finished."""
+    trials = study.get_trials(deepcopy=False)
+    mine = tally([t for t in trials if t.user_attrs.get(RUN_ATTR) == run_id])
+    return SearchSummary(study.study_name, storage, count_done(study), target, sum(mine.values()), budget_stop,
+                         tally(trials), mine)
 
 
 def notify_finished(observer: SearchObserver) -> Callable[[optuna.Study, FrozenTrial], None]:

@@ -13,9 +13,9 @@ from lstmexp import interrupt
 from lstmexp.errors import LstmexpError, TrialFailure
 from lstmexp.search.attrs import BUDGET_ATTR, REPRODUCE_BASE_ATTR, SKIPPED_ATTR
 from lstmexp.search.budget import check_budget, stop_when_spent
-from lstmexp.search.liveness import recover_dead_workers
+from lstmexp.search.liveness import recover_dead_workers, this_run
 from lstmexp.search.objective import make_objective
-from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished
+from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished, summarize
 from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
@@ -33,12 +33,15 @@ def run_search(
     observer: SearchObserver | None = None,
     worker_index: int = 0,
     reproduce_base: str | None = None,
+    run_id: str | None = None,
 ) -> SearchSummary:
     """Run one worker on the study until it holds its target count of trials or a budget is spent.
 
-    `reproduce_base` is the `lstmexp run SPEC [-o ...]` command each trial's reproduce command starts with.
+    `reproduce_base` is the `lstmexp run SPEC [-o ...]` command each trial's reproduce command starts with;
+    `run_id` names the command the trials belong to (default: this process's, see liveness.this_run).
     """
     observer = observer or QuietObserver()
+    run_id = run_id or this_run()
     preflight(spec)
     started = time.monotonic()
     with storage_errors(storage_url):
@@ -55,7 +58,7 @@ def run_search(
         cap = FailureCap(spec.search.max_consecutive_failures)
         if count_claimed(study) < target and not check_budget(spec, study, None):
             study.optimize(
-                make_objective(spec, observer, target, weights_dir(storage_url, study.study_name)),
+                make_objective(spec, observer, target, weights_dir(storage_url, study.study_name), run_id),
                 n_trials=None,  # the callbacks stop at the target (every worker's trials) or the budget
                 catch=(TrialFailure, SkippedTrial),
                 callbacks=[notify_finished(observer), stop_at_target(target), stop_when_spent(spec, started), cap],
@@ -63,9 +66,8 @@ def run_search(
             )
     interrupt.check()  # a Ctrl-C swallowed inside a trial still ends the command as interrupted
     cap.raise_if_reached(study.study_name)
-    done = count_done(study)
     stopped = study.user_attrs.get(BUDGET_ATTR) or None
-    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
+    return summarize(study, mask_url(storage_url), target, run_id, stopped)
 
 
 def preflight(spec: ExperimentSpec) -> None:

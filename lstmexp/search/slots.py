@@ -34,6 +34,29 @@ def count_done(study: optuna.Study) -> int:
     return sum(counts(t) for t in study.get_trials(deepcopy=False))
 
 
+# How a finished trial ended, in the order a summary lists them: failures that are data (oom,
+# diverged, infeasible) by their reason, and `failed` for one that ended without a result (an error).
+OUTCOMES = ("complete", "pruned", "diverged", "oom", "infeasible", "failed")
+
+
+def outcome(trial: FrozenTrial) -> str | None:
+    """How a trial ended (one of OUTCOMES, or a failure's own reason); None while it runs or when it was skipped."""
+    if trial.state == TrialState.COMPLETE:
+        return "complete"
+    if trial.state == TrialState.PRUNED:
+        return "pruned"
+    if trial.state != TrialState.FAIL or SKIPPED_ATTR in trial.user_attrs:
+        return None
+    return str(trial.user_attrs.get(FAILURE_ATTR) or "failed")
+
+
+def tally(trials: list[FrozenTrial]) -> dict[str, int]:
+    """How many of `trials` ended each way, in OUTCOMES order (other failure reasons after them)."""
+    found = [o for o in (outcome(t) for t in trials) if o is not None]
+    order = [*OUTCOMES, *sorted(set(found) - set(OUTCOMES))]
+    return {name: found.count(name) for name in order if name in found}
+
+
 def count_claimed(study: optuna.Study, below: int | None = None) -> int:
     """Counted trials plus running ones (a running trial will count), optionally only below a number."""
     return sum(
@@ -56,14 +79,18 @@ def seeded_for_repeat(spec: ExperimentSpec, trial: optuna.Trial) -> ExperimentSp
     with seed + k·R the repeat measures the seed-to-seed spread of that configuration instead
     (R = train.repeats: each trial already uses seeds seed..seed+R-1, so the next one starts after).
     """
-    earlier = [
-        t.number
+    same = [
+        t
         for t in trial.study.get_trials(deepcopy=False)
         if t.number < trial.number
         and (counts(t) or t.state == TrialState.RUNNING)
         and t.params == trial.params
     ]
-    seed = spec.train.seed + len(earlier) * spec.train.repeats
+    earlier = [t.number for t in same]
+    # the first seed no earlier copy used: a copy re-run after its worker died takes the seed it lost
+    taken = {t.user_attrs.get("train_seed") for t in same}
+    seed = next(spec.train.seed + k * spec.train.repeats for k in range(len(same) + 1)
+                if spec.train.seed + k * spec.train.repeats not in taken)
     trial.set_user_attr("train_seed", seed)
     if not earlier:
         return spec

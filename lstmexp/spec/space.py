@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from lstmexp.bounds import MAX_SIZE
 from lstmexp.choices import Normalization, Scale
-from lstmexp.spec.base import MAX_SIZE, PositiveInt, Section
+from lstmexp.spec.base import PositiveInt, Section
 
 # The sections whose settings a search may vary (study, storage and search itself are not trained).
 SEARCHABLE_SECTIONS = ("train", "model", "data")
