@@ -303,7 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with stop_signals_handled():
             code = cli.main(args=args, prog_name="lstmexp", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if isinstance(exc.__cause__, EOFError):  # click turns any EOFError into Abort: a bug, not a Ctrl-C
+            internal_error(exc.__cause__, debug)
         interrupted()
     except click.ClickException as exc:
         fail(exc.format_message(), debug, hint=usage_hint(exc))
@@ -312,13 +314,16 @@ def main(argv: list[str] | None = None) -> None:
             interrupted()
         if isinstance(exc, LstmexpError):
             fail(str(exc), debug, code=exc.exit_code)
-        # a bug, not the user's fault: say so, and how to see more
-        if debug:
-            click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
-        click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
-                   f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
-        sys.exit(1)
+        internal_error(exc, debug)  # a bug, not the user's fault: say so, and how to see more
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def internal_error(exc: BaseException, debug: bool) -> None:
+    if debug:
+        click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
+    click.echo(f"internal error: {mask_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}"
+               f"{'' if debug else ' (rerun with --debug for the traceback)'}", err=True)
+    sys.exit(1)
 
 
 def interrupted() -> None:

@@ -7,6 +7,7 @@ so importing this module keeps `lstmexp --help` instant.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import click
 
+from lstmexp.errors import LstmexpError
 from lstmexp.helptext import EPILOGS, SHORT_HELP
 from lstmexp.launch import CheckedCommand
 from lstmexp.safe_write import refuse_overwrite, write_atomic
@@ -71,6 +73,18 @@ def protected_files(storage: str, study: str, data_path: str | None) -> list[tup
     return protected
 
 
+def check_out_folder(out: Path) -> None:
+    """`--out` must go into an existing folder this user may write (checked before forecasting)."""
+    folder = out.parent
+    if not folder.exists():
+        raise LstmexpError(f"--out {out}: the folder {folder} does not exist; create it (mkdir -p {folder}) "
+                           "or choose another --out")
+    if not folder.is_dir():
+        raise LstmexpError(f"--out {out}: {folder} is not a folder; choose another --out")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LstmexpError(f"--out {out}: the folder {folder} is not writable; choose another --out")
+
+
 @click.command(cls=CheckedCommand, epilog=EPILOGS["predict"], short_help=SHORT_HELP["predict"])
 @click.argument("study")
 @click.option("--trial", "number", type=click.IntRange(min=0),
@@ -87,8 +101,9 @@ def predict(study: str, number: int | None, data_path: str | None, storage: str,
     """Forecast every window of a split with the kept weights of trial N, as CSV in the data's own units."""
     from lstmexp.predict import best_trial_number, forecast
 
-    if out is not None:
+    if out is not None:  # every check before the forecast, the file only after it
         refuse_overwrite(Path(out), protected_files(storage, study, data_path), force)
+        check_out_folder(Path(out))
     if number is None:
         number = best_trial_number(storage, study)
         click.echo(f"trial {number}: the most accurate configuration's trial (as the report and studies say)",
@@ -97,7 +112,11 @@ def predict(study: str, number: int | None, data_path: str | None, storage: str,
     if out is None:
         result.frame.to_csv(sys.stdout, index=False)
     else:
-        write_atomic(Path(out), lambda stream: result.frame.to_csv(stream, index=False))
+        try:
+            write_atomic(Path(out), lambda stream: result.frame.to_csv(stream, index=False))
+        except OSError as exc:  # a full disk, a folder removed meanwhile: nothing of the file is left
+            raise LstmexpError(f"--out {out} could not be written ({exc.strerror or type(exc).__name__}); "
+                               "free space or choose another --out") from None
     known = result.trial_test_mse is not None and split == "test"
     recorded = f" (search recorded {result.trial_test_mse:.6g})" if known else ""
     click.echo(f"{split} MSE {result.mse:.6g}, MAE {result.mae:.6g} on scaled values{recorded}", err=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmexp.errors import LstmexpError
+from lstmexp.storage import mask_text, mask_url
+from lstmexp.tracker import check_tracker, fixes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -72,14 +74,22 @@ class MlflowLogger:
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table-creation INFO lines are noise here
         self.uri = os.environ.get("MLFLOW_TRACKING_URI", MLFLOW_DEFAULT_URI)
-        if self.uri.startswith("sqlite:///"):
-            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=self.uri)
-        found = self.client.get_experiment_by_name(study_name)
-        self.experiment_id = found.experiment_id if found else self.client.create_experiment(
-            study_name, artifact_location=MLFLOW_ARTIFACTS.resolve().as_uri())
+        check_tracker(self.uri, MLFLOW_DEFAULT_URI)  # quickly, once: MLflow itself retries for minutes
+        try:
+            if self.uri.startswith("sqlite:///"):
+                Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.client = MlflowClient(tracking_uri=self.uri)
+            found = self.client.get_experiment_by_name(study_name)
+            self.experiment_id = found.experiment_id if found else self.client.create_experiment(
+                study_name, artifact_location=MLFLOW_ARTIFACTS.resolve().as_uri())
+        except Exception as exc:  # MLflow's store refused the URI (a file store it no longer opens, bad auth...)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LstmexpError(f"MLflow cannot log to {mask_url(self.uri)} (MLFLOW_TRACKING_URI): "
+                               f"{mask_text(first).rstrip('.')}; "
+                               f"{fixes(MLFLOW_DEFAULT_URI)}") from None
         self.runs: dict[int, str] = {}
-        self.where = f"MLflow at {self.uri} (experiment {study_name!r}; view: mlflow ui --backend-store-uri {self.uri})"
+        shown = mask_url(self.uri)
+        self.where = f"MLflow at {shown} (experiment {study_name!r}; view: mlflow ui --backend-store-uri {shown})"
 
     def trial_started(self, number: int, params: TrialParams) -> None:
         run = self.client.create_run(self.experiment_id, run_name=f"trial {number}")
@@ -116,6 +126,14 @@ class TensorboardLogger:
     def __init__(self, study_name: str) -> None:
         require("tensorboard", "tensorboard")
         self.root = TENSORBOARD_DIR / study_name
+        try:  # before the first trial: a path that cannot hold the run folders is one line, not a failed trial
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LstmexpError(f"--log-to tensorboard cannot make {self.root} ({exc.strerror or type(exc).__name__}); "
+                               "move what is in the way, or drop --log-to tensorboard") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise LstmexpError(f"--log-to tensorboard cannot write into {self.root}; "
+                               "make it writable, or drop --log-to tensorboard")
         self.writers: dict[int, Any] = {}
         self.where = f"TensorBoard files in {self.root} (view: tensorboard --logdir {self.root})"
 

@@ -22,7 +22,7 @@ def test_only_the_best_k_configurations_keep_weights_as_tensors_only(tmp_path):
     recommended = {int(r.config["trial"]) for r in load_report(url, "keep").recommendations if r.config}
     # the best two configurations (one trial each here) and whatever else the report recommends
     assert {t.number for t in kept_trials(folder)} == {n for _, n in values[:2]} | recommended
-    state, meta = load_kept(folder, values[0][1])  # torch.load(weights_only=True): tensors only
+    state, meta = load_kept(folder, "keep", values[0][1])  # torch.load(weights_only=True): tensors only
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     assert set(meta["scaler"]) == {"offset", "scale"}
 

@@ -28,11 +28,13 @@ class ModelCatch:
     def __init__(self) -> None:
         self.state: dict[str, torch.Tensor] | None = None
         self.scaler: dict[str, list[float]] = {}
+        self.inputs: list[str] = []  # the input columns, named when a --data file does not fit them
 
     def __call__(self, model: torch.nn.Module, series: Series) -> None:
         self.state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
         scaler = series.scaler
         self.scaler = {"offset": [float(v) for v in scaler.offset], "scale": [float(v) for v in scaler.scale]}
+        self.inputs = list(series.input_columns)
 
 
 def keep_model(
@@ -52,6 +54,7 @@ def keep_model(
         "spec": spec.to_dict(),
         "params": {"batch_size": params.batch_size, "time_step": params.time_step, "hidden_size": params.hidden_size},
         "scaler": caught.scaler,
+        "input_columns": caught.inputs,
         "seed": spec.train.seed,
         # With train.repeats > 1 the figures are means over seeds; the weights are the first seed's run.
         "repeats": spec.train.repeats,
