@@ -37,14 +37,19 @@ def probe_configuration(
              spec.train.amp, spec.train.stateful, *model_options)
     candidates, policy = thread_candidates(spec.train.threads, shape)
     trainer = Trainer(model, series, config)
-    step = trainer.step_runner()
+    next_batch, train_on = trainer.batch_steps()
+
+    def step() -> int:
+        return train_on(next_batch())
+
     steps = trainer.source.iterations * config.epochs
     if config.max_samples is not None:
         steps = min(steps, math.ceil(config.max_samples / config.batch_size))
     speed = probe_speed(step, series.device, candidates, steps)
     if len(candidates) > 1:
         remember_choice(shape, speed.threads)
-    return speed, measure_tensor_peak(trainer.model, trainer.optimizer, step, series.device), policy
+    peak = measure_tensor_peak(trainer.model, trainer.optimizer, next_batch(), train_on, series.device)
+    return speed, peak, policy
 
 
 def train_speed(metrics: dict[str, Any]) -> dict[str, Any]:

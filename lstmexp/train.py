@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmexp.batches import BatchSource, StreamBatches, WindowBatches
+from lstmexp.batches import Batch, BatchSource, StreamBatches, WindowBatches
 from lstmexp.data import Series
 from lstmexp.errors import TrialFailure
 from lstmexp.evaluate import evaluate
@@ -198,9 +198,19 @@ class Trainer:
 
     def step_runner(self) -> Callable[[], int]:
         """A function that runs one training step on the next full batch (epochs repeat) and returns
-        its samples: what the speed probe and the tensor-peak measurement time, outside `train`."""
+        its samples: what the speed probe times, outside `train`."""
+        next_batch, train_on = self.batch_steps()
+        return lambda: train_on(next_batch())
 
-        def endless() -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    def batch_steps(self) -> tuple[Callable[[], Batch], Callable[[Batch], int]]:
+        """The next full batch (epochs repeat), and one training step on a given batch (its samples).
+
+        Apart, so that the tensor peak measures the step on a batch alone: where an epoch starts, the
+        next batch also means a new shuffle and a skipped short batch, whose tensors depend on where in
+        the epoch the measured step falls.
+        """
+
+        def endless() -> Iterator[Batch]:
             # Full batches only (an epoch's first batch is full; only its last may be short): a
             # step's figures must not depend on where in an epoch it falls.
             while True:
@@ -211,12 +221,12 @@ class Trainer:
 
         batches = endless()
 
-        def step() -> int:
-            inputs, targets, count = next(batches)
+        def train_on(batch: Batch) -> int:
+            inputs, targets, count = batch
             self.precision.step(self.forward, self.model, self.optimizer, inputs, targets, self.config.grad_clip)
             return count
 
-        return step
+        return lambda: next(batches), train_on
 
     def budget_left(self) -> tuple[float, float]:
         """Samples this epoch may still see, and the host time at which the seconds budget is spent."""
