@@ -59,6 +59,9 @@ def with_derived(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def short_series(frame: pd.DataFrame) -> pd.Series:
+    """1 for the short series' trials, 0 for the whole series' (describe_test probes with a frame without it)."""
+    if "data.train_last_rows" not in frame.columns:
+        return pd.Series(0.0, index=frame.index)
     rows = pd.to_numeric(frame["data.train_last_rows"], errors="coerce")
     return (rows < rows.max()).astype(float)
 
