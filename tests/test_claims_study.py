@@ -80,7 +80,7 @@ def test_every_setting_is_trained_once_per_seed_after_a_kill(resumed):
 def test_the_report_opens_with_one_row_per_claim(resumed):
     url, study = resumed
     markdown = subprocess.run([sys.executable, "-m", "lstmexp", "report", "--storage", url, "--study", study,
-                               "--format", "md"], capture_output=True, text=True, check=True).stdout
+                               "--format", "markdown"], capture_output=True, text=True, check=True).stdout
     assert markdown.index("Claims C1..C14") < markdown.index("## Answer")
     document = json.loads(subprocess.run([sys.executable, "-m", "lstmexp", "report", "--storage", url, "--study",
                                           study, "--format", "json"], capture_output=True, text=True,

@@ -59,8 +59,8 @@ def with_derived(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def short_series(frame: pd.DataFrame) -> pd.Series:
-    """1 for trials trained on a cut series, 0 for the whole (and for a frame that names no cut)."""
-    if "data.train_last_rows" not in frame:  # e.g. the one-row frame that only names the regressors
+    """1 for the short series' trials, 0 for the whole series' (describe_test probes with a frame without it)."""
+    if "data.train_last_rows" not in frame.columns:
         return pd.Series(0.0, index=frame.index)
     rows = pd.to_numeric(frame["data.train_last_rows"], errors="coerce")
     return (rows < rows.max()).astype(float)

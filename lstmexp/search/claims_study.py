@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from lstmexp.search.attrs import DESIGN_ARMS_ATTR, DESIGN_KEY_ATTR
 from lstmexp.search.design import HIDDEN, Arm, DataFacts, Design, Setting, make_design, step_seconds
 
 if TYPE_CHECKING:
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
 
 DESIGN_ATTR = "claims_design"  # study attr: the design, as Design.to_attr writes it
-ARMS_ATTR = "design_arms"  # trial attr: the arms the trial's setting belongs to
-KEY_ATTR = "design_key"  # trial attr: the setting (every value but the seed)
+ARMS_ATTR, KEY_ATTR = DESIGN_ARMS_ATTR, DESIGN_KEY_ATTR  # trial attrs (kept by a lost trial's retry)
 CALIBRATION_STEPS = 12
 
 

@@ -15,7 +15,7 @@ import psutil
 from optuna.trial import TrialState
 
 from lstmexp.optuna_compat import fail_running_trial
-from lstmexp.search.attrs import LOST_ATTR, WORKER_ATTR
+from lstmexp.search.attrs import KEPT_ON_RETRY, LOST_ATTR, WORKER_ATTR
 
 RUN_ENV = "LSTMEXP_RUN_ID"  # a search command's id, handed to its worker processes
 
@@ -68,7 +68,8 @@ def recover_dead_workers(study: optuna.Study) -> int:
         lost = fail_running_trial(study, trial, LOST_ATTR, f"worker {worker} died while training it")
         if lost is None:
             continue  # another worker recovered it first
-        lost.user_attrs = {}  # the retry starts clean: the dead worker's id and notes stay on the failed trial
+        # the retry starts clean (the dead worker's id and notes stay on the failed trial) but keeps what it is
+        lost.user_attrs = {key: value for key, value in lost.user_attrs.items() if key in KEPT_ON_RETRY}
         retry(study, lost)
         failed += 1
     return failed
