@@ -17,7 +17,7 @@ CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 REPORT_ARGS ?=
 
-.PHONY: install install-dev pins search report test smoke lint bench clean \
+.PHONY: install install-dev pins search claims report test smoke lint bench clean \
 	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 exp-time-step-chunks \
 	exp-ett-univariate exp-ett-multivariate exp-ett-table
 
@@ -49,10 +49,16 @@ pins:
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	rm -rf $(PINS_VENV)
 
-# The main job: the default experiment on the built-in dataset, then its report.
+# The main job: the default experiment on the built-in dataset, its report, then the claims answered (C1..C14).
 search: install
 	$(BIN)/lstmexp search experiments/default.yaml
 	$(BIN)/lstmexp report --study default
+	$(BIN)/lstmexp claims
+
+# Every claim C1..C14 answered on one designed experiment (the built-in data unless SPEC/-o say otherwise).
+CLAIMS_ARGS ?=
+claims: install
+	$(BIN)/lstmexp claims $(CLAIMS_ARGS)
 
 report: install
 	$(BIN)/lstmexp report $(REPORT_ARGS)
