@@ -291,11 +291,8 @@ def has_optuna_tables(storage: optuna.storages.RDBStorage) -> bool:
 
 @contextlib.contextmanager
 def storage_errors(url: str) -> Iterator[None]:
-    """Turn a storage that stops accepting writes (disk full, read-only) into a one-line StorageError.
-
-    Every trial finished before the failure is already committed, so the message can promise that.
-    Optuna wraps SQL errors in StorageInternalError: the cause chain says what really happened.
-    """
+    """Turn a storage that stops accepting writes (disk full, read-only) into a one-line StorageError
+    (finished trials are committed, so the message can promise them; the cause chain says what happened)."""
     import optuna
     import sqlalchemy.exc
 
@@ -311,11 +308,9 @@ def storage_errors(url: str) -> Iterator[None]:
 
 def storage_failure_message(url: str, exc: BaseException) -> str | None:
     """The one-line message for a storage write failure, or None when it is not one we recognise."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 10:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
+    chain: list[BaseException] = [exc]
+    while len(chain) < 10 and (following := chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(following)
     text = " ".join(str(e) for e in chain).lower()
     codes = {getattr(e, "errno", None) for e in chain}
     where = repr(mask_url(url))

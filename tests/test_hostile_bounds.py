@@ -231,3 +231,11 @@ def test_a_folder_is_untouched_by_every_refusal(cli, workdir):
                  ["run", "--hidden-size", str(MAX_SIZE)], ["search", "-o", "search.space.train.lr=[1, 11]"]):
         assert cli(*args).code == 2
     assert fingerprint(workdir) == before
+
+
+def test_the_safety_docs_table_every_bound():
+    section = (Path(__file__).resolve().parents[1] / "docs" / "safety.md").read_text().split("## Bounds", 1)[1]
+    for path, bound in BOUNDS.items():
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{path}`")), None)
+        assert row is not None, f"{path} is not in docs/safety.md's Bounds table"
+        assert f"| {shown(bound.high)} |" in row, row
