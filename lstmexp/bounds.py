@@ -1,7 +1,7 @@
 """The range of every number a user may give (spec field, searched range, flag), and why: listed once.
 
 The spec's fields (pydantic, `lstmexp.spec.base.within`), searched ranges (`lstmexp.spec.searchable`)
-and the command-line flags (`lstmexp.launch.BoundedNumber`) all read this table, so a bound and its
+and the command-line flags (`lstmexp.cli.launch.BoundedNumber`) all read this table, so a bound and its
 reason are written in one place; docs/safety.md tabulates them. Every upper bound keeps a typo (an
 extra digit, `2^63`) from hanging a run, allocating terabytes or measuring nonsense, and stays far
 above any value a real experiment uses. Standard library only: `lstmexp --help` imports this module.

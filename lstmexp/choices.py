@@ -26,6 +26,10 @@ OBJECTIVES: tuple[str, ...] = get_args(ObjectiveName)
 
 Direction = Literal["minimize", "maximize"]
 
+# Where `--log-to` sends each trial (imported only when asked for).
+LogTarget = Literal["mlflow", "tensorboard"]
+LOG_TARGETS: tuple[str, ...] = get_args(LogTarget)
+
 
 class Goal(NamedTuple):
     """What an objective reads (the trial's recorded figure) and which way is better."""

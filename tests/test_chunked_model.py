@@ -15,9 +15,9 @@ from lstmexp.data.channels import as_channel_samples, channel_ids, from_channel_
 from lstmexp.errors import SpecError
 from lstmexp.measure import estimate_activation_bytes, lstm_training_flops_per_sample
 from lstmexp.measure.compute import lstm_step_flops
-from lstmexp.model import ChannelIndependent, ChunkEmbedding, LSTMForecaster, SegmentHead, WindowNormalized
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, build_model, cached_series, check_spec_runs
+from lstmexp.training.model import ChannelIndependent, ChunkEmbedding, LSTMForecaster, SegmentHead, WindowNormalized
+from lstmexp.trial.run import TrialParams, build_model, cached_series, check_spec_runs
 
 
 def seeded(**options: object) -> LSTMForecaster:
@@ -117,7 +117,7 @@ def test_activation_estimate_counts_the_recurrent_steps_that_run():
 def test_trial_records_chunked_flops_and_steps():
     spec = load_spec(None, ["data.rows=900", "train.device=cpu", "model.chunk=4", "data.horizon=3"])
     params = TrialParams(batch_size=32, time_step=16, hidden_size=8)
-    from lstmexp.trial import compute_metrics, data_metrics
+    from lstmexp.trial.run import compute_metrics, data_metrics
 
     series = cached_series(spec.data.model_dump_json(), "cpu")
     figures = compute_metrics(spec, params, series, 100.0, torch.device("cpu"))

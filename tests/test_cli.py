@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_help_imports_neither_torch_nor_optuna_nor_pandas():
     code = (
         "import sys\n"
-        "from lstmexp.cli import main\n"
+        "from lstmexp.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
         "heavy = [m for m in ('torch', 'optuna', 'pandas') if m in sys.modules]\n"
         "assert not heavy, heavy\n"

@@ -10,7 +10,7 @@ from lstmexp.data import load_series
 from lstmexp.data.episodes import CLASSES, EpisodeSeries, make_adding, make_order_classes
 from lstmexp.errors import DataError
 from lstmexp.spec import DataSpec, load_spec
-from lstmexp.trial import TrialParams, run_trial
+from lstmexp.trial.run import TrialParams, run_trial
 
 CPU = torch.device("cpu")
 

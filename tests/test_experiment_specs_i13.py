@@ -9,8 +9,8 @@ import pytest
 from lstmexp.search import run_search
 from lstmexp.search.registry import grid_points
 from lstmexp.spec import load_spec
-from lstmexp.storage import load_existing_study
-from lstmexp.trial import check_spec_runs
+from lstmexp.storage.urls import load_existing_study
+from lstmexp.trial.run import check_spec_runs
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 from tests.search_specs import tiny
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmexp.locate import name_from_data
 from lstmexp.spec import load_spec
+from lstmexp.storage.locate import name_from_data
 from tests.conftest import REPO
 
 FAST = ["--trials", "2", "-o", "train.epochs=1", "-o", "search.space.batch_size=[32]"]
@@ -113,7 +113,7 @@ def command_paths() -> list[list[str]]:
 def help_text(path: list[str], columns: int) -> str:
     from click.testing import CliRunner
 
-    from lstmexp.cli import cli as group
+    from lstmexp.cli.main import cli as group
 
     result = CliRunner().invoke(group, [*path, "--help"], prog_name="lstmexp", env={"COLUMNS": str(columns)})
     assert result.exit_code == 0, result.output

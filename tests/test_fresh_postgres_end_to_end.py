@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.spec import load_spec
-from lstmexp.trial import cached_series
+from lstmexp.trial.run import cached_series
 from tests.conftest import REPO, needs_postgres
 
 SMOKE = str(REPO / "experiments" / "smoke.yaml")

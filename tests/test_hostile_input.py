@@ -15,7 +15,7 @@ import pytest
 from lstmexp.search import run_search
 from lstmexp.search.study import stored_spec
 from lstmexp.spec import load_spec
-from lstmexp.storage import SPEC_ATTR, mask_text, mask_url, remember_secrets
+from lstmexp.storage.urls import SPEC_ATTR, mask_text, mask_url, remember_secrets
 from tests.conftest import needs_postgres
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint, make_studies
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lstmexp.search import run_search
-from lstmexp.weights import kept_trials, weights_dir
+from lstmexp.trial.weights import kept_trials, weights_dir
 from tests.hostile import assert_one_line, fingerprint
 from tests.search_specs import tiny
 

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from lstmexp.search import run_search
-from lstmexp.weights import kept_trials, load_kept, weights_dir
+from lstmexp.trial.weights import kept_trials, load_kept, weights_dir
 from tests.hostile import assert_one_line, fingerprint
 from tests.search_specs import tiny
 

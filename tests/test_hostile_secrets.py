@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmexp.storage import mask_text
+from lstmexp.storage.urls import mask_text
 from tests.conftest import needs_postgres
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint
 

@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from lstmexp.storage import open_storage
+from lstmexp.storage.urls import open_storage
 
 # Trials long enough (many short epochs) that the signal always lands inside one.
 LONG_SPEC = """\

@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from lstmexp.storage import SPEC_ATTR
+from lstmexp.storage.urls import SPEC_ATTR
 from tests.hostile import QUICK_SPEC, assert_one_line, copy_in, fingerprint, make_studies
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from lstmexp import integrations
+from lstmexp.search import integrations
 
 
 def needs(module: str) -> pytest.MarkDecorator:

@@ -17,8 +17,8 @@ from lstmexp.measure import (
     measure_tensor_peak,
 )
 from lstmexp.spec import load_spec
-from lstmexp.train import TrainConfig, Trainer
-from lstmexp.trial import TrialParams, build_model, cached_series, run_trial
+from lstmexp.training.loop import TrainConfig, Trainer
+from lstmexp.trial.run import TrialParams, build_model, cached_series, run_trial
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]

@@ -12,7 +12,7 @@ import torch
 from lstmexp.measure import ContentionMeter, ContentionReading, load_avg_1m, probe_speed
 from lstmexp.measure.speed import BLOCKS, WARMUP_STEPS
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, run_trial
+from lstmexp.trial.run import TrialParams, run_trial
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu", "train.threads=1"]

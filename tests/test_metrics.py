@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmexp.metrics import combine_repeats
+from lstmexp.trial.metrics import combine_repeats
 
 
 def test_combine_repeats_statistics():

@@ -5,14 +5,14 @@ from __future__ import annotations
 import optuna
 import torch
 
-from lstmexp.predict import best_trial_number
 from lstmexp.report.run import load_report
 from lstmexp.search.attrs import CONFIG_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.spec import ExperimentSpec
-from lstmexp.study_list import study_rows
-from lstmexp.trial import TrialParams
-from lstmexp.weights import kept_trials, weights_dir
+from lstmexp.storage.studies import study_rows
+from lstmexp.trial.predict import best_trial_number
+from lstmexp.trial.run import TrialParams
+from lstmexp.trial.weights import kept_trials, weights_dir
 
 SIZES = {"batch_size": 32, "time_step": 8, "hidden_size": 16}
 DISTRIBUTIONS = {name: optuna.distributions.CategoricalDistribution((8, 16, 32)) for name in SIZES}

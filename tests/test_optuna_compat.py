@@ -1,4 +1,4 @@
-"""lstmexp/optuna_compat.py against the installed Optuna: the checked version, and each function on real studies."""
+"""The Optuna door (lstmexp/storage/optuna_compat.py) against the installed Optuna, on real studies."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 from packaging.specifiers import SpecifierSet
 
-from lstmexp import optuna_compat as compat
+from lstmexp.storage import optuna_compat as compat
 
 
 def test_installed_optuna_is_the_version_the_compat_module_was_checked_against():
     checked = SpecifierSet(",".join(compat.CHECKED_OPTUNA))
     assert optuna.__version__ in checked, (
-        f"Optuna {optuna.__version__} is installed but lstmexp/optuna_compat.py was checked against "
+        f"Optuna {optuna.__version__} is installed but lstmexp/storage/optuna_compat.py was checked against "
         f"{checked}: re-check every function in that one file against the new Optuna's source (private "
         "attributes, the optimize logger name, the RDB tables, the journal format), run this test file, "
         "then widen CHECKED_OPTUNA"

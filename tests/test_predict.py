@@ -9,7 +9,7 @@ import torch
 
 from lstmexp.report.run import load_report
 from lstmexp.search import run_search
-from lstmexp.weights import kept_trials, load_kept, weights_dir
+from lstmexp.trial.weights import kept_trials, load_kept, weights_dir
 from tests.search_specs import tiny, trials_of
 
 

@@ -7,9 +7,9 @@ import io
 import optuna
 from rich.console import Console
 
-from lstmexp.progress import SearchProgress, StudyEta, format_duration
-from lstmexp.train import EpochRecord
-from lstmexp.trial import TrialParams
+from lstmexp.cli.progress import SearchProgress, StudyEta, format_duration
+from lstmexp.training.loop import EpochRecord
+from lstmexp.trial.run import TrialParams
 
 
 class Clock:

@@ -9,9 +9,9 @@ import re
 import optuna
 import pytest
 
-from lstmexp.optuna_compat import read_rdb_trials, read_sqlite_study
 from lstmexp.report.load import load_from_rdb, load_from_study, load_sqlite
 from lstmexp.spec import load_spec
+from lstmexp.storage.optuna_compat import read_rdb_trials, read_sqlite_study
 from tests.report_studies import make_study, make_trial
 
 KIB = 1024

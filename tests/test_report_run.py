@@ -133,7 +133,7 @@ def test_report_never_imports_torch(workdir):
     url = stored(workdir)
     code = (
         "import sys\n"
-        "from lstmexp.cli import main\n"
+        "from lstmexp.cli.main import main\n"
         f"try:\n    main(['report', '--storage', {url!r}, '--format', 'json'])\n"
         "except SystemExit as e:\n    assert e.code == 0, e.code\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"

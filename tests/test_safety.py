@@ -10,7 +10,7 @@ import pytest
 
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
-from lstmexp.storage import mask_url
+from lstmexp.storage.urls import mask_url
 from tests.conftest import needs_postgres
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from optuna.trial import TrialState
 
 from lstmexp.errors import SpecError
 from lstmexp.search import run_search
-from lstmexp.storage import load_existing_study
+from lstmexp.storage.urls import load_existing_study
 from tests.search_specs import journal, tiny, trials_of
 from tests.test_trial import make_trials_diverge, raise_oom_in_forward
 

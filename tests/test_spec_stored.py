@@ -14,7 +14,7 @@ from lstmexp.report.run import report_study
 from lstmexp.search import run_search
 from lstmexp.spec import ExperimentSpec, TrainSpec
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, fill_compact, schema_1_defaults
-from lstmexp.storage import SPEC_ATTR, load_existing_study
+from lstmexp.storage.urls import SPEC_ATTR, load_existing_study
 from tests.search_specs import tiny
 
 OLD_LR, NEW_LR = 0.003, 0.01

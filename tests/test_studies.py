@@ -5,7 +5,7 @@ from __future__ import annotations
 from lstmexp.report.people import format_number
 from lstmexp.search import run_search
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR
-from lstmexp.storage import SPEC_ATTR, load_existing_study
+from lstmexp.storage.urls import SPEC_ATTR, load_existing_study
 from tests.search_specs import tiny
 
 

@@ -12,13 +12,13 @@ import pytest
 import torch
 from torch import nn
 
-import lstmexp.batches as batches_module
+import lstmexp.training.batches as batches_module
 from lstmexp.data import Series
 from lstmexp.measure import bf16_autocast_supported
-from lstmexp.model import LSTMForecaster, forward_steps
 from lstmexp.spec import load_spec
-from lstmexp.train import TrainConfig, train
-from lstmexp.trial import TrialParams
+from lstmexp.training.loop import TrainConfig, train
+from lstmexp.training.model import LSTMForecaster, forward_steps
+from lstmexp.trial.run import TrialParams
 
 CPU = torch.device("cpu")
 needs_bf16 = pytest.mark.skipif(

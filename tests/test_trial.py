@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-import lstmexp.trial as trial_module
+import lstmexp.trial.run as trial_module
 from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.measure import bf16_autocast_supported, lstm_training_flops_per_sample
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, check_spec_runs, run_trial
+from lstmexp.trial.run import TrialParams, check_spec_runs, run_trial
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]

@@ -1,4 +1,4 @@
-"""lstmexp.workers: several processes on one study (journal file, PostgreSQL)."""
+"""lstmexp.search.workers: several processes on one study (journal file, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import count_done
-from lstmexp.storage import load_existing_study
-from lstmexp.workers import run_workers, threads_per_worker
+from lstmexp.search.workers import run_workers, threads_per_worker
+from lstmexp.storage.urls import load_existing_study
 from tests.conftest import needs_postgres
 from tests.search_specs import Lines, small, trained
 

@@ -24,7 +24,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 if TYPE_CHECKING:
-    from lstmexp.batches import Batch
+    from lstmexp.training.batches import Batch
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.noise import contended_mask
-from lstmexp.reproduce import NORMALIZATION_PARAM
+from lstmexp.trial.reproduce import NORMALIZATION_PARAM
 
 CONFIG = "config"
 RANK_METRIC = "val_loss_best"

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.optuna_compat import importances_over
 from lstmexp.report.noise import SPEED_METRICS, quiet
+from lstmexp.storage.optuna_compat import importances_over
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

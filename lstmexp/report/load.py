@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.optuna_compat import (
+from lstmexp.report.feasible import constraint_columns
+from lstmexp.storage.optuna_compat import (
     StoredStudy,
     StoredTrialRows,
     constraint_values,
@@ -32,7 +33,6 @@ from lstmexp.optuna_compat import (
     read_rdb_trials,
     searched_range,
 )
-from lstmexp.report.feasible import constraint_columns
 
 if TYPE_CHECKING:
     import optuna

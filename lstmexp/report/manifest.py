@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from lstmexp.errors import StorageError
-from lstmexp.safe_write import write_atomic
+from lstmexp.storage.safe_write import write_atomic
 
 MANIFEST = ".lstmexp-report.json"
 _KIND = "lstmexp report files"

@@ -26,7 +26,7 @@ from lstmexp.report.configs import (
     tie_note,
 )
 from lstmexp.report.noise import left_out_note, quiet
-from lstmexp.reproduce import override_key, run_command
+from lstmexp.trial.reproduce import override_key, run_command
 from lstmexp.units import MIB
 
 REPRODUCED_SECTIONS = ("data", "model", "train")

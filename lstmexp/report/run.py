@@ -19,7 +19,7 @@ from lstmexp.report.load import LoadedTrials, load_trials
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lstmexp.optuna_compat import StoredStudy
+    from lstmexp.storage.optuna_compat import StoredStudy
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ReportOptions:
 
 def load_report(storage_url: str, study_name: str | None, options: ReportOptions = ReportOptions()) -> Report:
     """One study's report; with no name, the storage's only study."""
-    from lstmexp.storage import load_existing_study, open_storage
+    from lstmexp.storage.urls import load_existing_study, open_storage
 
     fast = read_sqlite(storage_url, study_name)
     if fast is not None:
@@ -41,8 +41,8 @@ def load_report(storage_url: str, study_name: str | None, options: ReportOptions
 
 
 def read_sqlite(storage_url: str, study_name: str | None) -> StoredStudy | None:
-    from lstmexp.optuna_compat import read_sqlite_study
-    from lstmexp.storage import check_url, sqlite_path
+    from lstmexp.storage.optuna_compat import read_sqlite_study
+    from lstmexp.storage.urls import check_url, sqlite_path
 
     if check_url(storage_url) != "sqlite":
         return None
@@ -59,7 +59,7 @@ def fast_report(storage_url: str, stored: StoredStudy, options: ReportOptions) -
 def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: LoadedTrials,
               options: ReportOptions) -> Report:
     from lstmexp.spec.stored import SPEC_SCHEMA_ATTR, as_written
-    from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url
+    from lstmexp.storage.urls import ENV_ATTR, SPEC_ATTR, mask_url
 
     attrs = masked(attrs)  # an older search stored passwords in reproduce commands: no report shows one
     stored = attrs.get(SPEC_ATTR)  # read as written: reproduce commands must not pick up today's defaults
@@ -74,7 +74,7 @@ def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: Loaded
 
 def masked(value: Any) -> Any:
     """`value` with every credential in its strings (at any depth) replaced by ***."""
-    from lstmexp.storage import mask_text
+    from lstmexp.storage.urls import mask_text
 
     if isinstance(value, str):
         return mask_text(value)

@@ -31,10 +31,10 @@ def data_facts(spec: ExperimentSpec) -> tuple[DataFacts, dict[str, Any]]:
     """The train split's length and the shapes of a real batch (C1), from the spec's data."""
     import torch
 
-    from lstmexp.batches import WindowBatches
     from lstmexp.data.streams import check_stateful_fits
     from lstmexp.errors import DataError
-    from lstmexp.trial import cached_series
+    from lstmexp.training.batches import WindowBatches
+    from lstmexp.trial.run import cached_series
 
     series = cached_series(spec.data.model_dump_json(), "cpu")
     try:
@@ -56,8 +56,8 @@ def calibrate(spec: ExperimentSpec, centre: Setting) -> float:
     """Measured / modelled CPU seconds of a training step at the centre (the training thread's own clock)."""
     import torch
 
-    from lstmexp.train import TrainConfig, Trainer
-    from lstmexp.trial import TrialParams, build_model, cached_series
+    from lstmexp.training.loop import TrainConfig, Trainer
+    from lstmexp.trial.run import TrialParams, build_model, cached_series
 
     series = cached_series(spec.data.model_dump_json(), "cpu")
     threads = torch.get_num_threads()
@@ -148,7 +148,7 @@ def open_claims_study(spec: ExperimentSpec, storage_url: str, max_cpu_minutes: f
 
     from lstmexp.search.liveness import recover_dead_workers
     from lstmexp.search.study import create_or_resume
-    from lstmexp.storage import open_storage, storage_errors
+    from lstmexp.storage.urls import open_storage, storage_errors
 
     with storage_errors(storage_url):
         storage = open_storage(storage_url, create=True)

@@ -13,13 +13,13 @@ from lstmexp.report.load import load_from_study
 from lstmexp.report.recommend import trials_to_keep
 from lstmexp.search.attrs import CONFIG_ATTR
 from lstmexp.spec import ExperimentSpec
-from lstmexp.weights import KeptTrial, keep_listed
+from lstmexp.trial.weights import KeptTrial, keep_listed
 
 if TYPE_CHECKING:
     import torch
 
     from lstmexp.data import Series
-    from lstmexp.trial import TrialParams
+    from lstmexp.trial.run import TrialParams
 
 
 class ModelCatch:

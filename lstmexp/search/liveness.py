@@ -14,8 +14,8 @@ import optuna
 import psutil
 from optuna.trial import TrialState
 
-from lstmexp.optuna_compat import fail_running_trial
 from lstmexp.search.attrs import KEPT_ON_RETRY, LOST_ATTR, WORKER_ATTR
+from lstmexp.storage.optuna_compat import fail_running_trial
 
 RUN_ENV = "LSTMEXP_RUN_ID"  # a search command's id, handed to its worker processes
 

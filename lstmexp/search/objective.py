@@ -17,7 +17,6 @@ import optuna
 from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
-from lstmexp.reproduce import override_key, run_command
 from lstmexp.search.attrs import (
     CONFIG_ATTR,
     CPU_ATTR,
@@ -33,8 +32,9 @@ from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec, ParamSpace
 from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
-from lstmexp.storage import mask_text
-from lstmexp.trial import TrialParams, json_safe, run_trial
+from lstmexp.storage.urls import mask_text
+from lstmexp.trial.reproduce import override_key, run_command
+from lstmexp.trial.run import TrialParams, json_safe, run_trial
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from lstmexp.search.observe import SearchObserver
-    from lstmexp.train import EpochRecord
+    from lstmexp.training.loop import EpochRecord
 
 
 # The objectives' figures and directions are the vocabulary's (lstmexp.choices), listed once.

@@ -1,6 +1,6 @@
 """What a search tells its caller: the observer protocol, the summary, and the best value so far.
 
-The search formats nothing: the CLI's display (lstmexp/progress.py) implements SearchObserver.
+The search formats nothing: the CLI's display (lstmexp/cli/progress.py) implements SearchObserver.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from lstmexp.search.slots import count_done, tally
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from lstmexp.train import EpochRecord
-    from lstmexp.trial import TrialParams
+    from lstmexp.training.loop import EpochRecord
+    from lstmexp.trial.run import TrialParams
 
 
 class SearchObserver(Protocol):

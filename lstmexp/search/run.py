@@ -20,8 +20,8 @@ from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done, counts
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage import mask_text, mask_url, open_storage, storage_errors
-from lstmexp.weights import weights_dir
+from lstmexp.storage.urls import mask_text, mask_url, open_storage, storage_errors
+from lstmexp.trial.weights import weights_dir
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -73,7 +73,7 @@ def run_search(
 def preflight(spec: ExperimentSpec) -> None:
     """Ask trial/data whether the spec can run here, with every extreme searched value, before any study is touched."""
     from lstmexp.spec.extremes import filled, fillings, named
-    from lstmexp.trial import check_spec_runs
+    from lstmexp.trial.run import check_spec_runs
 
     if spec.search.sampler == "grid":
         grid_points(spec)  # a float range cannot be a grid: say so before a storage is created

@@ -1,7 +1,7 @@
 """What the training loop walks through in an epoch: shuffled window batches, or stateful stream chunks.
 
 A batch source yields (inputs, targets, samples) per step and gives the loop the forward function
-to call on the inputs; the loop itself is the same for both (`lstmexp.train.train`). Nothing here
+to call on the inputs; the loop itself is the same for both (`lstmexp.training.loop.train`). Nothing here
 reads a tensor back to the host.
 """
 
@@ -16,7 +16,7 @@ from torch import nn
 
 from lstmexp.data import Series
 from lstmexp.data.streams import StreamLayout, check_stateful_fits
-from lstmexp.model import LSTMForecaster, forward_steps
+from lstmexp.training.model import LSTMForecaster, forward_steps
 
 Batch = tuple[torch.Tensor, torch.Tensor, int]  # inputs, targets, training samples in the batch
 

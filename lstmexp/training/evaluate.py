@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from lstmexp.data import Series
-from lstmexp.model import LSTMForecaster, forward_steps
-from lstmexp.step import MixedPrecision
+from lstmexp.training.model import LSTMForecaster, forward_steps
+from lstmexp.training.step import MixedPrecision
 
 EVAL_BATCH = 2048  # evaluation batch: large enough to be fast, small enough to bound memory
 

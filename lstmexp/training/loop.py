@@ -1,6 +1,6 @@
 """The training loop and evaluation: epochs, steady-state timing, budgets, gradient health, best-epoch weights.
 
-One loop serves both ways of feeding the data (`lstmexp.batches`: shuffled windows, or stateful
+One loop serves both ways of feeding the data (`lstmexp.training.batches`: shuffled windows, or stateful
 stream chunks), so every budget, AMP setting and counter holds in both. The loop never forces a
 host-device sync per step: losses and gradient norms are accumulated on the device and read once
 per epoch. It knows nothing of Optuna or printing; callers observe it through `on_epoch`, which
@@ -20,16 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmexp.batches import Batch, BatchSource, StreamBatches, WindowBatches
 from lstmexp.data import Series
 from lstmexp.errors import TrialFailure
-from lstmexp.evaluate import evaluate
 from lstmexp.measure import Stopwatch
-from lstmexp.step import MixedPrecision, make_optimizer
+from lstmexp.training.batches import Batch, BatchSource, StreamBatches, WindowBatches
+from lstmexp.training.evaluate import evaluate
+from lstmexp.training.step import MixedPrecision, make_optimizer
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
-    from lstmexp.trial import TrialParams
+    from lstmexp.trial.run import TrialParams
 
 @dataclass(frozen=True)
 class TrainConfig:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lstmexp.locate import name_from_data
-from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
+from lstmexp.storage.locate import name_from_data
+from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
 from lstmexp.text import printable
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def run_shown(
     `reproduce`: the `lstmexp run ...` prefix of each trial's reproduce command (workers read it from the
     environment, see cli_search.worker_process)."""
     from lstmexp.errors import Interrupted
-    from lstmexp.storage import mask_url
+    from lstmexp.storage.urls import mask_url
 
     try:
         return search_shown(experiment, storage_url, workers, log_to, intro, console, entry, reproduce)
@@ -68,7 +68,7 @@ def resume_command() -> str:
     import shlex
 
     from lstmexp.interrupt import INVOCATION
-    from lstmexp.storage import mask_text
+    from lstmexp.storage.urls import mask_text
 
     return "lstmexp " + " ".join(shlex.quote(mask_text(arg)) for arg in INVOCATION)
 
@@ -78,10 +78,10 @@ def search_shown(
     console: Console, entry: Callable[..., None], reproduce: str | None,
 ) -> Any:
     """The search with its display: live for one process on a terminal, else a line per trial (workers, logs)."""
-    from lstmexp.integrations import logged
-    from lstmexp.progress import SearchProgress, TrialLines
+    from lstmexp.cli.progress import SearchProgress, TrialLines
     from lstmexp.search import run_search
-    from lstmexp.workers import run_workers
+    from lstmexp.search.integrations import logged
+    from lstmexp.search.workers import run_workers
 
     def say(line: str) -> None:
         console.print(line, markup=False, highlight=False)

@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from urllib.parse import urlsplit
 
 from lstmexp.errors import LstmexpError
-from lstmexp.storage import mask_url
+from lstmexp.storage.urls import mask_url
 
 CHECK_SECONDS = 3.0
 HTTP_SCHEMES = ("http", "https")

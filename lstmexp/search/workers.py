@@ -21,7 +21,7 @@ from typing import Any
 from lstmexp.errors import LstmexpError, StorageError
 from lstmexp.interrupt import starting_children
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage import allows_concurrent_writers, mask_url
+from lstmexp.storage.urls import allows_concurrent_writers, mask_url
 
 
 def threads_per_worker(workers: int, requested: int | None) -> int:
@@ -44,7 +44,7 @@ def run_workers(
     from lstmexp.search.attrs import BUDGET_ATTR
     from lstmexp.search.liveness import this_run
     from lstmexp.search.observe import summarize
-    from lstmexp.storage import open_storage
+    from lstmexp.storage.urls import open_storage
 
     if not allows_concurrent_writers(storage_url):
         raise StorageError(

@@ -1,5 +1,5 @@
 """A trial's measurements apart from training: the speed probe (which chooses the thread count), the
-tensor peak, and how their figures join the training run's (`lstmexp.trial` runs them)."""
+tensor peak, and how their figures join the training run's (`lstmexp.trial.run` runs them)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from lstmexp.measure import (
     thread_candidates,
 )
 from lstmexp.spec import ExperimentSpec
-from lstmexp.train import TrainConfig, Trainer
+from lstmexp.training.loop import TrainConfig, Trainer
 
 if TYPE_CHECKING:
-    from lstmexp.trial import TrialParams
+    from lstmexp.trial.run import TrialParams
 
 
 def probe_configuration(

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lstmexp import __version__
-from lstmexp.choices import OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
-from lstmexp.cli_claims import claims
-from lstmexp.cli_search import predict, reproduce_base, studies
+from lstmexp.choices import LOG_TARGETS, OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
+from lstmexp.cli.claims import claims
+from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
+from lstmexp.cli.launch import REPRODUCE_ENV, CheckedGroup, bounded, finite_flag
+from lstmexp.cli.studies import predict, reproduce_base, studies
 from lstmexp.errors import Interrupted, LstmexpError
-from lstmexp.helptext import EPILOGS, SHORT_HELP
-from lstmexp.integrations import LOG_TARGETS
-from lstmexp.launch import REPRODUCE_ENV, CheckedGroup, bounded, finite_flag
-from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
+from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 from lstmexp.text import printable
 
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     tabulates speed, memory and accuracy per choice; `lstmexp run` measures one configuration.
     """
     if ctx.invoked_subcommand in OPTUNA_COMMANDS:
-        from lstmexp.launch import quiet_libraries
+        from lstmexp.cli.launch import quiet_libraries
 
         quiet_libraries()
 
@@ -126,10 +125,10 @@ def search(
     log_to: str | None,
 ) -> None:
     """Run (or resume) a study over SPEC (a YAML file; default: the built-in defaults)."""
-    from lstmexp.launch import check_worker_count, worker_process
-    from lstmexp.progress import say_summary
-    from lstmexp.startup import prepare, run_shown
-    from lstmexp.storage import check_url, mask_url
+    from lstmexp.cli.launch import check_worker_count, worker_process
+    from lstmexp.cli.progress import say_summary
+    from lstmexp.cli.startup import prepare, run_shown
+    from lstmexp.storage.urls import check_url, mask_url
     from lstmexp.text import SafeConsole
 
     experiment = load_spec_with_flags(
@@ -172,7 +171,7 @@ def run(
 ) -> None:
     """Train one configuration without a study and print its measured figures."""
     from lstmexp.errors import TrialFailure
-    from lstmexp.trial import TrialParams, check_spec_runs, json_safe, run_trial
+    from lstmexp.trial.run import TrialParams, check_spec_runs, json_safe, run_trial
 
     experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats)
     params = TrialParams(
@@ -261,8 +260,8 @@ def print_report(studies: tuple[str, ...], storages: tuple[str, ...], fmt: str, 
     """What `report` and `compare` print: the text on stdout, or with --out only where the files went."""
     from pathlib import Path
 
-    from lstmexp.locate import pointing_elsewhere
     from lstmexp.report.run import ReportOptions, report_study
+    from lstmexp.storage.locate import pointing_elsewhere
     from lstmexp.units import parse_memory_flag
 
     limit = parse_memory_flag(max_memory, "--max-memory") if max_memory is not None else None

@@ -1,7 +1,7 @@
 """One configuration, end to end: data, model, training, evaluation and measurements -> flat metrics.
 
 `check_spec_runs` is the preflight: whether a spec can run here at all, asked before any study is
-written. The metric names and the combination of repeats are in `lstmexp.metrics`.
+written. The metric names and the combination of repeats are in `lstmexp.trial.metrics`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import torch
 
 from lstmexp.data import Series, load_series
 from lstmexp.errors import DataError, SpecError, TrialFailure
-from lstmexp.evaluate import accuracy, evaluate
 from lstmexp.measure import (
     ContentionMeter,
     MemoryReading,
@@ -36,12 +35,19 @@ from lstmexp.measure import (
     prime_runtime,
     resolve_device,
 )
-from lstmexp.metrics import combine_repeats, run_metrics
-from lstmexp.model import ChannelIndependent, ClassProbabilities, LSTMForecaster, WindowNormalized, count_parameters
-from lstmexp.probe import memory_figures, probe_configuration, process_memory, train_speed
 from lstmexp.spec import DataSpec, ExperimentSpec
 from lstmexp.spec.searchable import chunk_refusal
-from lstmexp.train import EpochRecord, TrainConfig, TrainResult, train
+from lstmexp.training.evaluate import accuracy, evaluate
+from lstmexp.training.loop import EpochRecord, TrainConfig, TrainResult, train
+from lstmexp.training.model import (
+    ChannelIndependent,
+    ClassProbabilities,
+    LSTMForecaster,
+    WindowNormalized,
+    count_parameters,
+)
+from lstmexp.trial.metrics import combine_repeats, run_metrics
+from lstmexp.trial.probe import memory_figures, probe_configuration, process_memory, train_speed
 from lstmexp.units import format_bytes
 
 
@@ -169,7 +175,7 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
 
     Loads the series, checks that the longest window (of `params`, else of the search space) fits
     every split and that the stateful layout fits, that the device can run the chosen precision, and
-    that the configuration fits the machine and outlasts its warm-up (lstmexp.fits).
+    that the configuration fits the machine and outlasts its warm-up (lstmexp.trial.fits).
     """
     device = resolve_device(spec.train.device)
     check_precision(spec, device)
@@ -185,7 +191,7 @@ def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> 
 
         largest = params.batch_size if params is not None else spec.search.space.batch_size.highest
         check_stateful_fits(series, largest, spec.data.horizon)
-    from lstmexp.fits import check_run_fits, check_search_fits
+    from lstmexp.trial.fits import check_run_fits, check_search_fits
 
     if params is not None:
         check_run_fits(spec, params, series)

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
-from lstmexp.optuna_compat import optuna_table_names
+from lstmexp.storage.optuna_compat import optuna_table_names
 
 # Optuna's tables, all of them: a database holding only some of them is an Optuna creation that
 # was cut short, which creating again finishes.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lstmexp.errors import LstmexpError, StorageError, StudyNotFoundError
 from lstmexp.interrupt import reraise_interrupt
-from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_url
+from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_url
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
@@ -49,7 +49,7 @@ def studies_in(url: str) -> list[str]:
     """Study names in a storage; an unreadable storage holds none (it must not hide the first error)."""
     import sqlalchemy.exc
 
-    from lstmexp.storage import open_storage
+    from lstmexp.storage.urls import open_storage
 
     try:
         return [s.study_name for s in open_storage(url, create=False).get_all_studies()]

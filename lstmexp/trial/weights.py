@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from lstmexp.errors import LstmexpError
-from lstmexp.safe_write import write_atomic
-from lstmexp.storage import journal_path, scheme_of, sqlite_path
+from lstmexp.storage.safe_write import write_atomic
+from lstmexp.storage.urls import journal_path, scheme_of, sqlite_path
 
 
 @dataclass(frozen=True)

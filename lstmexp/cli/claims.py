@@ -1,6 +1,6 @@
 """`lstmexp claims`: the designed experiment for every claim, as an ordinary study, then its claims report.
 
-Registered on the `lstmexp` group by lstmexp.cli. Heavy libraries are imported inside the command,
+Registered on the `lstmexp` group by lstmexp.cli.main. Heavy libraries are imported inside the command,
 so importing this module keeps `lstmexp --help` instant.
 """
 
@@ -12,8 +12,8 @@ import os
 
 import click
 
-from lstmexp.helptext import EPILOGS, SHORT_HELP
-from lstmexp.storage import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
+from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
+from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE
 
 DEFAULT_CPU_MINUTES = 10.0
 
@@ -46,13 +46,13 @@ def finite_minutes(ctx: click.Context, param: click.Parameter, value: float) -> 
 def claims(spec: str | None, overrides: tuple[str, ...], storage: str | None, study: str | None, workers: int,
            max_cpu_minutes: float) -> None:
     """Run (or resume) a designed experiment for every claim C1..C14 on SPEC's data, then report the verdicts."""
-    from lstmexp.cli_search import reproduce_base
-    from lstmexp.launch import REPRODUCE_ENV, check_worker_count, worker_process
+    from lstmexp.cli.launch import REPRODUCE_ENV, check_worker_count, worker_process
+    from lstmexp.cli.startup import prepare, run_shown
+    from lstmexp.cli.studies import reproduce_base
     from lstmexp.report.run import report_study
     from lstmexp.search.claims_study import open_claims_study
     from lstmexp.spec import load_spec
-    from lstmexp.startup import prepare, run_shown
-    from lstmexp.storage import check_url
+    from lstmexp.storage.urls import check_url
     from lstmexp.text import SafeConsole, printable
 
     experiment = load_spec(spec, overrides)

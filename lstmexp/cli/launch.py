@@ -15,7 +15,7 @@ import click
 
 from lstmexp.bounds import BOUNDS, Bound, shown
 from lstmexp.errors import LstmexpError
-from lstmexp.storage import mask_text
+from lstmexp.storage.urls import mask_text
 
 # Each worker is a torch process with its own memory and threads: more than a few per core only
 # thrashes (and a typo such as --workers 1000 would start a thousand).
@@ -35,7 +35,7 @@ def quiet_libraries() -> None:
 
     import optuna
 
-    from lstmexp.optuna_compat import optimize_logger
+    from lstmexp.storage.optuna_compat import optimize_logger
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optimize_logger().setLevel(logging.ERROR)
@@ -44,8 +44,8 @@ def quiet_libraries() -> None:
 
 def worker_process(spec_dict: dict[str, Any], storage_url: str, index: int) -> None:
     """One `--workers` process: a line per trial it finishes (a live bar per worker would interleave)."""
+    from lstmexp.cli.progress import TrialLines
     from lstmexp.interrupt import INTERRUPT_EXIT_CODE, become_worker
-    from lstmexp.progress import TrialLines
     from lstmexp.search import run_search
     from lstmexp.spec import ExperimentSpec
     from lstmexp.text import SafeConsole

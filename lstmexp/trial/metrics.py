@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from lstmexp.evaluate import Evaluation
 from lstmexp.measure import MemoryReading
-from lstmexp.train import EpochRecord, TrainResult
+from lstmexp.training.evaluate import Evaluation
+from lstmexp.training.loop import EpochRecord, TrainResult
 
 # Metrics averaged over repeats, each with a standard deviation and coefficient of variation.
 REPEATED_METRICS = (

@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmexp.errors import LstmexpError
-from lstmexp.storage import mask_text, mask_url
-from lstmexp.tracker import check_tracker, fixes
+from lstmexp.search.tracker import check_tracker, fixes
+from lstmexp.storage.urls import mask_text, mask_url
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from optuna.trial import FrozenTrial
 
-    from lstmexp.train import EpochRecord
-    from lstmexp.trial import TrialParams
+    from lstmexp.training.loop import EpochRecord
+    from lstmexp.trial.run import TrialParams
 
-LOG_TARGETS = ("mlflow", "tensorboard")
 # MLflow 3 refuses a plain file: store ("maintenance mode"); a SQLite file is its documented local store.
 MLFLOW_DEFAULT_URI = "sqlite:///results/mlflow.db"
 MLFLOW_ARTIFACTS = Path("results/mlartifacts")

@@ -2,7 +2,7 @@
 
 The trial's spec is rebuilt with `data.path` pointing at the given file, the model is rebuilt with the
 trial's sizes and its saved state_dict loaded (weights only, each file checked to be this trial's by
-lstmexp.weights), and every window of the chosen split is forecast. Whatever does not fit (a spec the
+lstmexp.trial.weights), and every window of the chosen split is forecast. Whatever does not fit (a spec the
 index cannot give, a --data file for a study of built-in data, weights of another shape) is one line.
 The file is scaled as in training (a scaler fitted on its train rows); when that scaler
 differs from the one the trial saw, the file is not the trial's data and the result says so.
@@ -22,11 +22,11 @@ from pydantic import ValidationError
 
 from lstmexp.data import Series
 from lstmexp.errors import DataError, LstmexpError
-from lstmexp.evaluate import evaluate, predict_windows
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.loading import describe_validation_error
-from lstmexp.trial import TrialParams, build_model, cached_series
-from lstmexp.weights import load_kept, remedy, weights_dir
+from lstmexp.training.evaluate import evaluate, predict_windows
+from lstmexp.trial.run import TrialParams, build_model, cached_series
+from lstmexp.trial.weights import load_kept, remedy, weights_dir
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def best_trial_number(storage_url: str, study: str) -> int:
     """The trial the report recommends as most accurate (`report.configs.best_configuration`)."""
     from lstmexp.report.configs import best_configuration
     from lstmexp.report.load import load_trials
-    from lstmexp.storage import load_existing_study, open_storage
+    from lstmexp.storage.urls import load_existing_study, open_storage
 
     storage = open_storage(storage_url, create=False)
     loaded = load_trials(load_existing_study(storage_url, study, storage), storage)

@@ -98,7 +98,7 @@ def open_journal(path: Path, shown: str, create: bool) -> optuna.storages.Journa
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
-    from lstmexp.optuna_compat import drop_torn_tail
+    from lstmexp.storage.optuna_compat import drop_torn_tail
 
     prepare_storage_file(path, shown, create)
     try:
@@ -118,7 +118,7 @@ def open_journal(path: Path, shown: str, create: bool) -> optuna.storages.Journa
 
 def refuse_unreadable_journal(path: Path) -> None:
     """A one-line StorageError unless every whole record of the file is one Optuna can replay."""
-    from lstmexp.optuna_compat import check_journal
+    from lstmexp.storage.optuna_compat import check_journal
 
     check = check_journal(path)
     if check.bad_line is None:

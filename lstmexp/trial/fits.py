@@ -16,13 +16,13 @@ from lstmexp.errors import SpecError
 from lstmexp.measure import estimate_activation_bytes
 from lstmexp.spec.base import machine_memory
 from lstmexp.spec.searchable import extreme
-from lstmexp.train import TrainConfig
+from lstmexp.training.loop import TrainConfig
 from lstmexp.units import format_bytes
 
 if TYPE_CHECKING:
     from lstmexp.data import Series
     from lstmexp.spec import ExperimentSpec
-    from lstmexp.trial import TrialParams
+    from lstmexp.trial.run import TrialParams
 
 
 def check_run_fits(spec: ExperimentSpec, params: TrialParams, series: Series) -> None:

@@ -186,7 +186,7 @@ def open_storage(url: str, *, create: bool) -> optuna.storages.BaseStorage:
     `mode=ro`, PostgreSQL in read-only transactions, journals without their lock or repair. Either
     way a file that is not an Optuna storage is refused before anything touches it.
     """
-    from lstmexp.storage_files import check_sqlite_file, open_journal, prepare_storage_file, read_only_sqlite_url
+    from lstmexp.storage.files import check_sqlite_file, open_journal, prepare_storage_file, read_only_sqlite_url
 
     scheme = check_url(url)
     if scheme == "journal":
@@ -216,7 +216,7 @@ def open_server(url: str, scheme: str, engine_kwargs: dict[str, object], *, crea
     Writers starting together take turns at the creation (`storage_server.creation_lock`); a reader
     of a database without Optuna's tables is refused before anything is written.
     """
-    from lstmexp.storage_server import Tables, classify, creation_lock, table_names
+    from lstmexp.storage.server import Tables, classify, creation_lock, table_names
 
     if scheme == "postgresql" and not create:
         engine_kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
@@ -284,7 +284,7 @@ def opening_errors(url: str) -> Iterator[None]:
 def has_optuna_tables(storage: optuna.storages.RDBStorage) -> bool:
     import sqlalchemy
 
-    from lstmexp.storage_files import OPTUNA_TABLES
+    from lstmexp.storage.files import OPTUNA_TABLES
 
     return set(sqlalchemy.inspect(storage.engine).get_table_names()) >= OPTUNA_TABLES
 

@@ -1,7 +1,7 @@
 """Search-side pieces of the command line: the reproduce prefix, the `--workers` entry, and the
 commands over what searches left behind: `lstmexp studies` (list) and `lstmexp predict` (kept weights).
 
-Registered on the `lstmexp` group by lstmexp.cli. Heavy libraries are imported inside the functions,
+Registered on the `lstmexp` group by lstmexp.cli.main. Heavy libraries are imported inside the functions,
 so importing this module keeps `lstmexp --help` instant.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 
 import click
 
+from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
+from lstmexp.cli.launch import CheckedCommand
 from lstmexp.errors import LstmexpError
-from lstmexp.helptext import EPILOGS, SHORT_HELP
-from lstmexp.launch import CheckedCommand
-from lstmexp.safe_write import refuse_overwrite, write_atomic
-from lstmexp.storage import DEFAULT_STORAGE, mask_text
+from lstmexp.storage.safe_write import refuse_overwrite, write_atomic
+from lstmexp.storage.urls import DEFAULT_STORAGE, mask_text
 
 PIPED_WIDTH = 1000  # wide enough that no study name or figure is cut when the output is not a terminal
 
@@ -43,8 +43,8 @@ def studies(storage: str) -> None:
     """List the studies in a storage: trials, best value and dates (read-only)."""
     from rich.table import Table
 
-    from lstmexp.storage import mask_url, open_storage, storage_errors
-    from lstmexp.study_list import study_rows
+    from lstmexp.storage.studies import study_rows
+    from lstmexp.storage.urls import mask_url, open_storage, storage_errors
     from lstmexp.text import SafeConsole
 
     with storage_errors(storage):
@@ -61,8 +61,8 @@ def studies(storage: str) -> None:
 
 def protected_files(storage: str, study: str, data_path: str | None) -> list[tuple[Path, str]]:
     """The files predict must never replace: the study's storage, its kept weights, the input data."""
-    from lstmexp.storage import journal_path, scheme_of, sqlite_path
-    from lstmexp.weights import weights_dir
+    from lstmexp.storage.urls import journal_path, scheme_of, sqlite_path
+    from lstmexp.trial.weights import weights_dir
 
     readers = {"sqlite": sqlite_path, "journal": journal_path}
     reader = readers.get(scheme_of(storage))
@@ -101,7 +101,7 @@ def check_out_folder(out: Path) -> None:
 def predict(study: str, number: int | None, data_path: str | None, storage: str, split: str, out: str | None,
             force: bool) -> None:
     """Forecast every window of a split with the kept weights of trial N, as CSV in the data's own units."""
-    from lstmexp.predict import best_trial_number, forecast
+    from lstmexp.trial.predict import best_trial_number, forecast
 
     if out is not None:  # every check before the forecast, the file only after it
         refuse_overwrite(Path(out), protected_files(storage, study, data_path), force)

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from lstmexp.search.observe import SearchSummary
-    from lstmexp.train import EpochRecord
-    from lstmexp.trial import TrialParams
+    from lstmexp.training.loop import EpochRecord
+    from lstmexp.trial.run import TrialParams
 
 
 class SearchProgress:

@@ -6,7 +6,7 @@ checked against the versions in CHECKED_OPTUNA; `tests/test_optuna_compat.py` fa
 Optuna is installed, and exercises each function against real studies, so an Optuna upgrade breaks
 this file and its test, loudly, instead of a search or report somewhere else.
 
-Optuna is imported inside the functions: `lstmexp.cli` imports this module at start-up.
+Optuna is imported inside the functions: `lstmexp.cli.main` imports this module at start-up.
 """
 
 from __future__ import annotations
