@@ -17,9 +17,9 @@ CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 REPORT_ARGS ?=
 
-.PHONY: install install-dev pins search report test smoke lint bench clean \
-	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 \
-	exp-ett-univariate
+.PHONY: install install-dev pins search claims report test smoke lint bench clean \
+	exp-batch-sweep exp-batch-lr exp-time-step-sweep exp-stateful exp-adding exp-classify exp-etth1-s96 exp-etth1-m24 exp-time-step-chunks \
+	exp-ett-univariate exp-ett-multivariate exp-ett-table
 
 install: $(STAMP)
 
@@ -49,10 +49,16 @@ pins:
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	rm -rf $(PINS_VENV)
 
-# The main job: the default experiment on the built-in dataset, then its report.
+# The main job: the default experiment on the built-in dataset, its report, then the claims answered (C1..C14).
 search: install
 	$(BIN)/lstmexp search experiments/default.yaml
 	$(BIN)/lstmexp report --study default
+	$(BIN)/lstmexp claims
+
+# Every claim C1..C14 answered on one designed experiment (the built-in data unless SPEC/-o say otherwise).
+CLAIMS_ARGS ?=
+claims: install
+	$(BIN)/lstmexp claims $(CLAIMS_ARGS)
 
 report: install
 	$(BIN)/lstmexp report $(REPORT_ARGS)
@@ -100,13 +106,19 @@ exp-etth1-s96: install
 	$(BIN)/lstmexp search experiments/etth1_s96.yaml
 	$(BIN)/lstmexp report --study etth1_s96 --storage sqlite:///results/etth1.db
 
+# C10-C12 with chunks: per-step and chunked LSTMs over the same 96-720 hour look-backs (ETTh1, S, horizon 96).
+exp-time-step-chunks: install
+	$(BIN)/lstmexp search experiments/time_step_chunks.yaml
+	$(BIN)/lstmexp report --study time_step_chunks --storage sqlite:///results/etth1.db
+
 exp-etth1-m24: install
 	$(BIN)/lstmexp search experiments/etth1_m24.yaml
 	$(BIN)/lstmexp report --study etth1_m24 --storage sqlite:///results/etth1.db
 
-# The published ETTh1 univariate table (horizons 96-720), each horizon a study stopped by its CPU budget
-# (search.max_cpu_minutes), then the test MSE/MAE of the val-selected trial beside the published figures.
-# Another ETT hourly series: make exp-ett-univariate ETT_DATA=../shared/data/ETTh2.csv ETT_DB=results/etth2.db
+# The published ETTh1 tables (horizons 96-720), univariate (mode S) and multivariate (mode M): each horizon a
+# study stopped by its CPU budget (search.max_cpu_minutes), then the test MSE/MAE of the val-selected trial
+# beside the published figures. exp-ett-table runs both. Another ETT hourly series (same columns and split):
+#   make exp-ett-table ETT_DATA=path/to/ETTh2.csv ETT_DB=results/etth2.db
 ETT_HORIZONS ?= 96 192 336 720
 ETT_DATA ?= ../shared/data/ETTh1.csv
 ETT_DB ?= results/ett.db
@@ -114,7 +126,15 @@ exp-ett-univariate: install
 	@for h in $(ETT_HORIZONS); do \
 	  $(BIN)/lstmexp search experiments/ett_univariate.yaml -o data.path=$(ETT_DATA) -o data.horizon=$$h \
 	    --study ett_s_$$h --storage sqlite:///$(ETT_DB) || exit 1; done
-	$(BIN)/python experiments/ett_table.py --storage sqlite:///$(ETT_DB) --horizons $(ETT_HORIZONS)
+	$(BIN)/python experiments/ett_table.py --mode S --storage sqlite:///$(ETT_DB) --horizons $(ETT_HORIZONS)
+
+exp-ett-multivariate: install
+	@for h in $(ETT_HORIZONS); do \
+	  $(BIN)/lstmexp search experiments/ett_multivariate.yaml -o data.path=$(ETT_DATA) -o data.horizon=$$h \
+	    --study ett_m_$$h --storage sqlite:///$(ETT_DB) || exit 1; done
+	$(BIN)/python experiments/ett_table.py --mode M --storage sqlite:///$(ETT_DB) --horizons $(ETT_HORIZONS)
+
+exp-ett-table: exp-ett-univariate exp-ett-multivariate
 
 lint: install-dev
 	$(BIN)/ruff check lstmexp tests benchmarks

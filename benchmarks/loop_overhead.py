@@ -24,8 +24,8 @@ from torch import nn
 
 from lstmexp.data import Series
 from lstmexp.measure import now, prime_runtime, resolve_device
-from lstmexp.model import LSTMForecaster
-from lstmexp.train import TrainConfig, train
+from lstmexp.training.loop import TrainConfig, train
+from lstmexp.training.model import LSTMForecaster
 
 # (batch_size, time_step, hidden_size): batch 16..1024, time_step 10..100, hidden 64 and 256
 CONFIGS = [(16, 10, 64), (64, 50, 64), (256, 100, 64), (1024, 20, 64), (32, 20, 256), (128, 100, 256),

@@ -1,7 +1,7 @@
 """Trials per hour with `--workers 2` against one worker, for small models (goal >= 1.6x).
 
 Both runs train the same 36 grid points of a small LSTM on the built-in data through
-`lstmexp.workers.run_workers` on a journal file: one worker with all cores' torch threads (what
+`lstmexp.search.workers.run_workers` on a journal file: one worker with all cores' torch threads (what
 `--workers 1` does), then two workers with cores / 2 each. One worker with cores / 2 threads is
 printed too, to tell the gain from processes apart from the gain from fewer threads (on a busy
 machine, intra-op threads that wait for each other cost a lot). The wall time includes starting the
@@ -21,8 +21,8 @@ from pathlib import Path
 import optuna
 
 from lstmexp.measure import cpu_count
+from lstmexp.search.workers import run_workers, threads_per_worker
 from lstmexp.spec import load_spec
-from lstmexp.workers import run_workers, threads_per_worker
 
 # The default dataset size (6,000 rows) and 36 grid points of small models, about a second each: a
 # search long enough that starting the worker processes (a torch import each) is not most of it.

@@ -1,6 +1,6 @@
 """Report speed: `lstmexp report --format json` against `trials_dataframe()`, both as whole processes.
 
-Goal (issue 14 item 3): on a 1,000-trial SQLite study, the whole `lstmexp report --format json`
+Goal: on a 1,000-trial SQLite study, the whole `lstmexp report --format json`
 process takes at most 0.5x the time of a `python -c` process that runs
 `optuna.load_study(...).trials_dataframe()`. Whole processes, because that is what a user waits
 for: importing Optuna and pandas and initialising Optuna's RDB storage were most of it. The report

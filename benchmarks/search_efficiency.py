@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
-from lstmexp.storage import load_existing_study
+from lstmexp.storage.urls import load_existing_study
 
 WITHIN = 0.02
 CHUNK = 4

@@ -73,7 +73,7 @@ def count_storage_work() -> dict[str, float]:
 
 
 def worker(spec_dict: dict[str, Any], url: str, index: int, results: Any) -> None:
-    from lstmexp.launch import quiet_libraries
+    from lstmexp.cli.launch import quiet_libraries
     from lstmexp.search import run_search
     from lstmexp.spec import ExperimentSpec
 
@@ -90,7 +90,7 @@ def measure(workers: int, per_worker: int, url: str) -> dict[str, float]:
 
     from lstmexp.search import count_done, create_or_resume
     from lstmexp.spec import load_spec
-    from lstmexp.storage import open_storage
+    from lstmexp.storage.urls import open_storage
 
     name = f"scaling-{workers}-{uuid.uuid4().hex[:8]}"
     spec = load_spec(None, [*TINY, f"study={name}", f"search.trials={workers * per_worker}",
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--trials-per-worker", type=int, default=6)
     parser.add_argument("--url", default=URL)
     args = parser.parse_args()
-    from lstmexp.launch import quiet_libraries
+    from lstmexp.cli.launch import quiet_libraries
 
     quiet_libraries()
     print(f"{'N':>3} {'target':>6} {'done':>5} {'made':>5} {'stuck':>5} {'trials/h':>9} "

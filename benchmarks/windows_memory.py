@@ -1,6 +1,6 @@
 """Index-based windows: memory above the series itself while training on 2,000,000 rows x 8 columns, T=512.
 
-Goal (issue 4): less than 1 GiB above the series. Materialising every window would need
+Goal: less than 1 GiB above the series. Materialising every window would need
 windows x 512 x 8 x 4 bytes (~23 GiB for the 70 % train split alone); lstmexp gathers each batch from
 the series tensor by index instead.
 
@@ -8,7 +8,7 @@ What is measured, in a fresh subprocess (so imports and earlier work do not coun
 per-trial memory tool (`lstmexp.measure.TrialMemory`: the resident high-water mark above the level
 at its start on CPU, the allocator's peak above the series on CUDA):
   1. the index arrays of the full train split (1.4 M sample starts and one epoch's permutation);
-  2. one epoch of the real training loop, `lstmexp.train.train`, over the last 8,000 rows of the
+  2. one epoch of the real training loop, `lstmexp.training.loop.train`, over the last 8,000 rows of the
      train split (full-size batches gathered from the 2 M-row tensor), with its val evaluation;
   3. `evaluate` on 8,192 test samples (eval batches of 2,048 windows).
 The whole train split is not trained through: one epoch of 1.4 M windows x 512 steps takes hours on
@@ -35,10 +35,10 @@ def child(device_name: str) -> dict[str, float]:
     import torch
 
     from lstmexp.data import Series
-    from lstmexp.evaluate import evaluate
     from lstmexp.measure import TrialMemory, read_status_bytes, resolve_device
-    from lstmexp.model import LSTMForecaster
-    from lstmexp.train import TrainConfig, train
+    from lstmexp.training.evaluate import evaluate
+    from lstmexp.training.loop import TrainConfig, train
+    from lstmexp.training.model import LSTMForecaster
 
     device = resolve_device(device_name)
     rng = np.random.default_rng(0)

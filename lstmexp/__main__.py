@@ -1,4 +1,6 @@
-from lstmexp.cli import main
+"""`python -m lstmexp`: the same command line as the `lstmexp` script."""
+
+from lstmexp.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, get_args
 
-from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, TIME_TO_TARGET_S, TRAIN_S_PER_EPOCH, VAL_LOSS_BEST
+from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, TIME_TO_TARGET_S, TRAIN_S_PER_EPOCH, VAL_LOSS_BEST
 
 # The three parameters every study searches (the questions lstmexp answers), in report order.
 SearchedParam = Literal["batch_size", "time_step", "hidden_size"]
@@ -27,6 +27,10 @@ ObjectiveName = Literal["val_loss", "samples_per_s", "s_per_epoch", "peak_memory
 OBJECTIVES: tuple[str, ...] = get_args(ObjectiveName)
 
 Direction = Literal["minimize", "maximize"]
+
+# Where `--log-to` sends each trial (imported only when asked for).
+LogTarget = Literal["mlflow", "tensorboard"]
+LOG_TARGETS: tuple[str, ...] = get_args(LogTarget)
 
 
 class Goal(NamedTuple):
@@ -63,7 +67,17 @@ SCALINGS: tuple[str, ...] = get_args(Scaling)
 DataMode = Literal["S", "M", "MS"]
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
-Fill = Literal["none", "ffill"]
+# The model's options beside the sizes: the activation after the chunk embedding; channels joint (one
+# sample per window, all columns together) or independent (each channel its own sample through the
+# same network); the head: linear (from the last hidden state) or segment (SegRNN-style decoding).
+ChunkActivation = Literal["none", "relu", "tanh", "gelu"]
+CHUNK_ACTIVATIONS: tuple[str, ...] = get_args(ChunkActivation)
+ChannelMode = Literal["joint", "independent"]
+CHANNEL_MODES: tuple[str, ...] = get_args(ChannelMode)
+HeadKind = Literal["linear", "segment"]
+HEAD_KINDS: tuple[str, ...] = get_args(HeadKind)
+
+Fill = Literal["none", "ffill", "linear", "time"]
 FILLS: tuple[str, ...] = get_args(Fill)
 
 # How a searched int range is sampled: evenly, log-uniformly, or only its powers of two (C9).

@@ -23,16 +23,7 @@ INTERRUPT_EXIT_CODE = 130
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []  # signals received by this process
 _children: list[int] = []  # worker process ids the stop is forwarded to
-INVOCATION: list[str] = []  # this command's arguments (set by the CLI), for the resume line
-
-
-def resume_command() -> str:
-    """The command line that resumes an interrupted search: the one given, passwords masked."""
-    import shlex
-
-    from lstmexp.storage import mask_text
-
-    return "lstmexp " + " ".join(shlex.quote(mask_text(arg)) for arg in INVOCATION)
+INVOCATION: list[str] = []  # this command's arguments (set by the CLI), for the resume line (startup)
 
 
 class HasPid(Protocol):
@@ -49,6 +40,26 @@ def check() -> None:
     """Raise KeyboardInterrupt when a stop was requested (even one Python swallowed somewhere)."""
     if _received:
         raise KeyboardInterrupt
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether an error is a Ctrl-C in disguise: a KeyboardInterrupt in its cause chain (a database
+    driver that was interrupted mid-query raises its own error while handling it), or any error
+    raised after a stop was requested."""
+    current: BaseException | None = exc
+    for _ in range(20):
+        if current is None:
+            break
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        current = current.__cause__ or current.__context__
+    return requested()
+
+
+def reraise_interrupt(exc: BaseException) -> None:
+    """Raise KeyboardInterrupt when `exc` is a Ctrl-C in disguise: it must never read as a storage error."""
+    if caused_by_interrupt(exc):
+        raise KeyboardInterrupt from exc
 
 
 def handle_stop(signum: int, frame: FrameType | None) -> None:

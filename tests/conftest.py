@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmexp.cli import main
+from lstmexp.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -13,19 +13,21 @@ from optuna.trial import TrialState
 # One value space for every test trial (Optuna refuses a categorical whose choices change within a study).
 CHOICES = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512)
 STATES = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "fail": TrialState.FAIL}
-# Searched ranges of the other parameters the test trials may carry (issue 13: any spec field is searchable).
+# Searched ranges of the other parameters the test trials may carry (any spec field is searchable).
 EXTRA_DISTRIBUTIONS: dict[str, BaseDistribution] = {
     "train.lr": FloatDistribution(1e-4, 1e-2, log=True),
     "model.num_layers": IntDistribution(1, 3),
     "model.dropout": FloatDistribution(0.0, 0.5),
     "normalization": CategoricalDistribution(("none", "last", "revin")),
+    "model.chunk": CategoricalDistribution((1, 24)),
 }
 
 
 def make_trial(batch_size: int, time_step: int, hidden_size: int = 16, state: str = "complete",
                choices: dict[str, tuple[int, ...]] | None = None, extra: dict[str, Any] | None = None,
-               **attrs: Any) -> optuna.trial.FrozenTrial:
-    """A trial with known figures; `extra`: other searched parameters (names in EXTRA_DISTRIBUTIONS)."""
+               constraints: dict[str, float] | None = None, **attrs: Any) -> optuna.trial.FrozenTrial:
+    """A trial with known figures; `extra`: other searched parameters (names in EXTRA_DISTRIBUTIONS);
+    `constraints`: Optuna constraint values (feasible when <= 0), as `trial.set_constraint` records them."""
     params = {"batch_size": batch_size, "time_step": time_step, "hidden_size": hidden_size}
     choices = choices or {}
     distributions: dict[str, BaseDistribution] = {
@@ -41,7 +43,7 @@ def make_trial(batch_size: int, time_step: int, hidden_size: int = 16, state: st
     merged = {**defaults, **attrs}
     value = merged["val_loss_best"] if state == "complete" else None
     return optuna.trial.create_trial(state=STATES[state], value=value, params=params,
-                                     distributions=distributions, user_attrs=merged)
+                                     distributions=distributions, user_attrs=merged, constraints=constraints)
 
 
 def make_study(trials: list[optuna.trial.FrozenTrial], name: str = "known", storage: Any = None,

@@ -8,7 +8,7 @@ import optuna
 
 from lstmexp.search import SKIPPED_ATTR
 from lstmexp.spec import ExperimentSpec, load_spec
-from lstmexp.storage import load_existing_study
+from lstmexp.storage.urls import load_existing_study
 
 TINY = [
     "data.rows=600",

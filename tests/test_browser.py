@@ -1,4 +1,8 @@
-"""The HTML report in a real browser (issue 14 item 4): headless Chromium opens report.html offline.
+"""The HTML report in a real browser: headless Chromium opens report.html offline.
+
+The charts' own description (the plotly JSON in the page) is read too, so every chart is checked
+against its caption: the colour scale's direction, the best cell marked, Pareto points labelled
+whatever the contention flags, a legend for every panel, one colour per trial, readable log axes.
 
 Checks: no console message at all (a JS error or warning logs one), every chart drawn (plotly
 puts a `plot-container` in each chart's div once its script ran), every image an embedded data
@@ -9,12 +13,15 @@ except under CI=true, where `.ci/run` installs Debian's `chromium` and a missing
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lstmexp.report.run import report_study
@@ -81,3 +88,89 @@ def test_the_screenshot_is_not_blank(page, tmp_path):
     with Image.open(shot) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
     assert colours is None or len(colours) > 50  # text and charts: many colours (None: more than 65,536)
+
+
+def plotly_figures(source: str) -> dict[str, dict]:
+    """Every chart of the page as plotly JSON ({"data": [...], "layout": {...}}), by its y-axis title."""
+    decoder = json.JSONDecoder()
+    figures = {}
+    for match in re.finditer(r"Plotly\.newPlot\(\s*", source):
+        position = match.end()
+        parts = []
+        for _ in range(3):  # the div id, the traces, the layout
+            value, position = decoder.raw_decode(source, position)
+            parts.append(value)
+            position = source.index(",", position) + 1 if len(parts) < 3 else position
+            while source[position].isspace():
+                position += 1
+        _, data, layout = parts
+        figures[json.dumps(layout.get("yaxis", {}).get("title", {}).get("text", ""))] = {"data": data, "layout": layout}
+    return figures
+
+
+def array(value) -> np.ndarray:
+    """A plotly array: a list, or the typed base64 form plotly writes numpy arrays in."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value, dtype=float)
+
+
+def luminance(colour: str) -> float:
+    if colour.startswith("#"):
+        red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    else:
+        red, green, blue = (float(v) for v in re.findall(r"[\d.]+", colour)[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def by_title(figures: dict[str, dict], words: str) -> dict:
+    return next(f for title, f in figures.items() if words in title)
+
+
+def test_the_heatmap_marks_the_best_cell_and_its_caption_names_the_colour_that_is_best(page):
+    source = page.read_text()
+    heatmap = by_title(plotly_figures(source), "batch_size")
+    cells = next(t for t in heatmap["data"] if t["type"] == "heatmap")
+    scale = cells["colorscale"]
+    low_end, high_end = (scale[-1], scale[0]) if cells.get("reversescale") else (scale[0], scale[-1])
+    darker_is_lower = luminance(low_end[1]) < luminance(high_end[1])
+    assert "dark is accurate" in source and darker_is_lower  # the lowest loss (the best) is the darkest
+    z = array(cells["z"])
+    best = np.unravel_index(np.nanargmin(z), z.shape)
+    star = next(t for t in heatmap["data"] if t.get("name", "").startswith("best"))
+    assert (star["y"][0], star["x"][0]) == (cells["y"][best[0]], cells["x"][best[1]])
+
+
+def test_every_panel_has_a_legend_and_each_trial_one_colour(page):
+    figures = plotly_figures(page.read_text())
+    panels = [f for f in figures.values() if "xaxis2" in f["layout"]]
+    assert panels
+    for figure in panels:
+        legends = {t.get("legend", "legend") for t in figure["data"] if t.get("showlegend", True)}
+        assert legends == {"legend", "legend2"} and "legend2" in figure["layout"]
+    curves = by_title(figures, "loss (scaled units")
+    colours: dict[str, set[str]] = {}
+    for trace in curves["data"]:
+        colours.setdefault(trace["legendgroup"], set()).add(trace["line"]["color"])
+    assert colours and all(len(c) == 1 for c in colours.values())  # val and train of a trial: one colour
+    assert len({next(iter(c)) for c in colours.values()}) == len(colours)  # and trials apart
+    axis = curves["layout"]["yaxis"]
+    assert axis["type"] == "log" and axis["ticktext"] and len(set(axis["ticktext"])) == len(axis["ticktext"])
+    assert all(float(label.replace(",", "")) == pytest.approx(v) for label, v in zip(axis["ticktext"],
+                                                                                  axis["tickvals"], strict=True))
+
+
+def test_the_pareto_front_is_labelled_and_coloured_even_when_every_trial_is_contended(tmp_path):
+    url = f"sqlite:///{tmp_path}/busy.db"
+    trials = grid_trials(lambda b, t, h: 100 * b / t, per_cell=1, contended=True, contention_reason="load 3")
+    make_study(trials, storage=url)
+    report_study(url, [], "html", tmp_path / "out")
+    source = (tmp_path / "out" / "report.html").read_text()
+    tradeoff = by_title(plotly_figures(source), "best val loss")
+    points = next(t for t in tradeoff["data"] if t["name"].startswith("trials"))
+    assert "colorbar" in points["marker"] and len(array(points["x"])) == len(trials)
+    front = next(t for t in tradeoff["data"] if t["name"].startswith("Pareto front"))
+    assert front["text"] and all(label.startswith("#") for label in front["text"])
+    assert any(t["name"].startswith("contended") for t in tradeoff["data"])  # flagged, not dropped

@@ -57,7 +57,7 @@ def test_the_spec_accepts_every_objective():
 def test_the_cli_offers_exactly_the_vocabulary(command, option, names):
     import click
 
-    from lstmexp.cli import cli
+    from lstmexp.cli.main import cli
 
     params = {opt: p for p in cli.commands[command].params for opt in p.opts}
     choice = params[option].type

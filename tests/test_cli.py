@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from lstmexp.trial_record import trial_figures
+from lstmexp.trial.record import trial_figures
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_help_imports_neither_torch_nor_optuna_nor_pandas():
     code = (
         "import sys\n"
-        "from lstmexp.cli import main\n"
+        "from lstmexp.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
         "heavy = [m for m in ('torch', 'optuna', 'pandas') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
@@ -61,7 +61,8 @@ def test_search_then_resume_then_report_every_format(cli, tiny_spec, workdir):
 
     table = cli("report")
     assert table.code == 0, table.err
-    assert "Trade-offs by batch_size" in table.out and "study tiny" in table.out
+    assert "Configurations ranked" in table.out and "study tiny" in table.out
+    assert "Trade-offs by batch_size" in cli("report", "--detail").out
 
     markdown = cli("report", "--format", "markdown")
     assert "# lstmexp report: tiny" in markdown.out
@@ -114,7 +115,7 @@ def assert_one_line_error(result, needle):
         (("search", "-o", "train.epochs=0"), "train.epochs: Input should be greater than 0"),
         (("search", "--storage", "redis://localhost"), "unsupported storage scheme 'redis'"),
         (("search", "--storage", "nocolon"), "has no scheme"),
-        (("search", "--trials", "0"), "0 is not in the range x>=1"),
+        (("search", "--trials", "0"), "0 is not in the range 1<=x<=100000"),
         (("search", "--bogus"), "No such option '--bogus'"),
         (("report", "--storage", "sqlite:///results/none.db"), "does not exist; run `lstmexp search` first"),
         (("report", "--format", "xml"), "'xml' is not one of"),

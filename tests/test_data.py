@@ -103,3 +103,21 @@ def test_load_series_splits_the_synthetic_dataset():
 def test_unknown_dataset():
     with pytest.raises(DataError, match="unknown dataset 'nope'; built-in datasets: adding, classify, synthetic"):
         load_series(DataSpec(dataset="nope"), CPU)
+
+
+def test_by_default_every_time_step_is_scored_on_the_same_val_and_test_targets():
+    series = load_series(DataSpec(rows=600), CPU)
+    for split in ("val", "test"):
+        short, long = series.sample_starts(split, 4), series.sample_starts(split, 64)
+        assert torch.equal(short, long) and len(short) == series.split_rows(split)
+def test_a_split_too_short_for_the_window_names_every_fix_in_the_o_form():
+    frame = pd.DataFrame({"y": np.sin(np.arange(200.0))})
+    series = Series.from_frame(frame, ["y"], ["y"], (0.7, 0.15, 0.15), "standard", torch.device("cpu"))
+    with pytest.raises(DataError) as caught:
+        series.sample_starts("val", 32)
+    message = str(caught.value)
+    assert message.startswith("the val split has 30 rows, too few for time_step=32 + horizon=1; fix: ")
+    assert "-o data.lookback=true" in message and "--time-step 29" in message
+    assert "-o data.split.val=" in message and "\n" not in message
+    assert Series.from_frame(frame, ["y"], ["y"], (0.7, 0.15, 0.15), "standard", torch.device("cpu"),
+                             lookback=True).sample_starts("val", 32).numel() == 30

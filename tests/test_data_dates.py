@@ -1,4 +1,4 @@
-"""Date columns found by their content, gaps in regular series, and CSV dialects named (issue 14, item 7)."""
+"""Date columns found by their content, gaps in regular series, and CSV dialects named."""
 
 from __future__ import annotations
 

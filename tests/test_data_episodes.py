@@ -10,7 +10,7 @@ from lstmexp.data import load_series
 from lstmexp.data.episodes import CLASSES, EpisodeSeries, make_adding, make_order_classes
 from lstmexp.errors import DataError
 from lstmexp.spec import DataSpec, load_spec
-from lstmexp.trial import TrialParams, run_trial
+from lstmexp.trial.run import TrialParams, run_trial
 
 CPU = torch.device("cpu")
 
@@ -42,7 +42,7 @@ def test_sequence_length_follows_time_step_unless_fixed():
     assert inputs.shape == (15, 10, 2)  # the last 10 of 40 steps
     with pytest.raises(DataError, match=r"time_step=50 exceeds data.sequence_length=40"):
         fixed.sample_starts("train", 50)
-    with pytest.raises(DataError, match=r"set data.horizon to 1, not 3"):
+    with pytest.raises(DataError, match=r"set -o data.horizon=1, not 3"):
         fixed.sample_starts("train", 10, horizon=3)
 
 

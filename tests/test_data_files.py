@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from lstmexp.data import load_series
+from lstmexp.data.files import load_table
 from lstmexp.errors import DataError, SpecError
 from lstmexp.spec import DataSpec, load_spec
-from lstmexp.trial_record import trial_figures
+from lstmexp.trial.record import trial_figures
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 
 CPU = torch.device("cpu")
@@ -112,8 +113,8 @@ def test_builtin_datasets_split_by_rows_but_not_by_dates():
 def test_window_counts_with_horizon_and_lookback(tmp_path):
     path = write_frame(tmp_path / "d.csv")
     rows = {"rows": {"train": 60, "val": 30, "test": 30}}
-    plain = load_series(spec(path, split=rows), CPU)
-    back = load_series(spec(path, split=rows, lookback=True), CPU)
+    plain = load_series(spec(path, split=rows, lookback=False), CPU)  # windows inside their split
+    back = load_series(spec(path, split=rows), CPU)  # the default: inputs may reach back
     for t, h in ((8, 1), (8, 5), (20, 10)):
         assert plain.sample_starts("val", t, h).numel() == 30 - t - h + 1  # N - T - h + 1
         assert back.sample_starts("val", t, h).numel() == 30 - h + 1  # inputs reach back into train
@@ -153,7 +154,7 @@ def test_missing_values_are_counted_and_ffill_accepts_them(tmp_path):
     values[[30, 31, 70]] = np.nan
     path = write_frame(tmp_path / "d.csv", a=values)
     # Data row 30 is line 32 of the file (the header is line 1).
-    with pytest.raises(DataError, match=r"3 missing values in .* \(first at line 32 of .*\); set data.fill: ffill"):
+    with pytest.raises(DataError, match=r"3 missing values in .* \(first at line 32 of .*\); set -o data.fill=ffill"):
         load_series(spec(path, mode="MS"), CPU)
     series = load_series(spec(path, mode="MS", fill="ffill", scaling="none"), CPU)
     assert series.inputs[30:33, 0].tolist() == [29.0, 29.0, 32.0]
@@ -167,7 +168,7 @@ def test_missing_values_are_counted_and_ffill_accepts_them(tmp_path):
 
 
 def test_too_few_rows_for_time_step_plus_horizon_gives_the_numbers(tmp_path):
-    series = load_series(spec(write_frame(tmp_path / "d.csv")), CPU)
+    series = load_series(spec(write_frame(tmp_path / "d.csv"), lookback=False), CPU)  # windows inside the split
     with pytest.raises(DataError, match=r"the val split has 18 rows, too few for time_step=12 \+ horizon=7"):
         series.sample_starts("val", 12, 7)
 
@@ -217,3 +218,48 @@ def test_etth1_s96_spec_runs_end_to_end_tiny(cli, workdir):
     assert attrs["mode"] == "S" and attrs["horizon"] == 24 and attrs["normalization"] == "last"
     assert trial.params["normalization"] == "last"
     assert 0 < attrs["test_mse"] < 10 and attrs["test_naive_mse"] > 0
+
+
+def test_linear_and_time_interpolation_fill_gaps_between_neighbours(tmp_path):
+    values = np.arange(120, dtype=float)
+    values[[30, 31]] = np.nan
+    path = write_frame(tmp_path / "d.csv", a=values)
+    linear = load_series(spec(path, mode="MS", fill="linear", scaling="none"), CPU)
+    assert linear.inputs[29:33, 0].tolist() == [29.0, 30.0, 31.0, 32.0]
+    # by date: hourly rows up to row 31, then rows 9 hours apart after a 10-hour step: row 32 sits 10 of
+    # the 19 hours from row 31 to row 33, not halfway
+    times = pd.date_range("2020-01-01", periods=120, freq="h")
+    uneven = pd.DatetimeIndex([*times[:32], *(times[32] + pd.Timedelta(hours=9) * np.arange(1, 89))])
+    gap = np.arange(120, dtype=float)
+    gap[32] = np.nan
+    dated = write_frame(tmp_path / "t.csv", a=gap, time=uneven.astype(str))
+    by_time = load_series(spec(dated, mode="MS", fill="time", scaling="none"), CPU)
+    by_row = load_series(spec(dated, mode="MS", fill="linear", scaling="none"), CPU)
+    assert by_row.inputs[32, 0].item() == 32.0
+    assert by_time.inputs[32, 0].item() == pytest.approx(31 + 2 * 10 / 19)
+    undated = write_frame(tmp_path / "u.csv", a=gap, time=["x"] * 120)
+    with pytest.raises(DataError, match=r"data.fill=time .* no time column; use -o data.fill=linear"):
+        load_series(spec(undated, mode="MS", fill="time", features=["a", "b"], time_column=None), CPU)
+
+
+def test_integer_years_are_a_yearly_index_not_nanoseconds(tmp_path):
+    path = tmp_path / "sunspots.csv"
+    pd.DataFrame({"Year": np.arange(1700, 1820), "spots": np.abs(np.sin(np.arange(120))) * 100}).to_csv(path,
+                                                                                                          index=False)
+    table = load_table(DataSpec(path=str(path), target="spots"))
+    assert table.time_column == "Year" and table.times.iloc[0] == pd.Timestamp("1700-01-01")
+    assert table.times.iloc[-1] == pd.Timestamp("1819-01-01") and table.input_columns == ["spots"]
+
+
+def test_year_and_quarter_columns_combine_into_one_quarterly_index(tmp_path):
+    path = tmp_path / "macro.csv"
+    rows = 120
+    pd.DataFrame({"year": 1960 + np.arange(rows) // 4, "quarter": [f"Q{q}" for q in np.arange(rows) % 4 + 1],
+                  "gdp": np.linspace(1, 2, rows) + np.sin(np.arange(rows))}).to_csv(path, index=False)
+    table = load_table(DataSpec(path=str(path), target="gdp"))
+    assert table.time_column == "year+quarter" and table.input_columns == ["gdp"]
+    assert table.times.iloc[:2].tolist() == [pd.Timestamp("1960-01-01"), pd.Timestamp("1960-04-01")]
+    monthly = tmp_path / "monthly.csv"
+    pd.DataFrame({"Year": 2000 + np.arange(rows) // 12, "Month": np.arange(rows) % 12 + 1,
+                  "y": np.sin(np.arange(rows))}).to_csv(monthly, index=False)
+    assert load_table(DataSpec(path=str(monthly), target="y")).times.iloc[13] == pd.Timestamp("2001-02-01")

@@ -9,9 +9,9 @@ import torch
 
 from lstmexp.data import Series
 from lstmexp.errors import DataError
-from lstmexp.model import WindowNormalized
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, build_model, cached_series
+from lstmexp.training.model import WindowNormalized
+from lstmexp.trial.run import TrialParams, build_model, cached_series
 
 CPU = torch.device("cpu")
 

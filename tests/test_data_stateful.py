@@ -8,7 +8,7 @@ import torch
 from lstmexp.data.streams import StreamLayout
 from lstmexp.errors import DataError, SpecError
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, run_trial
+from lstmexp.trial.run import TrialParams, run_trial
 
 CPU = torch.device("cpu")
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from lstmexp.data import Series
-from lstmexp.evaluate import evaluate
-from lstmexp.model import LSTMForecaster, forward_steps
+from lstmexp.training.evaluate import evaluate
+from lstmexp.training.model import LSTMForecaster, forward_steps
 
 CPU = torch.device("cpu")
 

@@ -1,4 +1,4 @@
-"""The issue-13 experiment specs: the ETT univariate benchmark and the lr-co-tuned batch-size grid."""
+"""The experiment specs: the ETT univariate and multivariate benchmarks and the lr-co-tuned batch-size grid."""
 
 from __future__ import annotations
 
@@ -9,38 +9,50 @@ import pytest
 from lstmexp.search import run_search
 from lstmexp.search.registry import grid_points
 from lstmexp.spec import load_spec
-from lstmexp.storage import load_existing_study
-from lstmexp.trial import check_spec_runs
+from lstmexp.storage.urls import load_existing_study
+from lstmexp.trial.run import check_spec_runs
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 from tests.search_specs import tiny
 
 ETT = REPO / "experiments" / "ett_univariate.yaml"
+ETT_M = REPO / "experiments" / "ett_multivariate.yaml"
 
 
-def test_the_ett_spec_searches_every_setting_the_benchmark_asks_for_within_a_cpu_budget():
+def test_the_ett_spec_searches_chunked_lstms_within_a_cpu_budget():
     spec = load_spec(ETT)
     assert spec.data.path == "../shared/data/ETTh1.csv"  # relative to the repo root, as the make target runs
     assert spec.data.split.rows is not None and spec.data.lookback and spec.data.mode == "S"
-    assert set(spec.search.space.fields) == {"train.lr", "model.num_layers", "model.dropout"}
-    assert spec.search.space.time_step.highest == 336 and spec.search.space.normalization
+    assert set(spec.search.space.fields) == {"train.lr", "model.chunk", "model.head"}
+    assert spec.search.space.time_step.highest == 720 and spec.data.normalization == "revin"
     assert spec.search.objectives == ("val_loss",)  # selection by val loss only
-    assert spec.search.max_cpu_minutes is not None and spec.search.max_cpu_minutes <= 60
+    assert spec.search.max_cpu_minutes is not None and spec.search.max_cpu_minutes <= 20
+
+
+def test_the_multivariate_spec_is_segrnns_recipe_within_a_cpu_budget():
+    spec = load_spec(ETT_M)
+    assert spec.data.mode == "M" and spec.data.split.rows is not None and spec.data.lookback
+    assert (spec.model.channels, spec.model.head, spec.data.normalization) == ("independent", "segment", "revin")
+    assert "model.head_dropout" in spec.search.space.fields
+    assert spec.search.objectives == ("val_loss",)
+    assert spec.search.max_cpu_minutes is not None and spec.search.max_cpu_minutes <= 20
 
 
 @needs_shared_data()
+@pytest.mark.parametrize("path", [ETT, ETT_M], ids=["S", "M"])
 @pytest.mark.parametrize("horizon", [96, 720])
-def test_the_ett_spec_fits_the_benchmark_split_at_the_longest_look_back(horizon):
-    spec = load_spec(ETT, [f"data.path={SHARED_DATA / 'ETTh1.csv'}", f"data.horizon={horizon}"])
-    check_spec_runs(spec)  # raises when a 336-step window plus the horizon does not fit a split
+def test_the_ett_specs_fit_the_benchmark_split_at_the_longest_look_back(path, horizon):
+    spec = load_spec(path, [f"data.path={SHARED_DATA / 'ETTh1.csv'}", f"data.horizon={horizon}"])
+    check_spec_runs(spec)  # raises when a 720-step window plus the horizon does not fit a split
 
 
 @needs_shared_data()
-def test_the_same_spec_runs_on_another_ett_hourly_file_by_changing_data_path_only(tmp_path):
+@pytest.mark.parametrize("path", [ETT, ETT_M], ids=["S", "M"])
+def test_the_same_specs_run_on_another_ett_hourly_file_by_changing_data_path_only(tmp_path, path):
     other = tmp_path / "ETTh2.csv"  # same columns and length as ETTh1 (a stand-in: ETTh2 is not shipped here)
     shutil.copy(SHARED_DATA / "ETTh1.csv", other)
-    spec = load_spec(ETT, [f"data.path={other}"])
+    spec = load_spec(path, [f"data.path={other}"])
     check_spec_runs(spec)
-    assert spec.model_dump(exclude={"data"}) == load_spec(ETT).model_dump(exclude={"data"})
+    assert spec.model_dump(exclude={"data"}) == load_spec(path).model_dump(exclude={"data"})
 
 
 def test_the_batch_lr_grid_crosses_batch_sizes_with_learning_rates_and_says_lr_is_cotuned(tmp_path):

@@ -19,9 +19,9 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import SKIPPED_ATTR, count_done
+from lstmexp.search.workers import run_workers
 from lstmexp.spec import load_spec
-from lstmexp.storage import load_existing_study
-from lstmexp.workers import run_workers
+from lstmexp.storage.urls import load_existing_study
 from tests.conftest import needs_postgres
 
 SMALL_SEARCH = [
@@ -100,7 +100,7 @@ def die_inside_a_commit(connection):
     if commits["n"] == int(os.environ["KILL_AT_COMMIT"]):
         os.kill(os.getpid(), signal.SIGKILL)  # SQL statements sent, transaction not committed
 
-from lstmexp.cli import main
+from lstmexp.cli.main import main
 main(sys.argv[1:])
 """
 
@@ -123,7 +123,7 @@ def torn_append(self, logs):
     return original(self, logs)
 
 JournalFileBackend.append_logs = torn_append
-from lstmexp.cli import main
+from lstmexp.cli.main import main
 main(sys.argv[1:])
 """
 

@@ -1,4 +1,4 @@
-"""The first hour of a new user (issue 14, items 5, 6, 7 and 8), run through the real command line.
+"""The first hour of a new user, run through the real command line.
 
 A user's own CSV (weekly dates with a 59-week hole, an extra numeric column and a YEAR column) is
 searched with the README's example right after the default search, as the README tells them to.
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmexp.locate import name_from_data
 from lstmexp.spec import load_spec
+from lstmexp.storage.locate import name_from_data
 from tests.conftest import REPO
 
 FAST = ["--trials", "2", "-o", "train.epochs=1", "-o", "search.space.batch_size=[32]"]
@@ -58,7 +58,7 @@ def test_readme_example_works_right_after_the_default_search(cli, workdir):
     assert f"study {stem} (named after {path_name}; choose a name with --study)" in result.err
     assert f"inputs (mode S): {target}; predicting {target}; not used: temp, YEAR" in result.err
     assert "note: 59 missing weeks in 'date' between 2000-01-02 and 2008-01-13" in result.err
-    assert f"study {stem}: 2/2 trials done" in result.err
+    assert f"study {stem}: 2/2 trials finished: 2 complete; 2 run now (2 complete)" in result.err
     report = cli("report", "--study", stem, "--format", "json")
     assert report.code == 0, report.err
 
@@ -113,7 +113,7 @@ def command_paths() -> list[list[str]]:
 def help_text(path: list[str], columns: int) -> str:
     from click.testing import CliRunner
 
-    from lstmexp.cli import cli as group
+    from lstmexp.cli.main import cli as group
 
     result = CliRunner().invoke(group, [*path, "--help"], prog_name="lstmexp", env={"COLUMNS": str(columns)})
     assert result.exit_code == 0, result.output

@@ -1,4 +1,4 @@
-"""Hostile values (issue 12, classes 5-7, 9 and 11-13): numbers, bombs, secrets, report output faults
+"""Hostile values: numbers, bombs, secrets, report output faults
 and Markdown injection each get one line before anything is written, or are made harmless."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from lstmexp.search import run_search
 from lstmexp.search.study import stored_spec
 from lstmexp.spec import load_spec
-from lstmexp.storage import SPEC_ATTR, mask_text, mask_url, remember_secrets
+from lstmexp.storage.urls import SPEC_ATTR, mask_text, mask_url, remember_secrets
 from tests.conftest import needs_postgres
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint, make_studies
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lstmexp.search import run_search
-from lstmexp.weights import kept_trials, weights_dir
+from lstmexp.trial.weights import kept_trials, weights_dir
 from tests.hostile import assert_one_line, fingerprint
 from tests.search_specs import tiny
 
@@ -67,3 +67,95 @@ def test_a_damaged_kept_file_is_named_once_and_set_aside_never_fatal(tmp_path, c
     assert "trial_99.json are damaged" in err and err.count("damaged (") == 1, err
     assert (folder / "trial_99.json.damaged").exists() and not (folder / "trial_99.json").exists()
     assert all(k.number != 99 for k in kept_trials(folder))
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.hostile import make_studies
+
+    return f"sqlite:///{make_studies(tmp_path_factory.mktemp('reported'))[0]}"
+
+
+@pytest.mark.parametrize("name", ["trials.csv", "report.html", "report.json", "trials_all.csv", "claims.csv",
+                                  "plots/pareto.png"])
+def test_report_never_replaces_a_users_own_file_in_its_folder(cli, workdir, reported, name):
+    out = workdir / "myproj"
+    (out / "plots").mkdir(parents=True)
+    (out / name).write_bytes(b"\x89PNG my own chart" if name.endswith(".png") else b"my own work\n")
+    (out / "notes.txt").write_text("unrelated\n")
+    before = fingerprint(out)
+    line = assert_one_line(cli("report", "--storage", reported, "--out", str(out)), str(out / name))
+    assert "not written by lstmexp" in line and "another --out" in line, line
+    assert fingerprint(out) == before  # nothing written: not even the manifest
+
+
+def test_report_refuses_a_link_where_it_writes_a_file(cli, workdir, reported):
+    out, mine = workdir / "out", workdir / "mine.csv"
+    out.mkdir()
+    mine.write_text("precious\n")
+    (out / "trials.csv").symlink_to(mine)
+    assert_one_line(cli("report", "--storage", reported, "--out", str(out)), "trials.csv")
+    assert mine.read_text() == "precious\n" and (out / "trials.csv").is_symlink()
+
+
+def test_a_second_report_into_the_same_folder_replaces_its_own_files(cli, workdir, reported):
+    out = workdir / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    (out / "my_chart.png").write_bytes(b"\x89PNG mine")
+    assert cli("report", "--storage", reported, "--out", str(out)).code == 0
+    (out / "report.md").unlink()  # a report file the user removed is simply written again
+    for _ in range(2):
+        result = cli("report", "--storage", reported, "--out", str(out))
+        assert result.code == 0, result.err
+    assert (out / "notes.txt").read_text() == "mine\n" and (out / "my_chart.png").read_bytes() == b"\x89PNG mine"
+    assert not [p for p in out.iterdir() if p.name.startswith(".report-")]
+
+
+@pytest.mark.parametrize("name", ["report.md", "trials.csv", "plots/pareto.png"])
+def test_a_report_file_changed_since_it_was_written_is_refused(cli, workdir, reported, name):
+    out = workdir / "out"
+    assert cli("report", "--storage", reported, "--out", str(out)).code == 0
+    with (out / name).open("ab") as stream:
+        stream.write(b"my addition\n")
+    before = fingerprint(out)
+    line = assert_one_line(cli("report", "--storage", reported, "--out", str(out)), str(out / name))
+    assert "changed since" in line and f"remove {out / name}" in line, line
+    assert fingerprint(out) == before
+
+
+@pytest.mark.parametrize("damage", ["", "not json", '{"files": {}}', '{"kind": "lstmexp report files", "files": []}'])
+def test_a_damaged_list_of_report_files_is_refused(cli, workdir, reported, damage):
+    out = workdir / "out"
+    assert cli("report", "--storage", reported, "--out", str(out)).code == 0
+    (out / ".lstmexp-report.json").write_text(damage)
+    before = fingerprint(out)
+    assert_one_line(cli("report", "--storage", reported, "--out", str(out)), ".lstmexp-report.json")
+    assert fingerprint(out) == before
+
+
+def test_a_report_killed_mid_swap_leaves_a_folder_the_next_report_accepts(cli, workdir, reported, monkeypatch):
+    from lstmexp.report import write
+    from lstmexp.report.outline import outline
+    from lstmexp.report.plots import make_plots
+    from lstmexp.report.run import load_report
+
+    out = workdir / "out"
+    assert cli("report", "--storage", reported, "--out", str(out)).code == 0
+    before = fingerprint(out)
+    other = load_report(reported.replace("sqlite:///", "journal:///").replace(".db", ".journal"), None)
+    real_move = write.move_into_place
+
+    def killed_after_three(out_dir, staging, backup, names):  # the list and two files are in: then a kill
+        real_move(out_dir, staging, backup, names[:3])
+        raise SystemExit(137)
+
+    monkeypatch.setattr(write, "move_into_place", killed_after_three)
+    with pytest.raises(SystemExit):
+        write.write_outputs(outline(other), out, make_plots([other]))
+    monkeypatch.undo()
+    now = fingerprint(out)
+    assert now["report.html"] != before["report.html"] and now["report.json"] == before["report.json"]  # mixed
+    assert cli("report", "--storage", reported, "--out", str(out)).code == 0
+    (out / "best.csv").write_text("edited\n")  # and the folder still protects what the user changed
+    assert_one_line(cli("report", "--storage", reported, "--out", str(out)), "best.csv")

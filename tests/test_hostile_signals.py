@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM (issue 12, class 8), on a real `lstmexp search` subprocess: one signal stops
+"""Ctrl-C and SIGTERM, on a real `lstmexp search` subprocess: one signal stops
 the whole search (workers too) with one line saying the study is saved and how to resume, exit 130,
 nothing left RUNNING; a second signal exits at once. Not marked slow: these run in CI."""
 
@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from lstmexp.storage import open_storage
+from lstmexp.storage.urls import open_storage
 
 # Trials long enough (many short epochs) that the signal always lands inside one.
 LONG_SPEC = """\
@@ -46,7 +46,7 @@ def wait_until_training(folder: Path, url: str, process: subprocess.Popen[str]) 
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         assert process.poll() is None, (folder / "err.txt").read_text()
-        if "trials done before this run" in (folder / "err.txt").read_text() and running(url):
+        if "trials finished before this run" in (folder / "err.txt").read_text() and running(url):
             time.sleep(1.0)  # a little into the trial: inside an epoch or a storage write
             return
         time.sleep(0.3)

@@ -1,4 +1,4 @@
-"""Hostile storages (issue 12, classes 1-4 and 10): files that are not ours are never changed, readers
+"""Hostile storages: files that are not ours are never changed, readers
 never write, corrupt or foreign storages and studies get one line, and unusable URLs are refused."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from lstmexp.storage import SPEC_ATTR
+from lstmexp.storage.urls import SPEC_ATTR
 from tests.hostile import QUICK_SPEC, assert_one_line, copy_in, fingerprint, make_studies
 
 

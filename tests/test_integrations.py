@@ -1,4 +1,4 @@
-"""`--log-to mlflow|tensorboard` (issue 14, item 11), read back from what the real library wrote."""
+"""`--log-to mlflow|tensorboard`, read back from what the real library wrote."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from lstmexp import integrations
+from lstmexp.search import integrations
 
 
 def needs(module: str) -> pytest.MarkDecorator:

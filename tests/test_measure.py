@@ -9,9 +9,16 @@ import pytest
 import torch
 
 import lstmexp.measure.process_memory as process_memory
-from lstmexp.measure import Stopwatch, TrialMemory, bf16_autocast_supported, lstm_training_flops_per_sample
+from lstmexp.measure import (
+    Stopwatch,
+    TrialMemory,
+    bf16_autocast_supported,
+    lstm_training_flops_per_sample,
+    measure_tensor_peak,
+)
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, run_trial
+from lstmexp.training.loop import TrainConfig, Trainer
+from lstmexp.trial.run import TrialParams, build_model, cached_series, run_trial
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
@@ -32,6 +39,26 @@ def test_tensor_peak_is_identical_across_runs_and_seeds_and_rises_with_batch_and
     # a fixed part (weights the LSTM kernel repacks per call), so each doubling adds twice the last step
     saved = [m["tensor_activations_bytes"] for m in (base, wider, widest)]
     assert saved[2] - saved[1] == 2 * (saved[1] - saved[0]) > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_tensor_peak_is_the_same_wherever_in_an_epoch_the_measured_step_falls(threads):
+    # The speed probe runs a timing-dependent number of steps before the tensor peak is taken, so the
+    # measured step may fall where an epoch starts (a new shuffle, a skipped short batch): not its figure.
+    spec = load_spec(None, SMALL)
+    params = TrialParams(batch_size=32, time_step=16, hidden_size=32)
+    series = cached_series(spec.data.model_dump_json(), "cpu")
+    trainer = Trainer(build_model(spec, params, series), series, TrainConfig.from_spec(spec, params, 0))
+    next_batch, train_on = trainer.batch_steps()
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        train_on(next_batch())  # warm-up: the optimizer state exists
+        peaks = {measure_tensor_peak(trainer.model, trainer.optimizer, next_batch(), train_on, CPU).peak_bytes
+                 for _ in range(trainer.source.iterations + 2)}  # every position, across an epoch's start
+    finally:
+        torch.set_num_threads(before)
+    assert len(peaks) == 1 and peaks.pop() > 0
 
 
 def test_tensor_peak_is_split_into_parameters_gradients_optimizer_state_and_activations():

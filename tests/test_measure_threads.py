@@ -8,7 +8,7 @@ import lstmexp.measure.threads as threads
 from lstmexp.errors import SpecError
 from lstmexp.measure import check_thread_request, thread_budget, thread_candidates, usable_cores
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, run_trial
+from lstmexp.trial.run import TrialParams, run_trial
 
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
 

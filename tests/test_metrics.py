@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmexp.metrics import Spreads
+from lstmexp.trial.metrics import Spreads
 
 
 class Run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lstmexp.model import LSTMForecaster, WindowNormalized
+from lstmexp.training.model import LSTMForecaster, WindowNormalized
 
 
 def forecaster() -> LSTMForecaster:

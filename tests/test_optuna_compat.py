@@ -1,4 +1,4 @@
-"""lstmexp/optuna_compat.py against the installed Optuna: the checked version, and each function on real studies."""
+"""The Optuna door (lstmexp/storage/optuna_compat.py) against the installed Optuna, on real studies."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import TrialState
 from packaging.specifiers import SpecifierSet
 
-from lstmexp import optuna_compat as compat
+from lstmexp.storage import optuna_compat as compat
 
 
 def test_installed_optuna_is_the_version_the_compat_module_was_checked_against():
     checked = SpecifierSet(",".join(compat.CHECKED_OPTUNA))
     assert optuna.__version__ in checked, (
-        f"Optuna {optuna.__version__} is installed but lstmexp/optuna_compat.py was checked against "
+        f"Optuna {optuna.__version__} is installed but lstmexp/storage/optuna_compat.py was checked against "
         f"{checked}: re-check every function in that one file against the new Optuna's source (private "
         "attributes, the optimize logger name, the RDB tables, the journal format), run this test file, "
         "then widen CHECKED_OPTUNA"
@@ -85,6 +85,24 @@ def test_read_rdb_trials_declines_other_storages_and_unknown_schemas(tmp_path, m
     make_rdb_study(url)
     monkeypatch.setattr(compat, "VALUES_SQL", compat.VALUES_SQL.replace("value_type", "no_such_column"))
     assert compat.read_rdb_trials(optuna.storages.RDBStorage(url), "s") is None
+
+
+def test_constraint_values_are_read_from_the_tables_as_optuna_reads_them(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(study_name="s", storage=url)
+    trial = study.ask()
+    trial.set_constraint("max_memory", 12.5)  # Optuna 5: one system attribute per name
+    trial.set_constraint("min_samples_per_s", -3.0)
+    study.tell(trial, 1.0)
+    # older Optuna (constraints_func): one list
+    study.add_trial(optuna.trial.create_trial(value=2.0, system_attrs={"constraints": [1.0, -2.0]}))
+    rows = compat.read_rdb_trials(optuna.storages.RDBStorage(url), "s")
+    by_trial: dict[int, dict] = {}
+    for trial_id, key, value in rows.constraints:
+        by_trial.setdefault(trial_id, {})[key] = value
+    read = [compat.constraint_values(attrs) for _, attrs in sorted(by_trial.items())]
+    assert read == [t.constraints for t in study.trials]
+    assert read == [{"max_memory": 12.5, "min_samples_per_s": -3.0}, {"0": 1.0, "1": -2.0}]
 
 
 def test_importances_over_in_memory_trials_equal_optuna_on_a_stored_study():

@@ -1,4 +1,4 @@
-"""The live search display (issue 14, item 9): epoch, val loss so far, best so far, time left, elapsed time."""
+"""The live search display: epoch, val loss so far, best so far, time left, elapsed time."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import io
 import optuna
 from rich.console import Console
 
-from lstmexp.progress import SearchProgress, StudyEta, format_duration
-from lstmexp.train import EpochRecord
-from lstmexp.trial import TrialParams
+from lstmexp.cli.progress import SearchProgress, StudyEta, format_duration
+from lstmexp.training.loop import EpochRecord
+from lstmexp.trial.run import TrialParams
 
 
 class Clock:

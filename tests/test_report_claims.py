@@ -145,7 +145,7 @@ def test_rows_behind_each_verdict_are_the_per_stratum_medians():
 def test_c7_epochs_to_best_needs_trials_that_stopped_improving():
     still_improving = [make_trial(b, 8, best_epoch=4, epochs_run=4) for b in (16, 32, 64) for _ in range(2)]
     part = claims_of(still_improving)["C7"].parts[0]
-    # flat because the study cannot vary it: "not testable here", never "does not hold" (issue 11 item 5)
+    # flat because the study cannot vary it: "not testable here", never "does not hold"
     assert part.verdict == NOT_TESTABLE and "train more epochs" in part.note
     assert claims_of(still_improving)["C7"].verdict != FAILS
     converging = [make_trial(b, 8, best_epoch=int(2 * b / 16), epochs_run=10) for b in (16, 32, 64) for _ in range(2)]
@@ -154,7 +154,7 @@ def test_c7_epochs_to_best_needs_trials_that_stopped_improving():
 
 
 def test_contended_trials_are_left_out_of_speed_verdicts_and_counted():
-    """Issue 11 item 8: C5 from the quiet trials only, however wrong the busy ones' speeds are."""
+    """C5 from the quiet trials only, however wrong the busy ones' speeds are."""
     quiet_trials = grid_trials(lambda b, t, h: 100 * b / t, per_cell=1)
     # Busy trials with speeds that fall with batch size: counted, they would turn C5 around.
     busy = [make_trial(b, t, h, samples_per_s=1e6 / b, contended=True, contention_reason="load 3.0 on 2 cores")

@@ -1,4 +1,4 @@
-"""Configurations, not trials (issue 13 items 1, 3), warnings (issue 14 item 2) and noise (issue 11 item 5)."""
+"""Configurations, not trials, warnings and noise."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_every_reproduce_command_has_the_seed_and_every_searched_setting():
 
 
 def test_every_searched_parameter_reaches_tables_importance_and_recommendations():
-    """Issue 13 item 8: a search over train.lr and model.num_layers records and reports them."""
+    """A search over train.lr and model.num_layers records and reports them."""
     trials = [make_trial(b, 8, extra={"train.lr": lr, "model.num_layers": layers},
                          val_loss_best=0.1 + abs(lr - 0.001) * 50 + 0.01 * layers + 0.001 * b / 16,
                          samples_per_s=100.0 * b / layers)
@@ -147,7 +147,7 @@ def test_the_banner_names_the_commonest_reason_whatever_its_figures():
 
 
 def test_terminal_answer_first_and_fits_100_columns():
-    """Issue 14 item 3, with a 100-column rich Console."""
+    """The answer comes first and every line fits a 100-column rich Console."""
     trials = [make_trial(b, t, h, extra={"train.lr": lr}, val_loss_best=0.1 * b / t + lr, samples_per_s=10.0 * b)
               for b in (16, 64) for t in (8, 16) for h in (16, 32) for lr in (0.001, 0.003)]
     shape = outline(built(trials))
@@ -174,3 +174,52 @@ def test_a_budget_that_ended_the_study_is_said_first():
     text = render(outline(report), "table")
     assert text.index("the study's budget ended it: max_minutes 30 reached") < text.index("most accurate:")
     assert "budget" not in render(outline(built([make_trial(16, 8)])), "table")
+
+
+def test_a_pruned_seed_counts_at_its_last_val_loss_in_its_configurations_mean():
+    # batch 16: two lucky seeds (0.07, 0.09) and a third pruned at 0.42; batch 32: three steady seeds near 0.15
+    pruned = make_trial(16, 8, state="pruned", val_loss_best=0.40, val_loss_final=0.42, train_seed=2)
+    trials = [*seeds(16, [0.07, 0.09]), pruned]
+    trials += seeds(32, [0.14, 0.15, 0.16])
+    table = config_table(load_from_study(make_study(trials)).frame, PARAMS)
+    assert table["batch_size"].tolist() == [32, 16]
+    assert table["seeds"].tolist() == [3, 3] and table["pruned"].tolist() == [0, 1]
+    assert table["val_loss_best"].iloc[1] == pytest.approx((0.07 + 0.09 + 0.42) / 3)
+    assert table["trial"].iloc[1] in (0, 1)  # the representative is a completed seed, never the pruned one
+    report = built(trials + seeds(64, [0.9]))
+    assert "over 3 seeds" in report.recommendations[0].why
+    only_pruned = make_trial(128, 8, state="pruned", val_loss_best=0.01, val_loss_final=0.01)
+    ranked = config_table(load_from_study(make_study([*trials, only_pruned])).frame, PARAMS)
+    assert 128 not in ranked["batch_size"].tolist()
+
+
+def test_a_configuration_measured_once_that_outranks_a_fully_measured_one_is_flagged_and_the_rule_is_stated():
+    trials = seeds(16, [0.21]) + seeds(32, [0.24, 0.25, 0.26])
+    report = built(trials)
+    accurate = report.recommendations[0]
+    assert accurate.config["batch_size"] == 16
+    assert any("1 of the 3 seeds" in w and "--repeats 3" in w for w in accurate.warnings)
+    text = render(outline(report), "markdown")
+    assert "a pruned seed counts at its last val loss" in text
+    assert "1 of the 3 seeds" in text
+    steady = built(seeds(16, [0.21, 0.22, 0.23]) + seeds(32, [0.24, 0.25, 0.26]))
+    assert not any("seeds that configuration" in w for w in steady.recommendations[0].warnings)
+
+
+def test_the_report_says_the_share_of_trials_still_improving_at_their_last_epoch():
+    trials = [make_trial(16, 8, best_epoch=4, epochs_run=4), make_trial(32, 8, best_epoch=2, epochs_run=7),
+              make_trial(64, 8, best_epoch=8, epochs_run=8)]
+    text = render(outline(built(trials)), "markdown")
+    assert "2 of 3 completed trials (67%) were still improving at their last epoch" in text
+    assert "-o train.epochs=16" in text
+
+
+def test_a_searched_float_reads_to_4_significant_figures_and_the_command_keeps_every_digit():
+    from lstmexp.report.answer import answer_of
+
+    lr = 0.002885652688254664
+    report = built([make_trial(16, 8, extra={"train.lr": lr}), make_trial(32, 8, extra={"train.lr": 0.001},
+                                                                            val_loss_best=0.9)])
+    pick = answer_of(report).picks[0]
+    assert "train.lr=0.002886" in pick.setting and str(lr) not in pick.setting
+    assert f"train.lr={lr}" in pick.command

@@ -54,7 +54,7 @@ def page():
 
 
 def test_the_page_opens_with_the_answer_then_charts_then_collapsed_tables(page):
-    """Issue 14 item 1: recommendations + command, claim sentences, trade-off charts; tables after, collapsed."""
+    """Recommendations + command, claim sentences, trade-off charts; tables after, collapsed."""
     order = [page.index(marker) for marker in (
         "<h2>What to run", "lstmexp run --batch-size", "<h2>What the claims say", "C5 holds",
         "Accuracy vs speed vs memory", "Speed and memory against batch_size", "Speed and memory against time_step",
@@ -77,5 +77,5 @@ def test_charts_are_interactive_offline_and_plotly_js_is_inline_once(page):
     assert "trial 1" in page and "batch_size=" in page  # hover text names trial and configuration
     assert "contended (speed unreliable)" in page  # contended trials drawn apart
     assert "hidden_size=16 held fixed" in page  # line plots say what they hold fixed
-    assert '"texttemplate":"%{z:.3g}"' in page  # heatmap cells carry their numbers
+    assert '"texttemplate":"%{z:.4g}"' in page  # heatmap cells carry their numbers (4 significant figures)
     assert '"text":["#' in page  # Pareto points labelled with their trial number

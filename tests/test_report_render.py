@@ -63,7 +63,7 @@ def test_people_see_mib_a_spread_in_percent_and_short_headers():
 
 
 def test_speed_carries_the_significant_figures_its_spread_allows():
-    """Issue 11 item 5: no 1.384e+04 next to 3484; a ±10% speed shows 2 figures, a ±1% one 3."""
+    """No 1.384e+04 next to 3484; a ±10% speed shows 2 figures, a ±1% one 3."""
     frame = pd.DataFrame({"samples_per_s": [13843.7, 3484.2, 12.345], "samples_per_s_spread": [0.12, 0.01, None],
                           "val_loss_best": [0.012345, 1.5e-5, 2.0]})
     shown = for_people(frame)
@@ -106,3 +106,35 @@ def test_report_study_builds_the_outline_once_for_every_output(tmp_path, monkeyp
     assert text.startswith("# lstmexp report: known")
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count("<details><summary>") == len(built[0].sections)  # every section, once, collapsed
+
+
+def test_the_default_terminal_report_fits_two_screens_and_says_each_claim_once(report):
+    shape = outline(report)
+    brief = render(shape, "table", detail=False)
+    lines = brief.splitlines()
+    assert len(lines) <= 80 and max(len(line) for line in lines) <= TERMINAL_WIDTH
+    assert "Trade-offs by batch_size" not in brief and "more: --detail" in brief
+    assert "Trade-offs by batch_size" in render(shape, "table", detail=True)
+    for claim in report.claims:
+        said = [line for line in lines if line.startswith(f"{claim.code} ")]
+        assert len(said) == 1, claim.code  # one sentence, no table row or footnote repeating it
+        if claim.verdict == "not enough data":
+            assert said[0].startswith(f"{claim.code} has not enough data")  # the table's words
+
+
+def test_terminal_tables_never_break_a_number_or_a_word():
+    from rich.console import Console
+
+    from lstmexp.report.terminal import section_table
+
+    frame = pd.DataFrame({"goal": ["fastest within 10% of the best loss", "most accurate"],
+                          "note": ["incomparably", "ok"], **{f"figure_{i}": [123456.789, 0.001234] for i in range(8)}})
+    console = Console(width=TERMINAL_WIDTH, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(section_table(frame))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= TERMINAL_WIDTH
+    shown = [f"figure_{i}" for i in range(8) if f"figure_{i}" in text.splitlines()[0]]
+    assert 0 < len(shown) < 8 and "not shown at 100 columns: figure_" in text  # folded, and said so
+    assert text.count("123,500") == len(shown) and text.count("0.001234") == len(shown)  # numbers whole
+    words = {word for line in text.splitlines() for word in line.split()}
+    assert {"fastest", "within", "best", "loss", "accurate"} <= words  # wrapped at spaces, never inside a word

@@ -61,6 +61,7 @@ def test_out_writes_html_with_embedded_plots_markdown_and_pngs(cli, workdir):
     result = cli("report", "--storage", url, "--format", "markdown", "--out", str(workdir / "out"))
     assert result.code == 0, result.err
     out = workdir / "out"
+    assert result.out == f"report written to {out}/report.html (and report.md, report.json, *.csv, plots/)\n"
     pngs = sorted(p.name for p in (out / "plots").iterdir())
     assert pngs == ["grad_norm_by_time_step.png", "learning_curves.png", "pareto.png", "peak_memory_by_batch.png",
                     "samples_per_s_by_batch.png", "val_loss_heatmap.png"]
@@ -132,7 +133,7 @@ def test_report_never_imports_torch(workdir):
     url = stored(workdir)
     code = (
         "import sys\n"
-        "from lstmexp.cli import main\n"
+        "from lstmexp.cli.main import main\n"
         f"try:\n    main(['report', '--storage', {url!r}, '--format', 'json'])\n"
         "except SystemExit as e:\n    assert e.code == 0, e.code\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
@@ -140,3 +141,16 @@ def test_report_never_imports_torch(workdir):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"study": "known"' in done.stdout
+
+
+def test_compare_shows_two_studies_side_by_side_and_a_typo_gets_a_suggestion(cli, workdir):
+    url = stored(workdir)
+    stored(workdir, name="other", url=url)
+    both = cli("compare", "known", "other", "--storage", url)
+    assert both.code == 0, both.err
+    assert both.out.startswith("lstmexp comparison: known vs other")
+    assert both.out == cli("report", "--study", "known", "--study", "other", "--storage", url).out
+    one = cli("compare", "known", "--storage", url)
+    assert one.code == 2 and "lstmexp report --study known" in one.err
+    typo = cli("comapre", "known", "other")
+    assert typo.code == 2 and "Did you mean 'compare'?" in typo.err

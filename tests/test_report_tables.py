@@ -10,12 +10,12 @@ import optuna
 import pandas as pd
 import pytest
 
-from lstmexp.optuna_compat import read_rdb_trials
 from lstmexp.report.build import build_report, tradeoff_table
 from lstmexp.report.load import load_from_rdb, load_from_study
 from lstmexp.report.pareto import pareto_front, pareto_mask
 from lstmexp.report.recommend import recommend, spec_overrides
 from lstmexp.spec import ExperimentSpec, load_spec
+from lstmexp.storage.optuna_compat import read_rdb_trials
 from lstmexp.units import MIB
 from tests.report_studies import make_study, make_trial
 
@@ -126,8 +126,8 @@ def test_optional_metrics_get_their_own_tradeoff_table_only_when_recorded():
 
 
 def test_loader_falls_back_to_get_trials_when_the_schema_is_unknown(tmp_path, monkeypatch):
-    import lstmexp.optuna_compat as compat
     import lstmexp.report.load as load
+    import lstmexp.storage.optuna_compat as compat
 
     url = f"sqlite:///{tmp_path}/s.db"
     make_study([make_trial(16, 8), make_trial(32, 8)], storage=url)
@@ -140,12 +140,12 @@ def test_loader_falls_back_to_get_trials_when_the_schema_is_unknown(tmp_path, mo
 
 
 def test_the_sqlite_file_reader_needs_no_optuna_and_matches_the_standard_reader(tmp_path):
-    """Issue 14 item 3: the report's read-only path opens the file itself, without Optuna's storage."""
+    """The report's read-only path opens the file itself, without Optuna's storage."""
     import subprocess
     import sys
 
-    from lstmexp.optuna_compat import read_sqlite_study
     from lstmexp.report.load import load_sqlite
+    from lstmexp.storage.optuna_compat import read_sqlite_study
 
     path = tmp_path / "s.db"
     trials = [make_trial(b, 8, extra={"train.lr": lr, "normalization": norm}, val_loss_best=0.1 * b)

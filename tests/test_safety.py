@@ -10,8 +10,8 @@ import pytest
 
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
-from lstmexp.storage import mask_url
-from lstmexp.trial_record import trial_figures
+from lstmexp.storage.urls import mask_url
+from lstmexp.trial.record import trial_figures
 from tests.conftest import needs_postgres
 
 REPO = Path(__file__).resolve().parents[1]

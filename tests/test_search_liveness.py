@@ -13,7 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import count_done
-from lstmexp.storage import load_existing_study
+from lstmexp.storage.urls import load_existing_study
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:

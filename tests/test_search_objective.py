@@ -7,10 +7,10 @@ from optuna.trial import TrialState
 
 from lstmexp.errors import SpecError
 from lstmexp.search import run_search
-from lstmexp.storage import load_existing_study
-from lstmexp.trial_record import trial_figures
+from lstmexp.storage.urls import load_existing_study
+from lstmexp.trial.record import trial_figures
 from tests.search_specs import journal, tiny, trials_of
-from tests.test_trial import raise_oom_in_forward
+from tests.test_trial import make_trials_diverge, raise_oom_in_forward
 
 
 def test_two_objectives_give_a_pareto_study_and_pruning_there_is_refused(tmp_path):
@@ -80,7 +80,8 @@ def test_forced_oom_and_divergence_are_recorded_while_the_study_finishes(tmp_pat
         assert trial.params["time_step"] in (4, 8) and isinstance(figures["peak_mem_bytes"], int)
     monkeypatch.undo()
 
-    summary = run_search(tiny("diverge", "train.lr=1e30"), url)
+    make_trials_diverge(monkeypatch)
+    summary = run_search(tiny("diverge"), url)
     assert summary.done == 3
     reasons = {trial_figures(t.user_attrs).get("failure_reason") for t in trials_of(url, "diverge")}
     assert reasons == {"diverged"}

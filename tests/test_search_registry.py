@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import optuna
 import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import run_search
-from lstmexp.storage import load_existing_study
-from lstmexp.trial_record import trial_figures
+from lstmexp.trial.record import trial_figures
 from tests.search_specs import journal, tiny, trials_of
 
 
@@ -46,7 +44,6 @@ def test_every_pruner_prunes_only_after_its_warm_up(tmp_path, pruner):
     for trial in trials:
         if trial.state != TrialState.PRUNED:
             assert trial.state == TrialState.COMPLETE and trial_figures(trial.user_attrs)["epochs_run"] == 4
-    assert isinstance(load_existing_study(url, f"p-{pruner}").pruner, optuna.pruners.BasePruner)
 
 
 def test_the_registries_serve_every_name_of_the_vocabulary():

@@ -6,7 +6,7 @@ import pytest
 
 from lstmexp.errors import SpecError
 from lstmexp.search import count_done, run_search
-from lstmexp.storage import load_existing_study
+from lstmexp.storage.urls import load_existing_study
 from tests.search_specs import journal, tiny
 
 

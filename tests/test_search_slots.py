@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lstmexp.search import run_search
-from lstmexp.trial_record import trial_figures
+from lstmexp.trial.record import trial_figures
 from tests.search_specs import journal, tiny, trials_of
 
 

@@ -10,7 +10,7 @@ import pytest
 from lstmexp.errors import SpecError
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
-from lstmexp.trial_record import trial_figures
+from lstmexp.trial.record import trial_figures
 from tests.search_specs import tiny, trials_of
 
 LR_AND_LAYERS = [
@@ -55,7 +55,7 @@ def test_a_search_over_lr_and_layers_records_them_in_params_config_and_reproduce
         ("search.space.train.lrr=[1e-3]", "search.space.train.lrr: unknown field"),
         ("search.space.train.seed=[1,2]", "search.space.train.seed cannot be searched"),
         ("search.space.data.scaling={low: 1, high: 2}", "search.space.data.scaling: not a number"),
-        ("search.space.model.num_layers={low: 1.5, high: 3}", "search.space.model.num_layers: Input should be"),
+        ("search.space.model.num_layers={low: 1.5, high: 3}", "num_layers: low 1.5 is not a whole number"),
     ],
 )
 def test_a_bad_bound_on_a_searched_field_is_one_line_naming_it(override, words):

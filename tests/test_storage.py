@@ -1,4 +1,4 @@
-"""lstmexp.storage: storage URLs are checked before anything is opened."""
+"""lstmexp.storage.urls: storage URLs are checked before anything is opened."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from lstmexp.errors import StorageError
 
 
 def test_journal_urls_are_checked(tmp_path):
-    from lstmexp.storage import open_storage
+    from lstmexp.storage.urls import open_storage
 
     with pytest.raises(StorageError, match="three slashes"):
         open_storage("journal://x.journal", create=True)
@@ -23,7 +23,7 @@ def test_journal_urls_are_checked(tmp_path):
 def test_the_sqlite_path_without_a_parser_is_the_one_sqlalchemy_reads(url):
     from sqlalchemy.engine import make_url
 
-    from lstmexp.storage import sqlite_path
+    from lstmexp.storage.urls import sqlite_path
 
     database = make_url(url).database
     expected = None if not database or database == ":memory:" else Path(database.removeprefix("file:"))

@@ -1,4 +1,4 @@
-"""lstmexp/storage_server.py: Optuna's tables made in an empty server database, once, by processes started together."""
+"""lstmexp/storage/server.py: Optuna's tables made in an empty server database, once, by processes started together."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from lstmexp.errors import StorageError
-from lstmexp.storage import open_storage
-from lstmexp.storage_server import OPTUNA_ALL_TABLES, Tables, classify, table_names
+from lstmexp.storage.server import OPTUNA_ALL_TABLES, Tables, classify, table_names
+from lstmexp.storage.urls import open_storage
 from tests.conftest import create_database, drop_database, needs_postgres, new_database_name
 
 PROCESSES = 4

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from lstmexp.report.people import format_number
 from lstmexp.search import run_search
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR
-from lstmexp.storage import SPEC_ATTR, load_existing_study
+from lstmexp.storage.urls import SPEC_ATTR, load_existing_study
 from tests.search_specs import tiny
 
 
@@ -14,9 +15,9 @@ def test_studies_lists_each_study_with_trials_best_value_and_dates(tmp_path, cli
     run_search(tiny("second", "search.trials=1"), url)
     result = cli("studies", "--storage", url)
     assert result.code == 0, result.err
-    best = min(t.value for t in load_existing_study(url, "first").trials)
+    best = min(load_existing_study(url, "first").trials, key=lambda t: t.value)  # two configurations, one seed each
     first_line = next(line for line in result.out.splitlines() if "first" in line)
-    assert f"{best:.6g}"[:6] in first_line and " 2 " in first_line
+    assert f"{format_number(best.value)} over 1 seed (trial {best.number})" in first_line and " 2 " in first_line
     assert "second" in result.out
     assert cli("studies", "--storage", f"sqlite:///{tmp_path}/missing.db").code == 2
 

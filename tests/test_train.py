@@ -12,13 +12,13 @@ import pytest
 import torch
 from torch import nn
 
-import lstmexp.batches as batches_module
+import lstmexp.training.batches as batches_module
 from lstmexp.data import Series
 from lstmexp.measure import bf16_autocast_supported
-from lstmexp.model import LSTMForecaster, forward_steps
 from lstmexp.spec import load_spec
-from lstmexp.train import TrainConfig, train
-from lstmexp.trial import TrialParams
+from lstmexp.training.loop import TrainConfig, train
+from lstmexp.training.model import LSTMForecaster, forward_steps
+from lstmexp.trial.run import TrialParams
 
 CPU = torch.device("cpu")
 needs_bf16 = pytest.mark.skipif(
@@ -152,8 +152,24 @@ def test_bf16_autocast_holds_in_training_and_evaluation_for_both_sources(statefu
 def test_train_config_from_spec_takes_every_training_setting():
     spec = load_spec(None, ["data.horizon=3", "train.epochs=7", "train.lr=0.01", "train.weight_decay=0.1",
                             "train.grad_clip=2.0", "train.warmup_iters=4", "train.amp=bf16", "train.max_seconds=9",
-                            "train.max_samples=99", "train.stateful=true", "train.device=cpu"])
+                            "train.max_samples=99", "train.stateful=true", "train.device=cpu", "train.patience=2"])
     config = TrainConfig.from_spec(spec, TrialParams(batch_size=16, time_step=12, hidden_size=8), seed=5)
     assert config == TrainConfig(batch_size=16, time_step=12, epochs=7, lr=0.01, horizon=3, weight_decay=0.1,
                                  grad_clip=2.0, warmup_iters=4, seed=5, amp="bf16", max_seconds=9.0,
-                                 max_samples=99, stateful=True)
+                                 max_samples=99, stateful=True, patience=2)
+
+
+def test_early_stopping_ends_training_after_patience_epochs_without_a_better_val_loss():
+    series = sine_ramp(200)
+    # lr 0: the weights never move, so the val loss never improves after epoch 1
+    config = TrainConfig(batch_size=16, time_step=8, epochs=20, lr=0.0, warmup_iters=0, patience=3)
+    result = train(LSTMForecaster(2, 8, 1), series, config)
+    assert len(result.epochs) == 4 and result.best_epoch == 1 and result.patience_ran_out
+    assert not train(LSTMForecaster(2, 8, 1), series, replace(config, patience=None, epochs=6)).patience_ran_out
+
+
+def test_early_stopping_is_on_by_default_with_epochs_as_the_cap():
+    spec = load_spec(None, [])
+    config = TrainConfig.from_spec(spec, TrialParams(16, 8, 8), seed=0)
+    assert spec.train.patience == 5 and config.patience == 5 and config.epochs == spec.train.epochs >= 20
+    assert TrainConfig.from_spec(load_spec(None, ["train.patience=null"]), TrialParams(16, 8, 8), 0).patience is None

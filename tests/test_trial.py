@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-import lstmexp.trial as trial_module
+import lstmexp.trial.run as trial_module
 from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.measure import bf16_autocast_supported, lstm_training_flops_per_sample
 from lstmexp.spec import load_spec
-from lstmexp.trial import TrialParams, check_spec_runs, run_trial
+from lstmexp.trial.run import TrialParams, check_spec_runs, run_trial
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
@@ -73,7 +73,7 @@ def test_bf16_refusal_is_one_line_exit_2_and_writes_no_study(cli, workdir, no_bf
                  "-o", "search.space.time_step=[8]", "-o", "search.space.hidden_size=[8]", *args)
     assert result.code == 2
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and BF16_REFUSED in lines[0] and "use train.amp: none" in lines[0]
+    assert len(lines) == 1 and BF16_REFUSED in lines[0] and "use -o train.amp=null" in lines[0]
     assert "Traceback" not in result.err and result.out == ""
     assert not (workdir / "s.db").exists()
 
@@ -89,6 +89,23 @@ def raise_oom_in_forward(monkeypatch, from_batch: int) -> None:
                 raise torch.OutOfMemoryError(f"injected by the test at batch_size {params.batch_size}")
 
             model.forward = forward
+        return model
+
+    monkeypatch.setattr(trial_module, "build_model", building)
+
+
+def make_trials_diverge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every model predicts NaN, as one whose weights blew up would: its trial fails as diverged."""
+    build = trial_module.build_model
+
+    def building(spec, params, series):
+        model = build(spec, params, series)
+        forward = model.forward
+
+        def diverged(*args, **kwargs):
+            return forward(*args, **kwargs) * torch.tensor(float("nan"))
+
+        model.forward = diverged
         return model
 
     monkeypatch.setattr(trial_module, "build_model", building)

@@ -10,11 +10,11 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp import metric_names as names
 from lstmexp.report import load_trials
 from lstmexp.search import run_search
-from lstmexp.storage import load_existing_study
-from lstmexp.trial_record import SCHEMA_VERSION, SECTIONS, Failure, Identity, SplitErrors, trial_figures
+from lstmexp.storage.urls import load_existing_study
+from lstmexp.trial import names
+from lstmexp.trial.record import SCHEMA_VERSION, SECTIONS, Failure, Identity, SplitErrors, trial_figures
 from tests.search_specs import tiny
 
 FIXTURES = Path(__file__).parent / "fixtures"

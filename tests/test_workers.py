@@ -1,4 +1,4 @@
-"""lstmexp.workers: several processes on one study (journal file, PostgreSQL)."""
+"""lstmexp.search.workers: several processes on one study (journal file, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.search import count_done
-from lstmexp.storage import load_existing_study
-from lstmexp.trial_record import trial_figures
-from lstmexp.workers import run_workers, threads_per_worker
+from lstmexp.search.workers import run_workers, threads_per_worker
+from lstmexp.storage.urls import load_existing_study
+from lstmexp.trial.record import trial_figures
 from tests.conftest import needs_postgres
 from tests.search_specs import Lines, small, trained
 

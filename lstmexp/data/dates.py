@@ -1,5 +1,9 @@
 """The date column of a user's file: finding it, checking its order, and noticing gaps.
 
+Integer years (a column named year, or the column `data.time_column` names, holding whole numbers)
+are a yearly index, not nanoseconds since 1970; a year column beside a quarter or month column
+(1-4 / 1-12, or text such as "Q3") makes one period index of both (`calendar_index`).
+
 A date column is used whether or not `data.time_column` names it: unsorted or repeated dates would
 otherwise train without a word. Gaps are not errors (a model can still learn), but a user should
 know that windows run straight across them, so they come back as a note to print.
@@ -24,6 +28,56 @@ CALENDAR_STEPS = (("months", 28, 31, "M"), ("quarters", 89, 92, "Q"), ("years", 
 WEEKEND = 5  # pandas' day_of_week: Saturday is 5, Sunday 6
 FIXED_STEP_NAMES = {pd.Timedelta(seconds=1): "seconds", pd.Timedelta(minutes=1): "minutes",
                     pd.Timedelta(hours=1): "hours", pd.Timedelta(days=1): "days", pd.Timedelta(days=7): "weeks"}
+
+
+# Columns that are parts of a calendar date, by lower-case name; the part's name and its largest value.
+YEAR_NAMES = frozenset({"year", "yr"})
+PART_NAMES = {"quarter": ("quarter", 4), "qtr": ("quarter", 4), "q": ("quarter", 4),
+              "month": ("month", 12), "mon": ("month", 12), "m": ("month", 12)}
+PART_PATTERN = r"(\d+)\s*$"  # "Q3", "2", "M11": the trailing number
+
+
+def calendar_index(frame: pd.DataFrame, time_column: str | None) -> tuple[pd.DataFrame, str | None]:
+    """The frame with integer year (+ quarter or month) columns replaced by one date column, and its name.
+
+    Returns the frame unchanged (and `time_column`) when it holds no such columns.
+    """
+    year = year_column(frame, time_column)
+    if year is None:
+        return frame, time_column
+    part = next((c for c in frame.columns if str(c).lower() in PART_NAMES and c != year), None)
+    years = pd.to_numeric(frame[year], errors="coerce")
+    months = pd.Series(1, index=frame.index)
+    name = str(year)
+    if part is not None:
+        kind, largest = PART_NAMES[str(part).lower()]
+        numbers = pd.to_numeric(frame[part].astype(str).str.extract(PART_PATTERN)[0], errors="coerce")
+        if numbers.isna().any() or not numbers.between(1, largest).all():
+            row = int((numbers.isna() | ~numbers.between(1, largest)).to_numpy().argmax())
+            raise DataError(f"column {part!r} holds {frame[part].iloc[row]!r}, not a {kind} (1-{largest}); "
+                            "fix that value or rename the column if it is not part of the date")
+        months = (numbers - 1) * 3 + 1 if kind == "quarter" else numbers
+        name = f"{year}+{part}"
+    if years.isna().any():
+        row = int(years.isna().to_numpy().argmax())
+        raise DataError(f"year column {year!r} is empty or not a year at row {row + 1}; fill or drop that line")
+    dates = pd.to_datetime(pd.DataFrame({"year": years.astype("int64"), "month": months.astype("int64"), "day": 1}))
+    combined = frame.drop(columns=[c for c in (year, part) if c is not None])
+    combined.insert(0, name, dates)
+    return combined, name
+
+
+def year_column(frame: pd.DataFrame, time_column: str | None) -> str | None:
+    """The column of whole-number years: the named time column if it holds integers, else one named year."""
+    named = [c for c in frame.columns if str(c).lower() in YEAR_NAMES]
+    candidates = [time_column] if time_column is not None else named
+    for column in candidates:
+        if column not in frame.columns or not pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").dropna()
+        if not values.empty and (values == values.round()).all() and values.between(1, 9999).all():
+            return str(column)
+    return None
 
 
 def to_dates(values: pd.Series) -> pd.Series:

@@ -138,7 +138,7 @@ class EpisodeSeries:
     def sample_starts(self, split: str, time_step: int, horizon: int = 1) -> torch.Tensor:
         """Episode indices of `split` (one sample per episode)."""
         if horizon != 1:
-            raise DataError(f"the {self.task} task has one target per sequence: set data.horizon to 1, not {horizon}")
+            raise DataError(f"the {self.task} task has one target per sequence: set -o data.horizon=1, not {horizon}")
         if self.sequence_length is not None and time_step > self.sequence_length:
             raise DataError(
                 f"time_step={time_step} exceeds data.sequence_length={self.sequence_length}; "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lstmexp.data.dates import find_time_column, gap_note, parse_times
+from lstmexp.data.dates import calendar_index, find_time_column, gap_note, parse_times
 from lstmexp.data.dialect import dialect_hint, semicolon_hint
 from lstmexp.data.wording import file_line, plural
 from lstmexp.errors import DataError
@@ -83,9 +83,9 @@ def refuse_non_numeric(frame: pd.DataFrame, path: Path) -> None:
 def load_table(spec: DataSpec) -> Table:
     """Read `spec.path` and choose, check and order its columns and rows as the spec says."""
     if spec.path is None:
-        raise DataError("no data file to read: set data.path to a CSV or Parquet file")
+        raise DataError("no data file to read: set -o data.path=FILE (a CSV or Parquet file)")
     frame = read_table(spec.path)
-    time_column = spec.time_column or find_time_column(frame)
+    frame, time_column = calendar_index(frame, spec.time_column or find_time_column(frame))
     times = None
     if time_column is not None:
         check_columns(frame, [time_column], "data.time_column")
@@ -97,7 +97,7 @@ def load_table(spec: DataSpec) -> Table:
     check_numeric(frame, list(dict.fromkeys(features + targets)), spec.path)
     inputs, outputs = columns_for_mode(spec.mode, features, targets)
     used = list(dict.fromkeys(inputs + outputs))
-    values = fill_missing(frame[used].astype("float64"), spec.fill, spec.path)
+    values = fill_missing(frame[used].astype("float64"), spec.fill, spec.path, times)
     check_finite(values, spec.path)
     check_targets_vary(values, outputs, spec.path)
     bounds = split_rows(len(values), spec.split, times)
@@ -119,7 +119,7 @@ def numeric_columns(frame: pd.DataFrame, exclude: str | None, path: str) -> list
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != exclude]
     if not numeric:
         hint = dialect_hint(frame, path)
-        raise DataError(hint or f"{path} has no numeric columns; give data.features or fix the file")
+        raise DataError(hint or f"{path} has no numeric columns; give -o data.features=[a,b] or fix the file")
     return [str(c) for c in numeric]
 
 
@@ -172,14 +172,31 @@ def check_targets_vary(values: pd.DataFrame, targets: list[str], path: str) -> N
             )
 
 
-def fill_missing(values: pd.DataFrame, fill: str, path: str) -> pd.DataFrame:
+FILL_FIX = "-o data.fill=ffill (carry the last value), linear or time (interpolate between neighbours)"
+
+
+def fill_missing(values: pd.DataFrame, fill: str, path: str, times: pd.Series | None = None) -> pd.DataFrame:
+    """Missing values carried forward (ffill) or interpolated (linear: by row, time: by date), else refused.
+
+    Interpolation reads the next known value too: a gap just before a split boundary borrows one value
+    from the next split, as a user filling the file would.
+    """
     if fill == "ffill":
         values = values.ffill()
+    elif fill == "linear":
+        values = values.interpolate(method="linear", limit_area="inside")
+    elif fill == "time":
+        if times is None:
+            raise DataError("data.fill=time interpolates by date but the file has no time column; "
+                            "use -o data.fill=linear or name the date column with -o data.time_column=NAME")
+        dated = values.set_axis(pd.DatetimeIndex(times))
+        values = dated.interpolate(method="time", limit_area="inside").set_axis(values.index)
     missing = values.isna()
     if missing.any().any():
         row = int(missing.any(axis=1).to_numpy().argmax())
         count = int(missing.sum().sum())
-        fix = "the file starts with missing values: drop those rows" if fill == "ffill" else "set data.fill: ffill"
+        edges = "starts" if fill == "ffill" else "starts or ends"  # nothing before (or after) to fill from
+        fix = f"set {FILL_FIX}" if fill == "none" else f"the file {edges} with missing values: drop those rows"
         raise DataError(f"{plural(count, 'missing value')} in {path} (first at {file_line(path, row)}); {fix}")
     return values.reset_index(drop=True)
 

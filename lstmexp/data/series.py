@@ -90,8 +90,8 @@ class Series:
         # `bounds` (rows or dates already resolved) wins over the fractions in `split`.
         bounds = bounds or split_bounds(len(frame), split)
         columns = list(dict.fromkeys(input_columns + target_columns))
-        train_end = bounds["train"][1]
-        scaler = Scaler.fit(frame[columns].iloc[:train_end], scaling)
+        train_first, train_end = bounds["train"]
+        scaler = Scaler.fit(frame[columns].iloc[train_first:train_end], scaling)
         scaled = scaler.transform(frame[columns].to_numpy(dtype=np.float64)).astype(np.float32)
         input_index = [columns.index(c) for c in input_columns]
         target_index = [columns.index(c) for c in target_columns]
@@ -136,14 +136,28 @@ class Series:
     def sample_starts(self, split: str, time_step: int, horizon: int = 1) -> torch.Tensor:
         """First target row of every sample in `split` (a 1-D int64 tensor on the device)."""
         first, end = self.bounds[split]
-        earliest = max(first, time_step) if self.lookback else first + time_step
+        # val/test inputs may reach back; training windows stay inside the train rows (a shortened train
+        # split must not train on the rows before it)
+        earliest = max(first, time_step) if self.lookback and split != "train" else first + time_step
         last = end - horizon  # the last target row must stay inside the split
         if last < earliest:
-            raise DataError(
-                f"the {split} split has {end - first} rows, too few for time_step={time_step} "
-                f"+ horizon={horizon}; lower time_step or give the split more rows"
-            )
+            raise DataError(self.too_short(split, time_step, horizon))
         return torch.arange(earliest, last + 1, device=self.device)
+
+    def too_short(self, split: str, time_step: int, horizon: int) -> str:
+        """Why `split` holds no window of time_step + horizon rows, and every fix in the -o form."""
+        first, end = self.bounds[split]
+        rows = end - first
+        fixes = []
+        if not self.lookback and split != "train" and end - horizon >= max(first, time_step):
+            fixes.append("-o data.lookback=true (val/test windows may reach back into the previous split)")
+        longest = rows - horizon if not self.lookback or split == "train" else end - horizon
+        if longest >= 1:
+            fixes.append(f"a time_step of at most {longest} (--time-step {longest}, or "
+                         f"-o search.space.time_step=[...] with values up to {longest})")
+        fixes.append(f"a larger share for it (-o data.split.{split}=... with train + val + test summing to 1)")
+        return (f"the {split} split has {rows} rows, too few for time_step={time_step} + horizon={horizon}; "
+                f"fix: {'; or '.join(fixes)}")
 
     def batch(self, starts: torch.Tensor, time_step: int, horizon: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """Gather inputs (B, T, input_size) and targets (B, h, output_size) for the given sample starts."""

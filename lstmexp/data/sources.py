@@ -9,7 +9,7 @@ import pandas as pd
 
 from lstmexp.data.episodes import EPISODE_TASKS, EpisodeSeries
 from lstmexp.data.files import columns_for_mode, load_table, split_rows
-from lstmexp.data.series import Series
+from lstmexp.data.series import Series, split_bounds
 from lstmexp.data.synthetic import make_synthetic
 from lstmexp.errors import DataError
 
@@ -49,11 +49,14 @@ def load_series(spec: DataSpec, device: torch.device) -> Series | EpisodeSeries:
         frame, targets, inputs, bounds = table.frame, table.target_columns, table.input_columns, table.bounds
     else:
         if spec.time_column is not None:
-            raise DataError("built-in datasets have no time column: remove data.time_column (and split.dates)")
+            raise DataError("built-in datasets have no time column: remove data.time_column (and data.split.dates) "
+                            "from the spec")
         frame, targets = load_frame(spec)
         builtin_inputs = list(frame.columns)
         inputs, targets = columns_for_mode(spec.mode, builtin_inputs, spec.targets or targets)
         bounds = split_rows(len(frame), spec.split, None) if spec.split.rows is not None else None
+    if spec.train_last_rows is not None:
+        bounds = shortened(bounds or split_bounds(len(frame), split), spec.train_last_rows)
     return Series.from_frame(
         frame,
         target_columns=targets,
@@ -64,3 +67,12 @@ def load_series(spec: DataSpec, device: torch.device) -> Series | EpisodeSeries:
         lookback=spec.lookback,
         bounds=bounds,
     )
+
+
+def shortened(bounds: dict[str, tuple[int, int]], rows: int) -> dict[str, tuple[int, int]]:
+    """The train split cut to its last `rows` rows (a short series); val and test unchanged."""
+    first, end = bounds["train"]
+    if rows > end - first:
+        raise DataError(f"data.train_last_rows={rows} is more than the train split's {end - first} rows; "
+                        f"use -o data.train_last_rows={end - first} or fewer")
+    return {**bounds, "train": (end - rows, end)}

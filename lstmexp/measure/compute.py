@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from lstmexp.measure.device import Stopwatch
@@ -10,35 +12,75 @@ FLOAT32_BYTES = 4
 
 
 def estimate_activation_bytes(
-    batch_size: int, time_step: int, hidden_size: int, num_layers: int, input_size: int
+    batch_size: int,
+    time_step: int,
+    hidden_size: int,
+    num_layers: int,
+    input_size: int,
+    chunk: int = 1,
+    segments: int = 0,
+    sequences: int = 1,
 ) -> int:
-    """Analytic training-activation memory of an LSTM, float32.
+    """Analytic training-activation memory of an LSTM, float32, counting the steps that run.
 
-    Back-propagation keeps, per layer and time step and sample, the four gate activations plus the
+    Back-propagation keeps, per layer and LSTM step and sequence, the four gate activations plus the
     cell and hidden states (about 6·H floats), and the layer's input (I floats for the first layer,
-    H after). A lower bound on what autograd holds; the measured peak adds weights, optimizer
-    state, gradients and allocator overhead.
+    H after). With chunks of `chunk` > 1 steps the LSTM runs time_step/chunk steps on H-wide chunk
+    embeddings, and the embedding keeps the raw window (time_step·I floats); a segment head runs
+    `segments` more LSTM steps on H-wide inputs. `sequences`: LSTM sequences per window (the
+    channels, with channel independence). A lower bound on what autograd holds; the measured peak
+    adds weights, optimizer state, gradients and allocator overhead.
     """
-    per_step = 6 * hidden_size * num_layers + input_size + hidden_size * (num_layers - 1)
-    return batch_size * time_step * per_step * FLOAT32_BYTES
+    embedded = chunk > 1 or segments > 0
+    first_input = hidden_size if embedded else input_size
+    per_step = 6 * hidden_size * num_layers + first_input + hidden_size * (num_layers - 1)
+    per_sequence = time_step // chunk * per_step
+    if embedded:
+        per_sequence += time_step * input_size
+    per_sequence += segments * (6 * hidden_size * num_layers + hidden_size * num_layers)
+    return batch_size * sequences * per_sequence * FLOAT32_BYTES
+
+
+def lstm_step_flops(input_size: int, hidden_size: int, num_layers: int) -> int:
+    """Forward FLOPs of one LSTM step of every layer: the four gates cost 2·4H·(I + H) per layer
+    (a multiply and an add per weight; I is the input size for the first layer and H after)."""
+    return sum(2 * 4 * hidden_size * ((input_size if layer == 0 else hidden_size) + hidden_size)
+               for layer in range(num_layers))
 
 
 def lstm_training_flops_per_sample(
-    input_size: int, hidden_size: int, num_layers: int, time_step: int, output_size: int, horizon: int = 1
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    time_step: int,
+    output_size: int,
+    horizon: int = 1,
+    chunk: int = 1,
+    segment_head: bool = False,
+    sequences: int = 1,
 ) -> int:
-    """Training FLOPs for one sample (one window): forward plus backward.
+    """Training FLOPs for one sample (one window): forward plus backward, counting what runs.
 
-    Forward, per layer and time step, the four gates cost 2·4H·(I + H) (a multiply and an add per
-    weight; I is the input size for the first layer and H after); the head costs 2·H·(h·out) once.
-    Backward costs about twice the forward (gradients with respect to inputs and to weights), so
-    training is about 3× the forward. Element-wise gate nonlinearities are left out (O(H), not O(H²)).
+    Per step, the LSTM costs `lstm_step_flops`. Per step input (chunk 1): time_step steps on I-wide
+    rows and a linear head 2·H·(h·out) once. Chunked (chunk S > 1, or any segment head): an
+    embedding of 2·(S·I)·H per chunk, then time_step/S steps on H-wide embeddings. A segment head
+    runs ceil(h/S) more LSTM steps (one per output segment) each projected by 2·H·(S·out). With
+    channel independence a window is `sequences` one-channel sequences. Backward costs about twice
+    the forward (gradients with respect to inputs and to weights), so training is about 3× the
+    forward. Element-wise gate nonlinearities are left out (O(H), not O(H²)).
     """
-    forward = 0
-    for layer in range(num_layers):
-        layer_input = input_size if layer == 0 else hidden_size
-        forward += time_step * 2 * 4 * hidden_size * (layer_input + hidden_size)
-    forward += 2 * hidden_size * output_size * horizon
-    return 3 * forward
+    embedded = chunk > 1 or segment_head
+    steps = time_step // chunk
+    forward = steps * lstm_step_flops(hidden_size if embedded else input_size, hidden_size, num_layers)
+    if embedded:
+        forward += steps * 2 * chunk * input_size * hidden_size
+    if segment_head:
+        segments = math.ceil(horizon / chunk)
+        forward += segments * (lstm_step_flops(hidden_size, hidden_size, num_layers)
+                               + 2 * hidden_size * chunk * output_size)
+    else:
+        forward += 2 * hidden_size * output_size * horizon
+    return 3 * forward * sequences
 
 
 _peak_gflops: dict[tuple[str, int], float] = {}

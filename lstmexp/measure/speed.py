@@ -5,17 +5,21 @@ real batches are timed one by one, and the figure is the median block rate with 
 median): a burst of load hits one block, not the figure (the idea of torch.utils.benchmark's
 `blocked_autorange`, which times a fixed statement; here each step needs the next batch and changes
 the optimizer state, so the loop is our own). With two thread counts to compare, their blocks
-alternate (A B B A ...), so drift in the machine's load hits both alike.
+alternate (A B B A ...), so drift in the machine's load hits both alike. Each block is timed on the
+wall clock and on the calling thread's CPU clock; `lstmexp.measure.clocks` decides which figure stands.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from lstmexp.measure.clocks import ClockJudgement, judge_clocks
 from lstmexp.measure.contention import ContentionMeter, ContentionReading
 from lstmexp.measure.device import now
 from lstmexp.measure.threads import set_threads
@@ -30,33 +34,42 @@ FEWER_THREADS_MARGIN = 1.1  # more threads must be 10 % faster to be chosen: few
 
 @dataclass(frozen=True)
 class SpeedFigure:
-    samples_per_s: float  # median block rate
+    samples_per_s: float  # median wall-clock block rate (what thread counts are compared on)
     spread: float  # interquartile range / median of the block rates
     block_rates: tuple[float, ...]
     threads: int
     meter: ContentionMeter  # the probe's timed blocks; the trial adds its training to it
+    cpu_rates: tuple[float, ...] = ()  # samples per second of the calling thread's CPU time, per block
 
     @property
     def contention(self) -> ContentionReading:
         return self.meter.reading()
 
+    @property
+    def judgement(self) -> ClockJudgement:
+        """The figure that stands and its clock, judged on the machine's reading so far (training included)."""
+        # no CPU rates on a GPU, whose work is not the host thread's: the wall clock alone then
+        return judge_clocks(list(self.block_rates), list(self.cpu_rates) or None, self.threads, self.contention)
 
 
-def summarize(rates: list[float], threads: int, meter: ContentionMeter) -> SpeedFigure:
+def summarize(rates: list[float], threads: int, meter: ContentionMeter, cpu_rates: list[float]) -> SpeedFigure:
     median = statistics.median(rates)
     quartiles = statistics.quantiles(rates, n=4, method="inclusive") if len(rates) > 1 else [median] * 3
     spread = (quartiles[2] - quartiles[0]) / median if median > 0 else float("nan")
-    return SpeedFigure(median, spread, tuple(rates), threads, meter)
+    return SpeedFigure(median, spread, tuple(rates), threads, meter, tuple(cpu_rates))
 
 
-def timed_block(step: Step, steps: int, device: torch.device, meter: ContentionMeter) -> float:
-    """samples/s over `steps` steps, the device synchronised before each clock read."""
+def timed_block(step: Step, steps: int, device: torch.device, meter: ContentionMeter) -> tuple[float, float]:
+    """samples/s over `steps` steps on the wall clock (the device synchronised before each read) and on
+    the calling thread's CPU clock (nan on a GPU, whose work is not this thread's)."""
     meter.start()
-    began = now(device)
+    began, began_cpu = now(device), time.thread_time()
     samples = sum(step() for _ in range(steps))
-    seconds = now(device) - began
+    seconds, cpu_seconds = now(device) - began, time.thread_time() - began_cpu
     meter.stop()
-    return samples / seconds if seconds > 0 else float("nan")
+    wall = samples / seconds if seconds > 0 else float("nan")
+    cpu = samples / cpu_seconds if cpu_seconds > 0 and device.type == "cpu" else float("nan")
+    return wall, cpu
 
 
 def steps_per_block(training_steps: int, blocks: int) -> int:
@@ -85,6 +98,7 @@ def probe_speed(step: Step, device: torch.device, candidates: list[int], trainin
         step()
     per_block = steps_per_block(training_steps, BLOCKS * len(candidates))
     rates: dict[int, list[float]] = {threads: [] for threads in candidates}
+    cpu_rates: dict[int, list[float]] = {threads: [] for threads in candidates}
     meters = {threads: ContentionMeter(threads) for threads in candidates}
     current, dropped = candidates[0], set()
     for threads in block_order(candidates):
@@ -94,11 +108,13 @@ def probe_speed(step: Step, device: torch.device, candidates: list[int], trainin
             set_threads(threads)
             step()  # untimed: the thread pool resizes on its first parallel region
             current = threads
-        rates[threads].append(timed_block(step, per_block, device, meters[threads]))
+        wall, cpu = timed_block(step, per_block, device, meters[threads])
+        rates[threads].append(wall)
+        cpu_rates[threads].append(cpu)
         if losing(rates, threads, candidates[0]):
             dropped.add(threads)
     finalists = [t for t in candidates if t not in dropped]
-    figures = [summarize(rates[threads], threads, meters[threads]) for threads in finalists]
+    figures = [summarize(rates[t], t, meters[t], [r for r in cpu_rates[t] if math.isfinite(r)]) for t in finalists]
     best = figures[0]
     for figure in figures[1:]:
         if figure.samples_per_s > FEWER_THREADS_MARGIN * best.samples_per_s:

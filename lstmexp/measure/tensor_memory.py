@@ -4,7 +4,7 @@ Why the profiler's allocation events: `torch.profiler` with `profile_memory=True
 allocation and free of the CPU allocator with its size, in order, so their running sum is the live
 tensor bytes the step added, exactly, whatever the allocator caches or the OS pages in (the
 resident-set figure moves by MiB between processes for one configuration). Added to the tensors
-alive when the step starts (parameters and optimizer state; gradients are set to None first), its
+alive when the step starts (parameters, optimizer state and the batch; gradients are set to None first), its
 maximum is the step's peak: the same for every run and seed of a configuration, and it grows with
 batch_size and time_step exactly as the shapes say. The split: parameters, optimizer state and
 gradients from their tensors; activations = the bytes autograd saved for the backward pass (a
@@ -18,9 +18,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch.profiler import ProfilerActivity, profile
+
+if TYPE_CHECKING:
+    from lstmexp.training.batches import Batch
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,19 @@ def running_peak(events: list[tuple[int, int]]) -> int:
     return peak
 
 
-def measure_tensor_peak(model: torch.nn.Module, optimizer: torch.optim.Optimizer, step: Callable[[], int],
-                        device: torch.device) -> TensorPeak:
-    """Profile one training step (after warm-up: the optimizer state must exist) and return its peak."""
+def measure_tensor_peak(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
+                        step: Callable[[Batch], int], device: torch.device) -> TensorPeak:
+    """Profile one training step on `batch` (after warm-up: the optimizer state must exist) and return its peak.
+
+    The batch is made before profiling and counted whole (its inputs and targets are live through the
+    step): making it inside would count a new epoch's shuffle when the step falls where an epoch starts.
+    """
     if device.type != "cpu":
         return TensorPeak(None, None, None, None, None, f"tensor peak is measured on CPU; on {device.type} "
                           "peak_mem_bytes is the allocator's peak")
     optimizer.zero_grad(set_to_none=True)  # the step starts without gradients, as every training step does
     params = tensor_bytes(p for p in model.parameters())
+    held = tensor_bytes(t for t in batch[:2])
     state = optimizer_state_bytes(optimizer)
     param_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
@@ -86,7 +95,7 @@ def measure_tensor_peak(model: torch.nn.Module, optimizer: torch.optim.Optimizer
 
     with quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, \
             torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        step()
+        step(batch)
     events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     grads = tensor_bytes(p.grad for p in model.parameters() if p.grad is not None)
-    return TensorPeak(params + state + running_peak(events), params, grads, state, sum(saved.values()))
+    return TensorPeak(params + state + held + running_peak(events), params, grads, state, sum(saved.values()))

@@ -1,9 +1,10 @@
 """The answer a user came for, shown first by every format: what to run, and what the claims say.
 
-Banners (a study measured on a busy machine, a budget that ended the study), the recommended
-configurations with the exact command that reproduces each, the warnings that say what to do
-next, and one sentence per claim (holds / does not hold / mixed / not testable here, with the
-effect). Tables and detail follow in the sections (`sections.py`).
+Banners (a study measured on a busy machine, a budget that ended the study), what the constraints
+ruled out (and what to relax when nothing is left), the recommended configurations with the exact
+command that reproduces each, the warnings that say what to do next, and one sentence per claim
+(holds / does not hold / mixed / not testable here, with the effect). Tables and detail follow in
+the sections (`sections.py`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, NOT_TESTABLE, ClaimResult
-from lstmexp.report.configs import RANK_METRIC
+from lstmexp.report.configs import RANK_METRIC, seeds_phrase
+from lstmexp.report.feasible import feasibility_lines
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
 
+# The verdict in a sentence, in the words of the claims table (one wording for one verdict).
 VERDICT_WORDS = {HOLDS: "holds", FAILS: "does not hold", MIXED: "is mixed", NOT_TESTABLE: "is not testable here",
-                 NO_DATA: "is not testable here"}
+                 NO_DATA: "has not enough data"}
 
 
 @dataclass
@@ -43,12 +45,13 @@ class Answer:
     picks: list[Pick]
     verdicts: list[str]
     claims_note: str = ""
+    constraints: list[str] = field(default_factory=list)  # infeasible trials by constraint; what to relax
 
 
 def answer_of(report: Report) -> Answer:
     picks = [pick_of(rec, report.params) for rec in report.recommendations]
     verdicts = [verdict_sentence(c) for c in (*report.claims, *report.claims_best_lr)]
-    return Answer(banners(report), picks, verdicts, claims_note(report))
+    return Answer(banners(report), picks, verdicts, claims_note(report), feasibility_lines(report.feasibility))
 
 
 def banners(report: Report) -> list[str]:
@@ -70,7 +73,7 @@ def pick_of(rec: Any, params: list[str]) -> Pick:
     config = rec.config
     if config is None:
         return Pick(rec.goal, "none", "", rec.why, "")
-    setting = ", ".join(f"{p}={plain(config[p])}" for p in params if p in config and not is_missing(config[p]))
+    setting = ", ".join(f"{p}={shown(config[p])}" for p in params if p in config and not is_missing(config[p]))
     return Pick(rec.goal, setting, figures_of(config), rec.why, rec.command, list(rec.warnings))
 
 
@@ -81,6 +84,14 @@ def plain(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def shown(value: Any) -> Any:
+    """A searched value for reading: floats to 4 significant figures (the command keeps every digit)."""
+    from lstmexp.report.people import format_number
+
+    value = plain(value)
+    return format_number(value).replace(",", "") if isinstance(value, float) else value
+
+
 def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value))
 
@@ -89,14 +100,13 @@ def figures_of(config: dict[str, Any]) -> str:
     parts = []
     sd = config.get(f"{RANK_METRIC}_sd")
     spread = f" ± {sd:.2g}" if not is_missing(sd) else ""
-    seeds = int(config.get("seeds", 1))
-    parts.append(f"val loss {config[RANK_METRIC]:.4g}{spread} over {seeds} seed{'s' if seeds != 1 else ''}")
-    if not is_missing(config.get(SAMPLES_PER_S)):
-        parts.append(f"{config[SAMPLES_PER_S]:,.0f} samples/s")
-    if not is_missing(config.get(PEAK_MEM_BYTES)):
-        parts.append(f"{config[PEAK_MEM_BYTES] / MIB:,.1f} MiB peak")
-    if not is_missing(config.get(TEST_SKILL)):
-        parts.append(f"test skill {config[TEST_SKILL]:.3g}")
+    parts.append(f"val loss {config[RANK_METRIC]:.4g}{spread} {seeds_phrase({'seeds': 1, **config})}")
+    if not is_missing(config.get("samples_per_s")):
+        parts.append(f"{config['samples_per_s']:,.0f} samples/s")
+    if not is_missing(config.get("peak_mem_bytes")):
+        parts.append(f"{config['peak_mem_bytes'] / MIB:,.1f} MiB peak")
+    if not is_missing(config.get("test_skill")):
+        parts.append(f"test skill {config['test_skill']:.3g}")
     parts.append(f"reproduces trial {int(config['trial'])}")
     return ", ".join(parts)
 
@@ -105,7 +115,8 @@ def verdict_sentence(claim: ClaimResult) -> str:
     """'C5 holds: samples/s rises with batch_size (×1.9 per 2× batch_size, 95% CI 1.8–2.0).'"""
     words = VERDICT_WORDS.get(claim.verdict, claim.verdict)
     voting = [p for p in claim.parts if p.effect is not None]
-    notes = list(dict.fromkeys(p.note for p in claim.parts if p.note))
+    # Parts share notes (contended trials left out, which trials were chunked): each said once.
+    notes = list(dict.fromkeys(piece for p in claim.parts for piece in p.note.split("; ") if piece))
     if voting:
         effects = "; ".join(
             f"{p.statement}{'' if p.verdict == claim.verdict else f' ({p.verdict})'}: ×{p.effect.factor:.3g} "
@@ -117,7 +128,7 @@ def verdict_sentence(claim: ClaimResult) -> str:
 
 def answer_lines(answer: Answer) -> list[str]:
     """The answer as plain lines (terminal, Markdown)."""
-    lines = [*answer.banners]
+    lines = [*answer.banners, *answer.constraints]
     for pick in answer.picks:
         lines.append(f"{pick.goal}: {pick.setting}" + (f" ({pick.figures})" if pick.figures else ""))
         lines.append(f"  why: {pick.why}")

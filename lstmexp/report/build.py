@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.metric_names import (
+from lstmexp.report.claims import LR_PARAM, ClaimResult, evaluate_at_best_lr, evaluate_claims
+from lstmexp.report.configs import config_table, searched_params
+from lstmexp.report.feasible import INFEASIBLE, Feasibility, feasibility, feasible_trials, mark, unmet_reason
+from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banner, quiet, threads_used
+from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
+from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, observed_ranges, recommend
+from lstmexp.text import printable
+from lstmexp.trial.names import (
     ACHIEVED_GFLOPS,
     ACTIVATION_MEM_EST_BYTES,
-    CONTENDED,
     EPOCHS_RUN,
     EVAL_S_PER_EPOCH,
     FAILURE_REASON,
@@ -23,8 +29,6 @@ from lstmexp.metric_names import (
     PEAK_MEM_RESERVED_BYTES,
     SAMPLES_PER_S,
     TEST_ACCURACY,
-    TEST_MAE_UNITS,
-    TEST_MSE,
     TEST_SKILL,
     TIME_STEPS_PER_S,
     TIME_TO_TARGET_S,
@@ -33,12 +37,6 @@ from lstmexp.metric_names import (
     VAL_LOSS_BEST,
     WALL_S,
 )
-from lstmexp.report.claims import LR_PARAM, ClaimResult, evaluate_at_best_lr, evaluate_claims
-from lstmexp.report.configs import config_table, searched_params
-from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banner, quiet, threads_used
-from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
-from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, observed_ranges, recommend
-from lstmexp.text import printable
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -67,17 +65,18 @@ COST_METRICS = frozenset({
 })
 FINISHED = ("complete", "pruned")
 TRIAL_FIGURES = (
-    VAL_LOSS_BEST,
-    TEST_MSE,
-    TEST_MAE_UNITS,
-    TEST_SKILL,
-    SAMPLES_PER_S,
-    TRAIN_S_PER_EPOCH,
-    ITERATIONS_PER_EPOCH,
-    PEAK_MEM_BYTES,
-    PARAM_COUNT,
-    CONTENDED,
-    FAILURE_REASON,
+    "val_loss_best",
+    "test_mse",
+    "test_mae_units",
+    "test_skill",
+    "samples_per_s",
+    "train_s_per_epoch",
+    "iterations_per_epoch",
+    "peak_mem_bytes",
+    "param_count",
+    "contended",
+    INFEASIBLE,
+    "failure_reason",
 )
 # The batch_size × time_step matrices: figure -> completed only?
 MATRIX_METRICS = {VAL_LOSS_BEST: True, SAMPLES_PER_S: False, PEAK_MEM_BYTES: False}
@@ -86,9 +85,10 @@ TRADEOFF_CAPTION = (
     "median and interquartile range (iqr) per value; speed and memory over completed and pruned trials "
     "(both measured them; speed without contended trials), loss, skill and gradient norm over completed trials only"
 )
-# Study user attributes the search writes (issue 13): why a budget ended the study; lr searched per batch size.
+# Study user attributes the search writes: why a budget ended the study; lr searched per batch size.
 BUDGET_STOP_ATTR = "budget_stop"
 LR_COTUNED_ATTR = "lr_cotuned"
+DESIGN_ATTR = "claims_design"  # a claims study's design (lstmexp.search.claims_study writes it)
 
 
 @dataclass
@@ -114,6 +114,7 @@ class Report:
     configs: pd.DataFrame = field(default_factory=pd.DataFrame)  # configurations ranked by mean over seeds
     study_attrs: dict[str, Any] = field(default_factory=dict)
     claims_best_lr: list[ClaimResult] = field(default_factory=list)  # C5-C9 at each batch size's best lr
+    feasibility: Feasibility = field(default_factory=lambda: Feasibility({}))
 
     @property
     def contended(self) -> int:
@@ -150,14 +151,14 @@ def build_report(
     study_attrs: dict[str, Any] | None = None,
     distribution_json: dict[str, dict[str, Any]] | None = None,
 ) -> Report:
-    """`distributions` (Optuna's objects) or `distribution_json` (the same as stored, read without Optuna)
-    name the searched parameters; Optuna is imported only to compute importance."""
-    from lstmexp.report.importance import param_importances
-
+    """`distributions` (Optuna's objects) or `distribution_json` (as stored, read without Optuna) name the searched
+    parameters; picks, the front, the best trials and the configurations use feasible trials only (`feasible.py`)."""
     params = searched_params(trials, (distributions or distribution_json or ranges or {}).keys())
-    best = best_trials(trials, params)
-    configs = config_table(trials, params)
-    attrs = study_attrs or {}
+    trials, attrs = mark(trials), study_attrs or {}
+    feasible, allowed = feasible_trials(trials), feasibility(trials, spec or {})
+    best, configs = best_trials(feasible, params), config_table(feasible, params)
+    picks = recommend(feasible, spec or {}, within_pct, max_memory, params,
+                      ranges if ranges is not None else observed_ranges(trials, params), configs)
     return Report(
         study=printable(study_name),
         storage=storage,
@@ -170,20 +171,50 @@ def build_report(
         compute=compute_used(trials),
         failures=failure_counts(trials),
         matrices=matrices(trials),
-        pareto=trial_table(pareto_front(quiet(trials)[0]), params),
-        importance=param_importances(trials, distributions or as_objects(distribution_json or {}), params)
-        if importance else pd.DataFrame(),
-        claims=evaluate_claims(trials, params),
-        recommendations=recommend(trials, spec or {}, within_pct, max_memory, params,
-                                  ranges if ranges is not None else observed_ranges(trials, params), configs),
+        pareto=trial_table(pareto_front(quiet(feasible)[0]), params),
+        importance=importances(trials, distributions, distribution_json, params) if importance else pd.DataFrame(),
+        claims=claims_of(trials, params, attrs),
+        recommendations=explained(picks, unmet_reason(allowed)),
         curves={n: c for n, c in (curves or {}).items() if n in set(best["number"])},
         all_trials=trials,
         params=params,
         configs=configs,
         study_attrs=attrs,
-        claims_best_lr=evaluate_at_best_lr(trials, params) if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params
-        else [],
+        claims_best_lr=best_lr_claims(trials, params, attrs),
+        feasibility=allowed,
     )
+
+
+def importances(trials: pd.DataFrame, distributions: dict[str, BaseDistribution] | None,
+                distribution_json: dict[str, dict[str, Any]] | None, params: list[str]) -> pd.DataFrame:
+    """Optuna is imported only here, to compute importance."""
+    from lstmexp.report.importance import param_importances
+
+    return param_importances(trials, distributions or as_objects(distribution_json or {}), params)
+
+
+def best_lr_claims(trials: pd.DataFrame, params: list[str], attrs: dict[str, Any]) -> list[ClaimResult]:
+    """C5-C9 at each batch size's best lr, for lr co-tuned studies (a claims study's arms answer them itself)."""
+    if attrs.get(LR_COTUNED_ATTR) and LR_PARAM in params and DESIGN_ATTR not in attrs:
+        return evaluate_at_best_lr(trials, params)
+    return []
+
+
+def explained(picks: list[Recommendation], reason: str) -> list[Recommendation]:
+    """Empty picks say why (constraints left nothing) instead of 'no completed trial'."""
+    for pick in picks:
+        if reason and pick.config is None:
+            pick.why = reason
+    return picks
+
+
+def claims_of(trials: pd.DataFrame, params: list[str], attrs: dict[str, Any]) -> list[ClaimResult]:
+    """A claims study's C1..C14, each on its own arm; any other study's C5..C14 from all its trials."""
+    if DESIGN_ATTR in attrs:
+        from lstmexp.report.claims_table import design_claims
+
+        return design_claims(trials, attrs[DESIGN_ATTR])
+    return evaluate_claims(trials, params)
 
 
 def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:
@@ -229,6 +260,10 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
     table = finished.groupby(param).size().rename("trials").to_frame()
     is_complete = finished["state"] == "complete"
     table["complete"] = is_complete.groupby(finished[param]).sum()
+    if param == "time_step" and is_chunked(finished):
+        # which trials fed the window in chunks, and how many recurrent steps the LSTM ran
+        for column, label in (("chunk", "chunk"), ("lstm_steps", "T/S steps")):
+            table[label] = finished.groupby(param)[column].agg(distinct_values)
     busy = contended_mask(finished)
     if busy.any():
         table["contended trials"] = busy.groupby(finished[param]).sum()
@@ -236,8 +271,8 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
         values = pd.to_numeric(finished[metric], errors="coerce")
         if metric not in COST_METRICS:
             values = values.where(is_complete)  # NaN is skipped by median and quantile
-        if metric in SPEED_METRICS:
-            values = values.where(~busy)  # a busy machine's speed is left out (the count is shown)
+        if metric in SPEED_METRICS:  # a busy machine's speed is left out (the count is shown)
+            values = values.where(~contended_mask(finished, metric))
         grouped = values.groupby(finished[param])
         table[metric] = grouped.median()
         spread = grouped.quantile(0.75) - grouped.quantile(0.25)
@@ -246,19 +281,53 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
 
 
 def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """batch_size (rows) × time_step (columns): the median of each figure over its comparable trials."""
+    """batch_size (rows) × time_step (columns): the median of each figure over its comparable trials.
+
+    When some trials were chunked, a column is one time_step and chunk ("336 (S=24: 14 steps)"), so
+    chunked and per-step trials are never pooled in one cell.
+    """
     if not {"batch_size", "time_step", "state"} <= set(trials.columns):
         return {}
+    chunked = is_chunked(trials)
     tables = {}
     for metric in MATRIX_METRICS:
         if metric in trials.columns:
             data = population(trials, metric).dropna(subset=[metric])
-            data = quiet(data)[0] if metric in SPEED_METRICS else data
-            if not data.empty:
-                tables[metric] = data.pivot_table(
-                    index="batch_size", columns="time_step", values=metric, aggfunc="median"
-                )
+            data = quiet(data, metric)[0] if metric in SPEED_METRICS else data
+            if data.empty:
+                continue
+            if chunked:
+                data = data.assign(window=window_labels(data))
+            table = data.pivot_table(
+                index="batch_size", columns="window" if chunked else "time_step", values=metric, aggfunc="median"
+            )
+            if chunked:  # in window order (time_step, then chunk), not the labels' alphabetical order
+                order = data.sort_values(["time_step", "chunk"])["window"].drop_duplicates()
+                table = table[[label for label in order if label in table.columns]]
+            tables[metric] = table
     return tables
+
+
+def is_chunked(trials: pd.DataFrame) -> bool:
+    """Did any trial feed its window in chunks (chunk > 1, recorded per trial)?"""
+    if "chunk" not in trials.columns or "lstm_steps" not in trials.columns:
+        return False
+    return bool((pd.to_numeric(trials["chunk"], errors="coerce") > 1).any())
+
+
+def window_labels(trials: pd.DataFrame) -> pd.Series:
+    """'336 (S=24: 14 steps)' for a chunked trial, '336 (per step)' for the others."""
+    def label(row: pd.Series) -> str:
+        time_step, chunk = int(row["time_step"]), int(row["chunk"]) if pd.notna(row["chunk"]) else 1
+        return f"{time_step} (S={chunk}: {time_step // chunk} steps)" if chunk > 1 else f"{time_step} (per step)"
+
+    return trials.apply(label, axis=1)
+
+
+def distinct_values(values: pd.Series) -> str:
+    """'24, 48': the distinct values of a column, in order (the chunks a time_step was run with)."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna().astype(int)
+    return ", ".join(str(v) for v in sorted(set(numbers)))
 
 
 def compute_used(trials: pd.DataFrame) -> dict[str, float]:

@@ -30,16 +30,14 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.metric_names import (
+from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
+from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
+from lstmexp.trial.names import (
     BEST_EPOCH,
-    DEVICE,
     EPOCHS_RUN,
     FAILURE_REASON,
     GRAD_NORM_MAX,
     GRAD_NORM_MEAN,
-    HORIZON,
-    MODE,
-    NORMALIZATION,
     PEAK_MEM_BYTES,
     SAMPLES_PER_S,
     STATEFUL,
@@ -47,17 +45,19 @@ from lstmexp.metric_names import (
     TRAIN_S_PER_EPOCH,
     VAL_LOSS_BEST,
 )
-from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
-from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
 
 HOLDS, FAILS, MIXED, NO_DATA = "holds", "does not hold", "mixed", "not enough data"
 NOT_TESTABLE = "not testable here"
-# Claims about batch size whose answer depends on the learning rate (issue 13: tested at each batch size's best lr too).
+# Claims about batch size whose answer depends on the learning rate (tested at each batch size's best lr too).
 LR_CLAIMS = ("C5", "C6", "C7", "C8", "C9")
 LR_PARAM = "train.lr"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
 # Settings other engineers record on some studies; trials differing in them are never compared.
-CONTEXT_COLUMNS = (STATEFUL, MODE, HORIZON, NORMALIZATION, DEVICE, "dataset")
+# chunk, channels and head change what one time step costs and how far back the LSTM reaches, so a
+# chunked trial is only compared with trials chunked the same way (the chunk parts compare across chunks).
+CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset", "chunk", "channels", "head")
+# Claims about the time step: their notes say which trials were chunked.
+TIME_STEP_CLAIMS = ("C10", "C11", "C12")
 SMALL_BATCH = 8  # C8: "very small" batches
 SHORT_TIME_STEP = 32  # C12: the documents' 10, 20, 30, rounded up to the power of two lstmexp searches
 
@@ -106,6 +106,9 @@ class ClaimResult:
     parts: list[PartResult] = field(default_factory=list)
     experiment: str = ""
     context: str = ""  # what the test leaves out but the claim mentions (e.g. C5's out-of-memory end)
+    arm: str = ""  # the designed experiment's arm behind it (claims studies)
+    trials: int = 0  # trials behind the verdict (claims studies)
+    seeds: int = 0  # distinct seeds among them
 
 
 def log2_of(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
@@ -135,6 +138,27 @@ def needs_both(column: str, test: Callable[[pd.Series], pd.Series], what: str) -
     return check
 
 
+def is_chunk(values: pd.Series) -> pd.Series:
+    """Trials that fed the window in chunks (chunk > 1)."""
+    return pd.to_numeric(values, errors="coerce").fillna(1) > 1
+
+
+def chunk_note(data: pd.DataFrame) -> str:
+    """Which of the tested trials were chunked, and so how many steps their LSTM ran."""
+    if "chunk" not in data.columns or data.empty:
+        return ""
+    chunked = data[is_chunk(data["chunk"])]
+    if chunked.empty:
+        return "every trial ran per step (chunk 1)"
+    chunks = ", ".join(str(c) for c in sorted(set(pd.to_numeric(chunked["chunk"]).astype(int))))
+    steps = ""
+    if "lstm_steps" in chunked.columns:
+        counts = sorted(set(pd.to_numeric(chunked["lstm_steps"], errors="coerce").dropna().astype(int)))
+        steps = f", so the LSTM ran {', '.join(str(c) for c in counts)} steps (time_step/chunk)"
+    return f"{len(chunked)} of {len(data)} trials chunked (chunk {chunks}{steps}); chunks are compared only with " \
+           "the same chunk unless the statement is about the chunk"
+
+
 def stateful_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame[STATEFUL].astype(bool)] if STATEFUL in frame.columns else frame.iloc[0:0]
 
@@ -144,7 +168,7 @@ def some_converged(frame: pd.DataFrame) -> str | None:
     if {BEST_EPOCH, EPOCHS_RUN} <= set(frame.columns) and (frame[BEST_EPOCH] < frame[EPOCHS_RUN]).any():
         return None
     return ("every trial was still improving at its last epoch (best_epoch = epochs_run), so epochs to the best "
-            "cannot vary here: train more epochs (train.epochs) or use early stopping")
+            "cannot vary here: train more epochs with early stopping (-o train.epochs=40 -o train.patience=5)")
 
 
 def at_most(column: str, limit: int, others: str, statement: str, y: str, direction: str) -> Part:
@@ -191,6 +215,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C10", "A larger time step costs more computation per sample and slows training.", (
         Part("samples/s fall as time_step grows", SAMPLES_PER_S, "time_step", log2_of("time_step"), "down",
              False, "per 2× time_step"),
+        Part("chunks speed training: samples/s rise with the chunk length at the same time_step", "samples_per_s",
+             "chunk", log2_of("chunk"), "up", False, "per 2× chunk",
+             precondition=needs_both("chunk", is_chunk, "needs chunked and per-step trials (model.chunk)")),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C11", "A larger time step uses longer history but makes gradients vanish or explode.", (
         Part("best val loss falls as time_step grows (longer history helps)", VAL_LOSS_BEST, "time_step",
@@ -198,11 +225,15 @@ CLAIMS: tuple[Claim, ...] = (
         Part("largest gradient norm rises with time_step (exploding gradients)", GRAD_NORM_MAX, "time_step",
              log2_of("time_step"), "up", True, "per 2× time_step"),
     ), "experiments/time_step_sweep.yaml or experiments/adding.yaml"),
-    Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}).", (
+    Claim("C12", f"Prefer small time steps (10-30; here ≤{SHORT_TIME_STEP}); split long sequences into chunks.", (
         at_most("time_step", SHORT_TIME_STEP, "longer",
                 f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", VAL_LOSS_BEST,
                 "down"),
-    ), "experiments/time_step_sweep.yaml"),
+        Part("chunked trials reach a lower best val loss than per-step trials of the same time_step",
+             "val_loss_best", "chunk", indicator("chunked", lambda frame: is_chunk(frame["chunk"])), "down", True,
+             "chunked vs per step",
+             precondition=needs_both("chunk", is_chunk, "needs chunked and per-step trials (model.chunk)")),
+    ), "experiments/time_step_sweep.yaml with -o 'search.space.model.chunk=[1,4]'"),
     Claim("C13", "Short sequences: larger batch, smaller time step; long sequences: the reverse.", (),
           "studies of a short and a long series (experiments/etth1_s96.yaml, experiments/etth1_m24.yaml) "
           "compared with --study A --study B"),
@@ -218,12 +249,15 @@ CLAIMS: tuple[Claim, ...] = (
 
 def evaluate_claims(trials: pd.DataFrame, params: list[str] | None = None) -> list[ClaimResult]:
     """Every claim, other searched settings (`params`, default the three sizes) held equal."""
-    strata = tuple(dict.fromkeys((*(params or SEARCHED_PARAMS), *CONTEXT_COLUMNS)))
+    searched = params or SEARCHED_PARAMS
+    # a recorded setting that is also searched (chunk as model.chunk) is one stratum, not two
+    context = [c for c in CONTEXT_COLUMNS if f"model.{c}" not in searched]
+    strata = tuple(dict.fromkeys((*searched, *context)))
     return [evaluate_claim(claim, trials, strata) for claim in CLAIMS]
 
 
 def evaluate_at_best_lr(trials: pd.DataFrame, params: list[str]) -> list[ClaimResult]:
-    """C5-C9 on the trials at each batch size's best learning rate (lr co-tuned studies, issue 13)."""
+    """C5-C9 on the trials at each batch size's best learning rate (lr co-tuned studies)."""
     chosen = best_lr_trials(trials, [p for p in params if p != LR_PARAM])
     strata = tuple(dict.fromkeys((*[p for p in params if p != LR_PARAM], *CONTEXT_COLUMNS)))
     results = []
@@ -247,19 +281,27 @@ def best_lr_trials(trials: pd.DataFrame, others: list[str]) -> pd.DataFrame:
 
 def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] = SEARCHED_PARAMS) -> ClaimResult:
     parts = [evaluate_part(part, trials, strata) for part in claim.parts]
-    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
-    if not votes:
-        verdict = NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
-    elif all(v == HOLDS for v in votes):
-        verdict = HOLDS
-    elif all(v == FAILS for v in votes):
-        verdict = FAILS
-    else:
-        verdict = MIXED
+    if claim.code in TIME_STEP_CLAIMS:
+        for part, tested in zip(claim.parts, parts, strict=True):
+            note = chunk_note(part.subset(population(trials, part.completed_only)))
+            tested.note = "; ".join(n for n in (tested.note, note) if n)
+    verdict = combined_verdict(parts)
     result = ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
     if claim.code == "C5":  # "... up to the point where memory runs out": the out-of-memory failures
         result.context = out_of_memory_note(trials)
     return result
+
+
+def combined_verdict(parts: list[PartResult]) -> str:
+    """All voting parts hold -> holds, none holds -> does not hold, else mixed; parts without data do not vote."""
+    votes = [p.verdict for p in parts if p.verdict not in (NO_DATA, NOT_TESTABLE)]
+    if not votes:
+        return NOT_TESTABLE if any(p.verdict == NOT_TESTABLE for p in parts) else NO_DATA
+    if all(v == HOLDS for v in votes):
+        return HOLDS
+    if all(v == FAILS for v in votes):
+        return FAILS
+    return MIXED
 
 
 def out_of_memory_note(trials: pd.DataFrame) -> str:
@@ -285,9 +327,11 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
     data = part.subset(population(trials, part.completed_only))
     left_out = 0
     if part.y in SPEED_METRICS:  # a speed measured on a busy machine is noise, not evidence
-        data, left_out = quiet(data)
+        data, left_out = quiet(data, part.y)
     # Settings that vary among the trials, other than x itself: comparisons stay inside one value of each.
-    strata = [c for c in candidates if c != part.x and c in data.columns and data[c].nunique(dropna=False) > 1]
+    # (a recorded setting, e.g. chunk, is also the searched field model.chunk: both are x)
+    same_as_x = (part.x, f"model.{part.x}")
+    strata = [c for c in candidates if c not in same_as_x and c in data.columns and data[c].nunique(dropna=False) > 1]
     test = describe_test(part, strata)
     missing = next((c for c in (part.y, part.x) if c not in data.columns), None)
     reason = f"no {missing} recorded" if missing else part.precondition(data)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lstmexp.metric_names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 from lstmexp.report.build import Report
 from lstmexp.report.sections import Section, claim_sections, recommendation_section
+from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 
 COMPARED_METRICS = (SAMPLES_PER_S, PEAK_MEM_BYTES, VAL_LOSS_BEST)
 

@@ -4,7 +4,8 @@ A configuration is the set of searched values except the seed. Repeats and TPE's
 train one configuration with several seeds; ranking single trials would recommend the luckiest
 seed. Trials carry the search's `config` key when the study recorded it; older studies are
 grouped by all their searched parameters. Configurations are ranked by their mean best val loss
-over seeds, with the seed-to-seed standard deviation beside it.
+over every seed that ran (RANK_RULE), with the seed-to-seed standard deviation beside it: a pruned
+seed counts at its last val loss, so pruning a bad seed cannot flatter its configuration's mean.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.metric_names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL, VAL_LOSS_BEST
 from lstmexp.report.noise import contended_mask
-from lstmexp.reproduce import NORMALIZATION_PARAM
+from lstmexp.trial.names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
+from lstmexp.trial.reproduce import NORMALIZATION_PARAM
 
-RANK_METRIC = VAL_LOSS_BEST
+RANK_METRIC = "val_loss_best"
+PRUNED_METRIC = "val_loss_final"  # a pruned seed's figure: its last val loss, where it was stopped
+RANK_RULE = ("ranked by the mean best val loss over every seed that ran (a pruned seed counts at its last val "
+             "loss); a configuration with fewer seeds than the most-measured one is flagged, not trusted blindly")
 
 
 def searched_params(trials: pd.DataFrame, names: Iterable[str] = ()) -> list[str]:
@@ -56,37 +60,98 @@ def to_plain(value: Any) -> Any:
 
 
 def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
-    """Completed trials per configuration, best first: mean and sd of the best val loss over seeds.
+    """Configurations with a completed trial, best first: mean and sd of the val loss over every seed that ran.
 
-    Speed and memory are medians over the configuration's uncontended trials. `trial` is the
-    configuration's trial whose figure is closest to the mean (the one a reproduce command shows).
+    A pruned seed counts at its last val loss (`pruned` says how many). Speed and memory are medians
+    over the configuration's uncontended completed trials. `trial` is the configuration's completed
+    trial whose figure is closest to the mean (the one a reproduce command shows).
     """
-    columns = ["rank", *params, "seeds", RANK_METRIC, f"{RANK_METRIC}_sd", "trial"]
+    columns = ["rank", *params, "seeds", "pruned", RANK_METRIC, f"{RANK_METRIC}_sd", "trial"]
     if "state" not in trials.columns or RANK_METRIC not in trials.columns:
         return pd.DataFrame(columns=columns)
-    complete = trials[trials["state"] == "complete"].dropna(subset=[RANK_METRIC])
+    ran = seeds_that_ran(trials)
+    complete = ran[ran["state"] == "complete"]
     if complete.empty:
         return pd.DataFrame(columns=columns)
-    key = config_keys(complete, params)
-    losses = pd.to_numeric(complete[RANK_METRIC], errors="coerce")
-    grouped = losses.groupby(key, sort=False)
-    distance = (losses - grouped.transform("mean")).abs()
+    key_all = config_keys(ran, params)
+    ran = ran[key_all.isin(set(key_all[complete.index]))]  # a configuration whose every seed was pruned is not ranked
+    key_all = key_all[ran.index]
+    losses = seed_losses(ran)
+    grouped = losses.groupby(key_all, sort=False)
+    key = key_all[complete.index]
+    distance = (losses[complete.index] - grouped.transform("mean")[complete.index]).abs()
     representative = distance.groupby(key, sort=False).idxmin()  # index label of each configuration's trial
+    order = list(representative.index)
     table = complete.loc[representative.to_numpy(), [p for p in params if p in complete.columns]]
     table = table.map(to_plain).reset_index(drop=True)
-    table["seeds"] = grouped.size().to_numpy()
-    table[RANK_METRIC] = grouped.mean().to_numpy()
-    table[f"{RANK_METRIC}_sd"] = grouped.std().to_numpy()  # NaN for one seed
+    table["seeds"] = grouped.size()[order].to_numpy()
+    table["pruned"] = (ran["state"] == "pruned").groupby(key_all, sort=False).sum()[order].to_numpy()
+    table[RANK_METRIC] = grouped.mean()[order].to_numpy()
+    table[f"{RANK_METRIC}_sd"] = grouped.std()[order].to_numpy()  # NaN for one seed
     table["trial"] = complete.loc[representative.to_numpy(), "number"].astype(int).to_numpy()
     busy = contended_mask(complete)
     for metric in (SAMPLES_PER_S, PEAK_MEM_BYTES, TEST_SKILL):
         if metric in complete.columns:
             values = pd.to_numeric(complete[metric], errors="coerce")
-            values = values.where(~busy) if metric == SAMPLES_PER_S else values
-            table[metric] = values.groupby(key, sort=False).median().to_numpy()
+            values = values.where(~busy) if metric == "samples_per_s" else values
+            table[metric] = values.groupby(key, sort=False).median()[order].to_numpy()
     table = table.sort_values(RANK_METRIC, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))
     return table
+
+
+def best_configuration(trials: pd.DataFrame, names: Iterable[str] = ()) -> dict[str, Any] | None:
+    """THE best configuration of a study (rank 1 of `config_table`) with its trial: what the report
+    recommends, `studies` lists, `predict` uses by default and the kept weights always include."""
+    table = config_table(trials, searched_params(trials, names))
+    return None if table.empty else {str(k): v for k, v in table.iloc[0].items()}
+
+
+def seeds_of(trials: pd.DataFrame, params: list[str], representatives: Iterable[int]) -> set[int]:
+    """The completed trials (every seed) of the configurations the given representative trials stand for."""
+    complete = trials[trials["state"] == "complete"]
+    keys = config_keys(complete, params)
+    numbers = complete["number"].astype(int)
+    wanted = set(keys[numbers.isin(set(representatives))])
+    return set(numbers[keys.isin(wanted)])
+
+
+def seeds_that_ran(trials: pd.DataFrame) -> pd.DataFrame:
+    """Completed trials with a best val loss and pruned trials with a last one: every seed that trained."""
+    complete = (trials["state"] == "complete") & pd.to_numeric(trials[RANK_METRIC], errors="coerce").notna()
+    pruned = (trials["state"] == "pruned") & seed_losses(trials).notna()
+    return trials[complete | pruned]
+
+
+def seed_losses(trials: pd.DataFrame) -> pd.Series:
+    """Each trial's figure in the ranking: its best val loss, or a pruned trial's last val loss."""
+    best = pd.to_numeric(trials[RANK_METRIC], errors="coerce")
+    if PRUNED_METRIC not in trials.columns:
+        return best.where(trials["state"] == "complete")
+    last = pd.to_numeric(trials[PRUNED_METRIC], errors="coerce")
+    return best.where(trials["state"] == "complete", last.where(trials["state"] == "pruned"))
+
+
+def fewer_seeds_note(table: pd.DataFrame) -> str:
+    """A warning when the first configuration had fewer seeds than a configuration it outranks."""
+    if len(table) < 2:
+        return ""
+    first = table.iloc[0]
+    most = int(table["seeds"].max())
+    if int(first["seeds"]) >= most:
+        return ""
+    fuller = table[table["seeds"] == most].iloc[0]
+    return (f"measured over {int(first['seeds'])} of the {most} seeds that configuration rank {int(fuller['rank'])} "
+            "has: its mean is less certain; re-run it with more seeds (lstmexp run ... --repeats "
+            f"{most}) before trusting the ranking")
+
+
+def seeds_phrase(row: Any) -> str:
+    """'over 3 seeds (1 pruned, at its last val loss)': how many seeds a configuration's mean is over."""
+    count = int(row["seeds"])
+    pruned = int(row.get("pruned", 0) or 0)
+    counted = f" ({pruned} pruned, at {'its' if pruned == 1 else 'their'} last val loss)" if pruned else ""
+    return f"over {count} {'seed' if count == 1 else 'seeds'}{counted}"
 
 
 def tie_note(table: pd.DataFrame) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lstmexp.metric_names import REPEATS
+from lstmexp.trial.names import REPEATS
 
 DRAWS = 1000
 SEED = 0

@@ -4,21 +4,27 @@ The same library Optuna's visualisation module draws with. Each function takes a
 a `Chart` or None when the study lacks the data. The first charts are the answer's trade-off
 plots (accuracy vs speed vs memory; speed and memory against batch_size and time_step); the rest
 go below the tables. Log axes are labelled with the searched values (2, 4, 8 ...), line plots say
-which hidden size they hold fixed, heatmap cells carry their numbers, Pareto points their trial
-number, and contended trials are drawn apart (or their count said where they are left out).
+which hidden size they hold fixed and every panel has its own legend, heatmap cells carry their
+numbers and the best is starred, Pareto points carry their trial number, a trial's train and val
+curves share one colour, and contended trials are flagged with a cross (never dropped from the
+trade-off chart; their count is said where they are left out).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from lstmexp.metric_names import CONTENDED, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED, VAL_LOSS_BEST
 from lstmexp.report.build import FINISHED, Report
 from lstmexp.report.noise import contended_mask, left_out_note, quiet
+from lstmexp.report.pareto import pareto_front
+from lstmexp.report.people import format_number
+from lstmexp.trial.names import CONTENDED, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED, VAL_LOSS_BEST
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -63,32 +69,35 @@ def tradeoff_chart(report: Report) -> Chart | None:
     if not wanted <= set(trials.columns) or trials.dropna(subset=list(wanted)).empty:
         return None
     trials = trials.dropna(subset=list(wanted))
-    calm, busy = trials[~contended_mask(trials)], trials[contended_mask(trials)]
-    memory = calm[PEAK_MEM_BYTES] / MIB if PEAK_MEM_BYTES in calm else None
+    busy = trials[contended_mask(trials)]
+    memory = trials["peak_mem_bytes"] / MIB if "peak_mem_bytes" in trials else None
     figure = go.Figure()
     figure.add_trace(go.Scatter(
-        x=calm[SAMPLES_PER_S], y=calm[VAL_LOSS_BEST], mode="markers", name="trials",
+        x=trials["samples_per_s"], y=trials["val_loss_best"], mode="markers", name="trials (colour: peak MiB)",
         marker={"color": memory, "colorscale": "Viridis", "size": 8, "opacity": 0.75,
                 "colorbar": {"title": "peak MiB"} if memory is not None else None},
-        hovertext=hover_text(calm, report.params), hoverinfo="text"))
-    front = report.pareto
+        hovertext=hover_text(trials, report.params), hoverinfo="text"))
+    # The front over uncontended trials; when contention flags leave none, over every trial, flagged.
+    front = report.pareto if not report.pareto.empty else pareto_front(trials)
     if not front.empty:
+        flagged = "" if not report.pareto.empty else " (over contended speeds)"
         figure.add_trace(go.Scatter(
-            x=front[SAMPLES_PER_S], y=front[VAL_LOSS_BEST], mode="markers+text", name="Pareto front",
+            x=front["samples_per_s"], y=front["val_loss_best"], mode="markers+text", name="Pareto front" + flagged,
             text=[f"#{int(n)}" for n in front["number"]], textposition="top center",
             marker={"size": 14, "color": "rgba(0,0,0,0)", "line": {"color": "red", "width": 2}},
             hovertext=hover_text(front, report.params), hoverinfo="text"))
     if not busy.empty:
         figure.add_trace(go.Scatter(
-            x=busy[SAMPLES_PER_S], y=busy[VAL_LOSS_BEST], mode="markers", name="contended (speed unreliable)",
-            marker={"symbol": "x", "color": "grey", "size": 8}, hovertext=hover_text(busy, report.params),
-            hoverinfo="text"))
+            x=busy["samples_per_s"], y=busy["val_loss_best"], mode="markers", name="contended (speed unreliable)",
+            marker={"symbol": "x-thin", "color": "black", "size": 10, "line": {"width": 1.5}},
+            hovertext=hover_text(busy, report.params), hoverinfo="text"))
     figure.update_xaxes(title="samples/s (training, log scale)", type="log", exponentformat="none",
                         tickformat=",")
     figure.update_yaxes(title="best val loss (lower is better)")
     figure.update_layout(legend={"orientation": "h", "y": -0.2})
     return Chart("tradeoff", "Accuracy vs speed vs memory (completed trials)",
-                 "down and right is better; colour is peak memory; labelled points (#trial) form the Pareto front",
+                 "down and right is better; colour is peak memory; labelled points (#trial) form the Pareto front; "
+                 "a cross flags a trial whose speed was measured on a busy machine",
                  figure)
 
 
@@ -114,6 +123,10 @@ def against_chart(report: Report, x: str, per: str) -> Chart | None:
     for column, (metric, label, scale) in enumerate(panels, start=1):
         add_lines(figure, trials, x, per, metric, scale, column)
         figure.update_yaxes(title=label, type="log", exponentformat="none", tickformat=",", row=1, col=column)
+        # each panel its own legend, under it (plotly's legend, legend2, ...)
+        start = (column - 1) / len(panels)
+        figure.update_layout({legend_name(column): {"x": start, "y": -0.25, "orientation": "h",
+                                                    "title": {"text": f"{label}: {per}"}}})
     values = sorted(trials[x].dropna().unique())
     figure.update_xaxes(title=x, type="log", tickvals=values, ticktext=[str(v) for v in values])
     notes = [n for n in (held, left_out_note(left_out)) if n]
@@ -126,12 +139,35 @@ def add_lines(figure: Any, trials: pd.DataFrame, x: str, per: str, metric: str, 
     import plotly.graph_objects as go
 
     table = trials.pivot_table(index=x, columns=per, values=metric, aggfunc="median") / scale
-    for value in table.columns:
+    for index, value in enumerate(table.columns):
         line = table[value].dropna()
         figure.add_trace(go.Scatter(x=line.index, y=line.to_numpy(), mode="lines+markers", name=f"{per}={value}",
-                                    legendgroup=str(value), showlegend=column == 1,
+                                    legendgroup=str(value), legend=legend_name(column),
+                                    line={"color": colour(index)},
                                     hovertemplate=f"{x}=%{{x}}<br>{per}={value}<br>%{{y:,.4g}}<extra></extra>"),
                          row=1, col=column)
+
+
+def legend_name(column: int) -> str:
+    return "legend" if column == 1 else f"legend{column}"
+
+
+def colour(index: int) -> str:
+    import plotly.colors
+
+    palette = plotly.colors.qualitative.Plotly
+    return str(palette[index % len(palette)])
+
+
+def log_ticks(values: list[float]) -> tuple[list[float], list[str]]:
+    """Ticks at 1, 2, 5 × 10^k across the values, labelled in plain numbers (no stray minor digits)."""
+    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not finite:
+        return [], []
+    smallest, largest = min(finite), max(finite)
+    decades = range(math.floor(math.log10(smallest)), math.ceil(math.log10(largest)) + 1)
+    ticks = [m * 10.0**k for k in decades for m in (1, 2, 5) if smallest / 2 <= m * 10.0**k <= largest * 2]
+    return ticks, [format_number(t) for t in ticks]
 
 
 def heatmap_chart(report: Report) -> Chart | None:
@@ -140,14 +176,25 @@ def heatmap_chart(report: Report) -> Chart | None:
     table = report.matrices.get(VAL_LOSS_BEST)
     if table is None or table.size < 2:
         return None
+    z = table.to_numpy(dtype=float)
+    columns, rows = [f"T={c}" for c in table.columns], [str(i) for i in table.index]
+    # Viridis runs dark (low) to bright (high): the lowest loss, the best, is the darkest cell.
     figure = go.Figure(go.Heatmap(
-        z=table.to_numpy(dtype=float), x=[f"T={c}" for c in table.columns], y=[str(i) for i in table.index],
-        colorscale="Viridis", reversescale=True, texttemplate="%{z:.3g}", colorbar={"title": "val loss"},
+        z=z, x=columns, y=rows, colorscale="Viridis", texttemplate="%{z:.4g}",
+        colorbar={"title": "val loss (dark: lower, better)"},
         hovertemplate="batch_size=%{y}, time_step=%{x}<br>median best val loss %{z:.4g}<extra></extra>"))
+    best_row, best_column = divmod(int(np.nanargmin(z)), z.shape[1])
+    figure.add_trace(go.Scatter(
+        x=[columns[best_column]], y=[rows[best_row]], mode="markers+text", name="best (lowest val loss)",
+        text=["best"], textposition="top center", textfont={"color": "white"},
+        marker={"symbol": "star", "size": 18, "color": "white", "line": {"color": "black", "width": 1}},
+        hoverinfo="skip", showlegend=True))
     figure.update_xaxes(title="time_step", type="category")
     figure.update_yaxes(title="batch_size", type="category")
+    figure.update_layout(legend={"orientation": "h", "y": -0.2})
     return Chart("val_loss_heatmap", "Median best val loss: batch_size × time_step (completed trials)",
-                 "the darkest cell is the most accurate corner; empty cells had no trial", figure)
+                 "dark is accurate: the darkest cell, starred 'best', has the lowest loss; empty cells had no trial",
+                 figure)
 
 
 def curves_chart(report: Report) -> Chart | None:
@@ -158,15 +205,21 @@ def curves_chart(report: Report) -> Chart | None:
     if not curves:
         return None
     figure = go.Figure()
-    for number, curve in curves:
+    losses: list[float] = []
+    for index, (number, curve) in enumerate(curves):
         epochs = list(range(1, len(curve.get("val_loss", [])) + 1))
-        figure.add_trace(go.Scatter(x=epochs, y=curve.get("val_loss", []), name=f"trial {number} val", mode="lines"))
+        style = {"color": colour(index)}  # one colour per trial: its val and train curves read as a pair
+        figure.add_trace(go.Scatter(x=epochs, y=curve.get("val_loss", []), name=f"trial {number} val", mode="lines",
+                                    line=style, legendgroup=str(number)))
+        losses += list(curve.get("val_loss", []))
         if "train_loss" in curve:
             figure.add_trace(go.Scatter(x=epochs, y=curve["train_loss"], name=f"trial {number} train",
-                                        mode="lines", line={"dash": "dash"}))
+                                        mode="lines", line={**style, "dash": "dash"}, legendgroup=str(number)))
+            losses += list(curve["train_loss"])
+    ticks, labels = log_ticks(losses)
     figure.update_xaxes(title="epoch")
-    figure.update_yaxes(title="loss (scaled units)", type="log", exponentformat="none")
-    return Chart("learning_curves", "Learning curves of the best trials (solid: val, dashed: train)",
+    figure.update_yaxes(title="loss (scaled units, log scale)", type="log", tickvals=ticks, ticktext=labels)
+    return Chart("learning_curves", "Learning curves of the best trials (solid: val, dashed: train; one colour each)",
                  "a val curve still falling at the last epoch: train longer", figure)
 
 

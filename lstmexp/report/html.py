@@ -43,7 +43,7 @@ def escape(text: str) -> str:
 
 def answer_html(study: str, answer: Answer, several: bool) -> list[str]:
     suffix = f" ({escape(study)})" if several else ""
-    body = [f'<div class="banner">{escape(b)}</div>' for b in answer.banners]
+    body = [f'<div class="banner">{escape(b)}</div>' for b in (*answer.banners, *answer.constraints)]
     body.append(f"<h2>What to run{suffix}</h2>")
     for pick in answer.picks:
         body.append(f'<div class="pick"><h3>{escape(pick.goal)}: {escape(pick.setting)}</h3>')
@@ -100,6 +100,8 @@ def render_html(shape: Outline, images: dict[str, bytes] | None = None, interact
     body = [f"<h1>{title}</h1>", "<ul>", *[f"<li>{escape(line)}</li>" for line in shape.lines], "</ul>"]
     writer = ChartWriter()
     several = len(shape.answers) > 1
+    for section in shape.lead:  # a claims study opens with its one row per claim, shown open
+        body += [line.replace("<details>", "<details open>", 1) for line in section_html(section)]
     for study, answer in shape.answers:
         body += answer_html(study, answer, several)
     if interactive:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from lstmexp.report.answer import answer_of
 from lstmexp.report.build import Report
+from lstmexp.report.feasible import feasibility_document
 from lstmexp.report.outline import Outline
 
 
@@ -32,6 +33,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "threads_used": report.threads,
         "contended_trials": report.contended,
         "banners": answer_of(report).banners,
+        "feasibility": feasibility_document(report.feasibility),
         "configurations": records(report.configs),
         "recommendations": [
             {"goal": r.goal, "trial": to_builtins(r.trial), "configuration": to_builtins(r.config),
@@ -39,7 +41,7 @@ def report_document(report: Report) -> dict[str, Any]:
             for r in report.recommendations
         ],
         "claims_best_lr": [claim_document(c) for c in report.claims_best_lr],
-        # every figure each trial recorded (issue 3: units in the names), not just the table's columns
+        # every figure each trial recorded (units in the names), not just the table's columns
         "trials": records(report.all_trials if not report.all_trials.empty else report.trials),
         "curves": {str(number): curves for number, curves in report.curves.items()},
     }
@@ -48,7 +50,7 @@ def report_document(report: Report) -> dict[str, Any]:
 def claim_document(claim: Any) -> dict[str, Any]:
     return {
         "code": claim.code, "text": claim.text, "verdict": claim.verdict, "experiment": claim.experiment,
-        "context": claim.context,
+        "context": claim.context, "arm": claim.arm, "trials": claim.trials, "seeds": claim.seeds,
         "parts": [
             {"statement": p.statement, "verdict": p.verdict, "unit": p.unit, "test": p.test, "note": p.note,
              "effect": None if p.effect is None else to_builtins(vars(p.effect)), "rows": records(p.rows)}

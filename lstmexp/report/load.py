@@ -9,9 +9,10 @@ building FrozenTrial objects (`study.get_trials`) and then deep-copying and norm
 A SQLite file is read without Optuna at all (`load_sqlite`, through `optuna_compat.read_sqlite_study`):
 the read-only fast path of `lstmexp report`, which needs neither Optuna's storage machinery nor torch.
 
-Both decode each trial's attributes with the one reader (`lstmexp.trial_record.trial_figures`), so a
+Both decode each trial's attributes with the one reader (`lstmexp.trial.record.trial_figures`), so a
 trial written with the record and one written by an older lstmexp (a user attribute per figure) give
-the same columns. Per-epoch lists (`curve_` figures) are kept out of the frame, in `curves`.
+the same columns. Per-epoch lists (`curve_` figures) are kept out of the frame, in `curves`. Each
+constraint value a trial recorded (Optuna's `trial.constraints`) is a `constraint:NAME` column.
 Every path also gives each parameter's distribution as Optuna's JSON (`distribution_json`), from
 which the searched ranges and, when importance is computed, Optuna's distribution objects are made.
 """
@@ -25,12 +26,23 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lstmexp.optuna_compat import StoredStudy, StoredTrialRows, external_value, read_rdb_trials, searched_range
-from lstmexp.trial_record import split_curves, trial_figures
+from lstmexp.report.feasible import constraint_columns
+from lstmexp.storage.optuna_compat import (
+    StoredStudy,
+    StoredTrialRows,
+    constraint_values,
+    external_value,
+    read_rdb_trials,
+    searched_range,
+)
+from lstmexp.trial.record import split_curves, trial_figures
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import optuna
     from optuna.distributions import BaseDistribution
+    from optuna.trial import FrozenTrial
 
 BASE_COLUMNS = ["number", "state", "value", "duration_s"]
 
@@ -62,8 +74,13 @@ def load_trials_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def load_from_study(study: optuna.Study) -> LoadedTrials:
+    return load_frozen(study.get_trials(deepcopy=False))
+
+
+def load_frozen(trials: Sequence[FrozenTrial]) -> LoadedTrials:
+    """Trials already read (or held in memory), as the report reads them."""
     rows, curves, distributions = [], {}, {}
-    for trial in study.get_trials(deepcopy=False):
+    for trial in trials:
         row: dict[str, object] = {
             "number": trial.number,
             "state": trial.state.name.lower(),
@@ -74,6 +91,7 @@ def load_from_study(study: optuna.Study) -> LoadedTrials:
         distributions.update(trial.distributions)
         attrs, trial_curves = split_curves(trial_figures(trial.user_attrs))
         row.update(attrs)
+        row.update(constraint_columns(trial.constraints))
         if trial_curves:
             curves[trial.number] = trial_curves
         rows.append(row)
@@ -112,6 +130,7 @@ def load_from_rdb(stored: StoredTrialRows, with_objects: bool = True) -> LoadedT
         rows[trial_id].update(figures)
         if trial_curves:
             curves[trial_id] = trial_curves
+    add_constraints(stored.constraints, rows)
     objectives: dict[int, int] = defaultdict(int)
     for trial_id, _, value in stored.values:
         objectives[trial_id] += 1
@@ -123,6 +142,15 @@ def load_from_rdb(stored: StoredTrialRows, with_objects: bool = True) -> LoadedT
     objects = as_objects(distribution_json) if with_objects else {}
     return LoadedTrials(to_frame(list(rows.values())), {numbers[t]: c for t, c in curves.items()}, objects,
                         distribution_json)
+
+
+def add_constraints(system_attrs: list[tuple[int, str, Any]], rows: dict[int, dict[str, object]]) -> None:
+    """Each trial's constraint values as `constraint:NAME` columns (from its constraint system attributes)."""
+    by_trial: dict[int, dict[str, Any]] = defaultdict(dict)
+    for trial_id, key, value in system_attrs:
+        by_trial[trial_id][key] = value
+    for trial_id, found in by_trial.items():
+        rows[trial_id].update(constraint_columns(constraint_values(found)))
 
 
 def as_objects(distribution_json: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:

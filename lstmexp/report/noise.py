@@ -5,6 +5,10 @@ A trial whose speed was measured while the machine was not its own carries `cont
 verdict and speed recommendation. A speed figure is printed with as many significant figures as
 its relative spread (`samples_per_s_spread`) allows. Older studies without these attributes are
 read as uncontended, with the report's default 4 significant figures.
+
+`contended` judges the speed probe's figure, which a one-thread trial's own CPU clock can rescue on a
+busy machine (`lstmexp.measure.clocks`). Epoch timings are wall clock only: they are judged by the
+machine-wide flag (`machine_contended`) where a trial recorded it.
 """
 
 from __future__ import annotations
@@ -13,35 +17,31 @@ import math
 
 import pandas as pd
 
-from lstmexp.metric_names import (
-    CONTENDED,
-    CONTENTION_REASON,
-    SAMPLES_PER_S,
-    SAMPLES_PER_S_SPREAD,
-    SAMPLES_PER_S_TRAIN,
-    TIME_STEPS_PER_S,
-    TORCH_THREADS,
-    TRAIN_S_PER_EPOCH,
-)
+from lstmexp.trial.names import CONTENTION_REASON, SAMPLES_PER_S, TORCH_THREADS
 
-SPEED_METRICS = frozenset({SAMPLES_PER_S, TIME_STEPS_PER_S, TRAIN_S_PER_EPOCH, SAMPLES_PER_S_TRAIN})
-SPREAD_OF = {SAMPLES_PER_S: SAMPLES_PER_S_SPREAD}
+CONTENDED = "contended"
+MACHINE_CONTENDED = "machine_contended"
+WALL_ONLY_METRICS = frozenset({"train_s_per_epoch", "samples_per_s_train"})  # no thread clock behind them
+SPEED_METRICS = frozenset({"samples_per_s", "time_steps_per_s", "train_s_per_epoch", "samples_per_s_train"})
+SPREAD_OF = {"samples_per_s": "samples_per_s_spread"}
 # More than this share of contended trials: the whole study's speed figures get a banner.
 MOSTLY = 0.5
 DEFAULT_DIGITS = 4
 CONTENTION_FIX = ("fewer --workers, -o train.threads=1 (or a small number), or a quieter machine")
 
 
-def contended_mask(trials: pd.DataFrame) -> pd.Series:
-    """True for trials flagged contended (missing flag: not contended, as in studies before the flag)."""
-    if CONTENDED not in trials.columns:
+def contended_mask(trials: pd.DataFrame, metric: str | None = None) -> pd.Series:
+    """True for trials whose `metric` (default: the probe's samples/s) was measured on a busy machine
+    (missing flag: not contended, as in studies before the flag)."""
+    column = MACHINE_CONTENDED if metric in WALL_ONLY_METRICS and MACHINE_CONTENDED in trials.columns else CONTENDED
+    if column not in trials.columns:
         return pd.Series(False, index=trials.index)
-    return trials[CONTENDED].map(lambda v: v is True or v == 1 or v == "true").astype(bool)
+    return trials[column].map(lambda v: v is True or v == 1 or v == "true").astype(bool)
 
 
-def quiet(trials: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The trials whose speed figures count (not contended), and how many were left out."""
-    mask = contended_mask(trials)
+def quiet(trials: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame, int]:
+    """The trials whose speed figure `metric` counts (not contended), and how many were left out."""
+    mask = contended_mask(trials, metric)
     return trials[~mask], int(mask.sum())
 
 

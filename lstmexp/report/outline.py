@@ -23,13 +23,16 @@ class Outline:
     sections: list[Section]
     reports: list[Report]
     answers: list[tuple[str, Answer]] = field(default_factory=list)  # (study, its answer), shown first
+    lead: list[Section] = field(default_factory=list)  # shown before the answer: a claims study's claims table
 
 
 def outline(document: Report | Comparison) -> Outline:
     """The outline of one study's report, or of several studies side by side."""
     if isinstance(document, Report):
+        from lstmexp.report.claims_section import lead_sections
+
         return Outline(f"lstmexp report: {document.study}", summary_lines(document), report_sections(document),
-                       [document], [(document.study, answer_of(document))])
+                       [document], [(document.study, answer_of(document))], lead_sections(document))
     if isinstance(document, Comparison):
         names = " vs ".join(r.study for r in document.reports)
         lines = [f"[{r.study}] {line}" for r in document.reports for line in summary_lines(r)]

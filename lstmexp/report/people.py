@@ -14,7 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from lstmexp.metric_names import (
+from lstmexp.report.build import SPREAD_SUFFIX
+from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for
+from lstmexp.trial.names import (
     ACHIEVED_GFLOPS,
     CONTENDED,
     FAILURE_REASON,
@@ -31,8 +33,6 @@ from lstmexp.metric_names import (
     TRAIN_S_PER_EPOCH,
     VAL_LOSS_BEST,
 )
-from lstmexp.report.build import SPREAD_SUFFIX
-from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for
 from lstmexp.units import MIB
 
 # A relative spread recorded beside a figure (a fraction, e.g. 0.03 for ±3%).

@@ -15,11 +15,12 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from lstmexp.metric_names import GRAD_NORM_MAX, GRAD_NORM_MEAN, PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 from lstmexp.report.build import FINISHED, Report
 from lstmexp.report.noise import contended_mask, quiet
+from lstmexp.trial.names import GRAD_NORM_MAX, GRAD_NORM_MEAN, PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def heatmap_plot(report: Report) -> bytes | None:
         return None
     figure = new_figure("Median best val loss: batch_size × time_step (completed trials)")
     axes = figure.add_subplot()
-    image = axes.imshow(table.to_numpy(dtype=float), cmap="viridis_r", aspect="auto")
+    image = axes.imshow(table.to_numpy(dtype=float), cmap="viridis", aspect="auto")  # dark: lower loss, better
     axes.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
     axes.set_yticks(range(len(table.index)), [str(i) for i in table.index])
     axes.set(xlabel="time_step", ylabel="batch_size")
@@ -130,9 +131,12 @@ def heatmap_plot(report: Report) -> bytes | None:
     for row in range(values.shape[0]):  # each cell carries its number; empty cells (no trial) stay blank
         for column in range(values.shape[1]):
             if math.isfinite(values[row, column]):
-                axes.text(column, row, f"{values[row, column]:.3g}", ha="center", va="center", fontsize="small",
+                axes.text(column, row, f"{values[row, column]:.4g}", ha="center", va="center", fontsize="small",
                           color="white")
-    figure.colorbar(image, ax=axes, label="best val loss")
+    if np.isfinite(values).any():  # the best cell, starred as in the HTML chart
+        best_row, best_column = divmod(int(np.nanargmin(values)), values.shape[1])
+        axes.scatter([best_column], [best_row - 0.3], marker="*", s=120, color="white", edgecolors="black")
+    figure.colorbar(image, ax=axes, label="best val loss (dark: lower, better)")
     return png(figure)
 
 

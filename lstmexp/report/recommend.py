@@ -16,10 +16,18 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.metric_names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
-from lstmexp.report.configs import RANK_METRIC, config_table, tie_note
+from lstmexp.report.configs import (
+    RANK_METRIC,
+    config_table,
+    fewer_seeds_note,
+    searched_params,
+    seeds_of,
+    seeds_phrase,
+    tie_note,
+)
 from lstmexp.report.noise import left_out_note, quiet
-from lstmexp.reproduce import override_key, run_command
+from lstmexp.trial.names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
+from lstmexp.trial.reproduce import override_key, run_command
 from lstmexp.units import MIB
 
 REPRODUCED_SECTIONS = ("data", "model", "train")
@@ -64,6 +72,22 @@ def recommend(
     return [finish(pick, context) for pick in picks]
 
 
+def trials_to_keep(trials: pd.DataFrame, names: list[str], best_k: int) -> set[int]:
+    """The trials whose weights are kept: every seed of the best `best_k` configurations and of the
+    default recommendations, ranked exactly as the report ranks them, so a recommended trial has weights."""
+    if best_k <= 0:
+        return set()
+    params = searched_params(trials, names)
+    table = config_table(trials, params)
+    if table.empty:
+        return set()
+    context = Context(trials, params, {}, {})
+    picks = [most_accurate(table), fastest_within(context, table, DEFAULT_WITHIN_PCT, most_accurate(table))]
+    representatives = {int(t) for t in table["trial"].head(best_k)}
+    representatives |= {int(p.config["trial"]) for p in picks if p.config is not None}
+    return seeds_of(trials, params, representatives)
+
+
 def finish(pick: Recommendation, context: Context) -> Recommendation:
     """The representative trial's row, its command and the warnings, for a picked configuration."""
     if pick.config is None:
@@ -82,8 +106,7 @@ def as_dict(row: pd.Series) -> dict[str, Any]:
 def seeds_text(row: pd.Series) -> str:
     sd = row[f"{RANK_METRIC}_sd"]
     spread = f" ± {sd:.2g}" if pd.notna(sd) else ""
-    count = int(row["seeds"])
-    return f"{row[RANK_METRIC]:.4g}{spread} over {count} {'seed' if count == 1 else 'seeds'}"
+    return f"{row[RANK_METRIC]:.4g}{spread} {seeds_phrase(row)}"
 
 
 def most_accurate(table: pd.DataFrame) -> Recommendation:
@@ -92,8 +115,8 @@ def most_accurate(table: pd.DataFrame) -> Recommendation:
         return Recommendation(goal, None, "", "no completed trial")
     row = table.iloc[0]
     why = f"lowest mean best val loss ({seeds_text(row)}) of {len(table)} configurations"
-    tie = tie_note(table)
-    return Recommendation(goal, None, "", why, [tie] if tie else [], as_dict(row))
+    notes = [note for note in (tie_note(table), fewer_seeds_note(table)) if note]
+    return Recommendation(goal, None, "", why, notes, as_dict(row))
 
 
 def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,

@@ -26,8 +26,9 @@ FORMATS = REPORT_FORMATS
 __all__ = ["FORMATS", "render", "render_csv", "render_markdown", "section_csv"]
 
 
-def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> str:
-    """The outline in format `fmt` (one of choices.REPORT_FORMATS); `images` are embedded in HTML."""
+def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None, detail: bool = True) -> str:
+    """The outline in format `fmt` (one of choices.REPORT_FORMATS); `images` are embedded in HTML;
+    `detail` False: the terminal's brief report (the other formats always hold everything)."""
     if fmt == "markdown":
         return render_markdown(shape)
     if fmt == "html":
@@ -37,7 +38,7 @@ def render(shape: Outline, fmt: str, images: dict[str, bytes] | None = None) -> 
     if fmt == "json":
         return render_json(shape)
     if fmt == "table":
-        return render_terminal(shape)
+        return render_terminal(shape, detail)
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -51,19 +52,14 @@ def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -
     """Markdown with every text escaped: study names and values from any Optuna client are user strings."""
     out = [f"# {md(shape.title)}", ""]
     out += [f"- {md(line)}" for line in shape.lines]
+    for section in shape.lead:  # a claims study opens with its one row per claim
+        out += section_markdown(section)
     for study, answer in shape.answers:  # the answer first: what to run, what the claims say
         prefix = f" ({md(study)})" if len(shape.answers) > 1 else ""
         out += ["", f"## Answer{prefix}", "", *fenced(answer_lines(answer)), "", f"## Claims{prefix}", ""]
         out += [f"- {md(sentence)}" for sentence in [answer.claims_note, *answer.verdicts] if sentence]
     for section in shape.sections:
-        out += ["", f"## {md(section.title)}", ""]
-        if section.read:
-            out += [md(section.read[0].upper() + section.read[1:] + "."), ""]
-        if section.caption:
-            out += [f"_{md(section.caption)}_", ""]
-        out.append(md_table(for_people(section.frame)) if not section.frame.empty else "_no rows_")
-        if section.lines:
-            out += ["", *fenced(section.lines)]
+        out += section_markdown(section)
     if image_paths:
         out += ["", "## Plots", ""]
         out += [f"![{md(name)}]({path})" for name, path in image_paths.items()]
@@ -74,6 +70,18 @@ def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -
 # A bracket alone is no link (the report's own "[study] samples/s" columns keep theirs): `](` is.
 MD_SPECIAL = re.compile(r"([\\`|]|\](?=\())")
 BACKTICKS = re.compile(r"`+")
+
+
+def section_markdown(section: Section) -> list[str]:
+    out = ["", f"## {md(section.title)}", ""]
+    if section.read:
+        out += [md(section.read[0].upper() + section.read[1:] + "."), ""]
+    if section.caption:
+        out += [f"_{md(section.caption)}_", ""]
+    out.append(md_table(for_people(section.frame)) if not section.frame.empty else "_no rows_")
+    if section.lines:
+        out += ["", *fenced(section.lines)]
+    return out
 
 
 def md(text: object) -> str:

@@ -17,7 +17,9 @@ from lstmexp.report.build import Report, build_report
 from lstmexp.report.load import LoadedTrials, load_trials
 
 if TYPE_CHECKING:
-    from lstmexp.optuna_compat import StoredStudy
+    import pandas as pd
+
+    from lstmexp.storage.optuna_compat import StoredStudy
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class ReportOptions:
 
 def load_report(storage_url: str, study_name: str | None, options: ReportOptions = ReportOptions()) -> Report:
     """One study's report; with no name, the storage's only study."""
-    from lstmexp.storage import load_existing_study, open_storage
+    from lstmexp.storage.urls import load_existing_study, open_storage
 
     fast = read_sqlite(storage_url, study_name)
     if fast is not None:
@@ -39,8 +41,8 @@ def load_report(storage_url: str, study_name: str | None, options: ReportOptions
 
 
 def read_sqlite(storage_url: str, study_name: str | None) -> StoredStudy | None:
-    from lstmexp.optuna_compat import read_sqlite_study
-    from lstmexp.storage import check_url, sqlite_path
+    from lstmexp.storage.optuna_compat import read_sqlite_study
+    from lstmexp.storage.urls import check_url, sqlite_path
 
     if check_url(storage_url) != "sqlite":
         return None
@@ -57,23 +59,49 @@ def fast_report(storage_url: str, stored: StoredStudy, options: ReportOptions) -
 def report_of(storage_url: str, name: str, attrs: dict[str, Any], loaded: LoadedTrials,
               options: ReportOptions) -> Report:
     from lstmexp.spec.stored import SPEC_SCHEMA_ATTR, as_written
-    from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url
+    from lstmexp.storage.urls import ENV_ATTR, SPEC_ATTR, mask_url
 
+    attrs = masked(attrs)  # an older search stored passwords in reproduce commands: no report shows one
     stored = attrs.get(SPEC_ATTR)  # read as written: reproduce commands must not pick up today's defaults
     spec = as_written(stored, attrs.get(SPEC_SCHEMA_ATTR)) if isinstance(stored, dict) else {}
     return build_report(
-        name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), loaded.frame,
+        name, mask_url(storage_url), attrs.get(ENV_ATTR, {}), masked_frame(loaded.frame),
         spec=spec, curves=loaded.curves, distributions=loaded.distributions or None,
         distribution_json=loaded.distribution_json,
         within_pct=options.within_pct, max_memory=options.max_memory, ranges=loaded.ranges, study_attrs=attrs,
     )
 
 
+def masked(value: Any) -> Any:
+    """`value` with every credential in its strings (at any depth) replaced by ***."""
+    from lstmexp.storage.urls import mask_text
+
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(masked(item) for item in value)
+    return value
+
+
+def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The trials with every text column masked (reproduce commands, failure details, any user attribute)."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    shown = frame.copy()
+    for column in [c for c in frame.columns if is_object_dtype(frame[c]) or is_string_dtype(frame[c])]:
+        shown[column] = frame[column].map(masked)
+    return shown
+
+
 def report_study(
     storage_url: str | list[str], studies: list[str], fmt: str, out_dir: Path | None,
-    options: ReportOptions = ReportOptions(),
+    options: ReportOptions = ReportOptions(), detail: bool = True,
 ) -> str:
-    """Build the report(s) and return the text for stdout; with `out_dir`, also write the files there."""
+    """Build the report(s) and return the text for stdout; with `out_dir`, also write the files there.
+
+    `detail` False: the terminal table is the brief one (`lstmexp report` without --detail)."""
     from lstmexp.report.compare import compare
     from lstmexp.report.outline import outline
     from lstmexp.report.plots import make_plots
@@ -92,4 +120,4 @@ def report_study(
     images = make_plots(reports) if out_dir is not None else None
     if out_dir is not None:
         write_outputs(shape, out_dir, images or {})
-    return render(shape, fmt)
+    return render(shape, fmt, detail=detail)

@@ -15,25 +15,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.metric_names import (
-    ACHIEVED_GFLOPS,
+from lstmexp.report.build import COST_METRICS
+from lstmexp.report.claims import NO_DATA, ClaimResult
+from lstmexp.report.configs import RANK_RULE, fewer_seeds_note, tie_note
+from lstmexp.trial.names import (
     GRAD_NORM_MEAN,
-    HW_EFFICIENCY_PCT,
     ITERATIONS_PER_EPOCH,
     PEAK_MEM_BYTES,
     SAMPLES_PER_S,
-    TEST_ACCURACY,
     TEST_SKILL,
     TIME_STEPS_PER_S,
     TIME_TO_TARGET_S,
     TORCH_THREADS,
     TRAIN_S_PER_EPOCH,
-    VAL_ACCURACY,
     VAL_LOSS_BEST,
 )
-from lstmexp.report.build import COST_METRICS
-from lstmexp.report.claims import NO_DATA, ClaimResult
-from lstmexp.report.configs import tie_note
 from lstmexp.units import MIB
 
 if TYPE_CHECKING:
@@ -50,8 +46,10 @@ MATRIX_READS = {
     SAMPLES_PER_S: "higher is faster: how speed moves along each axis",
     PEAK_MEM_BYTES: "lower fits smaller machines: memory grows along both axes",
 }
-OPTIONAL_NAMES = {ACHIEVED_GFLOPS: "GFLOP/s", HW_EFFICIENCY_PCT: "hardware efficiency",
-                  TIME_TO_TARGET_S: "time to target", VAL_ACCURACY: "accuracy", TEST_ACCURACY: "accuracy"}
+# Columns of the time_step trade-off table that say how the window was fed, not a measured figure.
+FEEDING = ("chunk", "T/S steps")
+OPTIONAL_NAMES = {"achieved_gflops": "GFLOP/s", "hw_efficiency_pct": "hardware efficiency",
+                  "time_to_target_s": "time to target", "val_accuracy": "accuracy", "test_accuracy": "accuracy"}
 
 
 @dataclass
@@ -81,6 +79,9 @@ def summary_lines(report: Report) -> list[str]:
                      "(flagged, left out of speed figures and verdicts)")
     if report.failures:
         lines.append("failures: " + ", ".join(f"{n} {r}" for r, n in report.failures.items()))
+    improving = still_improving_line(report.all_trials)
+    if improving:
+        lines.append(improving)
     compute = report.compute
     if "trial_seconds" in compute:
         epochs = f", {compute['epochs']:,.0f} epochs" if "epochs" in compute else ""
@@ -88,9 +89,30 @@ def summary_lines(report: Report) -> list[str]:
     return lines
 
 
+def still_improving_line(trials: pd.DataFrame) -> str:
+    """The share of completed trials whose best val loss came at their last epoch: training cut short."""
+    if trials.empty or not {"best_epoch", "epochs_run", "state"} <= set(trials.columns):
+        return ""
+    complete = trials[trials["state"] == "complete"]
+    best = pd.to_numeric(complete["best_epoch"], errors="coerce")
+    last = pd.to_numeric(complete["epochs_run"], errors="coerce")
+    measured = best.notna() & last.notna()
+    if not measured.any():
+        return ""
+    improving = int((best[measured] >= last[measured]).sum())
+    share = f"{improving:,} of {int(measured.sum()):,} completed trials ({improving / measured.sum():.0%})"
+    if improving == 0:
+        return f"convergence: {share} were still improving at their last epoch"
+    cap = int(last[measured].max())
+    return (f"convergence: {share} were still improving at their last epoch (best epoch = last): their loss "
+            f"is not their best; raise the cap (-o train.epochs={2 * cap}) and keep early stopping "
+            "(-o train.patience=5)")
+
+
 def report_sections(report: Report) -> list[Section]:
+    only = ", feasible" if report.feasibility.checked else ""  # constraints: infeasible trials left out
     parts = [config_section(report), recommendation_section(report),
-             Section("best", "Best trials (lowest best val loss, completed trials)", report.best,
+             Section("best", f"Best trials (lowest best val loss, completed{only} trials)", report.best,
                      read="single trials, luckiest seed first: compare with the configurations' means above")]
     parts += [tradeoff_section(param, table, "tradeoffs", f"Trade-offs by {param} (medians)")
               for param, table in report.tradeoffs.items()]
@@ -99,7 +121,7 @@ def report_sections(report: Report) -> list[Section]:
     parts += [matrix_section(metric, table) for metric, table in report.matrices.items()]
     parts.append(Section(
         "pareto", "Pareto front: best val loss vs samples/s vs peak memory", report.pareto,
-        "completed, uncontended trials that no other beats on all three figures",
+        f"completed, uncontended{only} trials that no other beats on all three figures",
         read="every row is a defensible choice: pick by what you can afford in time and memory",
     ))
     if not report.importance.empty:
@@ -117,12 +139,13 @@ def report_sections(report: Report) -> list[Section]:
 
 
 def config_section(report: Report) -> Section:
-    tie = tie_note(report.configs)
+    notes = [note for note in (tie_note(report.configs), fewer_seeds_note(report.configs)) if note]
     return Section(
         "configurations", "Configurations ranked by mean best val loss over seeds", report.configs,
-        "val loss: mean over the configuration's seeds, sd beside it; speed (uncontended) and memory: medians; "
-        "trial: the seed closest to the mean, the one a reproduce command shows",
-        [tie] if tie else [],
+        f"{RANK_RULE}; sd beside the mean; speed (uncontended) and memory: medians; "
+        "trial: the completed seed closest to the mean, the one a reproduce command shows"
+        + ("; feasible trials only" if report.feasibility.checked else ""),
+        notes,
         read="rank 1 is the recommendation; a sd wider than the gap to the next rank means a tie",
     )
 
@@ -143,7 +166,7 @@ def figure_names(metrics: list[str]) -> list[str]:
 
 
 def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -> Section:
-    metrics = [c for c in table.columns if c not in (param, "trials", "complete", "contended trials")
+    metrics = [c for c in table.columns if c not in (param, "trials", "complete", "contended trials", *FEEDING)
                and not str(c).endswith("_iqr")]
     costs = figure_names([m for m in metrics if m in COST_METRICS])
     others = figure_names([m for m in metrics if m not in COST_METRICS])
@@ -153,6 +176,8 @@ def tradeoff_section(param: str, table: pd.DataFrame, prefix: str, title: str) -
         said.append(f"{', '.join(costs)} over completed and pruned trials{quiet}")
     if others:
         said.append(f"{', '.join(others)} over completed trials only")
+    if FEEDING[0] in table.columns:
+        said.append("chunk: the chunk lengths S this time_step ran with (1: per step); T/S steps: the LSTM's steps")
     return Section(f"{prefix}_{param}", title, table, "; ".join(said),
                    read=f"how each figure moves as {param} changes, other settings mixed")
 
@@ -169,7 +194,7 @@ def recommendation_section(report: Report) -> Section:
         lines += [f"  warning: {w}" for w in rec.warnings]
         if rec.command:
             lines.append(f"  {rec.command}")
-    caption = "val loss: mean over seeds; speed, memory: medians; why, warnings and commands (seed included):"
+    caption = "val loss: mean over seeds; speed, memory: medians; each pick's why, warnings and command follow"
     return Section("recommendations", "Recommended configurations", pd.DataFrame(rows), caption, lines,
                    read="figures are the configuration's mean (val loss) and medians over its seeds")
 
@@ -177,8 +202,12 @@ def recommendation_section(report: Report) -> Section:
 def matrix_section(metric: str, table: pd.DataFrame) -> Section:
     shown = table / MIB if metric == PEAK_MEM_BYTES else table
     shown = shown.rename(columns=lambda t: f"T={t}").rename_axis(columns=None).reset_index()
+    chunked = any("steps)" in str(c) or "per step" in str(c) for c in table.columns)
+    caption = "rows: batch_size; columns: time_step (T); empty: no trial"
+    if chunked:
+        caption += "; S: chunk length, so the LSTM ran T/S steps (per step: S=1)"
     return Section(f"matrix_{metric}", f"{MATRIX_TITLES[metric]}: batch_size × time_step", shown,
-                   "rows: batch_size; columns: time_step (T); empty: no trial", read=MATRIX_READS[metric])
+                   caption, read=MATRIX_READS[metric])
 
 
 def claim_rows(claim: ClaimResult, notes: list[str]) -> list[dict[str, object]]:

@@ -3,19 +3,32 @@
 trials.csv has the report's trial columns, trials_all.csv every figure each trial recorded.
 
 Files are written to a temporary folder next to DIR's files and moved in only when all succeeded,
-so a failed report never leaves a half-written set behind.
+so a failed report never leaves a half-written set behind. Only files the report wrote there before
+(listed, with their hashes, in DIR's manifest: report/manifest.py) are ever replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from lstmexp.errors import StorageError
 from lstmexp.report.html import render_html
 from lstmexp.report.jsondoc import render_json
+from lstmexp.report.manifest import (
+    MANIFEST,
+    after_swap,
+    content_print,
+    during_swap,
+    manifest_text,
+    read_manifest,
+    refuse_foreign,
+    save_manifest,
+)
 from lstmexp.report.outline import Outline
 from lstmexp.report.render import render_csv, render_markdown, section_csv
 
@@ -39,16 +52,21 @@ def write_outputs(shape: Outline, out_dir: Path, images: dict[str, bytes]) -> li
     }
     files.update({f"{safe_name(section.key)}.csv": section_csv(section) for section in shape.sections})
     files.update({f"{PLOT_DIR}/{safe_name(name)}.png": data for name, data in images.items()})
-    check_targets(out_dir, files)
+    check_targets(out_dir, [MANIFEST, *files])
+    old = read_manifest(out_dir) if out_dir.is_dir() else {}
+    refuse_foreign(out_dir, files, old)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".report-new-", dir=out_dir))
         backup = Path(tempfile.mkdtemp(prefix=".report-old-", dir=out_dir))
     except OSError as exc:
         raise StorageError(f"cannot write the report to {out_dir}: {exc.strerror}; pick a writable --out") from None
+    new = {name: content_print(as_bytes(content)) for name, content in files.items()}
+    # the list goes in first, like any file of the set (so a failed swap puts the old list back too)
+    staged = {MANIFEST: manifest_text(during_swap(old, new)), **files}
     try:
-        stage(staging, files)
-        move_into_place(out_dir, staging, backup, list(files))
+        stage(staging, staged)
+        move_into_place(out_dir, staging, backup, list(staged))
     except OSError as exc:
         raise StorageError(
             f"cannot write the report to {out_dir}: {exc.strerror}; the previous report there is unchanged"
@@ -56,10 +74,16 @@ def write_outputs(shape: Outline, out_dir: Path, images: dict[str, bytes]) -> li
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(backup, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the list moved in before the swap accepts the new files too
+        save_manifest(out_dir, after_swap(out_dir, old, new))
     return [out_dir / name for name in files]
 
 
-def check_targets(out_dir: Path, files: dict[str, str | bytes]) -> None:
+def as_bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+def check_targets(out_dir: Path, files: Iterable[str]) -> None:
     """Refuse before writing anything when a file to replace is a folder, or a folder to use is a file."""
     if out_dir.exists() and not out_dir.is_dir():
         raise StorageError(f"--out {out_dir} is a file; pass a folder")
@@ -78,7 +102,7 @@ def stage(staging: Path, files: dict[str, str | bytes]) -> None:
     for name, content in files.items():
         path = staging / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content, encoding="utf-8")
+        path.write_bytes(as_bytes(content))
 
 
 def move_into_place(out_dir: Path, staging: Path, backup: Path, names: list[str]) -> None:

@@ -15,7 +15,7 @@ import optuna
 from lstmexp.search.attrs import BUDGET_ATTR, CPU_ATTR
 from lstmexp.search.slots import count_done
 from lstmexp.spec import ExperimentSpec
-from lstmexp.trial_record import trial_figures
+from lstmexp.trial.record import trial_figures
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -15,11 +16,18 @@ import optuna
 import psutil
 from optuna.trial import TrialState
 
-from lstmexp.optuna_compat import fail_running_trial
-from lstmexp.search.attrs import LOST_ATTR, WORKER_ATTR
+from lstmexp.search.attrs import KEPT_ON_RETRY, LOST_ATTR, WORKER_ATTR
+from lstmexp.storage.optuna_compat import fail_running_trial
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
+
+RUN_ENV = "LSTMEXP_RUN_ID"  # a search command's id, handed to its worker processes
+
+
+def this_run() -> str:
+    """The id of the search command this process serves: its parent's (workers), else a new one."""
+    return os.environ.get(RUN_ENV) or uuid.uuid4().hex
 
 
 def this_worker() -> str:
@@ -69,7 +77,8 @@ def recover_dead_workers(study: optuna.Study, trials: Sequence[FrozenTrial] | No
         lost = fail_running_trial(study, trial, LOST_ATTR, f"worker {worker} died while training it")
         if lost is None:
             continue  # another worker recovered it first
-        lost.user_attrs = {}  # the retry starts clean: the dead worker's id and notes stay on the failed trial
+        # the retry starts clean (the dead worker's id and notes stay on the failed trial) but keeps what it is
+        lost.user_attrs = {key: value for key, value in lost.user_attrs.items() if key in KEPT_ON_RETRY}
         retry(study, lost)
         failed += 1
     return failed

@@ -1,7 +1,7 @@
 """The objective Optuna calls per trial: suggest, claim a slot, train, write the trial's record.
 
 What a trial measured (or why it failed) is written once at its end, as the record attribute and the
-headline figures (`lstmexp.trial_record`), and the val loss per epoch as intermediate values, so any
+headline figures (`lstmexp.trial.record`), and the val loss per epoch as intermediate values, so any
 Optuna client can read what lstmexp wrote.
 """
 
@@ -19,16 +19,17 @@ import optuna
 from lstmexp import interrupt
 from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
-from lstmexp.metric_names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
-from lstmexp.reproduce import override_key, run_command
 from lstmexp.search.attrs import WORKER_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import TrialLedger, claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec, ParamSpace
 from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
-from lstmexp.trial import TrialParams, run_trial
-from lstmexp.trial_record import Failure, Identity, TrialRecord
+from lstmexp.storage.urls import mask_text
+from lstmexp.trial.names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
+from lstmexp.trial.record import Failure, Identity, TrialRecord
+from lstmexp.trial.reproduce import override_key, run_command
+from lstmexp.trial.run import TrialParams, run_trial
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from lstmexp.search.observe import SearchObserver
-    from lstmexp.train import EpochRecord
+    from lstmexp.training.loop import EpochRecord
 
 
 # The objectives' figures and directions are the vocabulary's (lstmexp.choices), listed once.
@@ -92,12 +93,12 @@ def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParam
 
 def make_objective(
     spec: ExperimentSpec, observer: SearchObserver, target: int, ledger: TrialLedger, weights: Path | None = None,
-    reproduce_base: str | None = None,
+    reproduce_base: str | None = None, run_id: str = "",
 ) -> Callable[[optuna.Trial], float | list[float]]:
     """The objective; with a `weights` folder, the best `search.keep_best` configurations' models are kept there.
 
-    `reproduce_base` is the `lstmexp run SPEC [-o ...]` each trial's reproduce command starts with.
-    """
+    `reproduce_base` starts each trial's reproduce command; `run_id` (the search command) goes in each
+    trial's record, so that command's summary counts its own trials however many searches fill the study."""
     single = len(spec.search.objectives) == 1  # Trial.report raises in multi-objective studies
     base = reproduce_base or "lstmexp run SPEC"
 
@@ -107,9 +108,8 @@ def make_objective(
         params, trial_spec, not_applied = suggest_trial(spec, trial)
         claim_slot(trial, target, ledger)
         trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial, ledger)
-        identity = Identity(config=config_key(trial.params), train_seed=trial_spec.train.seed, repeat_of=repeat_of,
-                            reproduce=reproduce_command(base, params, trial.params, trial_spec.train.seed),
-                            not_applied=not_applied or None)
+        identity = identity_of(trial, params, trial_spec.train.seed, base, run_id)
+        identity = dataclasses.replace(identity, repeat_of=repeat_of, not_applied=not_applied or None)
         observer.trial_started(trial.number, params)
 
         def on_epoch(record: EpochRecord) -> bool:
@@ -125,8 +125,8 @@ def make_objective(
         outcome = TrialRecord()
         try:
             outcome = run_trial(trial_spec, params, on_epoch, caught if weights is not None else None)
-        except TrialFailure as failure:
-            outcome = TrialRecord(failure=Failure.of(failure.reason, failure.detail, failure.figures))
+        except TrialFailure as failure:  # its detail masked: a library's message may quote a URL
+            outcome = TrialRecord(failure=Failure.of(failure.reason, mask_text(failure.detail), failure.figures))
             raise
         finally:  # written once, whatever happened: every attribute is a statement (a round trip)
             identity = dataclasses.replace(identity, cpu_s=time.process_time() - cpu_start)
@@ -136,10 +136,17 @@ def make_objective(
             raise optuna.TrialPruned(f"pruned after epoch {figures[EPOCHS_RUN]}")
         values = [objective_value(figures, name) for name in spec.search.objectives]
         if weights is not None:
-            keep_model(trial, trial_spec, params, caught, figures, values[0], weights)
+            keep_model(trial, trial_spec, params, caught, figures, values[0], weights, ledger)
         return values[0] if single else values
 
     return objective
+
+
+def identity_of(trial: optuna.Trial, params: TrialParams, seed: int, base: str, run_id: str) -> Identity:
+    """The configuration key (every searched value, not the seed), the command reproducing this trial
+    (masked: an older search's base could still carry a password) and the search command that made it."""
+    reproduce = mask_text(reproduce_command(base, params, trial.params, seed))
+    return Identity(config=config_key(trial.params), train_seed=seed, reproduce=reproduce, run=run_id)
 
 
 def write_record(trial: optuna.Trial, spec: ExperimentSpec, outcome: TrialRecord, identity: Identity) -> TrialRecord:

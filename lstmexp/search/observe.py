@@ -1,26 +1,27 @@
 """What a search tells its caller: the observer protocol, the summary, and the best value so far.
 
-The search formats nothing: the CLI's display (lstmexp/progress.py) implements SearchObserver.
+The search formats nothing: the CLI's display (lstmexp/cli/progress.py) implements SearchObserver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.search.attrs import SKIPPED_ATTR
+from lstmexp.search.attrs import RUN_ATTR, SKIPPED_ATTR
 from lstmexp.search.objective import is_feasible
-from lstmexp.search.slots import TrialLedger
+from lstmexp.search.slots import TrialLedger, counts, tally
+from lstmexp.trial.record import trial_figures
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-    from lstmexp.train import EpochRecord
-    from lstmexp.trial import TrialParams
+    from lstmexp.training.loop import EpochRecord
+    from lstmexp.trial.run import TrialParams
 
 
 class SearchObserver(Protocol):
@@ -50,10 +51,21 @@ class QuietObserver:
 class SearchSummary:
     study_name: str
     storage: str  # masked
-    done: int
+    done: int  # trials that count toward the target (complete, pruned, and failures that are data)
     target: int
-    ran_now: int
+    ran_now: int  # trials this command finished (its own, not other searches' on the same study)
     budget_stop: str | None = None  # why a whole-study budget ended the search (None: it did not)
+    # How the study's trials and this command's ended: {"complete": 2, "diverged": 1, "failed": 1}
+    outcomes: dict[str, int] = field(default_factory=dict)
+    ran_outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(study: optuna.Study, storage: str, target: int, run_id: str, budget_stop: str | None) -> SearchSummary:
+    """The summary of a search command: the study's trials (read once), and those this command (`run_id`) finished."""
+    trials = study.get_trials(deepcopy=False)
+    mine = tally([t for t in trials if trial_figures(t.user_attrs).get(RUN_ATTR) == run_id])
+    return SearchSummary(study.study_name, storage, sum(counts(t) for t in trials), target, sum(mine.values()),
+                         budget_stop, tally(trials), mine)
 
 
 def notify_finished(observer: SearchObserver, ledger: TrialLedger) -> Callable[[optuna.Study, FrozenTrial], None]:

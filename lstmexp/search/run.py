@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -13,15 +14,15 @@ from lstmexp import interrupt
 from lstmexp.errors import LstmexpError, TrialFailure
 from lstmexp.search.attrs import BUDGET_ATTR, REPRODUCE_BASE_ATTR, SKIPPED_ATTR
 from lstmexp.search.budget import StopWhenSpent, check_budget
-from lstmexp.search.liveness import recover_dead_workers
+from lstmexp.search.liveness import recover_dead_workers, this_run
 from lstmexp.search.objective import make_objective
-from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished
+from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, notify_finished, summarize
 from lstmexp.search.registry import grid_points
 from lstmexp.search.slots import SkippedTrial, TrialLedger, claimed, counts
 from lstmexp.search.study import open_study, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage import mask_url, open_storage, storage_errors
-from lstmexp.weights import weights_dir
+from lstmexp.storage.urls import mask_text, mask_url, open_storage, storage_errors
+from lstmexp.trial.weights import weights_dir
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -33,23 +34,21 @@ def run_search(
     observer: SearchObserver | None = None,
     worker_index: int = 0,
     reproduce_base: str | None = None,
+    run_id: str | None = None,
 ) -> SearchSummary:
     """Run one worker on the study until it holds its target count of trials or a budget is spent.
 
-    `reproduce_base` is the `lstmexp run SPEC [-o ...]` command each trial's reproduce command starts with.
+    `reproduce_base` is the `lstmexp run SPEC [-o ...]` command each trial's reproduce command starts with;
+    `run_id` names the command the trials belong to (default: this process's, see liveness.this_run).
     """
     observer = observer or QuietObserver()
+    run_id = run_id or this_run()
     preflight(spec)
     started = time.monotonic()
     with storage_errors(storage_url):
         storage = open_storage(storage_url, create=True)
         study, created = open_study(spec, storage, sampler_seed_offset(storage_url, worker_index))
-        attrs = {} if created else study.user_attrs  # read once, and not at all on a new study: reads are statements
-        if reproduce_base is not None and attrs.get(REPRODUCE_BASE_ATTR) != reproduce_base:
-            study.set_user_attr(REPRODUCE_BASE_ATTR, reproduce_base)
-        if attrs.get(BUDGET_ATTR):
-            study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
-        base = reproduce_base or attrs.get(REPRODUCE_BASE_ATTR)
+        base = prepare_study_attrs(study, created, reproduce_base)
         target = target_count(spec)
         ledger = TrialLedger(study, read=not created)
         if recover_dead_workers(study, ledger.trials):
@@ -61,7 +60,8 @@ def run_search(
         spent.reason = check_budget(spec, study, None) if claimed(ledger.trials) < target else None
         if claimed(ledger.trials) < target and spent.reason is None:
             study.optimize(
-                make_objective(spec, observer, target, ledger, weights_dir(storage_url, study.study_name), base),
+                make_objective(spec, observer, target, ledger, weights_dir(storage_url, study.study_name), base,
+                               run_id),
                 n_trials=None,  # the callbacks stop at the target (every worker's trials) or the budget
                 catch=(TrialFailure, SkippedTrial),
                 # stop_at_target first: it puts the finished trial in the ledger the others read
@@ -70,18 +70,38 @@ def run_search(
             )
     interrupt.check()  # a Ctrl-C swallowed inside a trial still ends the command as interrupted
     cap.raise_if_reached(study.study_name)
-    done = ledger.done()
-    stopped = spent.reason
-    return SearchSummary(study.study_name, mask_url(storage_url), done, target, done - done_before, stopped)
+    summary = summarize(study, mask_url(storage_url), target, run_id, spent.reason)
+    if summary.budget_stop is None and summary.done < target:  # another worker may have spent the budget
+        summary = dataclasses.replace(summary, budget_stop=study.user_attrs.get(BUDGET_ATTR) or None)
+    return summary
+
+
+def prepare_study_attrs(study: optuna.Study, created: bool, reproduce_base: str | None) -> str | None:
+    """Store the (masked) reproduce base, clear a resumed study's last budget stop; the base trials use.
+
+    The study's attributes are read once, and not at all on a new study: reads are statements."""
+    attrs = {} if created else study.user_attrs
+    masked = mask_text(reproduce_base) if reproduce_base is not None else None
+    if masked is not None and attrs.get(REPRODUCE_BASE_ATTR) != masked:
+        study.set_user_attr(REPRODUCE_BASE_ATTR, masked)
+    if attrs.get(BUDGET_ATTR):
+        study.set_user_attr(BUDGET_ATTR, "")  # a resumed study: the last run's budget no longer applies
+    return reproduce_base or attrs.get(REPRODUCE_BASE_ATTR)
 
 
 def preflight(spec: ExperimentSpec) -> None:
-    """Ask trial/data whether the spec can run here, before any study is touched."""
-    from lstmexp.trial import check_spec_runs
+    """Ask trial/data whether the spec can run here, with every extreme searched value, before any study is touched."""
+    from lstmexp.spec.extremes import filled, fillings, named
+    from lstmexp.trial.run import check_spec_runs
 
     if spec.search.sampler == "grid":
         grid_points(spec)  # a float range cannot be a grid: say so before a storage is created
     check_spec_runs(spec)
+    for filling in fillings(spec):  # a searched data or device setting is only seen by the data and device here
+        try:
+            check_spec_runs(filled(spec, filling))
+        except LstmexpError as exc:
+            raise type(exc)(f"{named(filling)}: {exc}") from None
 
 
 class FailureCap:

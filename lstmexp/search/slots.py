@@ -20,6 +20,8 @@ from optuna.trial import TrialState
 
 from lstmexp.search.attrs import FAILURE_ATTR, SKIPPED_ATTR
 from lstmexp.spec import ExperimentSpec
+from lstmexp.trial.names import TRAIN_SEED
+from lstmexp.trial.record import trial_figures
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -39,6 +41,29 @@ def counts(trial: FrozenTrial) -> bool:
 def count_done(study: optuna.Study) -> int:
     """Trials that count toward the target: completed, pruned, and failures that are data (oom...)."""
     return sum(counts(t) for t in study.get_trials(deepcopy=False))
+
+
+# How a finished trial ended, in the order a summary lists them: failures that are data (oom,
+# diverged, infeasible) by their reason, and `failed` for one that ended without a result (an error).
+OUTCOMES = ("complete", "pruned", "diverged", "oom", "infeasible", "failed")
+
+
+def outcome(trial: FrozenTrial) -> str | None:
+    """How a trial ended (one of OUTCOMES, or a failure's own reason); None while it runs or when it was skipped."""
+    if trial.state == TrialState.COMPLETE:
+        return "complete"
+    if trial.state == TrialState.PRUNED:
+        return "pruned"
+    if trial.state != TrialState.FAIL or SKIPPED_ATTR in trial.user_attrs:
+        return None
+    return str(trial.user_attrs.get(FAILURE_ATTR) or "failed")
+
+
+def tally(trials: list[FrozenTrial]) -> dict[str, int]:
+    """How many of `trials` ended each way, in OUTCOMES order (other failure reasons after them)."""
+    found = [o for o in (outcome(t) for t in trials) if o is not None]
+    order = [*OUTCOMES, *sorted(set(found) - set(OUTCOMES))]
+    return {name: found.count(name) for name in order if name in found}
 
 
 def claimed(trials: Sequence[FrozenTrial], below: int | None = None) -> int:
@@ -77,6 +102,13 @@ class TrialLedger:
             self.refresh()
         return self.trials
 
+    def current(self, number: int) -> list[FrozenTrial]:
+        """The last read, read again when another worker has created a trial since this worker was given
+        trial `number` (the rule of `below`): other workers' trials finished since are seen at their own end."""
+        if len(self.trials) not in (number, number + 1):
+            self.refresh()
+        return self.trials
+
     def done(self) -> int:
         return sum(counts(t) for t in self.trials)
 
@@ -110,12 +142,24 @@ def seeded_for_repeat(
     (R = train.repeats: each trial already uses seeds seed..seed+R-1, so the next one starts after).
     Returns the spec to train and the first trial of the same configuration (None: this is it).
     """
-    params = trial.params
-    earlier = [
-        t.number for t in ledger.below(trial.number)
-        if (counts(t) or t.state == TrialState.RUNNING) and t.params == params
+    same = [
+        t for t in ledger.below(trial.number)
+        if (counts(t) or t.state == TrialState.RUNNING) and t.params == trial.params
     ]
-    if not earlier:
-        return spec, None
-    seed = spec.train.seed + len(earlier) * spec.train.repeats
-    return spec.model_copy(update={"train": spec.train.model_copy(update={"seed": seed})}), earlier[0]
+    earlier = [t.number for t in same]
+    # the first seed no earlier copy used: a copy re-run after its worker died takes the seed it lost
+    taken = {seed_of(t, spec.train.seed) for t in same}
+    seed = next(spec.train.seed + k * spec.train.repeats for k in range(len(same) + 1)
+                if spec.train.seed + k * spec.train.repeats not in taken)
+    if seed != spec.train.seed:  # while it runs (its record comes at its end): the seed it took
+        trial.set_user_attr(TRAIN_SEED, seed)
+    spec = spec.model_copy(update={"train": spec.train.model_copy(update={"seed": seed})})
+    return spec, earlier[0] if earlier else None
+
+
+def seed_of(trial: FrozenTrial, default: int) -> int:
+    """The seed a trial trained with: its record's, the attribute a repeat writes while it runs, else
+    the spec's seed (a first copy writes nothing until its record)."""
+    seed = trial_figures(trial.user_attrs).get(TRAIN_SEED)
+    return default if seed is None else int(seed)
+

@@ -15,7 +15,7 @@ from lstmexp.search.registry import grid_size, make_pruner, make_sampler
 from lstmexp.search.resume import check_comparable
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, stored_form
-from lstmexp.storage import ENV_ATTR, SPEC_ATTR, mask_url, scheme_of
+from lstmexp.storage.urls import ENV_ATTR, SPEC_ATTR, mask_url, scheme_of
 
 
 def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0) -> optuna.Study:

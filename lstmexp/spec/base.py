@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from lstmexp.bounds import BOUNDS
 
 # Optuna study names end up in file names, URLs and HTML: keep them tame.
 STUDY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
@@ -16,17 +18,24 @@ StrictInt = Annotated[int, Field(strict=True)]
 # Floats are finite: `.inf` or `.nan` in a spec is a typo that would only surface mid-training.
 PositiveFloat = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
-# Seeds reach torch, numpy (0 <= seed < 2**32) and Optuna's samplers plus per-worker and per-repeat
-# offsets: below 2**31 leaves room for those offsets within every library's range.
-MAX_SEED = 2**31 - 1
-Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]
 
 
-# The largest batch_size, time_step or hidden_size a spec may name: beyond it nothing fits any
-# machine, and a range up to 10**18 would make a grid of that many points.
-MAX_SIZE = 2**20
-# The most points a grid search may enumerate (Optuna's GridSampler lists every combination).
-MAX_GRID_POINTS = 10**6
+def within(path: str) -> Any:
+    """The pydantic constraints of the spec field at `path`: its range in lstmexp.bounds, finite, strict.
+
+    (Annotated metadata: `epochs: Annotated[int, within("train.epochs")]`.)
+    """
+    bound = BOUNDS[path]
+    if bound.integer and bound.low >= 1:  # the same range for integers, and pydantic then says "greater than 0"
+        return Field(strict=True, gt=int(bound.low) - 1, le=int(bound.high))
+    if bound.integer:
+        return Field(strict=True, ge=int(bound.low), le=int(bound.high))
+    if bound.low_open:
+        return Field(strict=True, gt=bound.low, le=bound.high, allow_inf_nan=False)
+    return Field(strict=True, ge=bound.low, le=bound.high, allow_inf_nan=False)
+
+
+Seed = Annotated[int, within("train.seed")]
 
 
 def machine_memory() -> int:

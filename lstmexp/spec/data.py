@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import model_validator
 
 from lstmexp.choices import DataMode, Fill, Normalization, Scaling
-from lstmexp.spec.base import Fraction, PositiveInt, Section, Seed, machine_memory
+from lstmexp.spec.base import Fraction, Section, Seed, machine_memory, within
 
 # A generous estimate of the memory one row of a built-in dataset takes once generated, scaled and
 # windowed (several float64 columns and their float32 tensors): rows beyond RAM / this cannot load.
@@ -18,9 +18,9 @@ BYTES_PER_ROW = 256
 class RowSplit(Section):
     """Split by row counts: the first `train` rows, the next `val`, the next `test` (later rows unused)."""
 
-    train: PositiveInt
-    val: PositiveInt
-    test: PositiveInt
+    train: Annotated[int, within("data.split.rows.train")]
+    val: Annotated[int, within("data.split.rows.val")]
+    test: Annotated[int, within("data.split.rows.test")]
 
 
 class DateSplit(Section):
@@ -64,11 +64,11 @@ class SplitSpec(Section):
 
 class DataSpec(Section):
     dataset: str = "synthetic"
-    rows: PositiveInt = 6000
+    rows: Annotated[int, within("data.rows")] = 6000
     seed: Seed = 0
     split: SplitSpec = SplitSpec()
     scaling: Scaling = "standard"
-    horizon: PositiveInt = 1
+    horizon: Annotated[int, within("data.horizon")] = 1
     # A CSV or Parquet file instead of a built-in dataset (relative to the working directory).
     path: str | None = None
     target: str | tuple[str, ...] | None = None  # target column(s); built-in datasets name their own
@@ -78,12 +78,18 @@ class DataSpec(Section):
     # with one target column expects) unless data.features names inputs, MS for built-in datasets
     # (their extra columns are the drivers the target depends on).
     mode: DataMode = "MS"
-    # May val/test windows reach back into the previous split (the benchmark convention)?
-    lookback: bool = False
-    fill: Fill = "none"  # ffill: carry the last value forward over missing ones
+    # May val/test windows reach back into the previous split (the benchmark convention)? On by default,
+    # so every time_step of a study is scored on the same val and test targets (a longer window would
+    # otherwise start later in each split and be scored on fewer, different targets).
+    lookback: bool = True
+    # Missing values: none (refused), ffill (carry the last value forward), linear (interpolate by row)
+    # or time (interpolate by date; needs a time column).
+    fill: Fill = "none"
     normalization: Normalization = "none"  # per-window input normalisation (see choices.Normalization)
     # Built-in episode tasks (adding, classify): sequence length; null = the trial's time_step.
-    sequence_length: PositiveInt | None = None
+    sequence_length: Annotated[int, within("data.sequence_length")] | None = None
+    # Train on the last N rows of the train split only (a short series); val and test stay as they are.
+    train_last_rows: Annotated[int, within("data.train_last_rows")] | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -8,16 +8,26 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS, AmpMode, ObjectiveName, Pruner, Sampler
+from lstmexp.bounds import MAX_GRID_POINTS, largest_fitting_hidden, training_state_bytes
+from lstmexp.choices import (
+    DEVICE_PATTERN,
+    OBJECTIVES,
+    SEARCHED_PARAMS,
+    AmpMode,
+    ChannelMode,
+    ChunkActivation,
+    HeadKind,
+    ObjectiveName,
+    Pruner,
+    Sampler,
+)
 from lstmexp.spec.base import (
-    MAX_GRID_POINTS,
     STUDY_NAME_PATTERN,
-    NonNegativeInt,
-    PositiveFloat,
     PositiveInt,
     Section,
     Seed,
     machine_memory,
+    within,
 )
 from lstmexp.spec.data import DataSpec
 from lstmexp.spec.space import SpaceSpec
@@ -25,32 +35,45 @@ from lstmexp.units import format_bytes, parse_memory
 
 
 class ModelSpec(Section):
-    num_layers: PositiveInt = 1
+    num_layers: Annotated[int, within("model.num_layers")] = 1
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    # Window steps per LSTM step: the window of time_step T is cut into T/chunk chunks, each embedded
+    # by a linear layer (then `chunk_activation`) and fed as one step. 1: every step is fed as it is.
+    chunk: Annotated[int, within("model.chunk")] = 1
+    chunk_activation: ChunkActivation = "none"
+    # joint: a window's columns together; independent: each channel its own sample (same weights).
+    channels: ChannelMode = "joint"
+    # linear: from the last hidden state; segment: one LSTM step per output segment of `chunk` steps.
+    head: HeadKind = "linear"
+    # Dropout on the hidden state the head reads (with any number of layers); 0: none.
+    head_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
 class TrainSpec(Section):
-    epochs: PositiveInt = 8
-    lr: PositiveFloat = 3e-3  # finite; a huge one diverges, and a diverged trial is recorded as such
-    weight_decay: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    # The cap on epochs; training stops earlier once the val loss has not improved for `patience`
+    # epochs in a row (early stopping; null: train every epoch), and the best epoch's weights are kept.
+    epochs: Annotated[int, within("train.epochs")] = 30
+    patience: Annotated[int, within("train.patience")] | None = 5
+    lr: Annotated[float, within("train.lr")] = 3e-3  # a diverged trial is recorded as such
+    weight_decay: Annotated[float, within("train.weight_decay")] = 0.0
     seed: Seed = 0
     device: str = "auto"
-    grad_clip: PositiveFloat | None = None
+    grad_clip: Annotated[float, within("train.grad_clip")] | None = None
     # Iterations at the start of training left out of the throughput (allocator, caches, cuDNN
     # autotuning and thread pools are still warming up there).
-    warmup_iters: NonNegativeInt = 5
+    warmup_iters: Annotated[int, within("train.warmup_iters")] = 5
     # Torch intra-op threads per worker; None leaves torch's default.
-    threads: PositiveInt | None = None
+    threads: Annotated[int, within("train.threads")] | None = None
     # Mixed precision: None (float32), bf16 (CPU or GPU) or fp16 (CUDA only, with a gradient scaler).
     amp: AmpMode | None = None
     # Train each configuration this many times (seeds seed, seed+1, ...) and record mean, std and CV.
-    repeats: PositiveInt = 1
+    repeats: Annotated[int, within("train.repeats")] = 1
     # Budget per trial besides `epochs` (always the cap): stop once this many training seconds
     # have run or this many training samples were seen, so batch sizes can be compared at equal time.
-    max_seconds: PositiveFloat | None = None
-    max_samples: PositiveInt | None = None
+    max_seconds: Annotated[float, within("train.max_seconds")] | None = None
+    max_samples: Annotated[int, within("train.max_samples")] | None = None
     # Record the time to reach this val loss (scaled MSE); None: not measured.
-    target_val_loss: PositiveFloat | None = None
+    target_val_loss: Annotated[float, within("train.target_val_loss")] | None = None
     # Stateful training (C14): batch_size contiguous streams walked in chunks of time_step, the hidden
     # state carried (detached) from batch to batch and reset at each epoch, no shuffling.
     stateful: bool = False
@@ -73,7 +96,7 @@ class ConstraintSpec(Section):
     """Limits a recommended configuration must respect (trials that break one are infeasible)."""
 
     max_memory: PositiveInt | None = None  # bytes; YAML may say 4GiB
-    min_samples_per_s: PositiveFloat | None = None
+    min_samples_per_s: Annotated[float, within("search.constraints.min_samples_per_s")] | None = None
 
     @field_validator("max_memory", mode="before")
     @classmethod
@@ -90,7 +113,7 @@ class ConstraintSpec(Section):
 
 
 class SearchSpec(Section):
-    trials: PositiveInt = 20
+    trials: Annotated[int, within("search.trials")] = 20
     sampler: Sampler = "tpe"
     pruner: Pruner = "median"
     space: SpaceSpec = SpaceSpec()
@@ -99,13 +122,13 @@ class SearchSpec(Section):
     # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
     seed: Seed | None = None
     # Stop after this many trials in a row failed without a result (they never count toward `trials`).
-    max_consecutive_failures: PositiveInt = 10
+    max_consecutive_failures: Annotated[int, within("search.max_consecutive_failures")] = 10
     # Whole-study budgets, checked between trials: wall minutes of this run, and CPU minutes summed
     # over the study's trials (every worker's, resumed runs included). null: no budget.
-    max_minutes: PositiveFloat | None = None
-    max_cpu_minutes: PositiveFloat | None = None
+    max_minutes: Annotated[float, within("search.max_minutes")] | None = None
+    max_cpu_minutes: Annotated[float, within("search.max_cpu_minutes")] | None = None
     # Keep the trained weights (and scaler) of the best k configurations beside the storage; 0: none.
-    keep_best: NonNegativeInt = 3
+    keep_best: Annotated[int, within("search.keep_best")] = 3
 
     @field_validator("objectives", mode="before")
     @classmethod
@@ -129,12 +152,12 @@ class SearchSpec(Section):
         if len(self.objectives) > 1 and self.pruner != "none":
             raise ValueError(
                 f"pruner {self.pruner!r} cannot prune a multi-objective study (Optuna has no pruning there, "
-                "optuna/optuna#3450); set search.pruner: none or keep a single objective"
+                "optuna/optuna#3450); set -o search.pruner=none or keep a single objective"
             )
         if self.pruner != "none" and self.objectives != ("val_loss",):
             raise ValueError(
                 f"pruner {self.pruner!r} prunes on the val loss, so it needs objectives: [val_loss]; "
-                "set search.pruner: none to optimise other objectives"
+                "set -o search.pruner=none to optimise other objectives"
             )
         return self
 
@@ -171,29 +194,70 @@ class ExperimentSpec(Section):
         return self
 
     @model_validator(mode="after")
+    def _searched_fields_valid(self) -> ExperimentSpec:
+        from lstmexp.spec.extremes import check_fillings  # they read this class's sections
+        from lstmexp.spec.searchable import check_fields
+
+        check_fields(self)
+        check_fillings(self)  # each value a trial may get, filled in: the rules that span sections see it
+        return self
+
+    @model_validator(mode="after")
     def _weights_fit_the_machine(self) -> ExperimentSpec:
-        """The largest model's weights and optimizer state (about 16 bytes a parameter) must fit in memory."""
-        hidden, layers = self.search.space.hidden_size.highest, self.model.num_layers
-        parameters = 4 * hidden * (2 * hidden + 2) * layers
-        if 16 * parameters > machine_memory():
+        """The largest model's weights, gradients and optimizer state must fit in memory.
+
+        After the searched fields' checks: the largest searched num_layers is then known to be valid.
+        """
+        from lstmexp.spec.searchable import extreme
+
+        hidden, layers = self.search.space.hidden_size.highest, int(extreme(self, "model.num_layers"))
+        needed, memory = training_state_bytes(hidden, layers), machine_memory()
+        if needed > memory:
             raise ValueError(
-                f"hidden_size {hidden} with {layers} layers needs {format_bytes(16 * parameters)} for weights and "
-                f"optimizer state; this machine has {format_bytes(machine_memory())}: lower hidden_size"
+                f"hidden_size {hidden} with {layers} layers needs {format_bytes(needed)} for weights, gradients and "
+                f"optimizer state; this machine has {format_bytes(memory)}: lower search.space.hidden_size to at "
+                f"most {largest_fitting_hidden(layers, memory)} or use fewer layers"
             )
         return self
 
     @model_validator(mode="after")
-    def _searched_fields_valid(self) -> ExperimentSpec:
-        from lstmexp.spec.searchable import check_fields  # it reads this class's sections
+    def _chunk_divides_time_step(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import chunk_problem  # it reads this class's sections
 
-        check_fields(self)
+        problem = chunk_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _channels_fit_the_data(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import possible_values
+
+        if "independent" in possible_values(self, "model.channels") and self.data.mode == "MS":
+            raise ValueError(
+                "model.channels=independent predicts every input channel from its own past, but data.mode MS has "
+                "inputs that are not targets; use -o model.channels=joint, or -o data.mode=M to predict every column"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _stateful_runs_per_step(self) -> ExperimentSpec:
+        from lstmexp.spec.searchable import possible_values
+
+        if not self.train.stateful:
+            return self
+        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint", "model.head_dropout": 0.0}
+        for path, plain in per_step.items():
+            if set(possible_values(self, path)) != {plain}:
+                raise ValueError(f"train.stateful feeds one row per LSTM step through the linear head: "
+                                 f"use -o {path}={plain} (or -o train.stateful=false)")
         return self
 
     @model_validator(mode="after")
     def _stateful_has_no_windows(self) -> ExperimentSpec:
         searched = set(self.search.space.normalization or ())
         if self.train.stateful and (self.data.normalization != "none" or searched - {"none"}):
-            raise ValueError("train.stateful walks streams, not windows: set data.normalization to none")
+            raise ValueError("train.stateful walks streams, not windows: set -o data.normalization=none")
         return self
 
     def with_normalization(self, normalization: str) -> ExperimentSpec:

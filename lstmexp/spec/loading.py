@@ -7,19 +7,37 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from lstmexp.bounds import Bound, bound_of, limit_for, outside
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.errors import SpecError
 from lstmexp.spec.experiment import ExperimentSpec
 
 
 class SpecLoader(yaml.SafeLoader):
-    """Safe YAML that also reads `1e-3` as a number (YAML 1.1 wants `1.0e-3`, and users write `1e-3`)."""
+    """Safe YAML that also reads `1e-3` as a number (YAML 1.1 wants `1.0e-3`, and users write `1e-3`),
+    and refuses a key given twice in one mapping (PyYAML keeps the last, silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` merges may be overridden by the keys beside them, as YAML intends
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {echo(key)} is given twice, at lines {first_line[key]} and {line}",
+                    key_node.start_mark,
+                )
+            first_line[key] = line
+        return super().construct_mapping(node, deep)
 
 
 SpecLoader.add_implicit_resolver(
@@ -82,7 +100,7 @@ def load_spec(path: str | Path | None, overrides: list[str] | tuple[str, ...] = 
     raw = read_spec_file(Path(path)) if path is not None else {}
     for override in overrides:
         apply_override(raw, override)
-    return validate_spec(raw, source=str(path) if path is not None else "the built-in defaults")
+    return validate_spec(raw, str(path) if path is not None else "the built-in defaults", overrides)
 
 
 def read_spec_file(path: Path) -> dict[str, Any]:
@@ -132,8 +150,10 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     key = key.strip()
     if not sep or not key:
         raise SpecError(f"override {echo(override)} is not key=value; write e.g. -o train.epochs=3")
+    if not text.strip():  # `-o key=` is a value forgotten, not a null: a null is written out
+        raise SpecError(f"override {echo(override)} has no value; give one, or write -o {key}=null to clear it")
     try:
-        value = parse_yaml(text) if text.strip() else None
+        value = parse_yaml(text)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)  # PyYAML's own text spans several lines
         raise SpecError(f"override {echo(override)}: the value is not valid YAML ({echo(problem)}); quote it") from None
@@ -152,39 +172,75 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     node[parts[-1]] = value
 
 
-def validate_spec(raw: dict[str, Any], source: str) -> ExperimentSpec:
+def validate_spec(raw: dict[str, Any], source: str, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
     try:
         return ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(f"invalid spec ({source}): {describe_validation_error(exc)}") from None
+        raise SpecError(f"invalid spec ({source}): {describe_validation_error(exc, overrides)}") from None
 
 
-def describe_validation_error(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError, overrides: list[str] | tuple[str, ...] = ()) -> str:
     """One line naming the first bad field and what is wrong with it."""
     first = exc.errors()[0]
     location = [str(part) for part in first["loc"]]
-    field = ".".join(location) or "spec"
+    field = shown_field(location)
     if first["type"] == "extra_forbidden":
         known = sorted(known_keys(location[:-1]))
         close = difflib.get_close_matches(location[-1], known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         return f"{field}: unknown key; {hint}known keys here: {', '.join(known)}"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    bound = bound_of(field)
+    if first["type"] in ("less_than_equal", "less_than") and bound is not None:
+        return f"{field}: {outside(bound, first['input'])}; {bound_fix(field, bound, first['input'], overrides)}{more}"
     message = first["msg"].removeprefix("Value error, ")
     bad = first.get("input")
     shown = "" if isinstance(bad, dict) or first["type"] == "missing" else f" (got {echo(bad)})"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if not location:  # a whole-spec rule: its message names the fields itself
         return f"{message}{more}"
     return f"{field}: {message}{shown}{more}"
 
 
+def shown_field(location: list[str]) -> str:
+    """A field's path as the user writes it: searched fields without the internal `fields` level."""
+    if location[:3] == ["search", "space", "fields"]:
+        location = location[:2] + location[3:]
+    return ".".join(location) or "spec"
+
+
+def bound_fix(field: str, bound: Bound, value: float, overrides: list[str] | tuple[str, ...]) -> str:
+    """The fix for a value past its bound, in the form the user gave it: `-o key=...` or the spec file."""
+    limit = limit_for(bound, value)
+    if any(override.partition("=")[0].strip() == field for override in overrides):
+        return f"use -o {field}={limit} or less"
+    return f"set {field} to {limit} or less"
+
+
 def known_keys(location: list[str]) -> set[str]:
-    """The keys a spec section accepts, following `location` down from the top."""
+    """The keys a spec section accepts, following `location` down from the top.
+
+    Optional sections (`data.split.rows`) and the searched fields' mapping (`search.space.fields.<path>`)
+    are followed to the section inside them.
+    """
     model: type[BaseModel] = ExperimentSpec
-    for part in location:
+    parts = iter(location)
+    for part in parts:
         field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None) if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        annotation = field.annotation if field is not None else None
+        if get_origin(annotation) is dict:
+            next(parts, None)  # the mapping's key (a searched path): its value is the section
+            annotation = get_args(annotation)[1]
+        inner = section_in(annotation)
+        if inner is None:
             return set()
-        model = annotation
+        model = inner
     return set(model.model_fields)
+
+
+def section_in(annotation: Any) -> type[BaseModel] | None:
+    """The spec section an annotation holds: itself, or the section inside `Section | None`."""
+    candidates = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None

@@ -7,12 +7,15 @@ with the same words as `train.lr: -1` would, naming the searched field.
 
 from __future__ import annotations
 
+import math
 import types
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from lstmexp.spec.space import SEARCHABLE_SECTIONS
+from lstmexp.bounds import bound_of, limit_for, outside
+from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.spec.space import SEARCHABLE_SECTIONS, FieldSpace, check_range_steps
 
 if TYPE_CHECKING:
     from lstmexp.spec.experiment import ExperimentSpec
@@ -33,17 +36,35 @@ LAST_FIELDS = ("model.dropout",)
 
 
 def check_fields(spec: ExperimentSpec) -> None:
-    """Raise ValueError naming the first searched field that does not exist or whose bound is invalid."""
+    """Raise ValueError naming the first searched field that does not exist or whose bound or step is invalid."""
+    for size in SEARCHED_PARAMS:
+        space = getattr(spec.search.space, size)
+        if space.values is None and space.scale == "linear":
+            low, high = space.bounds
+            check_range_steps(size, low, high, space.step, whole=True)
     for path, space in spec.search.space.fields.items():
         section, name = split_path(spec, path)
-        if space.values is None and field_kind(section, name) == "categorical":
+        kind = field_kind(section, name)
+        if space.values is None and kind == "categorical":
             raise ValueError(f"search.space.{path}: not a number, so list its values ([a, b]) instead of low/high")
+        if space.values is None and space.low is not None and space.high is not None:
+            check_range_steps(path, space.low, space.high, space.step, whole=kind == "int")
         for value in space.ends():
             try:
                 type(section).model_validate({**section.model_dump(), name: value})
             except ValidationError as exc:
-                message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-                raise ValueError(f"search.space.{path}: {message} (got {value!r})") from None
+                raise ValueError(f"search.space.{path}: {refusal(exc, path, space, value)}") from None
+
+
+def refusal(exc: ValidationError, path: str, space: FieldSpace, value: Any) -> str:
+    """Why a searched value is refused: past the field's bound (with the end to lower), or the field's words."""
+    first = exc.errors()[0]
+    bound = bound_of(path)
+    if first["type"] in ("less_than_equal", "less_than") and bound is not None:
+        end = "high" if space.values is None else "the listed value"
+        return f"{end} {outside(bound, value)}; lower {end} to {limit_for(bound, value)} or less"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{message} (got {value!r})"
 
 
 def split_path(spec: ExperimentSpec, path: str) -> tuple[BaseModel, str]:
@@ -75,6 +96,56 @@ def field_kind(section: BaseModel, name: str) -> FieldKind:
     return "categorical"
 
 
+def possible_values(spec: ExperimentSpec, path: str) -> list[Any]:
+    """Every value a trial of this spec may give the field: its searched values (a numeric range's
+    every step for ints, its ends for floats), else its one set value."""
+    space = spec.search.space.fields.get(path)
+    if space is None:
+        section, name = path.split(".")
+        return [getattr(getattr(spec, section), name)]
+    if space.values is not None:
+        return list(space.values)
+    low, high = space.low, space.high
+    if isinstance(low, int) and isinstance(high, int) and kind_of(spec, path) == "int":
+        step = int(space.step or 1)
+        return list(range(low, high + 1, step)) if space.scale == "linear" else list(range(low, high + 1))
+    return space.ends()
+
+
+def chunk_problem(spec: ExperimentSpec) -> str | None:
+    """Why some trial's chunk would not divide its time_step (with the fix), or None when every one does.
+
+    Checked over every searched pair, so a search never samples a chunking that cannot run.
+    """
+    time_steps = spec.search.space.time_step.grid()
+    chunks = sorted({int(c) for c in possible_values(spec, "model.chunk")})
+    bad = [(c, t) for c in chunks for t in time_steps if t % c]
+    if not bad:
+        return None
+    chunk, time_step = bad[0]
+    if "model.chunk" not in spec.search.space.fields:
+        return chunk_refusal(chunk, time_steps)
+    good = [c for c in chunks if all(t % c == 0 for t in time_steps)] or [largest_divisor(time_steps, chunk)]
+    listed = ",".join(str(c) for c in good)
+    return (f"search.space.model.chunk: {chunk} does not divide time_step={time_step} (the LSTM runs time_step/chunk "
+            f"steps); search chunks that divide every time_step, e.g. -o 'search.space.model.chunk=[{listed}]'")
+
+
+def chunk_refusal(chunk: int, time_steps: list[int]) -> str:
+    """The one-line refusal of a chunk that does not divide one of `time_steps`, with the nearest fix."""
+    time_step = next(t for t in time_steps if t % chunk)
+    fix = largest_divisor(time_steps, chunk)
+    every = " (it divides every searched time_step)" if len(time_steps) > 1 else ""
+    return (f"model.chunk={chunk} does not divide time_step={time_step} (the LSTM runs time_step/chunk steps); "
+            f"use -o model.chunk={fix}{every}")
+
+
+def largest_divisor(time_steps: list[int], at_most: int) -> int:
+    """The largest chunk up to `at_most` that divides every time step."""
+    common = math.gcd(*time_steps)
+    return max(d for d in range(1, min(common, at_most) + 1) if common % d == 0)
+
+
 def kind_of(spec: ExperimentSpec, path: str) -> FieldKind:
     section, name = split_path(spec, path)
     return field_kind(section, name)
@@ -84,6 +155,17 @@ def ordered_paths(spec: ExperimentSpec) -> list[str]:
     """The searched paths in suggestion order: conditional fields after the fields they depend on."""
     paths = sorted(spec.search.space.fields)
     return [p for p in paths if p not in LAST_FIELDS] + [p for p in paths if p in LAST_FIELDS]
+
+
+def extreme(spec: ExperimentSpec, path: str, highest: bool = True) -> Any:
+    """The largest (or smallest) value a numeric field takes in this spec: its searched range's end
+    when it is searched, else its own value."""
+    space = spec.search.space.fields.get(path)
+    if space is None:
+        head, _, name = path.partition(".")
+        return getattr(getattr(spec, head), name)
+    ends = space.ends()
+    return max(ends) if highest else min(ends)
 
 
 def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) -> str | None:

@@ -8,17 +8,18 @@ as a FieldSpace, whose bounds are checked against the field's own type and range
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from lstmexp.bounds import MAX_SIZE
 from lstmexp.choices import Normalization, Scale
-from lstmexp.spec.base import MAX_SIZE, PositiveInt, Section
+from lstmexp.spec.base import PositiveInt, Section
 
 # The sections whose settings a search may vary (study, storage and search itself are not trained).
 SEARCHABLE_SECTIONS = ("train", "model", "data")
 Scalar = bool | int | float | str
-
 
 
 def values_or_range(values: tuple[Any, ...] | None, low: Any, high: Any) -> Literal["values", "range"]:
@@ -36,6 +37,31 @@ def values_or_range(values: tuple[Any, ...] | None, low: Any, high: Any) -> Lite
     if low > high:
         raise ValueError(f"range is inverted: low={low} > high={high}; swap them")
     return "range"
+
+
+def check_range_steps(path: str, low: float, high: float, step: float | None, whole: bool) -> None:
+    """A range's step must be a whole number for an integer field, fit in the range and reach `high`.
+
+    Optuna would truncate a fractional step of an int range to 0 (an internal error in the first
+    trial), and silently lower `high` to the last value the step reaches.
+    """
+    key = f"search.space.{path}"
+    if whole:
+        for name, value in (("low", low), ("high", high), ("step", step)):
+            if value is not None and not float(value).is_integer():
+                raise ValueError(f"{key}: {name} {value} is not a whole number, but {path} takes whole numbers; "
+                                 f"e.g. -o '{key}={{low: {int(low)}, high: {int(high)}, step: 1}}'")
+    step = None if step is None else int(step) if whole else step
+    if step is None or low == high:
+        return
+    span, stride = Decimal(str(high)) - Decimal(str(low)), Decimal(str(step))
+    if stride > span:
+        raise ValueError(f"{key}: step {step} is larger than the range {low} to {high}, so only {low} would be "
+                         f"tried; e.g. -o '{key}={{low: {low}, high: {high}, step: {span.normalize():f}}}'")
+    if span % stride:
+        reached = Decimal(str(low)) + (span // stride) * stride
+        raise ValueError(f"{key}: high {high} is not reached from low {low} in steps of {step}; "
+                         f"e.g. -o '{key}={{low: {low}, high: {reached.normalize():f}, step: {step}}}'")
 
 class ParamSpace(Section):
     """The values one searched parameter may take.

@@ -6,7 +6,9 @@ study when a default moves: its resume check would compare equal and its reprodu
 run another experiment. So schema 1 is read against a frozen copy of its own defaults
 (`stored_schema1.json`: every model's field defaults as they were, never regenerated), and schema 2
 stores every field. Fields added after a spec was written take their current defaults, as they did
-not exist when it ran.
+not exist when it ran, except those whose default changes what a trial does (`ADDED_SINCE`): they
+take the value that reproduces the study as it ran (no early stopping for a study stored without
+`train.patience`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from lstmexp.spec.experiment import ExperimentSpec
 SPEC_SCHEMA_ATTR = "lstmexp_spec_schema"
 SPEC_SCHEMA = 2  # the whole spec: read as it is
 COMPACT_SCHEMA = 1  # only what differed from the schema-1 defaults (no schema version stored)
+# (section, field) added after studies were stored -> the value that behaves as lstmexp did before it.
+ADDED_SINCE: dict[tuple[str, str], Any] = {("train", "patience"): None}
 
 
 def stored_form(spec: ExperimentSpec) -> dict[str, Any]:
@@ -37,10 +41,21 @@ def as_written(stored: dict[str, Any], schema: int | None) -> dict[str, Any]:
     longer validates is returned as it was filled, so a comparison with it reports the difference.
     """
     filled = fill_compact(stored, schema_1_defaults()) if (schema or COMPACT_SCHEMA) == COMPACT_SCHEMA else stored
+    filled = with_added_fields(filled)
     try:
         return ExperimentSpec.model_validate(filled).to_dict()
     except ValueError:  # pydantic's ValidationError
         return filled
+
+
+def with_added_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """Fields the stored spec predates, at the value that reproduces what its trials did."""
+    filled = dict(spec)
+    for (section, name), value in ADDED_SINCE.items():
+        part = filled.get(section)
+        if isinstance(part, dict) and name not in part:
+            filled[section] = {**part, name: value}
+    return filled
 
 
 @functools.cache

@@ -1,0 +1,201 @@
+"""Verdicts on C1..C14 from a claims study: each claim tested on the trials of the arm designed for it.
+
+C1..C3 are checked on the run itself (the shapes of a batch fed, each trial's window and iteration
+counts against N-T-h+1 and ceil(N/B)); C4..C14 are statements tested as in `lstmexp.report.claims`
+(within-strata regression, bootstrap interval over trials and seeds), restricted to their arm. A
+claim whose arm could not run on the data is "not testable here" with the arm's reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmexp.report.claims import (
+    CLAIMS,
+    FAILS,
+    HOLDS,
+    NOT_TESTABLE,
+    ClaimResult,
+    Part,
+    PartResult,
+    best_lr_trials,
+    combined_verdict,
+    evaluate_part,
+    log2_of,
+)
+from lstmexp.report.noise import quiet
+
+DESIGN_ATTR = "claims_design"  # the study attribute holding the design (lstmexp.search.claims_study)
+ARMS_COLUMN = "design_arms"
+STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows")
+TEXTS = {
+    "C1": "A batch has shape [batch_size, time_step, input_size].",
+    "C2": "N rows cut into windows of T give N-T+1 windows (N-T-h+1 with h targets after them).",
+    "C3": "Iterations per epoch = ceil(samples / batch_size).",
+    "C4": "Time steps run one after another: time per step grows with time_step.",
+}
+BY_CODE = {claim.code: claim for claim in CLAIMS}
+
+
+def arm_trials(trials: pd.DataFrame, arm: str) -> pd.DataFrame:
+    if ARMS_COLUMN not in trials.columns:
+        return trials.iloc[0:0]
+    return trials[trials[ARMS_COLUMN].map(lambda arms: isinstance(arms, list) and arm in arms)]
+
+
+def with_derived(trials: pd.DataFrame) -> pd.DataFrame:
+    """Time per step and per epoch from the probe's samples/s (which survives a busy machine)."""
+    def column(name: str) -> pd.Series:
+        values = trials[name] if name in trials.columns else pd.Series(np.nan, index=trials.index)
+        return pd.to_numeric(values, errors="coerce")
+
+    speed = column("samples_per_s")
+    return trials.assign(step_s=column("batch_size") / speed, epoch_s_probe=column("train_samples_per_epoch") / speed)
+
+
+def short_series(frame: pd.DataFrame) -> pd.Series:
+    """1 for the short series' trials, 0 for the whole series' (describe_test probes with a frame without it)."""
+    if "data.train_last_rows" not in frame.columns:
+        return pd.Series(0.0, index=frame.index)
+    rows = pd.to_numeric(frame["data.train_last_rows"], errors="coerce")
+    return (rows < rows.max()).astype(float)
+
+
+def interaction(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
+    """C13: how much more log2 y changes per doubling of `column` on the short series than on the whole."""
+    def regress(frame: pd.DataFrame) -> dict[str, pd.Series]:
+        z = np.log2(pd.to_numeric(frame[column], errors="coerce"))
+        short = short_series(frame)
+        return {f"short series × log2 {column}": short * z, "short series": short, f"log2 {column}": z}
+
+    return regress
+
+
+C4_PART = Part("time per step grows with time_step", "step_s", "time_step", log2_of("time_step"), "up", False,
+               "per 2× time_step")
+C6_EPOCH = Part("seconds per epoch fall as batch_size grows (from the probe's samples/s)", "epoch_s_probe",
+                "batch_size", log2_of("batch_size"), "down", False, "per 2× batch_size")
+C13_PARTS = (
+    Part("on the short series larger batches do relatively better (val loss, vs the whole series)", "val_loss_best",
+         "batch_size", interaction("batch_size"), "down", True, "per 2× batch_size, short vs whole"),
+    Part("on the short series longer time steps do relatively worse (val loss, vs the whole series)", "val_loss_best",
+         "time_step", interaction("time_step"), "up", True, "per 2× time_step, short vs whole"),
+)
+
+
+def counted(result: ClaimResult, data: pd.DataFrame) -> ClaimResult:
+    """The trials and seeds behind a verdict: the largest part's rows, the seeds of the arm's trials."""
+    rows = [p.effect.rows for p in result.parts if p.effect is not None]
+    result.trials = max(rows) if rows else len(data)
+    result.seeds = int(data["train_seed"].nunique()) if "train_seed" in data.columns else 0
+    return result
+
+
+def tested(code: str, text: str, arm: str, data: pd.DataFrame, parts: list[PartResult],
+           context: str = "") -> ClaimResult:
+    return counted(ClaimResult(code, text, combined_verdict(parts), parts, context=context, arm=arm), data)
+
+
+def statement_parts(parts: tuple[Part, ...], data: pd.DataFrame, strata: tuple[str, ...] = STRATA) -> list[PartResult]:
+    out = []
+    for part in parts:
+        usable = quiet(data)[0] if part.y in ("step_s", "epoch_s_probe") else data
+        out.append(evaluate_part(part, usable, strata))
+    return out
+
+
+def check_part(statement: str, good: int, total: int, what: str) -> PartResult:
+    verdict = HOLDS if total and good == total else FAILS
+    note = f"{good:,} of {total:,} trials {what}" if total else "no trial to check"
+    return PartResult(statement, verdict if total else NOT_TESTABLE, None, "trials", "checked on every trial",
+                      pd.DataFrame(), note)
+
+
+def shape_claim(fed: dict[str, Any], trials: pd.DataFrame) -> ClaimResult:
+    expected = [fed["batch_size"], fed["time_step"], fed["input_size"]]
+    ok = fed["inputs"] == expected and fed["targets"] == [fed["batch_size"], fed["horizon"], fed["output_size"]]
+    part = PartResult("a batch drawn from the train windows", HOLDS if ok else FAILS, None, "shape",
+                      "a real batch of the study's data", pd.DataFrame(),
+                      f"inputs {fed['inputs']} = [batch_size, time_step, input_size] with {fed['input_size']} input "
+                      f"column(s); targets {fed['targets']} = [batch_size, horizon, output_size]")
+    return ClaimResult("C1", TEXTS["C1"], part.verdict, [part], arm="every trial", trials=1, seeds=1)
+
+
+def counting_claims(trials: pd.DataFrame, facts: dict[str, Any]) -> list[ClaimResult]:
+    """C2 and C3 on every completed stateless trial's own counts."""
+    stateful = trials["stateful"].astype(bool) if "stateful" in trials.columns else False
+    done = trials[(trials["state"] == "complete") & ~stateful] if "state" in trials.columns else trials.iloc[0:0]
+    needed = {"train_targets", "time_step", "iterations_per_epoch", "train_samples_per_epoch", "batch_size"}
+    if done.empty or not needed <= set(done.columns):
+        reason = "no completed stateless trial recorded its window counts"
+        return [ClaimResult(c, TEXTS[c], NOT_TESTABLE, context=reason, arm="every trial") for c in ("C2", "C3")]
+    used = done["data.train_last_rows"] if "data.train_last_rows" in done.columns else pd.Series(np.nan, done.index)
+    rows = pd.to_numeric(used, errors="coerce").fillna(facts["train_rows"])
+    windows = rows - done["time_step"] - facts["horizon"] + 1
+    c2 = check_part("train samples = N - T - h + 1", int((done["train_targets"] == windows).sum()), len(done),
+                    "had N - T - h + 1 train samples")
+    iterations = [math.ceil(n / b) for n, b in zip(done["train_samples_per_epoch"], done["batch_size"], strict=True)]
+    c3 = check_part("iterations per epoch = ceil(N / B)", int((done["iterations_per_epoch"] == iterations).sum()),
+                    len(done), "ran ceil(samples / batch_size) iterations per epoch")
+    return [counted(ClaimResult(code, TEXTS[code], part.verdict, [part], arm="every trial"), done)
+            for code, part in (("C2", c2), ("C3", c3))]
+
+
+def at_best_lr(parts: tuple[Part, ...], data: pd.DataFrame) -> list[PartResult]:
+    others = [c for c in STRATA if c not in ("train.lr", "batch_size") and c in data.columns]
+    chosen = best_lr_trials(data, ["batch_size", *others])
+    results = statement_parts(parts, chosen, tuple(c for c in STRATA if c != "train.lr"))
+    for result in results:
+        result.statement += " (each batch size at its best lr)"
+    return results
+
+
+def pending(arms: dict[str, dict[str, Any]], name: str) -> str:
+    arm = arms.get(name, {})
+    return str(arm.get("pending", "")) if arm else f"the design has no {name} arm"
+
+
+def design_claims(trials: pd.DataFrame, stored: dict[str, Any]) -> list[ClaimResult]:
+    """C1..C14 from a claims study's trials and its stored design, in order."""
+    arms = {arm["name"]: arm for arm in stored["design"]["arms"]}
+    trials = with_derived(trials)
+    batch, lr_arm = arm_trials(trials, "batch"), arm_trials(trials, "batch_lr")
+    steps, sequence, stateful = (arm_trials(trials, n) for n in ("time_step", "sequence", "stateful"))
+
+    def on(code: str, arm: str, data: pd.DataFrame, parts: tuple[Part, ...], extra: list[PartResult] | None = None,
+           context: str = "") -> ClaimResult:
+        return tested(code, BY_CODE[code].text, arm, data, statement_parts(parts, data) + (extra or []), context)
+
+    chunk = pending(arms, "chunks")
+    return [
+        shape_claim(stored["fed"], trials),
+        *counting_claims(trials, stored["design"]["facts"]),
+        tested("C4", TEXTS["C4"], "time_step", steps, statement_parts((C4_PART,), steps)),
+        on("C5", "batch", batch, BY_CODE["C5"].parts),
+        on("C6", "batch", batch, (BY_CODE["C6"].parts[0], C6_EPOCH)),
+        on("C7", "batch, batch_lr", batch, BY_CODE["C7"].parts, at_best_lr(BY_CODE["C7"].parts[:1], lr_arm)),
+        on("C8", "batch, batch_lr", batch, BY_CODE["C8"].parts, at_best_lr(BY_CODE["C8"].parts, lr_arm)),
+        on("C9", "batch", batch, BY_CODE["C9"].parts),
+        on("C10", "time_step", steps, BY_CODE["C10"].parts),
+        on("C11", "time_step", steps, BY_CODE["C11"].parts),
+        on("C12", "time_step", steps, BY_CODE["C12"].parts,
+           context=f"its second half (split long sequences into chunks) is pending: {chunk}" if chunk else ""),
+        arm_claim("C13", "sequence", sequence, pending(arms, "sequence"), lambda: [
+            evaluate_part(p, sequence, ("time_step" if p.x == "batch_size" else "batch_size",)) for p in C13_PARTS]),
+        arm_claim("C14", "stateful", stateful, pending(arms, "stateful"),
+                  lambda: statement_parts(BY_CODE["C14"].parts, stateful)),
+    ]
+
+
+def arm_claim(code: str, arm: str, data: pd.DataFrame, why_not: str,
+              parts: Callable[[], list[PartResult]]) -> ClaimResult:
+    """A claim whose arm may not have run on this data: then not testable, with the arm's reason."""
+    if why_not:
+        return ClaimResult(code, BY_CODE[code].text, NOT_TESTABLE, context=why_not, arm=arm)
+    return tested(code, BY_CODE[code].text, arm, data, parts())
+

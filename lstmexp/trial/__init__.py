@@ -1,0 +1,1 @@
+"""One configuration end to end: run it (train, evaluate, measure), its figures, kept weights, forecasts."""
