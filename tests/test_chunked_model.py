@@ -117,13 +117,13 @@ def test_activation_estimate_counts_the_recurrent_steps_that_run():
 def test_trial_records_chunked_flops_and_steps():
     spec = load_spec(None, ["data.rows=900", "train.device=cpu", "model.chunk=4", "data.horizon=3"])
     params = TrialParams(batch_size=32, time_step=16, hidden_size=8)
-    from lstmexp.trial.run import compute_metrics, data_metrics
+    from lstmexp.trial.run import compute_of, setup_of
 
     series = cached_series(spec.data.model_dump_json(), "cpu")
-    figures = compute_metrics(spec, params, series, 100.0, torch.device("cpu"))
-    assert figures["flops_per_sample"] == lstm_training_flops_per_sample(series.input_size, 8, 1, 16, 1, 3, 4)
-    assert figures["activation_mem_est_bytes"] == estimate_activation_bytes(32, 16, 8, 1, series.input_size, 4)
-    fed = data_metrics(spec, build_model(spec, params, series), series, params)
+    compute = compute_of(spec, params, series, torch.device("cpu"))
+    assert compute.flops_per_sample == lstm_training_flops_per_sample(series.input_size, 8, 1, 16, 1, 3, 4)
+    assert compute.activation_bytes == estimate_activation_bytes(32, 16, 8, 1, series.input_size, 4)
+    fed = setup_of(spec, params, series).figures()
     assert (fed["chunk"], fed["lstm_steps"], fed["channels"], fed["head"]) == (4, 4, "joint", "linear")
 
 

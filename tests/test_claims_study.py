@@ -15,6 +15,7 @@ import optuna
 import pytest
 
 from lstmexp.search.claims_study import ARMS_ATTR, DESIGN_ATTR, KEY_ATTR
+from lstmexp.trial.record import trial_figures
 
 SMALL = ["-o", "data.rows=1200", "-o", "train.device=cpu"]
 BUDGET = ["--max-cpu-minutes", "0.6"]
@@ -69,7 +70,7 @@ def test_every_setting_is_trained_once_per_seed_after_a_kill(resumed):
     counted = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED") or "failure_reason" in t.user_attrs]
     per_key = Counter(t.user_attrs[KEY_ATTR] for t in counted)
     assert set(per_key.values()) == {design["seeds"]}  # no setting short of its seeds, none trained twice
-    seeds = {key: sorted(t.user_attrs["train_seed"] for t in counted if t.user_attrs[KEY_ATTR] == key)
+    seeds = {key: sorted(trial_figures(t.user_attrs)["train_seed"] for t in counted if t.user_attrs[KEY_ATTR] == key)
              for key in per_key}
     assert all(s == list(range(design["seeds"])) for s in seeds.values())  # each copy its own seed
     assert all(t.user_attrs[ARMS_ATTR] for t in counted)

@@ -8,6 +8,7 @@ import torch
 from lstmexp.report.run import load_report
 from lstmexp.search.attrs import CONFIG_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
+from lstmexp.search.slots import TrialLedger
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage.studies import study_rows
 from lstmexp.trial.predict import best_trial_number
@@ -28,7 +29,8 @@ def finish_trial(study: optuna.Study, sizes: dict[str, int], loss: float, seed: 
         trial.set_user_attr(key, value)
     caught = ModelCatch()
     caught.state = {"weight": torch.full((2,), loss)}
-    keep_model(trial, ExperimentSpec(), TrialParams(**sizes), caught, {"val_loss_best": loss}, loss, folder)
+    ledger = TrialLedger(study)  # the worker's read of the study
+    keep_model(trial, ExperimentSpec(), TrialParams(**sizes), caught, {"val_loss_best": loss}, loss, folder, ledger)
     study.tell(trial, loss)
 
 
