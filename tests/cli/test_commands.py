@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_help_imports_neither_torch_nor_optuna_nor_pandas():

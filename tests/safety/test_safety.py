@@ -13,7 +13,7 @@ from lstmexp.spec import load_spec
 from lstmexp.storage.urls import mask_url
 from tests.conftest import needs_postgres
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
