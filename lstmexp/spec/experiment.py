@@ -115,6 +115,9 @@ class ConstraintSpec(Section):
 class SearchSpec(Section):
     trials: Annotated[int, within("search.trials")] = 20
     sampler: Sampler = "tpe"
+    # A designed study (`lstmexp claims`) enqueues its own list of configurations instead of sampling
+    # every mix of the searched values, so only each value alone is checked up front, not the corners.
+    designed: bool = False
     pruner: Pruner = "median"
     space: SpaceSpec = SpaceSpec()
     objectives: tuple[ObjectiveName, ...] = ("val_loss",)
