@@ -165,4 +165,5 @@ def tie_note(table: pd.DataFrame) -> str:
     if spread <= gap:
         return ""
     return (f"tie: the seed-to-seed spread (sd {spread:.3g}) is wider than the gap to the runner-up ({gap:.3g}); "
-            "the top configurations are equally good within noise: run more seeds (search.repeats) to separate them")
+            "the top configurations are equally good within noise: "
+            "run more seeds (-o train.repeats=3) to separate them")

@@ -107,7 +107,7 @@ def design_spec(spec: ExperimentSpec, design: Design, max_cpu_minutes: float) ->
     space["fields"] = {path: {"values": values} for path, values in fields.items()}
     space["normalization"] = None
     raw["search"].update(trials=design.trials, sampler="random", pruner="none", max_cpu_minutes=max_cpu_minutes,
-                         objectives=["val_loss"])
+                         objectives=["val_loss"], designed=True)
     raw["train"].update(epochs=design.epochs, repeats=1, threads=raw["train"]["threads"] or 1)
     return ExperimentSpec.model_validate(raw)
 

@@ -115,6 +115,9 @@ class ConstraintSpec(Section):
 class SearchSpec(Section):
     trials: Annotated[int, within("search.trials")] = 20
     sampler: Sampler = "tpe"
+    # A designed study (`lstmexp claims`) enqueues its own list of configurations instead of sampling
+    # every mix of the searched values, so only each value alone is checked up front, not the corners.
+    designed: bool = False
     pruner: Pruner = "median"
     space: SpaceSpec = SpaceSpec()
     objectives: tuple[ObjectiveName, ...] = ("val_loss",)
@@ -196,9 +199,12 @@ class ExperimentSpec(Section):
     @model_validator(mode="after")
     def _searched_fields_valid(self) -> ExperimentSpec:
         from lstmexp.spec.extremes import check_fillings  # they read this class's sections
-        from lstmexp.spec.searchable import check_fields
+        from lstmexp.spec.searchable import check_fields, chunk_problem
 
         check_fields(self)
+        problem = chunk_problem(self)  # over every searched pair: its fix names the searched chunks, not one value
+        if problem:
+            raise ValueError(problem)
         check_fillings(self)  # each value a trial may get, filled in: the rules that span sections see it
         return self
 
@@ -218,15 +224,6 @@ class ExperimentSpec(Section):
                 f"optimizer state; this machine has {format_bytes(memory)}: lower search.space.hidden_size to at "
                 f"most {largest_fitting_hidden(layers, memory)} or use fewer layers"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _chunk_divides_time_step(self) -> ExperimentSpec:
-        from lstmexp.spec.searchable import chunk_problem  # it reads this class's sections
-
-        problem = chunk_problem(self)
-        if problem:
-            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

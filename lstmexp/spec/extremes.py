@@ -43,7 +43,9 @@ def fillings(spec: ExperimentSpec) -> list[Filling]:
     paths = ordered_paths(spec)
     alone = [{path: value} for path in paths for value in fields[path].ends()]
     ends = [sorted(set(field_ends(fields[path])), key=str) for path in paths]
-    if len(paths) <= MAX_CORNER_FIELDS:
+    if spec.search.designed:  # its trials are listed configurations, never a free mix of the values
+        corners: list[Filling] = []
+    elif len(paths) <= MAX_CORNER_FIELDS:
         corners = [dict(zip(paths, mix, strict=True)) for mix in itertools.product(*ends)]
     else:
         corners = [{path: field_ends(fields[path])[end] for path in paths} for end in (0, 1)]

@@ -14,7 +14,7 @@ from lstmexp.storage.urls import mask_url
 from lstmexp.trial.record import trial_figures
 from tests.conftest import needs_postgres
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from lstmexp.trial import names
 from lstmexp.trial.record import SCHEMA_VERSION, SECTIONS, Failure, Identity, SplitErrors, trial_figures
 from tests.search_specs import tiny
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 OLD_STUDY = FIXTURES / "written-before-trial-record.db"  # written by lstmexp before the record existed
 OLD_REPORT = FIXTURES / "written-before-trial-record.report.json"  # its report as that version printed it
 

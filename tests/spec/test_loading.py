@@ -5,7 +5,7 @@ import pytest
 from lstmexp.errors import SpecError
 from lstmexp.spec import ExperimentSpec, ParamSpace, apply_override, load_spec
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_default_spec_file_matches_the_built_in_defaults():

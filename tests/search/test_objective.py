@@ -10,7 +10,7 @@ from lstmexp.search import run_search
 from lstmexp.storage.urls import load_existing_study
 from lstmexp.trial.record import trial_figures
 from tests.search_specs import journal, tiny, trials_of
-from tests.test_trial import make_trials_diverge, raise_oom_in_forward
+from tests.trial.test_run import make_trials_diverge, raise_oom_in_forward
 
 
 def test_two_objectives_give_a_pareto_study_and_pruning_there_is_refused(tmp_path):

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from lstmexp.search import run_search
 from lstmexp.spec import load_spec
 
-SMOKE = Path(__file__).parents[1] / "experiments" / "smoke.yaml"
+SMOKE = Path(__file__).parents[2] / "experiments" / "smoke.yaml"
 MAX_STATEMENTS_PER_TRIAL = 80  # a plain Optuna objective with 3 parameters, 2 reports, 3 attributes: about 64
 
 

@@ -260,7 +260,7 @@ def test_a_report_folder_with_the_wrong_shapes_keeps_the_old_report(cli, workdir
 
 
 def test_a_full_disk_leaves_the_old_report_intact(cli, workdir, made):
-    from tests.test_faults import fill, mount_tmpfs
+    from tests.safety.test_faults import fill, mount_tmpfs
 
     disk = workdir / "disk"
     mount_tmpfs(disk, "24m")  # the report set (HTML with plotly.js inline, CSVs, PNGs) is a few MiB

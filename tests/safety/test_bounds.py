@@ -16,7 +16,7 @@ from lstmexp.bounds import BOUNDS, MAX_SIZE, shown
 from lstmexp.search import run_search
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint
 from tests.search_specs import journal, tiny
-from tests.test_trial import make_trials_diverge, raise_oom_in_forward
+from tests.trial.test_run import make_trials_diverge, raise_oom_in_forward
 
 # Fields set directly by `-o path=value` (the split's row counts are a section of their own, below).
 PLAIN_FIELDS = sorted(p for p in BOUNDS if not p.startswith(("search.space.", "data.split.rows.")))
@@ -234,7 +234,7 @@ def test_a_folder_is_untouched_by_every_refusal(cli, workdir):
 
 
 def test_the_safety_docs_table_every_bound():
-    section = (Path(__file__).resolve().parents[1] / "docs" / "safety.md").read_text().split("## Bounds", 1)[1]
+    section = (Path(__file__).resolve().parents[2] / "docs" / "safety.md").read_text().split("## Bounds", 1)[1]
     for path, bound in BOUNDS.items():
         row = next((line for line in section.splitlines() if line.startswith(f"| `{path}`")), None)
         assert row is not None, f"{path} is not in docs/safety.md's Bounds table"

@@ -11,7 +11,7 @@ import pytest
 
 from lstmexp.trial.record import trial_figures
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_help_imports_neither_torch_nor_optuna_nor_pandas():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile import assert_one_line
-from tests.test_integrations import needs
+from tests.search.test_integrations import needs
 
 PASSWORD = "s3cr3tPW"
 
