@@ -99,7 +99,7 @@ def test_a_samples_budget_stops_training_mid_epoch(tmp_path):
 
 def test_a_seconds_budget_compares_batch_sizes_at_equal_training_time(tmp_path):
     url = journal(tmp_path)
-    run_search(tiny("seconds", "train.epochs=500", "train.max_seconds=0.3", "search.trials=2",
+    run_search(tiny("seconds", "train.epochs=500", "train.patience=null", "train.max_seconds=0.3", "search.trials=2",
                     "search.sampler=grid", "search.space.time_step=[4]"), url)
     for trial in trials_of(url, "seconds"):
         attrs = trial_figures(trial.user_attrs)
