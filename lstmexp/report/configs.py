@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.report.feasible import feasible_trials, mark
 from lstmexp.report.noise import contended_mask
 from lstmexp.trial.names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
 from lstmexp.trial.reproduce import NORMALIZATION_PARAM
@@ -103,7 +104,7 @@ def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 def best_configuration(trials: pd.DataFrame, names: Iterable[str] = ()) -> dict[str, Any] | None:
     """THE best configuration of a study (rank 1 of `config_table`) with its trial: what the report
     recommends, `studies` lists, `predict` uses by default and the kept weights always include."""
-    table = config_table(trials, searched_params(trials, names))
+    table = config_table(feasible_trials(mark(trials)), searched_params(trials, names))  # as the report ranks
     return None if table.empty else {str(k): v for k, v in table.iloc[0].items()}
 
 

@@ -25,6 +25,7 @@ from lstmexp.report.configs import (
     seeds_phrase,
     tie_note,
 )
+from lstmexp.report.feasible import feasible_trials, mark
 from lstmexp.report.noise import left_out_note, quiet
 from lstmexp.trial.names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
 from lstmexp.trial.reproduce import override_key, run_command
@@ -78,6 +79,7 @@ def trials_to_keep(trials: pd.DataFrame, names: list[str], best_k: int) -> set[i
     if best_k <= 0:
         return set()
     params = searched_params(trials, names)
+    trials = feasible_trials(mark(trials))  # the report recommends feasible trials only: keep those
     table = config_table(trials, params)
     if table.empty:
         return set()

@@ -140,3 +140,15 @@ def test_a_real_search_too_slow_for_its_constraint_is_reported_with_the_speed_to
     assert admitted["samples_per_s"] == fastest
     assert feasibility["relax"] == {"search.constraints.min_samples_per_s": str(int(fastest))}
     assert all(r["command"] == "" for r in document["recommendations"])
+
+
+def test_studies_predict_and_kept_weights_name_a_feasible_best(workdir):
+    """The one best of `studies`, predict's default trial and the kept weights: feasible trials only, as the report."""
+    from lstmexp.report.configs import best_configuration
+    from lstmexp.report.recommend import trials_to_keep
+
+    stored(workdir, mixed_trials())
+    loaded = load_sqlite(read_sqlite_study(workdir / "c.db", None))
+    assert int(best_configuration(loaded.frame, loaded.distribution_json)["trial"]) == 1  # #0 breaks max_memory
+    kept = trials_to_keep(loaded.frame, list(loaded.distribution_json or {}), best_k=5)
+    assert kept and kept.isdisjoint({0, 3, 4})  # the infeasible trials' weights are never kept
