@@ -7,7 +7,9 @@ only the trials this command ran counted as run now.
 
 from __future__ import annotations
 
-import threading
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ import pytest
 from lstmexp.bounds import BOUNDS, MAX_SIZE, shown
 from lstmexp.search import run_search
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint
-from tests.search_specs import journal, tiny
+from tests.search_specs import TINY, journal, tiny
 from tests.trial.test_run import make_trials_diverge, raise_oom_in_forward
 
 # Fields set directly by `-o path=value` (the split's row counts are a section of their own, below).
@@ -178,42 +180,21 @@ def test_the_summary_counts_complete_pruned_and_each_failure_separately(cli, wor
     assert "2/2 trials finished: 1 complete, 1 oom; 2 run now (1 complete, 1 oom)" in result.err
 
 
-class Meeting:
-    """An observer that holds each search at its start until both searches have opened the study."""
-
-    def __init__(self, barrier: threading.Barrier) -> None:
-        self.barrier = barrier
-
-    def study_ready(self, *args: object) -> None:
-        self.barrier.wait(timeout=60)
-
-    def trial_started(self, *args: object) -> None:
-        pass
-
-    def epoch_done(self, *args: object) -> None:
-        pass
-
-    def trial_finished(self, *args: object) -> None:
-        pass
-
-
 def test_concurrent_searches_each_count_only_the_trials_they_ran(tmp_path):
-    url, spec = journal(tmp_path), tiny("shared", "search.trials=4", "search.sampler=random")
+    """Two `lstmexp search` processes on one study (as two terminals run them): "N run now" is each one's own.
+
+    Processes, not threads: torch's profiler (the tensor peak) is process-wide and not thread-safe."""
+    url = journal(tmp_path)
     run_search(tiny("shared", "search.trials=1", "search.sampler=random"), url)  # the study exists, one trial in
-    barrier, summaries = threading.Barrier(2), {}
-
-    def search(name: str) -> None:
-        summaries[name] = run_search(spec, url, Meeting(barrier))
-
-    threads = [threading.Thread(target=search, args=(name,)) for name in ("a", "b")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    a, b = summaries["a"], summaries["b"]
-    assert max(a.done, b.done) == 4  # the one that ends first may not see the other's last trial finish
-    assert a.ran_now + b.ran_now == 3  # the three trials after the first, each counted by the search that ran it
-    assert sum(a.ran_outcomes.values()) == a.ran_now and sum(b.ran_outcomes.values()) == b.ran_now
+    settings = (*TINY, "study=shared", "search.trials=4", "search.sampler=random")
+    overrides = [part for setting in settings for part in ("-o", setting)]
+    command = [sys.executable, "-m", "lstmexp", "search", *overrides, "--storage", url]
+    searches = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    outputs = [search.communicate(timeout=600) for search in searches]
+    assert all(search.returncode == 0 for search in searches), [err[-800:] for _, err in outputs]
+    ran = [int(re.search(r"; (\d+) run now", out + err).group(1)) for out, err in outputs]
+    assert sum(ran) == 3, ran  # the three trials after the first, each counted by the search that ran it
 
 
 def test_a_resumed_search_counts_only_its_own_trials(tmp_path):
