@@ -100,7 +100,7 @@ def make_objective(
     `reproduce_base` starts each trial's reproduce command; `run_id` (the search command) goes in each
     trial's record, so that command's summary counts its own trials however many searches fill the study."""
     single = len(spec.search.objectives) == 1  # Trial.report raises in multi-objective studies
-    base = reproduce_base or "lstmexp run SPEC"
+    base = reproduce_base or ""  # no command line (a library call): the report rebuilds it from the stored spec
 
     def objective(trial: optuna.Trial) -> float | list[float]:
         interrupt.check()  # a Ctrl-C Python swallowed (gc callback) still stops before the next trial
@@ -145,7 +145,7 @@ def make_objective(
 def identity_of(trial: optuna.Trial, params: TrialParams, seed: int, base: str, run_id: str) -> Identity:
     """The configuration key (every searched value, not the seed), the command reproducing this trial
     (masked: an older search's base could still carry a password) and the search command that made it."""
-    reproduce = mask_text(reproduce_command(base, params, trial.params, seed))
+    reproduce = mask_text(reproduce_command(base, params, trial.params, seed)) if base else ""
     return Identity(config=config_key(trial.params), train_seed=seed, reproduce=reproduce, run=run_id)
 
 

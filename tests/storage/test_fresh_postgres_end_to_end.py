@@ -37,7 +37,8 @@ def test_search_resume_report_studies_and_predict_on_an_empty_postgresql_databas
     resumed = cli("search", SMOKE, "--storage", url, "--trials", "3", *FAST)  # one process resumes the workers' study
     assert resumed.code == 0, resumed.err
     trials = finished(url)
-    assert sorted(t.number for t in trials) == [0, 1, 2]  # exactly one more, none lost or doubled
+    numbers = sorted(t.number for t in trials)  # the workers' two, then exactly one more, none lost or doubled
+    assert len(numbers) == 3 and numbers[:2] == [0, 1]  # (a number a worker claimed, then skipped, may sit between)
     assert "study smoke: 3/3 trials finished: 3 complete; 1 run now" in resumed.err
 
     report = cli("report", "--storage", url, "--format", "json")
