@@ -11,6 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from lstmexp.spec import load_spec
+from lstmexp.trial.record import trial_figures
 from lstmexp.trial.run import cached_series
 from tests.conftest import REPO, needs_postgres
 
@@ -65,7 +66,7 @@ def test_search_resume_report_studies_and_predict_on_an_empty_postgresql_databas
     series = cached_series(spec.data.model_dump_json(), "cpu")
     windows = series.sample_starts("test", best.params["time_step"], spec.data.horizon).numel()
     assert len(forecast) == windows * spec.data.horizon > 0
-    assert f"test MSE {best.user_attrs['test_mse']:.6g}" in predicted.err
+    assert f"test MSE {trial_figures(best.user_attrs)['test_mse']:.6g}" in predicted.err
 
 
 def table_records(text: str) -> list[list[str]]:
