@@ -344,6 +344,35 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def entry() -> None:
+    """The `lstmexp` process: `main`, then an interrupted command's exit code 130 made final.
+
+    A process whose search was stopped by one Ctrl-C printed its line, exited with SystemExit(130)
+    and was still reported as killed by SIGINT (-2) once, under load: CPython turns the exit into a
+    SIGINT death at shutdown when it saw a KeyboardInterrupt leave code run from C (its
+    `_Py_UnhandledKeyboardInterrupt` flag), even one lstmexp caught. The study is saved by then, so
+    the process does what the interpreter's shutdown would (waits for its workers, which the stop
+    already reached; flushes logs and streams) and ends with 130 itself.
+    """
+    import logging
+    import multiprocessing
+    import os
+
+    from lstmexp.interrupt import INTERRUPT_EXIT_CODE
+
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code != INTERRUPT_EXIT_CODE:
+            raise
+        for worker in multiprocessing.active_children():
+            worker.join()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPT_EXIT_CODE)
+
+
 def internal_error(exc: BaseException, debug: bool) -> None:
     if debug:
         click.echo(printable(mask_text(traceback.format_exc()), keep="\n\t"), err=True)
