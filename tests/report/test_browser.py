@@ -70,7 +70,7 @@ def test_the_report_opens_in_chromium_without_console_errors_and_draws_every_cha
     assert not messages, messages
     source = page.read_text()
     charts = source.count("Plotly.newPlot")
-    assert charts == 5
+    assert charts == 6  # 3 trade-off charts, heatmap, learning curves, gradient norm against time_step
     dom = done.stdout
     assert dom.count('class="plot-container') == charts  # every chart's script ran and drew it
     assert dom.count('class="main-svg"') >= charts
