@@ -14,8 +14,9 @@ its own legend; series in one `group` (a trial's train and val curves) share the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from lstmexp.report.people import format_number
 
@@ -69,6 +70,7 @@ class Panel:
     title: str = ""  # named when a chart has several panels
     legend: str = ""  # the legend's title
     scale: str = ""  # the colour bar's title when a series is shaded (or cells)
+    width: float = 1.0  # relative to the chart's other panels
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,20 @@ class Chart:
     small: bool = False  # one of a row of small charts (the claims table's)
 
 
-def finite(values: Sequence[float]) -> list[float]:
+def finite(values: Iterable[Any]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v)) and float(v) > 0]
 
 
-def log_axis(title: str, values: Sequence[float], at_values: bool = False) -> Axis:
+def log_axis(title: str, values: Iterable[Any], at_values: bool = False) -> Axis:
     """A log axis ticked at the values themselves (searched settings) or at round numbers across them."""
     ticks = sorted(set(finite(values))) if at_values else round_ticks(values)
     return Axis(title, log=True, ticks=tuple(ticks), labels=tuple(format_number(t) for t in ticks))
 
 
-def round_ticks(values: Sequence[float]) -> list[float]:
+def round_ticks(values: Iterable[Any]) -> list[float]:
     """Ticks at 1, 2, 5 × 10^k inside the values' range (1..9 × 10^k when that gives fewer than three),
-    with the ends rounded to 3 figures when the range is narrower than that."""
+    plus an end of the range rounded to 2 figures where the round ticks leave it far (over 1.3×) away, and
+    both ends when fewer than two round ticks fall inside."""
     data = finite(values)
     if not data:
         return []
@@ -100,11 +103,14 @@ def round_ticks(values: Sequence[float]) -> list[float]:
     decades = range(math.floor(math.log10(smallest)), math.ceil(math.log10(largest)) + 1)
     ticks: list[float] = []
     for steps in ((1, 2, 5), range(1, 10)):
-        ticks = [m * 10.0**k for k in decades for m in steps if smallest <= m * 10.0**k <= largest]
+        ticks = [float(f"{m * 10.0**k:.12g}") for k in decades for m in steps if smallest <= m * 10.0**k <= largest]
         if len(ticks) >= 3:
-            return ticks
-    ends = [float(f"{v:.3g}") for v in (smallest, largest)]
-    return sorted(set(ticks) | set(ends))
+            break
+    few = len(ticks) < 2
+    for end in (float(f"{smallest:.2g}"), float(f"{largest:.2g}")):
+        if few or min(abs(math.log(end / t)) for t in ticks) > math.log(1.3):
+            ticks.append(end)
+    return sorted(set(ticks))
 
 
 def category_axis(title: str, categories: Sequence[str]) -> Axis:

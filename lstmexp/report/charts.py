@@ -143,7 +143,8 @@ def curves_chart(report: Report) -> Chart | None:
     curves = [(n, report.curves[n]) for n in numbers if n in report.curves]
     if not curves:
         return None
-    series, losses = [], []
+    series: list[Series] = []
+    losses: list[float] = []
     for index, (number, curve) in enumerate(curves):
         for which, dash in (("val", ""), ("train", "dash")):
             loss = tuple(float(v) for v in curve.get(f"{which}_loss", []))

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.report.chart import MARKERS, Axis, Chart, Panel, Series, category_axis, colour, finite, log_axis
+from lstmexp.report.chart import LINES, MARKERS, Axis, Chart, Panel, Series, category_axis, colour, finite, log_axis
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, ClaimResult, PartResult
 from lstmexp.report.claims_table import DESIGN_ATTR, EXPECTED
+from lstmexp.units import MIB
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
@@ -63,20 +64,25 @@ def measured_panel(part: PartResult) -> tuple[Panel, int]:
     """The figure against the setting, one line per group of comparable trials (the most trials first)."""
     strata, x, median = columns_of(part.rows)
     rows = part.rows.dropna(subset=[median])
+    figure = median.removeprefix(MEDIAN)
+    if figure.endswith("_bytes"):  # memory in MiB, as every other chart shows it
+        rows = rows.assign(**{c: rows[c] / MIB for c in (median, EXPECTED) if c in rows.columns})
+        figure = f"{figure.removesuffix('_bytes')} (MiB)"
     numeric = all(isinstance(v, int | float) for v in rows[x]) and len(finite(list(rows[x]))) == len(rows)
     if not numeric:  # categories (C1's dimensions): by name, in the order given
         rows = rows.assign(**{x: rows[x].astype(str)})
     groups = [(name_of(strata, key), group) for key, group in rows.groupby(strata, dropna=False, sort=True)] \
         if strata else [("median over trials", rows)]
     groups.sort(key=lambda item: -int(item[1]["trials"].sum()))
-    series = [setting_series(name, group, x, median, colour(i)) for i, (name, group) in
-              enumerate(groups[:MOST_LINES])]
-    if EXPECTED in rows.columns:
+    checked = EXPECTED in rows.columns  # a count checked on every trial: points, not a trend
+    series = [setting_series(name, group, x, median, colour(i), MARKERS if checked else LINES)
+              for i, (name, group) in enumerate(groups[:MOST_LINES])]
+    if checked:
         series.append(Series("expected (the claim's formula)", tuple(rows[x]), tuple(float(v) for v in rows[EXPECTED]),
                              MARKERS, colour="black", marker="ring"))
     y = [v for s in series for v in s.y]
     x_axis = log_axis(x, list(rows[x]), at_values=True) if numeric else category_axis(x, list(dict.fromkeys(rows[x])))
-    y_axis = log_axis(median.removeprefix(MEDIAN), y) if len(finite(y)) == len(y) else Axis(median.removeprefix(MEDIAN))
+    y_axis = log_axis(figure, y) if len(finite(y)) == len(y) else Axis(figure)
     panel = Panel(x_axis, y_axis, tuple(series), title="measured", legend="comparable trials" if strata else "")
     return panel, max(0, len(groups) - MOST_LINES)
 
@@ -86,20 +92,19 @@ def name_of(strata: list[str], key: object) -> str:
     return ", ".join(f"{s}={v}" for s, v in zip(strata, keys, strict=True))
 
 
-def setting_series(name: str, group: pd.DataFrame, x: str, median: str, shade: str) -> Series:
+def setting_series(name: str, group: pd.DataFrame, x: str, median: str, shade: str, mode: str) -> Series:
     group = group.sort_values(x)
     hover = tuple(f"{x}={s}<br>{int(n)} trials, {median} {v:.4g}"
                   for s, n, v in zip(group[x], group["trials"], group[median], strict=True))
-    return Series(name, tuple(group[x]), tuple(float(v) for v in group[median]), colour=shade, marker="circle",
+    return Series(name, tuple(group[x]), tuple(float(v) for v in group[median]), mode, colour=shade, marker="circle",
                   hover=hover)
 
 
 def effect_panel(tested: list[PartResult]) -> Panel:
     """Each tested statement's factor with its 95% interval, beside the line of no effect."""
     series = []
-    for i, part in enumerate(tested, start=1):
-        effect = part.effect
-        assert effect is not None  # only parts with an effect are passed
+    effects = [(part, part.effect) for part in tested if part.effect is not None]
+    for i, (part, effect) in enumerate(effects, start=1):
         series.append(Series(f"{i}: ×{effect.factor:.3g} {part.unit} ({part.verdict})", (i,), (effect.factor,),
                              MARKERS, colour=colour(i - 1), marker="circle", low=(effect.low,), high=(effect.high,),
                              hover=(f"{part.statement}<br>×{effect.factor:.3g} (95% CI {effect.low:.3g}–"
@@ -108,4 +113,5 @@ def effect_panel(tested: list[PartResult]) -> Panel:
     bounds = [v for s in series[:-1] for v in (*s.low, *s.high)] + [1.0]
     ticks = tuple(float(i) for i in range(1, len(tested) + 1))
     return Panel(Axis("tested statement", ticks=ticks, labels=tuple(str(int(t)) for t in ticks)),
-                 log_axis("factor (95% interval)", bounds), tuple(series), title="effect", legend="factor per statement")
+                 log_axis("factor (95% interval)", bounds), tuple(series), title="effect",
+                 legend="factor per statement", width=0.7)

@@ -26,14 +26,17 @@ def figure(chart: Chart) -> go.Figure:
     from plotly.subplots import make_subplots
 
     titles = [p.title for p in chart.panels] if len(chart.panels) > 1 else None
-    drawn = make_subplots(rows=1, cols=len(chart.panels), subplot_titles=titles)
+    widths = [p.width for p in chart.panels]
+    drawn = make_subplots(rows=1, cols=len(chart.panels), subplot_titles=titles,
+                          column_widths=[w / sum(widths) for w in widths], horizontal_spacing=0.12)
     for column, panel in enumerate(chart.panels, start=1):
         for series in panel.series:
             drawn.add_trace(trace(series, panel, column), row=1, col=column)
         drawn.update_xaxes(axis(panel.x), row=1, col=column)
         drawn.update_yaxes(axis(panel.y), row=1, col=column)
-        start = (column - 1) / len(chart.panels)
-        legend: dict[str, Any] = {"x": start, "y": -0.25, "orientation": "h"}
+        start = sum(widths[:column - 1]) / sum(widths)
+        # under its panel; a small chart's entries stacked, so they stay inside its panel's width
+        legend: dict[str, Any] = {"x": start, "y": -0.25, "yanchor": "top", "orientation": "v" if chart.small else "h"}
         if panel.legend:
             legend["title"] = {"text": panel.legend}
         drawn.update_layout({legend_name(column): legend})
@@ -94,9 +97,16 @@ def marker(series: Series, panel: Panel) -> dict[str, Any]:
     return out
 
 
+def small_width(chart: Chart) -> int:
+    """A small chart's width in pixels: 480 per panel of full width."""
+    return int(480 * sum(p.width for p in chart.panels))
+
+
 def chart_html(chart: Chart, div_id: str, include_plotlyjs: bool) -> str:
     """The chart's <div> and script (plotly.js inline when asked: the page's first chart)."""
     drawn = figure(chart)
-    drawn.update_layout(margin={"t": 40, "b": 40}, height=320 if chart.small else 440)
+    drawn.update_layout(margin={"t": 40, "b": 40}, height=440)
+    if chart.small:  # a fixed size: a row of small charts is laid out before plotly could resize them
+        drawn.update_layout(height=380, width=small_width(chart), margin={"l": 60, "r": 20, "t": 30, "b": 30})
     return str(drawn.to_html(full_html=False, include_plotlyjs=include_plotlyjs, div_id=div_id,
-                             config={"displaylogo": False, "responsive": True}))
+                             config={"displaylogo": False, "responsive": not chart.small}))

@@ -34,12 +34,15 @@ def figure(chart: Chart) -> Figure:
     """The matplotlib figure of one chart: title above, caption below, a column per panel."""
     from matplotlib.figure import Figure
 
-    width = (3.6 if chart.small else 5.2) * len(chart.panels) + 1.0
+    widths = [p.width for p in chart.panels]
+    width = (3.6 if chart.small else 5.2) * sum(widths) + 1.0
     drawn = Figure(figsize=(width, 3.4 if chart.small else 4.6), layout="constrained")
     characters = int(width * 11)
     drawn.suptitle(textwrap.fill(chart.title, characters), fontsize="medium")
-    drawn.supxlabel(textwrap.fill(chart.caption, int(characters * 1.2)), fontsize="small", color="#444")
-    for axes, panel in zip(drawn.subplots(1, len(chart.panels), squeeze=False)[0], chart.panels, strict=True):
+    caption = textwrap.fill(chart.caption, int(characters * 1.2))
+    drawn.supxlabel(caption, fontsize="small", color="#444")
+    grid = drawn.subplots(1, len(widths), squeeze=False, width_ratios=widths)[0]
+    for axes, panel in zip(grid, chart.panels, strict=True):
         draw_panel(drawn, axes, panel)
     return drawn
 
@@ -80,7 +83,7 @@ def draw_series(axes: Axes, series: Series, panel: Panel) -> Any:
             style = {"facecolors": "none", "edgecolors": series.colour, "linewidths": 1.5}
         elif series.marker == "star":
             style["edgecolors"] = "black"
-        artist = axes.scatter(x, y, marker=shape, s=MARKER_SIZES.get(series.marker, 24), label=series.name,
+        artist: Any = axes.scatter(x, y, marker=shape, s=MARKER_SIZES.get(series.marker, 24), label=series.name,
                               **style)
     else:
         artist = axes.plot(x, y, color=series.colour or None, linestyle=LINE_STYLES[series.dash],
