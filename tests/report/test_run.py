@@ -83,7 +83,7 @@ def test_html_escapes_study_names_and_column_names(cli, workdir):
     stored(workdir, name="plain", url=url)
     page = cli("report", "--storage", url, "--study", evil, "--study", "plain", "--format", "html").out
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
-    assert page.count("Plotly.newPlot") == 10  # charts of both studies
+    assert page.count("Plotly.newPlot") == 12  # the six charts of each study
     assert page.count("plotly.js v") == 1  # the library inline once
     assert "<title>lstmexp comparison: &lt;script&gt;alert(1)&lt;/script&gt;&amp; vs plain</title>" in page
     assert "<th>[&lt;script&gt;alert(1)&lt;/script&gt;&amp;] samples/s</th>" in page  # a column name
