@@ -188,3 +188,10 @@ MORE_CHARTS: tuple[Callable[[Report], Chart | None], ...] = (heatmap_chart, curv
 
 def charts(report: Report, which: tuple[Callable[[Report], Chart | None], ...]) -> list[Chart]:
     return [chart for chart in (draw(report) for draw in which) if chart is not None]
+
+
+def report_charts(report: Report) -> list[Chart]:
+    """Every chart of one report, in the HTML page's order: the claims', the answer's, then the others."""
+    from lstmexp.report.claim_charts import claim_charts
+
+    return [*claim_charts(report), *charts(report, ANSWER_CHARTS), *charts(report, MORE_CHARTS)]

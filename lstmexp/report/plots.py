@@ -120,17 +120,11 @@ def set_axis(which: Any, spec: Axis, set_scale: Any, set_label: Any) -> None:
         which.set_ticks(list(spec.ticks), list(spec.labels))
 
 
-def report_charts(report: Report) -> list[Chart]:
-    """Every chart of one report, in the HTML page's order: the claims', the answer's, then the others."""
-    from lstmexp.report.charts import ANSWER_CHARTS, MORE_CHARTS, charts
-    from lstmexp.report.claim_charts import claim_charts
-
-    return [*claim_charts(report), *charts(report, ANSWER_CHARTS), *charts(report, MORE_CHARTS)]
-
-
 def make_plots(reports: list[Report]) -> dict[str, bytes]:
     """name -> PNG bytes; with several studies the names are prefixed by the study."""
     import matplotlib
+
+    from lstmexp.report.charts import report_charts
 
     matplotlib.use("Agg")
     drawn = {}

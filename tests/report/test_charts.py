@@ -12,10 +12,10 @@ from matplotlib.colors import to_hex
 
 from lstmexp.report.build import build_report
 from lstmexp.report.chart import series_names
+from lstmexp.report.charts import report_charts
 from lstmexp.report.figures import chart_html, figure
 from lstmexp.report.load import load_from_study
 from lstmexp.report.plots import figure as png_figure
-from lstmexp.report.plots import report_charts
 from tests.report_studies import grid_trials, make_study, make_trial
 
 matplotlib.use("Agg")

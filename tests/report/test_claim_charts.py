@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from lstmexp.report.build import DESIGN_ATTR, build_report
+from lstmexp.report.charts import report_charts
 from lstmexp.report.claim_charts import DECIDED
 from lstmexp.report.html import render_html
 from lstmexp.report.load import load_from_study
 from lstmexp.report.outline import outline
 from lstmexp.report.plots import figure as png_figure
-from lstmexp.report.plots import report_charts
 from tests.report.plotly_json import array, page_figures
 from tests.report_studies import make_study, make_trial
 
