@@ -99,9 +99,10 @@ def cells(axes: Axes, series: Series) -> Any:
     z = np.array(series.z, dtype=float)
     image = axes.imshow(z, cmap=CMAP, aspect="auto", origin="lower", label=series.name)
     for (row, column), value in np.ndenumerate(z):
-        if math.isfinite(value):  # empty cells (no trial) stay blank
+        if math.isfinite(value):  # empty cells (no trial) stay blank; dark text on the bright cells, as plotly's
+            red, green, blue, _ = image.cmap(image.norm(value))
             axes.text(column, row, format(value, series.cell_format), ha="center", va="center", fontsize="small",
-                      color="white")
+                      color="black" if 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5 else "white")
     return image
 
 
