@@ -32,6 +32,7 @@ from lstmexp.report.noise import quiet
 
 DESIGN_ATTR = "claims_design"  # the study attribute holding the design (lstmexp.search.claims_study)
 ARMS_COLUMN = "design_arms"
+EXPECTED = "expected"  # a checked claim's rows: what the claim's formula gives, beside the recorded figure
 STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows")
 TEXTS = {
     "C1": "A batch has shape [batch_size, time_step, input_size].",
@@ -109,18 +110,28 @@ def statement_parts(parts: tuple[Part, ...], data: pd.DataFrame, strata: tuple[s
     return out
 
 
-def check_part(statement: str, good: int, total: int, what: str) -> PartResult:
+def check_part(statement: str, good: int, total: int, what: str, rows: pd.DataFrame) -> PartResult:
     verdict = HOLDS if total and good == total else FAILS
     note = f"{good:,} of {total:,} trials {what}" if total else "no trial to check"
     return PartResult(statement, verdict if total else NOT_TESTABLE, None, "trials", "checked on every trial",
-                      pd.DataFrame(), note)
+                      rows, note)
+
+
+def checked_rows(done: pd.DataFrame, x: str, y: str, expected: pd.Series) -> pd.DataFrame:
+    """Per value of x: trial count, the median recorded y and the median the claim's formula gives."""
+    frame = done.assign(**{EXPECTED: list(expected)})
+    table = frame.groupby(x)[[y, EXPECTED]].agg(trials=(y, "size"), median=(y, "median"),
+                                                expected=(EXPECTED, "median"))
+    return table.reset_index().rename(columns={"median": f"median {y}"})
 
 
 def shape_claim(fed: dict[str, Any], trials: pd.DataFrame) -> ClaimResult:
     expected = [fed["batch_size"], fed["time_step"], fed["input_size"]]
     ok = fed["inputs"] == expected and fed["targets"] == [fed["batch_size"], fed["horizon"], fed["output_size"]]
+    rows = pd.DataFrame({"dimension": ["batch_size", "time_step", "input_size"], "trials": 1,
+                         "median size": fed["inputs"], EXPECTED: expected})
     part = PartResult("a batch drawn from the train windows", HOLDS if ok else FAILS, None, "shape",
-                      "a real batch of the study's data", pd.DataFrame(),
+                      "a real batch of the study's data", rows,
                       f"inputs {fed['inputs']} = [batch_size, time_step, input_size] with {fed['input_size']} input "
                       f"column(s); targets {fed['targets']} = [batch_size, horizon, output_size]")
     return ClaimResult("C1", TEXTS["C1"], part.verdict, [part], arm="every trial", trials=1, seeds=1)
@@ -138,10 +149,11 @@ def counting_claims(trials: pd.DataFrame, facts: dict[str, Any]) -> list[ClaimRe
     rows = pd.to_numeric(used, errors="coerce").fillna(facts["train_rows"])
     windows = rows - done["time_step"] - facts["horizon"] + 1
     c2 = check_part("train samples = N - T - h + 1", int((done["train_targets"] == windows).sum()), len(done),
-                    "had N - T - h + 1 train samples")
+                    "had N - T - h + 1 train samples", checked_rows(done, "time_step", "train_targets", windows))
     iterations = [math.ceil(n / b) for n, b in zip(done["train_samples_per_epoch"], done["batch_size"], strict=True)]
     c3 = check_part("iterations per epoch = ceil(N / B)", int((done["iterations_per_epoch"] == iterations).sum()),
-                    len(done), "ran ceil(samples / batch_size) iterations per epoch")
+                    len(done), "ran ceil(samples / batch_size) iterations per epoch",
+                    checked_rows(done, "batch_size", "iterations_per_epoch", pd.Series(iterations)))
     return [counted(ClaimResult(code, TEXTS[code], part.verdict, [part], arm="every trial"), done)
             for code, part in (("C2", c2), ("C3", c3))]
 

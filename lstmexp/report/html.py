@@ -1,10 +1,12 @@
 """A self-contained HTML report, answer first: one file that works offline, every user string escaped.
 
-Order: banners, the recommended configurations with their reproduce commands and warnings, one
-sentence per claim, the trade-off charts; then every table collapsed (`<details>`) with a sentence
-saying what to read from it; then the other charts. Charts are plotly (interactive: hover shows
-the trial, its configuration and figures) with plotly.js included inline once, so the page needs
-no network. PNG images passed in (e.g. from the matplotlib plots) are embedded as base64.
+Order: a claims study's claims table with a small chart per decided claim; banners, the
+recommended configurations with their reproduce commands and warnings, one sentence per claim,
+the trade-off charts; then every table collapsed (`<details>`) with a sentence saying what to read
+from it; then the other charts. Charts are the report's chart definitions (`charts.py`,
+`claim_charts.py`) drawn with plotly (`figures.py`; interactive: hover shows the trial, its
+configuration and figures), with plotly.js included inline once, so the page needs no network.
+PNG images passed in are embedded as base64.
 
 Study names, column names, cell values and captions all pass through `html.escape` (tables through
 pandas' `to_html(escape=True)`), so a study called `<script>` shows as text.
@@ -22,7 +24,7 @@ from lstmexp.report.people import for_people
 from lstmexp.report.sections import Section
 
 if TYPE_CHECKING:
-    from lstmexp.report.figures import Chart
+    from lstmexp.report.chart import Chart
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
@@ -33,7 +35,8 @@ pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap} img{ma
 .pick{border-left:4px solid #2a7;padding:.2em 1em;margin:1em 0} .warn{color:#a30;font-weight:600}
 .banner{background:#fde8e0;border:1px solid #e99;padding:.6em 1em;font-weight:600}
 details{margin:.6em 0} summary{font-size:1.15em;font-weight:600;cursor:pointer} .read{color:#444}
-.chart{margin:1em 0 2em}
+.chart{margin:1em 0 2em} .claims-charts{display:flex;flex-wrap:wrap;gap:0 1.5em}
+.chart.small{flex:0 0 auto} .chart.small h3{font-size:1em} .chart.small .read{font-size:.85em}
 """
 
 
@@ -77,31 +80,46 @@ def section_html(section: Section) -> list[str]:
 
 
 class ChartWriter:
-    """Embeds plotly charts: plotly.js inline with the first one only."""
+    """Embeds plotly charts (`figures.chart_html`): plotly.js inline with the first one only."""
 
     def __init__(self) -> None:
         self.count = 0
 
     def write(self, chart: Chart) -> list[str]:
-        figure = chart.figure
-        figure.update_layout(margin={"t": 40, "b": 40}, height=440)
-        snippet = figure.to_html(full_html=False, include_plotlyjs=self.count == 0,
-                                 div_id=f"chart-{chart.key}-{self.count}",
-                                 config={"displaylogo": False, "responsive": True})
+        from lstmexp.report.figures import chart_html, small_width
+
+        snippet = chart_html(chart, f"chart-{chart.key}-{self.count}", include_plotlyjs=self.count == 0)
         self.count += 1
-        return [f'<div class="chart"><h3>{escape(chart.title)}</h3>',
-                f'<p class="read">{escape(chart.read)}</p>', snippet, "</div>"]
+        opening = f'<div class="chart small" style="width:{small_width(chart)}px">' if chart.small else \
+            '<div class="chart">'
+        return [f"{opening}<h3>{escape(chart.title)}</h3>",
+                f'<p class="read">{escape(chart.caption)}</p>', snippet, "</div>"]
+
+
+def lead_html(shape: Outline, writer: ChartWriter, interactive: bool) -> list[str]:
+    """A claims study's table of one row per claim, shown open, and a small chart per decided claim under it."""
+    from lstmexp.report.claim_charts import claim_charts
+
+    body = []
+    for section in shape.lead:
+        body += [line.replace("<details>", "<details open>", 1) for line in section_html(section)]
+    small = [c for r in shape.reports for c in claim_charts(r)] if interactive else []
+    if small:
+        body.append('<div class="claims-charts">')
+        for chart in small:
+            body += writer.write(chart)
+        body.append("</div>")
+    return body
 
 
 def render_html(shape: Outline, images: dict[str, bytes] | None = None, interactive: bool = True) -> str:
-    from lstmexp.report.figures import ANSWER_CHARTS, MORE_CHARTS, charts
+    from lstmexp.report.charts import ANSWER_CHARTS, MORE_CHARTS, charts
 
     title = escape(shape.title)
     body = [f"<h1>{title}</h1>", "<ul>", *[f"<li>{escape(line)}</li>" for line in shape.lines], "</ul>"]
     writer = ChartWriter()
     several = len(shape.answers) > 1
-    for section in shape.lead:  # a claims study opens with its one row per claim, shown open
-        body += [line.replace("<details>", "<details open>", 1) for line in section_html(section)]
+    body += lead_html(shape, writer, interactive)
     for study, answer in shape.answers:
         body += answer_html(study, answer, several)
     if interactive:

@@ -1,197 +1,136 @@
-"""The report's PNG plots for `--out` and report.md (matplotlib, Agg backend: no display needed).
+"""Draws a chart definition (`chart.Chart`) with matplotlib as a PNG, for `--out` and report.md.
 
-The HTML page draws interactive plotly charts instead (`figures.py`); these follow the same rules:
-heatmap cells carry their numbers, Pareto points their trial number, line plots hold one hidden
-size fixed and say which, contended trials are drawn apart or left out of speed lines.
-
-Each plot function takes a Report and returns PNG bytes, or None when the study lacks the data
-(e.g. a single batch size gives no line to draw). `make_plots` returns the ones that could be drawn.
+Why matplotlib and not plotly's own PNG export: plotly writes PNG only through kaleido, which
+drives a Chrome/Chromium browser; on a headless server without one (or offline, where kaleido
+cannot fetch it) the report would lose its images. matplotlib's Agg backend needs no display, no
+browser and no network. Both renderers draw the same definitions (`charts.py`, `claim_charts.py`),
+so a PNG and its HTML chart show the same series, titles, caption, colours and ticks; only the
+mapping to matplotlib lives here. No pyplot: no global state, no GUI backend.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from lstmexp.report.build import FINISHED, Report
-from lstmexp.report.noise import contended_mask, quiet
-from lstmexp.trial.names import GRAD_NORM_MAX, GRAD_NORM_MEAN, PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
-from lstmexp.units import MIB
+from lstmexp.report.build import Report
+from lstmexp.report.chart import CELLS, MARKERS, SCALE, Axis, Chart, Panel, Series
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-BEST_CURVES = 5
+MARKER_SHAPES = {"circle": "o", "ring": "o", "x": "x", "star": "*", "triangle": "^"}
+MARKER_SIZES = {"ring": 80, "star": 160, "x": 40}
+LINE_STYLES = {"": "-", "dash": "--", "dot": ":"}
+CMAP = SCALE.lower()
 
 
-def new_figure(title: str, size: tuple[float, float] = (6.4, 4.2)) -> Figure:
-    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+def figure(chart: Chart) -> Figure:
+    """The matplotlib figure of one chart: title above, caption below, a column per panel."""
+    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=size, layout="constrained")
-    figure.suptitle(title)
-    return figure
+    widths = [p.width for p in chart.panels]
+    width = (3.6 if chart.small else 5.2) * sum(widths) + 1.0
+    drawn = Figure(figsize=(width, 3.4 if chart.small else 4.6), layout="constrained")
+    characters = int(width * 11)
+    drawn.suptitle(textwrap.fill(chart.title, characters), fontsize="medium")
+    caption = textwrap.fill(chart.caption, int(characters * 1.2))
+    drawn.supxlabel(caption, fontsize="small", color="#444")
+    grid = drawn.subplots(1, len(widths), squeeze=False, width_ratios=widths)[0]
+    for axes, panel in zip(grid, chart.panels, strict=True):
+        draw_panel(drawn, axes, panel)
+    return drawn
 
 
-def png(figure: Figure) -> bytes:
+def png(drawn: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    drawn.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
 
 
-def finished(report: Report) -> pd.DataFrame:
-    trials = report.all_trials
-    return trials[trials["state"].isin(FINISHED)] if "state" in trials.columns else trials.iloc[0:0]
+def draw_panel(drawn: Figure, axes: Axes, panel: Panel) -> None:
+    for series in panel.series:
+        artist = cells(axes, series) if series.mode == CELLS else draw_series(axes, series, panel)
+        if series.mode == CELLS or series.shade:
+            drawn.colorbar(artist, ax=axes, label=panel.scale)
+    set_axis(axes.xaxis, panel.x, axes.set_xscale, axes.set_xlabel)
+    set_axis(axes.yaxis, panel.y, axes.set_yscale, axes.set_ylabel)
+    if panel.title:
+        axes.set_title(panel.title, fontsize="medium")
+    axes.legend(title=panel.legend or None, fontsize="small", title_fontsize="small")
 
 
-def completed(report: Report) -> pd.DataFrame:
-    trials = report.all_trials
-    return trials[trials["state"] == "complete"] if "state" in trials.columns else trials.iloc[0:0]
+def positions(values: tuple, spec: Axis) -> list[float]:
+    """Category names to their index on the axis; numbers as they are."""
+    return [float(spec.labels.index(v)) for v in values] if spec.category else [float(v) for v in values]
 
 
-def pareto_plot(report: Report) -> bytes | None:
-    trials = completed(report).dropna(subset=[SAMPLES_PER_S, VAL_LOSS_BEST]) \
-        if {SAMPLES_PER_S, VAL_LOSS_BEST} <= set(report.all_trials.columns) else None
-    if trials is None or trials.empty:
-        return None
-    figure = new_figure("Pareto front: accuracy vs speed (colour: peak memory)")
-    axes = figure.add_subplot()
-    busy = trials[contended_mask(trials)]
-    trials = trials[~contended_mask(trials)]
-    memory = trials[PEAK_MEM_BYTES] / MIB if PEAK_MEM_BYTES in trials else None
-    points = axes.scatter(trials[SAMPLES_PER_S], trials[VAL_LOSS_BEST], c=memory, cmap="viridis", s=18,
-                          alpha=0.6)
-    if not busy.empty:
-        axes.scatter(busy[SAMPLES_PER_S], busy[VAL_LOSS_BEST], marker="x", color="grey",
-                     label="contended (speed unreliable)")
-    front = report.pareto
-    if not front.empty:
-        ordered = front.sort_values(SAMPLES_PER_S)
-        axes.scatter(ordered[SAMPLES_PER_S], ordered[VAL_LOSS_BEST], facecolors="none", edgecolors="red", s=60,
-                     label="Pareto front")
-        for _, row in ordered.iterrows():
-            axes.annotate(f"#{int(row['number'])}", (row[SAMPLES_PER_S], row[VAL_LOSS_BEST]),
-                          textcoords="offset points", xytext=(0, 6), ha="center", fontsize="x-small")
-    if not front.empty or not busy.empty:
-        axes.legend()
-    if memory is not None:
-        figure.colorbar(points, ax=axes, label="peak memory (MiB)")
-    axes.set(xlabel="samples/s", ylabel="best val loss", xscale="log")
-    plain_log_ticks(axes.xaxis)
-    return png(figure)
+def draw_series(axes: Axes, series: Series, panel: Panel) -> Any:
+    x, y = positions(series.x, panel.x), positions(series.y, panel.y)
+    shape = MARKER_SHAPES.get(series.marker, "o")
+    if series.low:
+        axes.errorbar(x, y, yerr=[np.subtract(y, series.low), np.subtract(series.high, y)], fmt="none",
+                      ecolor=series.colour or "black", capsize=3)
+    if series.mode == MARKERS:
+        style: dict[str, Any] = {"c": list(series.shade), "cmap": CMAP, "alpha": 0.75} if series.shade else \
+            {"color": series.colour or None}
+        if series.marker == "ring":
+            style = {"facecolors": "none", "edgecolors": series.colour, "linewidths": 1.5}
+        elif series.marker == "star":
+            style["edgecolors"] = "black"
+        artist: Any = axes.scatter(x, y, marker=shape, s=MARKER_SIZES.get(series.marker, 24), label=series.name,
+                              **style)
+    else:
+        artist = axes.plot(x, y, color=series.colour or None, linestyle=LINE_STYLES[series.dash],
+                           marker=shape if series.marker else None, label=series.name)[0]
+    for text, px, py in zip(series.labels, x, y, strict=False):
+        axes.annotate(text, (px, py), textcoords="offset points", xytext=(0, 7), ha="center", fontsize="x-small",
+                      color=series.label_colour or "black")
+    return artist
 
 
-def plain_log_ticks(axis: Any, values: Any = None) -> None:
-    """Log axes labelled with plain numbers (the searched values when given), no crowded minor labels."""
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-
-    if values is not None:
-        axis.set_ticks(list(values))
-    axis.set_major_formatter(ScalarFormatter())
-    axis.set_minor_formatter(NullFormatter())
-
-
-def by_batch_plot(report: Report, metric: str, label: str, scale: float = 1.0) -> bytes | None:
-    trials, _ = quiet(finished(report))
-    if not {"batch_size", "time_step", metric} <= set(trials.columns):
-        return None
-    held = ""
-    if "hidden_size" in trials.columns and trials["hidden_size"].nunique() > 1:
-        size = trials["hidden_size"].mode().iloc[0]
-        trials, held = trials[trials["hidden_size"] == size], f"\nhidden_size={size} held fixed"
-    table = trials.pivot_table(index="batch_size", columns="time_step", values=metric, aggfunc="median") / scale
-    if len(table) < 2:
-        return None
-    figure = new_figure(f"{label} against batch_size, one line per time_step (medians){held}")
-    axes = figure.add_subplot()
-    for step in table.columns:
-        column = table[step].dropna()
-        axes.plot(column.index, column.to_numpy(), marker="o", label=f"T={step}")
-    axes.set(xlabel="batch_size", ylabel=label, xscale="log", yscale="log")
-    plain_log_ticks(axes.xaxis, table.index)
-    axes.legend(fontsize="small")
-    return png(figure)
+def cells(axes: Axes, series: Series) -> Any:
+    """A heatmap whose cells carry their numbers; the first row at the bottom, as in the HTML chart."""
+    z = np.array(series.z, dtype=float)
+    image = axes.imshow(z, cmap=CMAP, aspect="auto", origin="lower", label=series.name)
+    for (row, column), value in np.ndenumerate(z):
+        if math.isfinite(value):  # empty cells (no trial) stay blank; dark text on the bright cells, as plotly's
+            red, green, blue, _ = image.cmap(image.norm(value))
+            axes.text(column, row, format(value, series.cell_format), ha="center", va="center", fontsize="small",
+                      color="black" if 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5 else "white")
+    return image
 
 
-def heatmap_plot(report: Report) -> bytes | None:
-    table = report.matrices.get(VAL_LOSS_BEST)
-    if table is None or table.size < 2:
-        return None
-    figure = new_figure("Median best val loss: batch_size × time_step (completed trials)")
-    axes = figure.add_subplot()
-    image = axes.imshow(table.to_numpy(dtype=float), cmap="viridis", aspect="auto")  # dark: lower loss, better
-    axes.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
-    axes.set_yticks(range(len(table.index)), [str(i) for i in table.index])
-    axes.set(xlabel="time_step", ylabel="batch_size")
-    values = table.to_numpy(dtype=float)
-    for row in range(values.shape[0]):  # each cell carries its number; empty cells (no trial) stay blank
-        for column in range(values.shape[1]):
-            if math.isfinite(values[row, column]):
-                axes.text(column, row, f"{values[row, column]:.4g}", ha="center", va="center", fontsize="small",
-                          color="white")
-    if np.isfinite(values).any():  # the best cell, starred as in the HTML chart
-        best_row, best_column = divmod(int(np.nanargmin(values)), values.shape[1])
-        axes.scatter([best_column], [best_row - 0.3], marker="*", s=120, color="white", edgecolors="black")
-    figure.colorbar(image, ax=axes, label="best val loss (dark: lower, better)")
-    return png(figure)
+def set_axis(which: Any, spec: Axis, set_scale: Any, set_label: Any) -> None:
+    """Log axes at the definition's ticks in plain numbers (no crowded minor labels); categories by index."""
+    from matplotlib.ticker import NullLocator
 
-
-def curves_plot(report: Report) -> bytes | None:
-    numbers = list(report.best["number"])[:BEST_CURVES] if "number" in report.best else []
-    curves = [(n, report.curves[n]) for n in numbers if n in report.curves]
-    if not curves:
-        return None
-    figure = new_figure("Learning curves of the best trials (solid: val, dashed: train)")
-    axes = figure.add_subplot()
-    for number, curve in curves:
-        line = axes.plot(curve.get("val_loss", []), label=f"trial {number}")[0]
-        if "train_loss" in curve:
-            axes.plot(curve["train_loss"], linestyle="--", color=line.get_color())
-    axes.set(xlabel="epoch", ylabel="loss (scaled units)", yscale="log")
-    axes.legend(fontsize="small")
-    return png(figure)
-
-
-def grad_norm_plot(report: Report) -> bytes | None:
-    trials = finished(report)
-    if not {"time_step", GRAD_NORM_MEAN} <= set(trials.columns) or trials["time_step"].nunique() < 2:
-        return None
-    figure = new_figure("Gradient norm against time_step (medians over trials)")
-    axes = figure.add_subplot()
-    grouped = trials.groupby("time_step")
-    axes.plot(grouped[GRAD_NORM_MEAN].median(), marker="o", label="mean gradient norm")
-    if GRAD_NORM_MAX in trials:
-        axes.plot(grouped[GRAD_NORM_MAX].median(), marker="^", linestyle=":", label="max gradient norm")
-    axes.set(xlabel="time_step", ylabel="gradient norm", xscale="log", yscale="log")
-    plain_log_ticks(axes.xaxis, sorted(trials["time_step"].dropna().unique()))
-    axes.legend(fontsize="small")
-    return png(figure)
-
-
-PLOTS: dict[str, Callable[[Report], bytes | None]] = {
-    "pareto": pareto_plot,
-    "samples_per_s_by_batch": lambda r: by_batch_plot(r, SAMPLES_PER_S, "samples/s"),
-    "peak_memory_by_batch": lambda r: by_batch_plot(r, PEAK_MEM_BYTES, "peak memory (MiB)", MIB),
-    "val_loss_heatmap": heatmap_plot,
-    "learning_curves": curves_plot,
-    "grad_norm_by_time_step": grad_norm_plot,
-}
+    set_label(spec.title)
+    if spec.category:
+        which.set_ticks(range(len(spec.labels)), list(spec.labels))
+        return
+    if spec.log:
+        set_scale("log")
+        which.set_minor_locator(NullLocator())  # as in plotly: only the given ticks (and far cheaper to lay out)
+    if spec.ticks:
+        which.set_ticks(list(spec.ticks), list(spec.labels))
 
 
 def make_plots(reports: list[Report]) -> dict[str, bytes]:
     """name -> PNG bytes; with several studies the names are prefixed by the study."""
     import matplotlib
 
+    from lstmexp.report.charts import report_charts
+
     matplotlib.use("Agg")
     drawn = {}
     for report in reports:
         prefix = f"{report.study}_" if len(reports) > 1 else ""
-        for name, draw in PLOTS.items():
-            image = draw(report)
-            if image is not None:
-                drawn[prefix + name] = image
+        for chart in report_charts(report):
+            drawn[prefix + chart.key] = png(figure(chart))
     return drawn

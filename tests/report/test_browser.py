@@ -13,7 +13,6 @@ except under CI=true, where `.ci/run` installs Debian's `chromium` and a missing
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -24,7 +23,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lstmexp.report.html import render_html
+from lstmexp.report.outline import outline
 from lstmexp.report.run import report_study
+from tests.report.plotly_json import array, page_figures
+from tests.report.test_claim_charts import claims_report
 from tests.report_studies import grid_trials, make_study, make_trial
 
 BROWSERS = ("chromium", "chromium-browser")
@@ -70,12 +73,23 @@ def test_the_report_opens_in_chromium_without_console_errors_and_draws_every_cha
     assert not messages, messages
     source = page.read_text()
     charts = source.count("Plotly.newPlot")
-    assert charts == 5
+    assert charts == 6  # 3 trade-off charts, heatmap, learning curves, gradient norm against time_step
     dom = done.stdout
     assert dom.count('class="plot-container') == charts  # every chart's script ran and drew it
     assert dom.count('class="main-svg"') >= charts
     images = re.findall(r"<img[^>]*src=\"([^\"]*)\"", dom)
     assert all(src.startswith("data:") for src in images), images  # nothing fetched: works offline
+
+
+def test_a_claims_study_page_draws_its_small_claim_charts_without_console_errors(tmp_path):
+    binary = browser()
+    page = tmp_path / "claims.html"
+    page.write_text(render_html(outline(claims_report())))
+    done = run_browser(binary, tmp_path / "profile", "--dump-dom", page.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not CONSOLE.findall(done.stderr)
+    small = page.read_text().count('id="chart-claim_')
+    assert small >= 10 and done.stdout.count('class="plot-container') == page.read_text().count("Plotly.newPlot")
 
 
 def test_the_screenshot_is_not_blank(page, tmp_path):
@@ -92,29 +106,8 @@ def test_the_screenshot_is_not_blank(page, tmp_path):
 
 def plotly_figures(source: str) -> dict[str, dict]:
     """Every chart of the page as plotly JSON ({"data": [...], "layout": {...}}), by its y-axis title."""
-    decoder = json.JSONDecoder()
-    figures = {}
-    for match in re.finditer(r"Plotly\.newPlot\(\s*", source):
-        position = match.end()
-        parts = []
-        for _ in range(3):  # the div id, the traces, the layout
-            value, position = decoder.raw_decode(source, position)
-            parts.append(value)
-            position = source.index(",", position) + 1 if len(parts) < 3 else position
-            while source[position].isspace():
-                position += 1
-        _, data, layout = parts
-        figures[json.dumps(layout.get("yaxis", {}).get("title", {}).get("text", ""))] = {"data": data, "layout": layout}
-    return figures
-
-
-def array(value) -> np.ndarray:
-    """A plotly array: a list, or the typed base64 form plotly writes numpy arrays in."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value, dtype=float)
+    return {json.dumps(layout.get("yaxis", {}).get("title", {}).get("text", "")): {"data": data, "layout": layout}
+            for _, data, layout in page_figures(source)}
 
 
 def luminance(colour: str) -> float:

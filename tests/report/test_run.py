@@ -63,11 +63,11 @@ def test_out_writes_html_with_embedded_plots_markdown_and_pngs(cli, workdir):
     out = workdir / "out"
     assert result.out == f"report written to {out}/report.html (and report.md, report.json, *.csv, plots/)\n"
     pngs = sorted(p.name for p in (out / "plots").iterdir())
-    assert pngs == ["grad_norm_by_time_step.png", "learning_curves.png", "pareto.png", "peak_memory_by_batch.png",
-                    "samples_per_s_by_batch.png", "val_loss_heatmap.png"]
+    assert pngs == ["by_batch_size.png", "by_time_step.png", "grad_norm_by_time_step.png", "learning_curves.png",
+                    "pareto.png", "val_loss_heatmap.png"]  # the same charts as the HTML page
     assert all((out / "plots" / p).read_bytes().startswith(PNG_MAGIC) for p in pngs)
     page = (out / "report.html").read_text()
-    assert page.count("Plotly.newPlot") == 5  # 3 trade-off charts, heatmap, learning curves: interactive
+    assert page.count("Plotly.newPlot") == len(pngs)  # 3 trade-off charts, heatmap, curves, gradient norm
     assert not re.findall(r"<script[^>]+src=", page) and "<link" not in page  # self-contained, works offline
     assert "![pareto](plots/pareto.png)" in (out / "report.md").read_text()
     assert json.loads((out / "report.json").read_text())["study"] == "known"
@@ -83,7 +83,7 @@ def test_html_escapes_study_names_and_column_names(cli, workdir):
     stored(workdir, name="plain", url=url)
     page = cli("report", "--storage", url, "--study", evil, "--study", "plain", "--format", "html").out
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
-    assert page.count("Plotly.newPlot") == 10  # charts of both studies
+    assert page.count("Plotly.newPlot") == 12  # the six charts of each study
     assert page.count("plotly.js v") == 1  # the library inline once
     assert "<title>lstmexp comparison: &lt;script&gt;alert(1)&lt;/script&gt;&amp; vs plain</title>" in page
     assert "<th>[&lt;script&gt;alert(1)&lt;/script&gt;&amp;] samples/s</th>" in page  # a column name
