@@ -15,6 +15,10 @@ STAMP := $(VENV)/.lstmexp-installed
 DEV_STAMP := $(VENV)/.lstmexp-dev-installed
 CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
+# The suite runs in one pytest process per core (pytest-xdist): most of its time is waiting on
+# subprocesses and storages, not CPU. Whole files go to one process each (--dist loadfile), so a
+# module's shared fixture (a claims study, say) runs once. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 REPORT_ARGS ?=
 
 .PHONY: install install-dev pins search claims report test smoke lint bench clean \
@@ -64,7 +68,7 @@ report: install
 	$(BIN)/lstmexp report $(REPORT_ARGS)
 
 test: install-dev
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # A tiny search plus its report, in a storage of its own (under a minute on 2 CPU cores).
 smoke: install
