@@ -20,15 +20,15 @@ from lstmexp.trial.record import trial_figures
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
+    from lstmexp.spec import ExperimentSpec
     from lstmexp.training.loop import EpochRecord
-    from lstmexp.trial.run import TrialParams
 
 
 class SearchObserver(Protocol):
     """What the CLI's progress display listens to. Methods are called from the search's thread."""
 
     def study_ready(self, study_name: str, done: int, target: int) -> None: ...
-    def trial_started(self, number: int, params: TrialParams) -> None: ...
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None: ...
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None: ...
     def trial_finished(self, trial: FrozenTrial, best: float | None) -> None: ...
 
@@ -37,7 +37,7 @@ class QuietObserver:
     def study_ready(self, study_name: str, done: int, target: int) -> None:
         pass
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
         pass
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:

@@ -1,10 +1,11 @@
 """Experiment specs: frozen models loaded from YAML, overridable with `key=value`, validated up front.
 
-A spec says which data to use, what to search (batch_size, time_step, hidden_size), how to train
-each trial and how to run the study. Validation happens here, before any study is touched, so a
-typo never costs a half-written study. This package must not import torch (the CLI stays fast).
+A spec says which data to use, what to search (by default the sizes train.batch_size, data.time_step
+and model.hidden_size), how to train each trial and how to run the study. Validation happens here,
+before any study is touched, so a typo never costs a half-written study. This package must not
+import torch (the CLI stays fast).
 
-Modules: base (shared section rules), space (searched parameters), data (data section),
+Modules: base (shared section rules), space (searched fields), data (data section),
 experiment (the rest and cross-section checks), loading (YAML, overrides, error messages).
 """
 
@@ -22,12 +23,12 @@ from lstmexp.spec.loading import (
     read_spec_file,
     validate_spec,
 )
-from lstmexp.spec.space import ParamSpace, SpaceSpec
+from lstmexp.spec.space import FieldSpace, SpaceSpec
 from lstmexp.units import MEMORY_SIZE, MEMORY_UNITS, parse_memory
 
 __all__ = [
     "DEVICE_PATTERN", "MEMORY_SIZE", "MEMORY_UNITS", "OBJECTIVES", "SEARCHED_PARAMS", "STUDY_NAME_PATTERN",
-    "ConstraintSpec", "DataSpec", "DateSplit", "ExperimentSpec", "ModelSpec", "ParamSpace", "RowSplit",
+    "ConstraintSpec", "DataSpec", "DateSplit", "ExperimentSpec", "FieldSpace", "ModelSpec", "RowSplit",
     "SearchSpec", "SpaceSpec", "SpecLoader", "SplitSpec", "TrainSpec", "apply_override",
     "describe_validation_error", "known_keys", "load_spec", "parse_memory", "parse_yaml", "read_spec_file",
     "validate_spec",

@@ -13,6 +13,7 @@ from lstmexp.choices import (
     DEVICE_PATTERN,
     OBJECTIVES,
     SEARCHED_PARAMS,
+    SIZE_PATHS,
     AmpMode,
     ChannelMode,
     ChunkActivation,
@@ -30,11 +31,13 @@ from lstmexp.spec.base import (
     within,
 )
 from lstmexp.spec.data import DataSpec
-from lstmexp.spec.space import SpaceSpec
+from lstmexp.spec.space import SpaceSpec, collect_fields
 from lstmexp.units import format_bytes, parse_memory
 
 
 class ModelSpec(Section):
+    # LSTM hidden units (searched by default: search.space.hidden_size).
+    hidden_size: Annotated[int, within("model.hidden_size")] = 32
     num_layers: Annotated[int, within("model.num_layers")] = 1
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     # Window steps per LSTM step: the window of time_step T is cut into T/chunk chunks, each embedded
@@ -53,6 +56,8 @@ class TrainSpec(Section):
     # The cap on epochs; training stops earlier once the val loss has not improved for `patience`
     # epochs in a row (early stopping; null: train every epoch), and the best epoch's weights are kept.
     epochs: Annotated[int, within("train.epochs")] = 30
+    # Samples per optimiser step (searched by default: search.space.batch_size).
+    batch_size: Annotated[int, within("train.batch_size")] = 64
     patience: Annotated[int, within("train.patience")] | None = 5
     lr: Annotated[float, within("train.lr")] = 3e-3  # a diverged trial is recorded as such
     weight_decay: Annotated[float, within("train.weight_decay")] = 0.0
@@ -140,7 +145,7 @@ class SearchSpec(Section):
 
     @model_validator(mode="after")
     def _grid_fits(self) -> SearchSpec:
-        points = math.prod(getattr(self.space, name).size() for name in SEARCHED_PARAMS)
+        points = math.prod(self.space.size(name).size() for name in SEARCHED_PARAMS)
         if self.sampler == "grid" and points > MAX_GRID_POINTS:
             raise ValueError(f"the grid has {points} points, more than {MAX_GRID_POINTS}; narrow the ranges or "
                              "use another sampler")
@@ -173,6 +178,26 @@ class ExperimentSpec(Section):
     train: TrainSpec = TrainSpec()
     search: SearchSpec = SearchSpec()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sizes_set_in_their_sections(cls, raw: Any) -> Any:
+        """A size set in its section (`train.batch_size: 64`) and not named in the search space is that
+        one value, as `search.space.batch_size: 64` is: a search never overrides a size the spec sets."""
+        if not isinstance(raw, dict):
+            return raw
+        search = raw.get("search") or {}
+        space = search.get("space") if isinstance(search, dict) else None
+        if space is not None and not isinstance(space, dict):
+            return raw  # not a mapping: the space's own validation words the error
+        collected = collect_fields(space or {})
+        fixed = {path: {"values": [raw[head][name]]} for path in SIZE_PATHS.values()
+                 for head, _, name in [path.partition(".")]
+                 if isinstance(raw.get(head), dict) and name in raw[head] and path not in collected["fields"]}
+        if not fixed:
+            return raw
+        collected["fields"].update(fixed)
+        return {**raw, "search": {**search, "space": collected}}
+
     @model_validator(mode="after")
     def _target_for_objective(self) -> ExperimentSpec:
         if "time_to_target" in self.search.objectives and self.train.target_val_loss is None:
@@ -186,7 +211,7 @@ class ExperimentSpec(Section):
         Checked against the smallest batch size: when even it cannot measure, nothing can. Larger
         batches that cannot fail without a result, which `search.max_consecutive_failures` bounds.
         """
-        smallest = self.search.space.batch_size.lowest
+        smallest = self.search.space.size("batch_size").lowest
         needed = (self.train.warmup_iters + 1) * smallest
         if self.train.max_samples is not None and self.train.max_samples < needed:
             raise ValueError(
@@ -216,7 +241,7 @@ class ExperimentSpec(Section):
         """
         from lstmexp.spec.searchable import extreme
 
-        hidden, layers = self.search.space.hidden_size.highest, int(extreme(self, "model.num_layers"))
+        hidden, layers = self.search.space.size("hidden_size").highest, int(extreme(self, "model.num_layers"))
         needed, memory = training_state_bytes(hidden, layers), machine_memory()
         if needed > memory:
             raise ValueError(
@@ -256,6 +281,11 @@ class ExperimentSpec(Section):
         if self.train.stateful and (self.data.normalization != "none" or searched - {"none"}):
             raise ValueError("train.stateful walks streams, not windows: set -o data.normalization=none")
         return self
+
+    def sizes(self) -> dict[str, int]:
+        """The sizes this spec trains with, by their short names (a trial's spec: the sampled ones)."""
+        return {"batch_size": self.train.batch_size, "time_step": self.data.time_step,
+                "hidden_size": self.model.hidden_size}
 
     def with_normalization(self, normalization: str) -> ExperimentSpec:
         """This spec with data.normalization set (one trial's searched choice)."""

@@ -18,6 +18,7 @@ from lstmexp.bounds import Bound, bound_of, limit_for, outside
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.errors import SpecError
 from lstmexp.spec.experiment import ExperimentSpec
+from lstmexp.spec.space import SIZE_NAMES
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -202,9 +203,10 @@ def describe_validation_error(exc: ValidationError, overrides: list[str] | tuple
 
 
 def shown_field(location: list[str]) -> str:
-    """A field's path as the user writes it: searched fields without the internal `fields` level."""
-    if location[:3] == ["search", "space", "fields"]:
-        location = location[:2] + location[3:]
+    """A field's path as the user writes it: searched fields without the internal `fields` level, the sizes
+    by their short names."""
+    if location[:3] == ["search", "space", "fields"] and len(location) > 3:
+        location = ["search", "space", SIZE_NAMES.get(location[3], location[3]), *location[4:]]
     return ".".join(location) or "spec"
 
 
