@@ -34,8 +34,6 @@ from lstmexp.trial.run import run_trial
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from optuna.trial import FrozenTrial
-
     from lstmexp.search.observe import SearchObserver
     from lstmexp.training.loop import EpochRecord
 
@@ -194,6 +192,3 @@ def set_constraints(trial: optuna.Trial, spec: ExperimentSpec, figures: dict[str
     if limits.min_samples_per_s is not None and speed is not None and math.isfinite(speed):
         trial.set_constraint("min_samples_per_s", float(limits.min_samples_per_s - speed))
 
-
-def is_feasible(trial: FrozenTrial) -> bool:
-    return all(value <= 0 for value in trial.constraints.values())

@@ -13,7 +13,6 @@ import optuna
 from optuna.trial import TrialState
 
 from lstmexp.search.attrs import RUN_ATTR, SKIPPED_ATTR
-from lstmexp.search.objective import is_feasible
 from lstmexp.search.slots import TrialLedger, counts, tally
 from lstmexp.trial.record import trial_figures
 
@@ -76,6 +75,11 @@ def notify_finished(observer: SearchObserver, ledger: TrialLedger) -> Callable[[
             observer.trial_finished(trial, best_of(study, ledger.trials))
 
     return callback
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    """Whether a trial meets every constraint the objective set on it (Optuna's: feasible when <= 0)."""
+    return all(value <= 0 for value in trial.constraints.values())
 
 
 def best_value(study: optuna.Study) -> float | None:

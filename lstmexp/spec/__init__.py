@@ -5,14 +5,15 @@ and model.hidden_size), how to train each trial and how to run the study. Valida
 before any study is touched, so a typo never costs a half-written study. This package must not
 import torch (the CLI stays fast).
 
-Modules: base (shared section rules), space (searched fields), data (data section),
-experiment (the rest and cross-section checks), loading (YAML, overrides, error messages).
+Modules: base (shared section rules), space (searched fields), data (data section), sections (model,
+train, search), experiment (the whole spec and its cross-section checks), loading (YAML, overrides,
+error messages).
 """
 
 from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS
 from lstmexp.spec.base import STUDY_NAME_PATTERN
 from lstmexp.spec.data import DataSpec, DateSplit, RowSplit, SplitSpec
-from lstmexp.spec.experiment import ConstraintSpec, ExperimentSpec, ModelSpec, SearchSpec, TrainSpec
+from lstmexp.spec.experiment import ExperimentSpec
 from lstmexp.spec.loading import (
     SpecLoader,
     apply_override,
@@ -23,6 +24,7 @@ from lstmexp.spec.loading import (
     read_spec_file,
     validate_spec,
 )
+from lstmexp.spec.sections import ConstraintSpec, ModelSpec, SearchSpec, TrainSpec
 from lstmexp.spec.space import FieldSpace, SpaceSpec
 from lstmexp.units import MEMORY_SIZE, MEMORY_UNITS, parse_memory
 

@@ -17,11 +17,11 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
-from lstmexp.spec.searchable import SIZE_NAMES, conditional_skip, other_paths, with_values
+from lstmexp.spec.searchable import SIZE_NAMES, Spec, conditional_skip, other_paths, with_values
+from lstmexp.spec.sections import SpecSections
 from lstmexp.spec.space import space_key
 
 if TYPE_CHECKING:
-    from lstmexp.spec.experiment import ExperimentSpec
     from lstmexp.spec.space import FieldSpace
 
 Filling = dict[str, Any]  # dotted path -> the value a trial may get
@@ -37,7 +37,7 @@ def field_ends(space: FieldSpace) -> tuple[Any, Any]:
     return values[0], values[-1]
 
 
-def fillings(spec: ExperimentSpec) -> list[Filling]:
+def fillings(spec: SpecSections) -> list[Filling]:
     """Each listed value and range end alone, then the corners: every mix of lows and highs (as trials draw them).
 
     With more than MAX_CORNER_FIELDS searched fields, only all lows and all highs together (2**n mixes).
@@ -60,7 +60,7 @@ def fillings(spec: ExperimentSpec) -> list[Filling]:
     return unique
 
 
-def applicable(spec: ExperimentSpec, filling: Filling) -> Filling:
+def applicable(spec: SpecSections, filling: Filling) -> Filling:
     """The filling without the fields a trial would not sample with these values (dropout with one layer)."""
     chosen: Filling = {}
     for path in other_paths(spec):
@@ -76,7 +76,7 @@ def named(filling: Filling) -> str:
     return f"{key}: with " + ", ".join(shown)
 
 
-def filled(spec: ExperimentSpec, filling: Filling) -> ExperimentSpec:
+def filled(spec: Spec, filling: Filling) -> Spec:
     """The spec with `filling` set and nothing searched besides the sizes (a trial's view of the spec)."""
     sizes = {path: space for path, space in spec.search.space.fields.items() if path in SIZE_NAMES}
     space = spec.search.space.model_copy(update={"fields": sizes})
@@ -84,7 +84,7 @@ def filled(spec: ExperimentSpec, filling: Filling) -> ExperimentSpec:
     return with_values(bare, filling)
 
 
-def check_fillings(spec: ExperimentSpec) -> None:
+def check_fillings(spec: SpecSections) -> None:
     """Raise ValueError naming the searched values for which a whole-spec rule fails."""
     from pydantic import ValidationError
 

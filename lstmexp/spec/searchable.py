@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import math
 import types
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from lstmexp.bounds import bound_of, limit_for, outside
 from lstmexp.choices import SIZE_PATHS
 from lstmexp.errors import SpecError
+from lstmexp.spec.sections import SpecSections
 from lstmexp.spec.space import SEARCHABLE_SECTIONS, SIZE_NAMES, FieldSpace, check_range_steps, space_key
 
-if TYPE_CHECKING:
-    from lstmexp.spec.experiment import ExperimentSpec
-
 FieldKind = Literal["int", "float", "categorical"]
+Spec = TypeVar("Spec", bound=SpecSections)  # a spec comes back as the class it went in as
 
 # Settings a search must not vary: they say where or how a trial runs, or have their own short name.
 NOT_SEARCHABLE = {
@@ -36,7 +35,7 @@ NOT_SEARCHABLE = {
 LAST_FIELDS = ("model.dropout",)
 
 
-def check_fields(spec: ExperimentSpec) -> None:
+def check_fields(spec: SpecSections) -> None:
     """Raise ValueError naming the first searched field that does not exist or whose bound or step is invalid."""
     for path, space in spec.search.space.fields.items():
         section, name = split_path(spec, path)
@@ -65,7 +64,7 @@ def refusal(exc: ValidationError, path: str, space: FieldSpace, value: Any) -> s
     return f"{message} (got {value!r})"
 
 
-def split_path(spec: ExperimentSpec, path: str) -> tuple[BaseModel, str]:
+def split_path(spec: SpecSections, path: str) -> tuple[BaseModel, str]:
     """The section instance and field name of `train.lr`; ValueError for an unknown or unsearchable path."""
     head, _, name = path.partition(".")
     if head not in SEARCHABLE_SECTIONS or not name or "." in name:
@@ -94,7 +93,7 @@ def field_kind(section: BaseModel, name: str) -> FieldKind:
     return "categorical"
 
 
-def possible_values(spec: ExperimentSpec, path: str) -> list[Any]:
+def possible_values(spec: SpecSections, path: str) -> list[Any]:
     """Every value a trial of this spec may give the field: its searched values (a numeric range's
     every step for ints, its ends for floats), else its one set value."""
     space = spec.search.space.fields.get(path)
@@ -111,7 +110,7 @@ def possible_values(spec: ExperimentSpec, path: str) -> list[Any]:
     return space.ends()
 
 
-def chunk_problem(spec: ExperimentSpec) -> str | None:
+def chunk_problem(spec: SpecSections) -> str | None:
     """Why some trial's chunk would not divide its time_step (with the fix), or None when every one does.
 
     Checked over every searched pair, so a search never samples a chunking that cannot run.
@@ -145,19 +144,19 @@ def largest_divisor(time_steps: list[int], at_most: int) -> int:
     return max(d for d in range(1, min(common, at_most) + 1) if common % d == 0)
 
 
-def kind_of(spec: ExperimentSpec, path: str) -> FieldKind:
+def kind_of(spec: SpecSections, path: str) -> FieldKind:
     section, name = split_path(spec, path)
     return field_kind(section, name)
 
 
-def ordered_paths(spec: ExperimentSpec) -> list[str]:
+def ordered_paths(spec: SpecSections) -> list[str]:
     """The searched paths in suggestion order: the sizes first (as studies have always sampled them, so a
     seed draws the same trials), then the rest by name, conditional fields after the fields they depend on."""
     paths = sorted(p for p in spec.search.space.fields if p not in SIZE_NAMES)
     return [*SIZE_PATHS.values(), *(p for p in paths if p not in LAST_FIELDS), *(p for p in paths if p in LAST_FIELDS)]
 
 
-def other_paths(spec: ExperimentSpec) -> list[str]:
+def other_paths(spec: SpecSections) -> list[str]:
     """The searched paths besides the sizes, in suggestion order (the sizes have rules over their whole space)."""
     return [p for p in ordered_paths(spec) if p not in SIZE_NAMES]
 
@@ -174,7 +173,7 @@ def sized(sizes: dict[str, Any]) -> dict[str, Any]:
     return {SIZE_PATHS[name]: value for name, value in sizes.items()}
 
 
-def one_configuration(spec: ExperimentSpec) -> ExperimentSpec:
+def one_configuration(spec: Spec) -> Spec:
     """The spec one `lstmexp run` trains: each size as its section sets it, else the space's one value.
 
     A size the space searches over several values and the spec does not set is refused with the fix.
@@ -194,7 +193,7 @@ def one_configuration(spec: ExperimentSpec) -> ExperimentSpec:
     return with_values(spec, values)
 
 
-def extreme(spec: ExperimentSpec, path: str, highest: bool = True) -> Any:
+def extreme(spec: SpecSections, path: str, highest: bool = True) -> Any:
     """The largest (or smallest) value a numeric field takes in this spec: its searched range's end
     when it is searched, else its own value."""
     space = spec.search.space.fields.get(path)
@@ -205,7 +204,7 @@ def extreme(spec: ExperimentSpec, path: str, highest: bool = True) -> Any:
     return max(ends) if highest else min(ends)
 
 
-def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) -> str | None:
+def conditional_skip(path: str, chosen: dict[str, Any], spec: SpecSections) -> str | None:
     """Why `path` does not apply to this trial (then it is not sampled), or None when it does."""
     if path == "model.dropout":
         layers = chosen.get("model.num_layers", spec.model.num_layers)
@@ -214,7 +213,7 @@ def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) ->
     return None
 
 
-def with_values(spec: ExperimentSpec, values: dict[str, Any]) -> ExperimentSpec:
+def with_values(spec: Spec, values: dict[str, Any]) -> Spec:
     """A validated copy of `spec` with the dotted-path values set (the original stays as it was)."""
     raw = spec.to_dict()
     for path, value in values.items():

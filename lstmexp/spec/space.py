@@ -174,11 +174,6 @@ def collect_fields(raw: dict[str, Any]) -> dict[str, Any]:
     `train.lr: {...}` beside them and the nested form (`train: {lr: {...}}`, which `-o` produces)."""
     raw = dict(raw)
     fields = dict(raw.pop("fields", None) or {})
-    for short, path in SIZE_PATHS.items():
-        if short in raw:
-            if path in fields:
-                raise ValueError(f"{short} and {path} are the same field; give it once, e.g. {path}: [...]")
-            fields[path] = size_short_form(raw.pop(short))
     for key in [k for k in raw if isinstance(k, str) and ("." in k or k in SEARCHABLE_SECTIONS)]:
         value = raw.pop(key)
         if "." in key:
@@ -187,6 +182,11 @@ def collect_fields(raw: dict[str, Any]) -> dict[str, Any]:
             fields.update({f"{key}.{name}": sub for name, sub in value.items()})
         else:
             raise ValueError(f"{key}: name a setting inside it, e.g. {key}.<field>: [values]")
+    for short, path in SIZE_PATHS.items():
+        if short in raw:
+            if path in fields:
+                raise ValueError(f"{short} and {path} are the same field; give it once, e.g. {path}: [...]")
+            fields[path] = size_short_form(raw.pop(short))
     if "data.normalization" in fields:  # the per-window normalisation keeps its short name
         norm = fields.pop("data.normalization")
         raw["normalization"] = norm.get("values", norm) if isinstance(norm, dict) else norm

@@ -83,11 +83,11 @@ def raise_oom_in_forward(monkeypatch, from_batch: int) -> None:
     """Models of trials with batch_size >= from_batch fail as a real out-of-memory error would, in forward."""
     build = trial_module.build_model
 
-    def building(spec, params, series):
-        model = build(spec, params, series)
-        if params.batch_size >= from_batch:
+    def building(spec, series):
+        model = build(spec, series)
+        if spec.train.batch_size >= from_batch:
             def forward(*args, **kwargs):
-                raise torch.OutOfMemoryError(f"injected by the test at batch_size {params.batch_size}")
+                raise torch.OutOfMemoryError(f"injected by the test at batch_size {spec.train.batch_size}")
 
             model.forward = forward
         return model
@@ -99,8 +99,8 @@ def make_trials_diverge(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every model predicts NaN, as one whose weights blew up would: its trial fails as diverged."""
     build = trial_module.build_model
 
-    def building(spec, params, series):
-        model = build(spec, params, series)
+    def building(spec, series):
+        model = build(spec, series)
         forward = model.forward
 
         def diverged(*args, **kwargs):
