@@ -19,7 +19,8 @@ def test_each_size_is_set_in_its_section_and_a_set_size_is_not_searched_over():
 
 def test_the_short_name_and_the_dotted_path_are_one_searched_field():
     short = load_spec(None, ["search.space.batch_size=[16, 32]", "search.space.time_step={low: 4, high: 8}"])
-    dotted = load_spec(None, ["search.space.train.batch_size=[16, 32]", "search.space.data.time_step={low: 4, high: 8}"])
+    dotted = load_spec(None, ["search.space.train.batch_size=[16, 32]",
+                              "search.space.data.time_step={low: 4, high: 8}"])
     assert short.search.space == dotted.search.space
     assert short.search.space.fields["train.batch_size"].values == (16, 32)
     with pytest.raises(SpecError, match=r"batch_size and train.batch_size are the same field; give it once"):
