@@ -85,7 +85,8 @@ class ExperimentSpec(SpecSections):
             raise ValueError(
                 f"hidden_size {hidden} with {layers} layers needs {format_bytes(needed)} for weights, gradients and "
                 f"optimizer state; this machine has {format_bytes(memory)}: lower search.space.hidden_size to at "
-                f"most {largest_fitting_hidden(layers, memory)} or use fewer layers"
+                f"most {largest_fitting_hidden(layers, memory)} (one run: use at most --hidden-size "
+                f"{largest_fitting_hidden(layers, memory)}) or use fewer layers"
             )
         return self
 
