@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lstmexp.errors import SpecError
@@ -80,3 +82,14 @@ def test_a_bad_size_is_one_line_naming_the_field_with_exit_2(cli, workdir, overr
     result = cli("search", "-o", override)
     assert result.code == 2
     assert result.err.strip().count("\n") == 0 and needle in result.err and "Traceback" not in result.err
+
+
+def test_run_trains_the_sizes_given_as_spec_fields(cli, workdir):
+    result = cli("run", "-o", "data.rows=400", "-o", "train.epochs=1", "-o", "train.device=cpu", "-o",
+                 "train.threads=1", "-o", "train.warmup_iters=1", "-o", "train.batch_size=16", "-o",
+                 "data.time_step=4", "-o", "model.hidden_size=4", "--json")
+    assert result.code == 0, result.err
+    figures = json.loads(result.out)
+    assert (figures["batch_size"], figures["time_step"], figures["hidden_size"]) == (16, 4, 4)
+    inputs = 5  # the synthetic series' columns: an LSTM of 4 units on 5 inputs, a linear head to 1 target
+    assert figures["lstm_steps"] == 4 and figures["param_count"] == 4 * 4 * (inputs + 4) + 2 * 4 * 4 + 4 + 1
