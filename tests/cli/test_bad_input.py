@@ -27,7 +27,7 @@ SPEC_CASES = [
     ("bool-lr", "train: {lr: yes}\n", (), "train.lr: Input should be a valid number"),
     ("negative-lr", "train: {lr: -0.1}\n", (), "train.lr: Input should be greater than 0"),
     ("section-not-mapping", "train: 5\n", (), "train: Input should be a valid dictionary"),
-    ("batch-size-zero", "search: {space: {batch_size: 0}}\n", (), "batch_size.values.0: Input should be greater"),
+    ("batch-size-zero", "search: {space: {batch_size: 0}}\n", (), "search.space.batch_size: Input should be greater"),
     ("negative-range", "search: {space: {time_step: {low: -4, high: 8}}}\n", (), "time_step.low: Input should be"),
     ("inverted-range", "search: {space: {hidden_size: {low: 64, high: 8}}}\n", (), "range is inverted"),
     ("empty-values", "search: {space: {batch_size: []}}\n", (), "`values` is empty"),
