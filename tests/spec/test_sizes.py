@@ -38,6 +38,11 @@ def test_a_searched_size_keeps_its_short_optuna_name_and_is_sampled_first():
         "batch_size", "time_step", "hidden_size", "model.chunk", "train.lr"]
 
 
+def test_a_misspelt_short_name_is_told_the_size_it_means():
+    with pytest.raises(SpecError, match=r"search.space.batchsize: unknown key; did you mean 'batch_size'\?"):
+        load_spec(None, ["search.space.batchsize=8"])
+
+
 def test_a_pow2_range_is_a_field_space_of_whole_numbers_only():
     spec = load_spec(None, ["search.space.model.num_layers={low: 1, high: 6, scale: pow2}"])
     assert spec.search.space.fields["model.num_layers"].choices() == [1, 2, 4]
