@@ -36,10 +36,11 @@ WITHIN = 0.15  # one-thread goal: beside two busy processes within 15 % of idle
 def child(config: list[int], overrides: list[str]) -> None:
     """One trial in this process; prints its speed figures as JSON."""
     from lstmexp.spec import load_spec
-    from lstmexp.trial.run import TrialParams, run_trial
+    from lstmexp.trial.run import run_trial
 
-    spec = load_spec("experiments/default.yaml", ["train.device=cpu", *overrides])
-    metrics = run_trial(spec, TrialParams(*config)).figures()
+    sizes = [f"{path}={value}" for path, value in zip(("train.batch_size", "data.time_step", "model.hidden_size"),
+                                                        config, strict=True)]
+    metrics = run_trial(load_spec("experiments/default.yaml", ["train.device=cpu", *overrides, *sizes])).figures()
     print(json.dumps({key: metrics.get(key) for key in FIGURES}))
 
 

@@ -48,9 +48,9 @@ _TRIALS = ("Optuna's samplers read every trial for each suggestion and each tria
            "past 10^5 the study, not the training, is the work")
 
 BOUNDS: dict[str, Bound] = {
-    "search.space.batch_size": _int(MAX_SIZE, _SIZE),
-    "search.space.time_step": _int(MAX_SIZE, _SIZE),
-    "search.space.hidden_size": _int(MAX_SIZE, _SIZE),
+    "train.batch_size": _int(MAX_SIZE, _SIZE),
+    "data.time_step": _int(MAX_SIZE, _SIZE),
+    "model.hidden_size": _int(MAX_SIZE, _SIZE),
     "data.sequence_length": _int(MAX_SIZE, "the window length of an episode task, bounded like time_step"),
     "data.rows": _int(MAX_ROWS, _ROWS),
     "data.split.rows.train": _int(MAX_ROWS, _ROWS),
@@ -91,7 +91,7 @@ BOUNDS: dict[str, Bound] = {
 
 
 def bound_of(path: str) -> Bound | None:
-    """The bound of a spec field by dotted path (`model.num_layers`, `search.space.batch_size`)."""
+    """The bound of a spec field by dotted path (`model.num_layers`, `train.batch_size`)."""
     return BOUNDS.get(path)
 
 

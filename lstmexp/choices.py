@@ -15,6 +15,11 @@ from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, TIME_TO_TARGET_S,
 # The three parameters every study searches (the questions lstmexp answers), in report order.
 SearchedParam = Literal["batch_size", "time_step", "hidden_size"]
 SEARCHED_PARAMS: tuple[str, ...] = get_args(SearchedParam)
+# Each size is a field of the section it belongs to (batches are how training feeds the optimiser, the
+# window is how the data is cut, beside data.horizon, and the width is the model's), searched by that
+# path like every other field; studies keep the short names as their Optuna parameter names.
+SIZE_PATHS: dict[str, str] = {"batch_size": "train.batch_size", "time_step": "data.time_step",
+                              "hidden_size": "model.hidden_size"}
 
 Sampler = Literal["tpe", "random", "grid", "gp", "nsga2", "qmc"]
 SAMPLERS: tuple[str, ...] = get_args(Sampler)

@@ -59,3 +59,11 @@ class Lines:
 
     def study_ready(self, *args: object) -> None:
         pass
+
+
+def sized(spec: ExperimentSpec, batch_size: int, time_step: int, hidden_size: int) -> ExperimentSpec:
+    """`spec` set to one configuration of these sizes, as a search's suggestion sets a trial's spec."""
+    from lstmexp.spec.searchable import with_values
+
+    return with_values(spec, {"train.batch_size": batch_size, "data.time_step": time_step,
+                              "model.hidden_size": hidden_size})

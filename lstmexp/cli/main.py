@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lstmexp import __version__
-from lstmexp.choices import LOG_TARGETS, OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS
+from lstmexp.choices import LOG_TARGETS, OBJECTIVES, PRUNERS, REPORT_FORMATS, SAMPLERS, SIZE_PATHS
 from lstmexp.cli.claims import claims
 from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
 from lstmexp.cli.launch import REPRODUCE_ENV, CheckedGroup, bounded, finite_flag
@@ -82,7 +82,7 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
     flag_fields = {
         "trials": "search.trials", "study": "study", "device": "train.device", "seed": "train.seed",
         "epochs": "train.epochs", "sampler": "search.sampler", "repeats": "train.repeats", "pruner": "search.pruner",
-        "objectives": "search.objectives", "timeout": "search.max_minutes",
+        "objectives": "search.objectives", "timeout": "search.max_minutes", **SIZE_PATHS,
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
@@ -148,10 +148,10 @@ def search(
 
 @cli.command(epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])
 @spec_argument
-@click.option("--batch-size", type=bounded("search.space.batch_size"),
-              help="Batch size (required if the spec searches several).")
-@click.option("--time-step", type=bounded("search.space.time_step"), help="Window length T.")
-@click.option("--hidden-size", type=bounded("search.space.hidden_size"), help="LSTM hidden units.")
+@click.option("--batch-size", type=bounded("train.batch_size"),
+              help="Batch size, train.batch_size (required if the spec searches several and sets none).")
+@click.option("--time-step", type=bounded("data.time_step"), help="Window length T, data.time_step.")
+@click.option("--hidden-size", type=bounded("model.hidden_size"), help="LSTM hidden units, model.hidden_size.")
 @click.option("--epochs", type=bounded("train.epochs"), help="Epochs (overrides train.epochs).")
 @device_option
 @seed_option
@@ -172,36 +172,26 @@ def run(
 ) -> None:
     """Train one configuration without a study and print its measured figures."""
     from lstmexp.errors import TrialFailure
+    from lstmexp.spec.searchable import one_configuration
     from lstmexp.trial.record import plain
-    from lstmexp.trial.run import TrialParams, check_spec_runs, run_trial
+    from lstmexp.trial.run import check_spec_runs, run_trial
 
-    experiment = load_spec_with_flags(spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats)
-    params = TrialParams(
-        batch_size=single_value(experiment, "batch_size", batch_size),
-        time_step=single_value(experiment, "time_step", time_step),
-        hidden_size=single_value(experiment, "hidden_size", hidden_size),
-    )
-    check_spec_runs(experiment, params)
+    experiment = one_configuration(load_spec_with_flags(
+        spec, overrides, epochs=epochs, device=device, seed=seed, repeats=repeats, batch_size=batch_size,
+        time_step=time_step, hidden_size=hidden_size,
+    ))
+    check_spec_runs(experiment, one_run=True)
+    sizes = experiment.sizes()
     try:
-        metrics: dict[str, Any] = {"state": "complete", **vars(params), **run_trial(experiment, params).figures()}
+        metrics: dict[str, Any] = {"state": "complete", **sizes, **run_trial(experiment).figures()}
     except TrialFailure as failure:
-        metrics = {"state": "fail", **vars(params), FAILURE_REASON: failure.reason, FAILURE_DETAIL: failure.detail}
+        metrics = {"state": "fail", **sizes, FAILURE_REASON: failure.reason, FAILURE_DETAIL: failure.detail}
     if as_json:
         click.echo(json.dumps(plain(metrics), default=str, allow_nan=False))
     else:
         print_metrics(metrics)
     if metrics["state"] != "complete":
         sys.exit(1)
-
-
-def single_value(experiment: ExperimentSpec, name: str, given: int | None) -> int:
-    if given is not None:
-        return given
-    values = getattr(experiment.search.space, name).choices()
-    if values is not None and len(values) == 1:
-        return values[0]
-    flag = "--" + name.replace("_", "-")
-    raise LstmexpError(f"{flag} is required: the spec searches several {name} values; pass e.g. {flag} 64")
 
 
 def print_metrics(metrics: dict[str, Any]) -> None:

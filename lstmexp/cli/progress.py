@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from lstmexp.search.observe import SearchSummary
+    from lstmexp.spec import ExperimentSpec
     from lstmexp.training.loop import EpochRecord
-    from lstmexp.trial.run import TrialParams
 
 
 class SearchProgress:
@@ -79,8 +79,9 @@ class SearchProgress:
             name = printable(study_name)
             self.console.print(f"resuming study {name}: {done}/{target} trials already finished", markup=False)
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
-        label = f"trial {number}: batch {params.batch_size}, T {params.time_step}, hidden {params.hidden_size}"
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
+        label = (f"trial {number}: batch {spec.train.batch_size}, T {spec.data.time_step}, "
+                 f"hidden {spec.model.hidden_size}")
         self.trial_best = None
         self.eta.trial_started()
         self.progress.reset(self.epoch_task, total=None, description=label, visible=True, info="epoch 0")
@@ -165,7 +166,7 @@ class TrialLines:
             name = printable(study_name)
             self.console.print(f"study {name}: {done}/{target} trials finished before this run", markup=False)
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
         pass
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:

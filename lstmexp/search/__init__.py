@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from lstmexp.search.attrs import FAILURE_ATTR, REPEAT_ATTR, SKIPPED_ATTR, WORKER_ATTR
 from lstmexp.search.liveness import recover_dead_workers, this_worker, worker_is_dead
-from lstmexp.search.objective import OBJECTIVE_DEFS, is_feasible
-from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, best_value
+from lstmexp.search.objective import OBJECTIVE_DEFS
+from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, best_value, is_feasible
 from lstmexp.search.registry import make_pruner, make_sampler
 from lstmexp.search.run import preflight, run_search
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done

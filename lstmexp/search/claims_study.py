@@ -34,9 +34,9 @@ def data_facts(spec: ExperimentSpec) -> tuple[DataFacts, dict[str, Any]]:
     from lstmexp.data.streams import check_stateful_fits
     from lstmexp.errors import DataError
     from lstmexp.training.batches import WindowBatches
-    from lstmexp.trial.run import cached_series
+    from lstmexp.trial.run import series_of
 
-    series = cached_series(spec.data.model_dump_json(), "cpu")
+    series = series_of(spec, "cpu")
     try:
         check_stateful_fits(series, 8, spec.data.horizon)
         fits = True
@@ -56,14 +56,16 @@ def calibrate(spec: ExperimentSpec, centre: Setting) -> float:
     """Measured / modelled CPU seconds of a training step at the centre (the training thread's own clock)."""
     import torch
 
+    from lstmexp.spec.searchable import with_values
     from lstmexp.training.loop import TrainConfig, Trainer
-    from lstmexp.trial.run import TrialParams, build_model, cached_series
+    from lstmexp.training.model import build_model
+    from lstmexp.trial.run import series_of
 
-    series = cached_series(spec.data.model_dump_json(), "cpu")
+    series = series_of(spec, "cpu")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model = build_model(spec, TrialParams(centre.batch_size, centre.time_step, HIDDEN), series)
+        model = build_model(with_values(spec, {"model.hidden_size": HIDDEN}), series)
         config = TrainConfig(centre.batch_size, centre.time_step, 1, centre.lr, horizon=spec.data.horizon)
         step = Trainer(model, series, config).step_runner()
         step(), step()  # warm-up: the first steps allocate the optimizer state

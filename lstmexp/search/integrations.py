@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from optuna.trial import FrozenTrial
 
+    from lstmexp.spec import ExperimentSpec
     from lstmexp.training.loop import EpochRecord
-    from lstmexp.trial.run import TrialParams
 
 # MLflow 3 refuses a plain file: store ("maintenance mode"); a SQLite file is its documented local store.
 MLFLOW_DEFAULT_URI = "sqlite:///results/mlflow.db"
@@ -93,10 +93,10 @@ class MlflowLogger:
         shown = mask_url(self.uri)
         self.where = f"MLflow at {shown} (experiment {study_name!r}; view: mlflow ui --backend-store-uri {shown})"
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
         run = self.client.create_run(self.experiment_id, run_name=f"trial {number}")
         self.runs[number] = run.info.run_id
-        for key, value in vars(params).items():
+        for key, value in spec.sizes().items():
             self.client.log_param(run.info.run_id, key, value)
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
@@ -146,8 +146,8 @@ class TensorboardLogger:
             self.writers[number] = SummaryWriter(log_dir=str(self.root / f"trial-{number:04d}"))
         return self.writers[number]
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
-        self.writer(number).add_text("params", ", ".join(f"{k}={v}" for k, v in vars(params).items()))
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
+        self.writer(number).add_text("params", ", ".join(f"{k}={v}" for k, v in spec.sizes().items()))
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
         writer = self.writer(number)
@@ -190,9 +190,9 @@ class LoggingObserver:
         self.shown.study_ready(study_name, done, target)
         self.say(f"logging each trial to {self.logger.where}")
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
-        self.shown.trial_started(number, params)
-        self.logger.trial_started(number, params)
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
+        self.shown.trial_started(number, spec)
+        self.logger.trial_started(number, spec)
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
         self.shown.epoch_done(number, record, epochs)

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from lstmexp.data import Series
     from lstmexp.search.slots import TrialLedger
-    from lstmexp.trial.run import TrialParams
 
 
 class ModelCatch:
@@ -42,7 +41,6 @@ class ModelCatch:
 def keep_model(
     trial: optuna.Trial,
     spec: ExperimentSpec,
-    params: TrialParams,
     caught: ModelCatch,
     metrics: dict[str, Any],
     value: float,
@@ -55,7 +53,7 @@ def keep_model(
     meta = {
         "study": trial.study.study_name,
         "spec": spec.to_dict(),
-        "params": {"batch_size": params.batch_size, "time_step": params.time_step, "hidden_size": params.hidden_size},
+        "params": spec.sizes(),  # also in the spec: kept for readers of weights kept before they were
         "scaler": caught.scaler,
         "input_columns": caught.inputs,
         "seed": spec.train.seed,

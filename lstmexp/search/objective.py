@@ -17,24 +17,22 @@ from typing import TYPE_CHECKING, Any, Literal
 import optuna
 
 from lstmexp import interrupt
-from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, ObjectiveName
+from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, SIZE_PATHS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.search.attrs import WORKER_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import TrialLedger, claim_slot, seeded_for_repeat
-from lstmexp.spec import ExperimentSpec, ParamSpace
-from lstmexp.spec.searchable import conditional_skip, kind_of, ordered_paths, with_values
+from lstmexp.spec import ExperimentSpec
+from lstmexp.spec.searchable import conditional_skip, kind_of, other_paths, param_name, with_values
 from lstmexp.storage.urls import mask_text
 from lstmexp.trial.names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
 from lstmexp.trial.record import Failure, Identity, TrialRecord
 from lstmexp.trial.reproduce import override_key, run_command
-from lstmexp.trial.run import TrialParams, run_trial
+from lstmexp.trial.run import run_trial
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from optuna.trial import FrozenTrial
 
     from lstmexp.search.observe import SearchObserver
     from lstmexp.training.loop import EpochRecord
@@ -48,47 +46,47 @@ def directions(spec: ExperimentSpec) -> list[Literal["minimize", "maximize"]]:
     return [OBJECTIVE_DEFS[name].direction for name in spec.search.objectives]
 
 
-def suggest(trial: optuna.Trial, name: str, space: ParamSpace) -> int:
+def suggest_field(trial: optuna.Trial, spec: ExperimentSpec, path: str) -> Any:
+    """One dotted-path field, sampled the way its own type says (int or float range, or a list), under its
+    Optuna parameter name (`param_name`: a size keeps its short name)."""
+    space, name = spec.search.space.fields[path], param_name(path)
     choices = space.choices()
     if choices is not None:
-        return int(trial.suggest_categorical(name, choices))
-    if space.low is None or space.high is None:  # the spec gives a range both ends; say so if not
-        raise SpecError(f"search.space.{name} needs low and high, or a list of values")
-    return trial.suggest_int(name, space.low, space.high, step=space.step, log=space.scale == "log")
-
-
-def suggest_field(trial: optuna.Trial, spec: ExperimentSpec, path: str) -> Any:
-    """One dotted-path field, sampled the way its own type says (int or float range, or a list)."""
-    space = spec.search.space.fields[path]
-    if space.values is not None:
-        return trial.suggest_categorical(path, list(space.values))
+        return trial.suggest_categorical(name, choices)
     low, high, log = space.low, space.high, space.scale == "log"
     if low is None or high is None:  # validation guarantees a range has both ends
         raise SpecError(f"search.space.{path} needs low and high, or a list of values")
     if kind_of(spec, path) == "int":
-        return trial.suggest_int(path, int(low), int(high), step=int(space.step or 1), log=log)
-    return trial.suggest_float(path, float(low), float(high), step=space.step, log=log)
+        return trial.suggest_int(name, int(low), int(high), step=int(space.step or 1), log=log)
+    return trial.suggest_float(name, float(low), float(high), step=space.step, log=log)
 
 
-def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[TrialParams, ExperimentSpec, dict[str, str]]:
-    """The searched sizes, a copy of the spec with every other searched value set, and the fields left out.
+def suggest_trial(spec: ExperimentSpec, trial: optuna.Trial) -> tuple[ExperimentSpec, dict[str, str]]:
+    """The trial's spec (the spec with every searched value set, the sizes included) and the fields left out.
 
-    A field that does not apply to this trial (dropout with one layer) is not sampled, so it never
-    splits one configuration into several; the reason goes into the record's `not_applied`.
+    The sizes are sampled first and the per-window normalisation next, as studies always have (a seed
+    draws the same trials). A field that does not apply to this trial (dropout with one layer) is not
+    sampled, so it never splits one configuration into several; the reason goes into the record's
+    `not_applied`.
     """
-    space = spec.search.space
-    params = TrialParams(**{name: suggest(trial, name, getattr(space, name)) for name in SEARCHED_PARAMS})
-    if space.normalization:
-        spec = spec.with_normalization(trial.suggest_categorical("normalization", list(space.normalization)))
-    chosen: dict[str, Any] = {}
+    chosen: dict[str, Any] = {path: suggest_field(trial, spec, path) for path in SIZE_PATHS.values()}
+    spec = suggest_normalization(trial, spec)
     skipped: dict[str, str] = {}
-    for path in ordered_paths(spec):
+    for path in other_paths(spec):
         reason = conditional_skip(path, chosen, spec)
         if reason is None:
             chosen[path] = suggest_field(trial, spec, path)
         else:
             skipped[path] = reason
-    return params, with_values(spec, chosen) if chosen else spec, skipped
+    return with_values(spec, chosen), skipped
+
+
+def suggest_normalization(trial: optuna.Trial, spec: ExperimentSpec) -> ExperimentSpec:
+    """The spec with its searched per-window normalisation sampled (under the short name studies use)."""
+    space = spec.search.space
+    if not space.normalization:
+        return spec
+    return spec.with_normalization(trial.suggest_categorical("normalization", list(space.normalization)))
 
 
 def make_objective(
@@ -105,12 +103,12 @@ def make_objective(
     def objective(trial: optuna.Trial) -> float | list[float]:
         interrupt.check()  # a Ctrl-C Python swallowed (gc callback) still stops before the next trial
         trial.set_user_attr(WORKER_ATTR, this_worker())  # while it runs: whose process trains it
-        params, trial_spec, not_applied = suggest_trial(spec, trial)
+        trial_spec, not_applied = suggest_trial(spec, trial)
         claim_slot(trial, target, ledger)
         trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial, ledger)
-        identity = identity_of(trial, params, trial_spec.train.seed, base, run_id)
+        identity = identity_of(trial, trial_spec.train.seed, base, run_id)
         identity = dataclasses.replace(identity, repeat_of=repeat_of, not_applied=not_applied or None)
-        observer.trial_started(trial.number, params)
+        observer.trial_started(trial.number, trial_spec)
 
         def on_epoch(record: EpochRecord) -> bool:
             interrupt.check()
@@ -124,7 +122,7 @@ def make_objective(
         caught = ModelCatch()
         outcome = TrialRecord()
         try:
-            outcome = run_trial(trial_spec, params, on_epoch, caught if weights is not None else None)
+            outcome = run_trial(trial_spec, on_epoch, caught if weights is not None else None)
         except TrialFailure as failure:  # its detail masked: a library's message may quote a URL
             outcome = TrialRecord(failure=Failure.of(failure.reason, mask_text(failure.detail), failure.figures))
             raise
@@ -136,16 +134,16 @@ def make_objective(
             raise optuna.TrialPruned(f"pruned after epoch {figures[EPOCHS_RUN]}")
         values = [objective_value(figures, name) for name in spec.search.objectives]
         if weights is not None:
-            keep_model(trial, trial_spec, params, caught, figures, values[0], weights, ledger)
+            keep_model(trial, trial_spec, caught, figures, values[0], weights, ledger)
         return values[0] if single else values
 
     return objective
 
 
-def identity_of(trial: optuna.Trial, params: TrialParams, seed: int, base: str, run_id: str) -> Identity:
+def identity_of(trial: optuna.Trial, seed: int, base: str, run_id: str) -> Identity:
     """The configuration key (every searched value, not the seed), the command reproducing this trial
     (masked: an older search's base could still carry a password) and the search command that made it."""
-    reproduce = mask_text(reproduce_command(base, params, trial.params, seed)) if base else ""
+    reproduce = mask_text(reproduce_command(base, trial.params, seed)) if base else ""
     return Identity(config=config_key(trial.params), train_seed=seed, reproduce=reproduce, run=run_id)
 
 
@@ -172,11 +170,11 @@ def config_key(searched: dict[str, Any]) -> str:
     return json.dumps(searched, sort_keys=True, separators=(",", ":"))
 
 
-def reproduce_command(base: str, params: TrialParams, searched: dict[str, Any], seed: int) -> str:
+def reproduce_command(base: str, searched: dict[str, Any], seed: int) -> str:
     """`base` plus the sizes as flags and every other searched value and the seed as `-o key=value`."""
     values = {override_key(k): v for k, v in searched.items() if k not in SEARCHED_PARAMS}
     values["train.seed"] = seed
-    return run_command(base, {name: getattr(params, name) for name in SEARCHED_PARAMS}, values)
+    return run_command(base, {name: searched[name] for name in SEARCHED_PARAMS}, values)
 
 
 def objective_value(metrics: dict[str, Any], name: ObjectiveName) -> float:
@@ -194,6 +192,3 @@ def set_constraints(trial: optuna.Trial, spec: ExperimentSpec, figures: dict[str
     if limits.min_samples_per_s is not None and speed is not None and math.isfinite(speed):
         trial.set_constraint("min_samples_per_s", float(limits.min_samples_per_s - speed))
 
-
-def is_feasible(trial: FrozenTrial) -> bool:
-    return all(value <= 0 for value in trial.constraints.values())

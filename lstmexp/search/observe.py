@@ -13,22 +13,21 @@ import optuna
 from optuna.trial import TrialState
 
 from lstmexp.search.attrs import RUN_ATTR, SKIPPED_ATTR
-from lstmexp.search.objective import is_feasible
 from lstmexp.search.slots import TrialLedger, counts, tally
 from lstmexp.trial.record import trial_figures
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
+    from lstmexp.spec import ExperimentSpec
     from lstmexp.training.loop import EpochRecord
-    from lstmexp.trial.run import TrialParams
 
 
 class SearchObserver(Protocol):
     """What the CLI's progress display listens to. Methods are called from the search's thread."""
 
     def study_ready(self, study_name: str, done: int, target: int) -> None: ...
-    def trial_started(self, number: int, params: TrialParams) -> None: ...
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None: ...
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None: ...
     def trial_finished(self, trial: FrozenTrial, best: float | None) -> None: ...
 
@@ -37,7 +36,7 @@ class QuietObserver:
     def study_ready(self, study_name: str, done: int, target: int) -> None:
         pass
 
-    def trial_started(self, number: int, params: TrialParams) -> None:
+    def trial_started(self, number: int, spec: ExperimentSpec) -> None:
         pass
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
@@ -76,6 +75,11 @@ def notify_finished(observer: SearchObserver, ledger: TrialLedger) -> Callable[[
             observer.trial_finished(trial, best_of(study, ledger.trials))
 
     return callback
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    """Whether a trial meets every constraint the objective set on it (Optuna's: feasible when <= 0)."""
+    return all(value <= 0 for value in trial.constraints.values())
 
 
 def best_value(study: optuna.Study) -> float | None:

@@ -13,6 +13,7 @@ import optuna
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.errors import SpecError
 from lstmexp.spec import ExperimentSpec
+from lstmexp.spec.searchable import SIZE_NAMES
 
 SamplerFactory = Callable[[ExperimentSpec, int], optuna.samplers.BaseSampler]  # (spec, seed)
 PrunerFactory = Callable[[int], optuna.pruners.BasePruner]  # (epoch budget)
@@ -24,10 +25,12 @@ def grid_points(spec: ExperimentSpec) -> dict[str, list[Any]]:
     A grid also crosses model.dropout with num_layers=1, where dropout does not apply: such points are
     the same model, which the objective trains once per seed like any repeated configuration.
     """
-    grid: dict[str, list[Any]] = {name: getattr(spec.search.space, name).grid() for name in SEARCHED_PARAMS}
+    grid: dict[str, list[Any]] = {name: spec.search.space.size(name).grid() for name in SEARCHED_PARAMS}
     if spec.search.space.normalization:
         grid["normalization"] = list(spec.search.space.normalization)
     for path, space in spec.search.space.fields.items():
+        if path in SIZE_NAMES:
+            continue  # under their short names, above
         if space.values is None:
             raise SpecError(f"search.sampler grid needs listed values: give search.space.{path} as [a, b, ...]")
         grid[path] = list(space.values)
@@ -48,9 +51,7 @@ def startup_trials(spec: ExperimentSpec) -> int:
     fewer before TPE's model can take over.
     """
     space = spec.search.space
-    finite = all(getattr(space, name).choices() is not None for name in SEARCHED_PARAMS) and all(
-        field.values is not None for field in space.fields.values()
-    )
+    finite = all(field.choices() is not None for field in space.fields.values())
     return max(4, min(10, grid_size(spec) // 8)) if finite else 10
 
 

@@ -100,7 +100,7 @@ def describe_study(study: optuna.Study, spec: ExperimentSpec) -> None:
     the learning rate is tuned per batch size (the report then judges C5-C9 at each size's best lr)."""
     study.set_metric_names(list(spec.search.objectives))
     space = spec.search.space
-    if "train.lr" in space.fields and len(space.batch_size.grid()) > 1:
+    if "train.lr" in space.fields and space.size("batch_size").size() > 1:
         study.set_user_attr(LR_COTUNED_ATTR, True)
 
 

@@ -69,6 +69,8 @@ class DataSpec(Section):
     split: SplitSpec = SplitSpec()
     scaling: Scaling = "standard"
     horizon: Annotated[int, within("data.horizon")] = 1
+    # Window length T: the steps of history each sample holds (searched by default: search.space.time_step).
+    time_step: Annotated[int, within("data.time_step")] = 16
     # A CSV or Parquet file instead of a built-in dataset (relative to the working directory).
     path: str | None = None
     target: str | tuple[str, ...] | None = None  # target column(s); built-in datasets name their own

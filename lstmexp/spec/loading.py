@@ -15,9 +15,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lstmexp.bounds import Bound, bound_of, limit_for, outside
-from lstmexp.choices import SEARCHED_PARAMS
+from lstmexp.choices import SEARCHED_PARAMS, SIZE_PATHS
 from lstmexp.errors import SpecError
 from lstmexp.spec.experiment import ExperimentSpec
+from lstmexp.spec.space import SIZE_NAMES, SpaceSpec
 
 
 class SpecLoader(yaml.SafeLoader):
@@ -202,9 +203,10 @@ def describe_validation_error(exc: ValidationError, overrides: list[str] | tuple
 
 
 def shown_field(location: list[str]) -> str:
-    """A field's path as the user writes it: searched fields without the internal `fields` level."""
-    if location[:3] == ["search", "space", "fields"]:
-        location = location[:2] + location[3:]
+    """A field's path as the user writes it: searched fields without the internal `fields` level, the sizes
+    by their short names."""
+    if location[:3] == ["search", "space", "fields"] and len(location) > 3:
+        location = ["search", "space", SIZE_NAMES.get(location[3], location[3]), *location[4:]]
     return ".".join(location) or "spec"
 
 
@@ -220,7 +222,7 @@ def known_keys(location: list[str]) -> set[str]:
     """The keys a spec section accepts, following `location` down from the top.
 
     Optional sections (`data.split.rows`) and the searched fields' mapping (`search.space.fields.<path>`)
-    are followed to the section inside them.
+    are followed to the section inside them; the search space also takes the sizes' short names.
     """
     model: type[BaseModel] = ExperimentSpec
     parts = iter(location)
@@ -234,7 +236,7 @@ def known_keys(location: list[str]) -> set[str]:
         if inner is None:
             return set()
         model = inner
-    return set(model.model_fields)
+    return set(model.model_fields) | (set(SIZE_PATHS) if model is SpaceSpec else set())
 
 
 def section_in(annotation: Any) -> type[BaseModel] | None:

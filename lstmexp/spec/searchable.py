@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import math
 import types
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from lstmexp.bounds import bound_of, limit_for, outside
-from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.spec.space import SEARCHABLE_SECTIONS, FieldSpace, check_range_steps
-
-if TYPE_CHECKING:
-    from lstmexp.spec.experiment import ExperimentSpec
+from lstmexp.choices import SIZE_PATHS
+from lstmexp.errors import SpecError
+from lstmexp.spec.sections import SpecSections
+from lstmexp.spec.space import SEARCHABLE_SECTIONS, SIZE_NAMES, FieldSpace, check_range_steps, space_key
 
 FieldKind = Literal["int", "float", "categorical"]
+Spec = TypeVar("Spec", bound=SpecSections)  # a spec comes back as the class it went in as
 
 # Settings a search must not vary: they say where or how a trial runs, or have their own short name.
 NOT_SEARCHABLE = {
@@ -35,25 +35,22 @@ NOT_SEARCHABLE = {
 LAST_FIELDS = ("model.dropout",)
 
 
-def check_fields(spec: ExperimentSpec) -> None:
+def check_fields(spec: SpecSections) -> None:
     """Raise ValueError naming the first searched field that does not exist or whose bound or step is invalid."""
-    for size in SEARCHED_PARAMS:
-        space = getattr(spec.search.space, size)
-        if space.values is None and space.scale == "linear":
-            low, high = space.bounds
-            check_range_steps(size, low, high, space.step, whole=True)
     for path, space in spec.search.space.fields.items():
         section, name = split_path(spec, path)
         kind = field_kind(section, name)
         if space.values is None and kind == "categorical":
-            raise ValueError(f"search.space.{path}: not a number, so list its values ([a, b]) instead of low/high")
+            raise ValueError(f"{space_key(path)}: not a number, so list its values ([a, b]) instead of low/high")
+        if space.scale == "pow2" and kind != "int":
+            raise ValueError(f"{space_key(path)}: `scale: pow2` picks whole numbers; use scale: log for {path}")
         if space.values is None and space.low is not None and space.high is not None:
             check_range_steps(path, space.low, space.high, space.step, whole=kind == "int")
         for value in space.ends():
             try:
                 type(section).model_validate({**section.model_dump(), name: value})
             except ValidationError as exc:
-                raise ValueError(f"search.space.{path}: {refusal(exc, path, space, value)}") from None
+                raise ValueError(f"{space_key(path)}: {refusal(exc, path, space, value)}") from None
 
 
 def refusal(exc: ValidationError, path: str, space: FieldSpace, value: Any) -> str:
@@ -67,7 +64,7 @@ def refusal(exc: ValidationError, path: str, space: FieldSpace, value: Any) -> s
     return f"{message} (got {value!r})"
 
 
-def split_path(spec: ExperimentSpec, path: str) -> tuple[BaseModel, str]:
+def split_path(spec: SpecSections, path: str) -> tuple[BaseModel, str]:
     """The section instance and field name of `train.lr`; ValueError for an unknown or unsearchable path."""
     head, _, name = path.partition(".")
     if head not in SEARCHABLE_SECTIONS or not name or "." in name:
@@ -96,15 +93,16 @@ def field_kind(section: BaseModel, name: str) -> FieldKind:
     return "categorical"
 
 
-def possible_values(spec: ExperimentSpec, path: str) -> list[Any]:
+def possible_values(spec: SpecSections, path: str) -> list[Any]:
     """Every value a trial of this spec may give the field: its searched values (a numeric range's
     every step for ints, its ends for floats), else its one set value."""
     space = spec.search.space.fields.get(path)
     if space is None:
         section, name = path.split(".")
         return [getattr(getattr(spec, section), name)]
-    if space.values is not None:
-        return list(space.values)
+    listed = space.choices()
+    if listed is not None:
+        return listed
     low, high = space.low, space.high
     if isinstance(low, int) and isinstance(high, int) and kind_of(spec, path) == "int":
         step = int(space.step or 1)
@@ -112,12 +110,12 @@ def possible_values(spec: ExperimentSpec, path: str) -> list[Any]:
     return space.ends()
 
 
-def chunk_problem(spec: ExperimentSpec) -> str | None:
+def chunk_problem(spec: SpecSections) -> str | None:
     """Why some trial's chunk would not divide its time_step (with the fix), or None when every one does.
 
     Checked over every searched pair, so a search never samples a chunking that cannot run.
     """
-    time_steps = spec.search.space.time_step.grid()
+    time_steps = spec.search.space.size("time_step").grid()
     chunks = sorted({int(c) for c in possible_values(spec, "model.chunk")})
     bad = [(c, t) for c in chunks for t in time_steps if t % c]
     if not bad:
@@ -146,18 +144,56 @@ def largest_divisor(time_steps: list[int], at_most: int) -> int:
     return max(d for d in range(1, min(common, at_most) + 1) if common % d == 0)
 
 
-def kind_of(spec: ExperimentSpec, path: str) -> FieldKind:
+def kind_of(spec: SpecSections, path: str) -> FieldKind:
     section, name = split_path(spec, path)
     return field_kind(section, name)
 
 
-def ordered_paths(spec: ExperimentSpec) -> list[str]:
-    """The searched paths in suggestion order: conditional fields after the fields they depend on."""
-    paths = sorted(spec.search.space.fields)
-    return [p for p in paths if p not in LAST_FIELDS] + [p for p in paths if p in LAST_FIELDS]
+def ordered_paths(spec: SpecSections) -> list[str]:
+    """The searched paths in suggestion order: the sizes first (as studies have always sampled them, so a
+    seed draws the same trials), then the rest by name, conditional fields after the fields they depend on."""
+    paths = sorted(p for p in spec.search.space.fields if p not in SIZE_NAMES)
+    return [*SIZE_PATHS.values(), *(p for p in paths if p not in LAST_FIELDS), *(p for p in paths if p in LAST_FIELDS)]
 
 
-def extreme(spec: ExperimentSpec, path: str, highest: bool = True) -> Any:
+def other_paths(spec: SpecSections) -> list[str]:
+    """The searched paths besides the sizes, in suggestion order (the sizes have rules over their whole space)."""
+    return [p for p in ordered_paths(spec) if p not in SIZE_NAMES]
+
+
+def param_name(path: str) -> str:
+    """The Optuna parameter name of a searched path: a size's short name (every study's name for it), else the path."""
+    return SIZE_NAMES.get(path, path)
+
+
+def sized(sizes: dict[str, Any]) -> dict[str, Any]:
+    """The three sizes by short name (`batch_size`) as dotted-path values; TypeError unless exactly those three."""
+    if set(sizes) != set(SIZE_PATHS):
+        raise TypeError(f"sizes other than {', '.join(SIZE_PATHS)}: {', '.join(map(str, sizes))}")
+    return {SIZE_PATHS[name]: value for name, value in sizes.items()}
+
+
+def one_configuration(spec: Spec) -> Spec:
+    """The spec one `lstmexp run` trains: each size as its section sets it, else the space's one value.
+
+    A size the space searches over several values and the spec does not set is refused with the fix.
+    """
+    values: dict[str, Any] = {}
+    for short, path in SIZE_PATHS.items():
+        head, _, name = path.partition(".")
+        if name in getattr(spec, head).model_fields_set:
+            values[path] = getattr(getattr(spec, head), name)
+            continue
+        listed = spec.search.space.fields[path].choices()
+        if listed is None or len(listed) != 1:
+            flag = "--" + short.replace("_", "-")
+            raise SpecError(f"{flag} is required: the spec searches several {short} values; "
+                             f"pass e.g. {flag} 64 (or -o {path}=64)")
+        values[path] = listed[0]
+    return with_values(spec, values)
+
+
+def extreme(spec: SpecSections, path: str, highest: bool = True) -> Any:
     """The largest (or smallest) value a numeric field takes in this spec: its searched range's end
     when it is searched, else its own value."""
     space = spec.search.space.fields.get(path)
@@ -168,7 +204,7 @@ def extreme(spec: ExperimentSpec, path: str, highest: bool = True) -> Any:
     return max(ends) if highest else min(ends)
 
 
-def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) -> str | None:
+def conditional_skip(path: str, chosen: dict[str, Any], spec: SpecSections) -> str | None:
     """Why `path` does not apply to this trial (then it is not sampled), or None when it does."""
     if path == "model.dropout":
         layers = chosen.get("model.num_layers", spec.model.num_layers)
@@ -177,7 +213,7 @@ def conditional_skip(path: str, chosen: dict[str, Any], spec: ExperimentSpec) ->
     return None
 
 
-def with_values(spec: ExperimentSpec, values: dict[str, Any]) -> ExperimentSpec:
+def with_values(spec: Spec, values: dict[str, Any]) -> Spec:
     """A validated copy of `spec` with the dotted-path values set (the original stays as it was)."""
     raw = spec.to_dict()
     for path, value in values.items():

@@ -29,7 +29,6 @@ from lstmexp.training.step import MixedPrecision, make_optimizer
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec
-    from lstmexp.trial.run import TrialParams
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -49,12 +48,12 @@ class TrainConfig:
     patience: int | None = None  # stop after this many epochs without a better val loss; None: run every epoch
 
     @classmethod
-    def from_spec(cls, spec: ExperimentSpec, params: TrialParams, seed: int) -> TrainConfig:
-        """The training settings of one configuration of a spec, trained from `seed`."""
+    def from_spec(cls, spec: ExperimentSpec, seed: int) -> TrainConfig:
+        """The training settings of the configuration a spec sets, trained from `seed`."""
         train = spec.train
         return cls(
-            batch_size=params.batch_size,
-            time_step=params.time_step,
+            batch_size=train.batch_size,
+            time_step=spec.data.time_step,
             epochs=train.epochs,
             lr=train.lr,
             horizon=spec.data.horizon,

@@ -4,16 +4,24 @@ Options beside today's per-step model: chunked input (the window cut into chunks
 chunk embedded by a linear layer and fed as one LSTM step, as SegRNN does), a segment head (SegRNN's
 parallel multi-step decoding: one LSTM step per output segment, started from the encoder's state),
 and channel independence (`ChannelIndependent`: each channel one sample through the same network).
+`build_model` assembles a spec's network from these parts for a series.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from lstmexp.data.channels import as_channel_samples, channel_ids, from_channel_samples
+from lstmexp.errors import DataError
+
+if TYPE_CHECKING:
+    from lstmexp.data import Series
+    from lstmexp.spec import ExperimentSpec
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"none": nn.Identity, "relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
@@ -208,3 +216,59 @@ class ClassProbabilities(nn.Module):
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         return self.inner(windows).softmax(dim=-1)
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What one LSTM sequence sees: its input and output widths, the sequences per window (channels,
+    with channel independence) and whether a segment head decodes."""
+
+    input_size: int
+    output_size: int
+    sequences: int
+    segment_head: bool
+
+
+def network_shape(spec: ExperimentSpec, input_size: int, output_size: int) -> NetworkShape:
+    independent = spec.model.channels == "independent"
+    return NetworkShape(
+        input_size=1 if independent else input_size,
+        output_size=1 if independent else output_size,
+        sequences=input_size if independent else 1,
+        segment_head=spec.model.head == "segment",
+    )
+
+
+def build_model(spec: ExperimentSpec, series: Series) -> nn.Module:
+    """The trial's network: the forecaster, its per-window normalisation, channel independence, class head."""
+    independent = spec.model.channels == "independent"
+    if independent and series.input_columns != series.target_columns:
+        raise DataError("model.channels=independent needs the inputs to be the targets (data.mode M or S); "
+                        "use -o model.channels=joint")
+    shape = network_shape(spec, series.input_size, series.output_size)
+    model: nn.Module = LSTMForecaster(
+        input_size=shape.input_size,
+        hidden_size=spec.model.hidden_size,
+        output_size=shape.output_size,
+        num_layers=spec.model.num_layers,
+        dropout=spec.model.dropout,
+        horizon=spec.data.horizon,
+        chunk=spec.model.chunk,
+        chunk_activation=spec.model.chunk_activation,
+        head=spec.model.head,
+        channels=series.input_size if independent else 0,
+        head_dropout=spec.model.head_dropout,
+    )
+    if spec.data.normalization != "none":
+        target_index = [0] if independent else series.target_input_index  # per channel: the channel itself
+        if target_index is None:
+            raise DataError(
+                f"data.normalization={spec.data.normalization} needs every target among the inputs; "
+                "add the target to data.features or set normalization to none"
+            )
+        model = WindowNormalized(model, spec.data.normalization, target_index)
+    if independent:
+        model = ChannelIndependent(model, series.input_size)
+    if getattr(series, "is_classification", False):
+        model = ClassProbabilities(model)
+    return model

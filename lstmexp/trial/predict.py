@@ -24,8 +24,10 @@ from lstmexp.data import Series
 from lstmexp.errors import DataError, LstmexpError
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.loading import describe_validation_error
+from lstmexp.spec.searchable import sized, with_values
 from lstmexp.training.evaluate import evaluate, predict_windows
-from lstmexp.trial.run import TrialParams, build_model, cached_series
+from lstmexp.training.model import build_model
+from lstmexp.trial.run import series_of
 from lstmexp.trial.weights import load_kept, remedy, weights_dir
 
 
@@ -56,16 +58,16 @@ def forecast(storage_url: str, study: str, number: int, data_path: str | None, s
     """Forecast every `split` window of `data_path` (default: the trial's own data) with kept trial `number`."""
     folder = weights_dir(storage_url, study)
     state, meta = load_kept(folder, study, number)
-    spec, params = trial_setup(meta, folder / f"trial_{number}.json", data_path)
-    series = cached_series(spec.data.model_dump_json(), "cpu")
+    spec = trial_setup(meta, folder / f"trial_{number}.json", data_path)
+    series = series_of(spec, "cpu")
     if not isinstance(series, Series):
         raise DataError("lstmexp predict forecasts series (a file or a built-in series), not episode tasks")
-    model = build_model(spec, params, series)
+    model = build_model(spec, series)
     check_fits(model, state, series, folder / f"trial_{number}.pt", data_path, meta.get("input_columns"))
     model.load_state_dict(state)
-    scores = evaluate(model, series, split, params.time_step, spec.data.horizon)
+    scores = evaluate(model, series, split, spec.data.time_step, spec.data.horizon)
     return Forecast(
-        frame=forecast_frame(model, series, split, params, spec.data.horizon),
+        frame=forecast_frame(model, series, split, spec.data.time_step, spec.data.horizon),
         mse=scores.mse,
         mae=scores.mae,
         trial_test_mse=meta.get("test_mse"),
@@ -73,8 +75,11 @@ def forecast(storage_url: str, study: str, number: int, data_path: str | None, s
     )
 
 
-def trial_setup(meta: dict[str, Any], meta_file: Path, data_path: str | None) -> tuple[ExperimentSpec, TrialParams]:
-    """The trial's spec (its data swapped for `data_path`) and sizes, from its checked index."""
+def trial_setup(meta: dict[str, Any], meta_file: Path, data_path: str | None) -> ExperimentSpec:
+    """The trial's spec (its data swapped for `data_path`), from its checked index.
+
+    The index's `params` (the sizes) are set on the spec: a trial kept before the sizes were spec
+    fields stored them only there."""
     raw = copy.deepcopy(meta["spec"])
     data = raw.get("data")
     if data_path is not None and isinstance(data, dict):
@@ -85,7 +90,7 @@ def trial_setup(meta: dict[str, Any], meta_file: Path, data_path: str | None) ->
                 f"data, or search a study on your file (-o data.path={data_path} -o data.target=COLUMN)")
         data["path"] = data_path
     try:
-        return ExperimentSpec.model_validate(raw), TrialParams(**meta["params"])
+        return with_values(ExperimentSpec.model_validate(raw), sized(meta["params"]))
     except (ValidationError, TypeError) as exc:
         sizes = "sizes other than batch_size, time_step, hidden_size"
         problem = describe_validation_error(exc) if isinstance(exc, ValidationError) else sizes
@@ -128,12 +133,12 @@ def listed(columns: list[str], most: int = 8) -> str:
 
 @torch.inference_mode()
 def forecast_frame(
-    model: torch.nn.Module, series: Series, split: str, params: TrialParams, horizon: int
+    model: torch.nn.Module, series: Series, split: str, time_step: int, horizon: int
 ) -> pd.DataFrame:
     """Long table of forecasts and actual values, in the data's own units."""
     model.eval()
-    starts = series.sample_starts(split, params.time_step, horizon)
-    predictions, targets = predict_windows(model, series, starts, params.time_step, horizon)
+    starts = series.sample_starts(split, time_step, horizon)
+    predictions, targets = predict_windows(model, series, starts, time_step, horizon)
     shape = predictions.shape  # (windows, horizon, outputs)
     pred = series.to_units(predictions.double().cpu().numpy()).reshape(-1, shape[-1])
     true = series.to_units(targets.double().cpu().numpy()).reshape(-1, shape[-1])

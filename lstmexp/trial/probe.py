@@ -4,7 +4,6 @@ tensor peak (`lstmexp.trial.run` runs them; `lstmexp.trial.metrics` puts their f
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from torch import nn
 
@@ -20,19 +19,16 @@ from lstmexp.measure import (
 from lstmexp.spec import ExperimentSpec
 from lstmexp.training.loop import TrainConfig, Trainer
 
-if TYPE_CHECKING:
-    from lstmexp.trial.run import TrialParams
-
 
 def probe_configuration(
-    spec: ExperimentSpec, params: TrialParams, series: Series, model: nn.Module
+    spec: ExperimentSpec, series: Series, model: nn.Module
 ) -> tuple[SpeedFigure, TensorPeak, str]:
     """The configuration's speed (its thread count chosen here, cached per shape) and tensor peak, from
     `model`, built for the probe alone: training's weights and random streams are left untouched."""
-    config = TrainConfig.from_spec(spec, params, spec.train.seed)
+    config = TrainConfig.from_spec(spec, spec.train.seed)
     model_options = (spec.model.chunk, spec.model.channels, spec.model.head)
-    shape = (params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, series.input_size,
-             spec.train.amp, spec.train.stateful, *model_options)
+    shape = (spec.train.batch_size, spec.data.time_step, spec.model.hidden_size, spec.model.num_layers,
+             series.input_size, spec.train.amp, spec.train.stateful, *model_options)
     candidates, policy = thread_candidates(spec.train.threads, shape)
     trainer = Trainer(model, series, config)
     next_batch, train_on = trainer.batch_steps()

@@ -12,7 +12,6 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 
 from lstmexp.data import Series, load_series
-from lstmexp.errors import DataError, SpecError, TrialFailure
+from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.measure import (
     ContentionMeter,
     MemoryReading,
@@ -39,13 +38,7 @@ from lstmexp.spec import DataSpec, ExperimentSpec
 from lstmexp.spec.searchable import chunk_refusal
 from lstmexp.training.evaluate import accuracy, evaluate
 from lstmexp.training.loop import EpochRecord, TrainConfig, TrainResult, train
-from lstmexp.training.model import (
-    ChannelIndependent,
-    ClassProbabilities,
-    LSTMForecaster,
-    WindowNormalized,
-    count_parameters,
-)
+from lstmexp.training.model import build_model, count_parameters, network_shape
 from lstmexp.trial.metrics import Compute, Probe, RunOutcome, build_record
 from lstmexp.trial.names import ACTIVATION_MEM_EST_BYTES, PEAK_MEM_BYTES
 from lstmexp.trial.probe import probe_configuration
@@ -53,20 +46,12 @@ from lstmexp.trial.record import Setup, TrialRecord
 from lstmexp.units import format_bytes
 
 
-@dataclass(frozen=True)
-class TrialParams:
-    batch_size: int
-    time_step: int
-    hidden_size: int
-
-
 def run_trial(
     spec: ExperimentSpec,
-    params: TrialParams,
     on_epoch: Callable[[EpochRecord], bool] | None = None,
     on_model: Callable[[torch.nn.Module, Series], None] | None = None,
 ) -> TrialRecord:
-    """Train one configuration (`train.repeats` times) and return its record.
+    """Train the configuration `spec` sets (its sizes included) `train.repeats` times and return its record.
 
     `on_model` receives the first repeat's trained model (best-epoch weights) and its series, e.g. to keep it.
 
@@ -76,80 +61,59 @@ def run_trial(
     wall_start = time.perf_counter()
     device = resolve_device(spec.train.device)
     check_precision(spec, device)  # again here: a worker on another machine may have another CPU
-    series = cached_series(spec.data.model_dump_json(), str(device))
-    skip_if_estimate_exceeds(spec, params, series.input_size, series.output_size)
+    series = series_of(spec, device)
+    skip_if_estimate_exceeds(spec, series.input_size, series.output_size)
     prime_runtime(device)
     probe = Probe(*guard_oom(
-        lambda: probe_configuration(spec, params, series, build_model(spec, params, series).to(device)), device
+        lambda: probe_configuration(spec, series, build_model(spec, series).to(device)), device
     ))
     runs: list[RunOutcome] = []
     for repeat in range(spec.train.repeats):
         seed = spec.train.seed + repeat
         first = repeat == 0
         hooks = (on_epoch, on_model) if first else (None, None)
-        runs.append(train_once(spec, params, series, seed, hooks[0], probe.speed.meter, hooks[1]))
+        runs.append(train_once(spec, series, seed, hooks[0], probe.speed.meter, hooks[1]))
         if runs[0].result.stopped_early:
             break
-    return build_record(runs, probe, compute_of(spec, params, series, device), setup_of(spec, params, series), device,
+    return build_record(runs, probe, compute_of(spec, series, device), setup_of(spec, series), device,
                         spec.train.target_val_loss, time.perf_counter() - wall_start)
 
 
-def setup_of(spec: ExperimentSpec, params: TrialParams, series: Series) -> Setup:
+def setup_of(spec: ExperimentSpec, series: Series) -> Setup:
     """How the data was fed (the report groups trials by it): chunk S, so the LSTM ran time_step/S
     steps; channels; the head; and the targets each split scores (equal for every time_step with lookback)."""
-    targets = {split: len(series.sample_starts(split, params.time_step, spec.data.horizon))
+    targets = {split: len(series.sample_starts(split, spec.data.time_step, spec.data.horizon))
                for split in ("train", "val", "test")}
     return Setup(
         stateful=spec.train.stateful, mode=spec.data.mode, horizon=spec.data.horizon,
         normalization=spec.data.normalization, chunk=spec.model.chunk,
-        lstm_steps=params.time_step // spec.model.chunk, channels=spec.model.channels, head=spec.model.head,
+        lstm_steps=spec.data.time_step // spec.model.chunk, channels=spec.model.channels, head=spec.model.head,
         lookback=spec.data.lookback, train_targets=targets["train"], val_targets=targets["val"],
         test_targets=targets["test"],
     )
 
 
-def compute_of(spec: ExperimentSpec, params: TrialParams, series: Series, device: torch.device) -> Compute:
+def compute_of(spec: ExperimentSpec, series: Series, device: torch.device) -> Compute:
     """FLOPs per sample, the device's matmul peak, the activation estimate, and the time steps in a sample."""
     shape = network_shape(spec, series.input_size, series.output_size)
     flops = lstm_training_flops_per_sample(
-        shape.input_size, params.hidden_size, spec.model.num_layers, params.time_step,
+        shape.input_size, spec.model.hidden_size, spec.model.num_layers, spec.data.time_step,
         shape.output_size, spec.data.horizon, spec.model.chunk, shape.segment_head, shape.sequences,
     )
     return Compute(
         flops_per_sample=flops,
         peak_gflops=peak_gflops(device),
-        activation_bytes=activation_estimate(spec, params, series.input_size, series.output_size),
-        steps_per_sample=1 if spec.train.stateful else params.time_step,
+        activation_bytes=activation_estimate(spec, series.input_size, series.output_size),
+        steps_per_sample=1 if spec.train.stateful else spec.data.time_step,
     )
 
 
-@dataclass(frozen=True)
-class NetworkShape:
-    """What one LSTM sequence sees: its input and output widths, the sequences per window (channels,
-    with channel independence) and whether a segment head decodes."""
-
-    input_size: int
-    output_size: int
-    sequences: int
-    segment_head: bool
-
-
-def network_shape(spec: ExperimentSpec, input_size: int, output_size: int) -> NetworkShape:
-    independent = spec.model.channels == "independent"
-    return NetworkShape(
-        input_size=1 if independent else input_size,
-        output_size=1 if independent else output_size,
-        sequences=input_size if independent else 1,
-        segment_head=spec.model.head == "segment",
-    )
-
-
-def activation_estimate(spec: ExperimentSpec, params: TrialParams, input_size: int, output_size: int) -> int:
+def activation_estimate(spec: ExperimentSpec, input_size: int, output_size: int) -> int:
     """The analytic activation memory of the network that runs (chunks, segment steps, channels)."""
     shape = network_shape(spec, input_size, output_size)
     segments = math.ceil(spec.data.horizon / spec.model.chunk) if shape.segment_head else 0
     return estimate_activation_bytes(
-        params.batch_size, params.time_step, params.hidden_size, spec.model.num_layers, shape.input_size,
+        spec.train.batch_size, spec.data.time_step, spec.model.hidden_size, spec.model.num_layers, shape.input_size,
         spec.model.chunk, segments, shape.sequences,
     )
 
@@ -175,35 +139,34 @@ def guard_oom(
     raise failure
 
 
-def check_spec_runs(spec: ExperimentSpec, params: TrialParams | None = None) -> None:
+def check_spec_runs(spec: ExperimentSpec, one_run: bool = False) -> None:
     """Raise SpecError/DataError when the spec cannot run here: THE preflight before any study is written.
 
-    Loads the series, checks that the longest window (of `params`, else of the search space) fits
-    every split and that the stateful layout fits, that the device can run the chosen precision, and
-    that the configuration fits the machine and outlasts its warm-up (lstmexp.trial.fits).
+    Loads the series, checks that the longest window (of the spec's own sizes for `one_run`, else of the
+    search space) fits every split and that the stateful layout fits, that the device can run the chosen
+    precision, and that the configuration fits the machine and outlasts its warm-up (lstmexp.trial.fits).
     """
     device = resolve_device(spec.train.device)
     check_precision(spec, device)
     check_thread_request(spec.train.threads)
-    if params is not None and params.time_step % spec.model.chunk:
-        raise SpecError(chunk_refusal(spec.model.chunk, [params.time_step]))
-    series = cached_series(spec.data.model_dump_json(), str(device))
-    longest = params.time_step if params is not None else spec.search.space.time_step.highest
+    if one_run and spec.data.time_step % spec.model.chunk:
+        raise SpecError(chunk_refusal(spec.model.chunk, [spec.data.time_step]))
+    series = series_of(spec, device)
+    space = spec.search.space
+    longest = spec.data.time_step if one_run else space.size("time_step").highest
     for split in ("train", "val", "test"):
         series.sample_starts(split, longest, spec.data.horizon)
     if spec.train.stateful:
         from lstmexp.data.streams import check_stateful_fits
 
-        largest = params.batch_size if params is not None else spec.search.space.batch_size.highest
+        largest = spec.train.batch_size if one_run else space.size("batch_size").highest
         check_stateful_fits(series, largest, spec.data.horizon)
     from lstmexp.trial.fits import check_run_fits, check_search_fits
 
-    if params is not None:
-        check_run_fits(spec, params, series)
+    if one_run:
+        check_run_fits(spec, series)
     else:
-        space = spec.search.space
-        check_search_fits(spec, series, TrialParams(space.batch_size.lowest, space.time_step.lowest,
-                                                    space.hidden_size.lowest))
+        check_search_fits(spec, series, space.size("batch_size").lowest, space.size("time_step").lowest)
 
 
 def check_precision(spec: ExperimentSpec, device: torch.device) -> None:
@@ -219,7 +182,6 @@ def check_precision(spec: ExperimentSpec, device: torch.device) -> None:
 
 def train_once(
     spec: ExperimentSpec,
-    params: TrialParams,
     series: Series,
     seed: int,
     on_epoch: Callable[[EpochRecord], bool] | None,
@@ -228,8 +190,8 @@ def train_once(
 ) -> RunOutcome:
     """One training run from `seed`: its result, memory reading, and best-epoch weights evaluated on val and test."""
     seed_everything(seed)
-    config = TrainConfig.from_spec(spec, params, seed)
-    model, result, reading = train_measured(build_model(spec, params, series), series, config, on_epoch, meter)
+    config = TrainConfig.from_spec(spec, seed)
+    model, result, reading = train_measured(build_model(spec, series), series, config, on_epoch, meter)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     if on_model is not None:
@@ -238,7 +200,8 @@ def train_once(
         evaluate(model, series, split, config.time_step, config.horizon, amp=config.amp, stateful=config.stateful)
         for split in ("val", "test")
     )
-    return RunOutcome(result, val, test, reading, count_parameters(model), class_accuracy(model, series, params))
+    accuracies = class_accuracy(model, series, config.time_step)
+    return RunOutcome(result, val, test, reading, count_parameters(model), accuracies)
 
 
 def train_measured(
@@ -282,13 +245,13 @@ def is_out_of_memory(exc: RuntimeError) -> bool:
     return isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in text or "out of memory" in text
 
 
-def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_size: int, output_size: int) -> None:
+def skip_if_estimate_exceeds(spec: ExperimentSpec, input_size: int, output_size: int) -> None:
     """A configuration whose activations alone exceed max_memory cannot fit: fail it as infeasible
     without training. The estimate is a lower bound, so nothing that could fit is skipped."""
     cap = spec.search.constraints.max_memory
     if cap is None:
         return
-    estimate = activation_estimate(spec, params, input_size, output_size)
+    estimate = activation_estimate(spec, input_size, output_size)
     if estimate > cap:
         raise TrialFailure(
             "infeasible",
@@ -297,46 +260,17 @@ def skip_if_estimate_exceeds(spec: ExperimentSpec, params: TrialParams, input_si
         )
 
 
-def class_accuracy(model: torch.nn.Module, series: Any, params: TrialParams) -> dict[str, float]:
+def class_accuracy(model: torch.nn.Module, series: Any, time_step: int) -> dict[str, float]:
     """Accuracy on val and test for classification tasks (none for forecasting)."""
     if not getattr(series, "is_classification", False):
         return {}
-    return {split: accuracy(model, series, split, params.time_step) for split in ("val", "test")}
+    return {split: accuracy(model, series, split, time_step) for split in ("val", "test")}
 
 
-def build_model(spec: ExperimentSpec, params: TrialParams, series: Series) -> torch.nn.Module:
-    """The trial's network: the forecaster, its per-window normalisation, channel independence, class head."""
-    independent = spec.model.channels == "independent"
-    if independent and series.input_columns != series.target_columns:
-        raise DataError("model.channels=independent needs the inputs to be the targets (data.mode M or S); "
-                        "use -o model.channels=joint")
-    shape = network_shape(spec, series.input_size, series.output_size)
-    model: torch.nn.Module = LSTMForecaster(
-        input_size=shape.input_size,
-        hidden_size=params.hidden_size,
-        output_size=shape.output_size,
-        num_layers=spec.model.num_layers,
-        dropout=spec.model.dropout,
-        horizon=spec.data.horizon,
-        chunk=spec.model.chunk,
-        chunk_activation=spec.model.chunk_activation,
-        head=spec.model.head,
-        channels=series.input_size if independent else 0,
-        head_dropout=spec.model.head_dropout,
-    )
-    if spec.data.normalization != "none":
-        target_index = [0] if independent else series.target_input_index  # per channel: the channel itself
-        if target_index is None:
-            raise DataError(
-                f"data.normalization={spec.data.normalization} needs every target among the inputs; "
-                "add the target to data.features or set normalization to none"
-            )
-        model = WindowNormalized(model, spec.data.normalization, target_index)
-    if independent:
-        model = ChannelIndependent(model, series.input_size)
-    if getattr(series, "is_classification", False):
-        model = ClassProbabilities(model)
-    return model
+def series_of(spec: ExperimentSpec, device: torch.device | str) -> Series:
+    """The spec's series on `device`, loaded once per process: the window length is not part of the data
+    loaded (every time_step of a study windows the same series), so it is left out of the cache key."""
+    return cached_series(spec.data.model_dump_json(exclude={"time_step"}), str(device))
 
 
 @lru_cache(maxsize=4)

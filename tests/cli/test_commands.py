@@ -95,7 +95,8 @@ def test_run_requires_params_the_spec_searches(cli, tiny_spec):
     result = cli("run", str(tiny_spec), "--time-step", "4")
     assert result.code == 2
     assert result.err.strip() == (
-        "error: --batch-size is required: the spec searches several batch_size values; pass e.g. --batch-size 64"
+        "error: --batch-size is required: the spec searches several batch_size values; pass e.g. --batch-size 64 "
+        "(or -o train.batch_size=64)"
     )
 
 

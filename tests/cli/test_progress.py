@@ -8,8 +8,9 @@ import optuna
 from rich.console import Console
 
 from lstmexp.cli.progress import SearchProgress, StudyEta, format_duration
+from lstmexp.spec import ExperimentSpec
 from lstmexp.training.loop import EpochRecord
-from lstmexp.trial.run import TrialParams
+from tests.search_specs import sized
 
 
 class Clock:
@@ -46,7 +47,7 @@ def test_live_rows_show_epoch_loss_best_eta_and_ticking_elapsed_time():
     console = Console(file=io.StringIO(), width=160)
     progress = SearchProgress(console, clock=clock)
     progress.study_ready("s", 0, 3)
-    progress.trial_started(0, TrialParams(batch_size=32, time_step=16, hidden_size=8))
+    progress.trial_started(0, sized(ExperimentSpec(), batch_size=32, time_step=16, hidden_size=8))
     clock.now += 65  # no event for a minute: the elapsed time must move anyway
     study_row, trial_row = screen(progress)
     assert trial_row.startswith("trial 0: batch 32, T 16, hidden 8") and "0:01:05 epoch 0" in trial_row

@@ -10,7 +10,8 @@ from lstmexp.data import load_series
 from lstmexp.data.episodes import CLASSES, EpisodeSeries, make_adding, make_order_classes
 from lstmexp.errors import DataError
 from lstmexp.spec import DataSpec, load_spec
-from lstmexp.trial.run import TrialParams, run_trial
+from lstmexp.trial.run import run_trial
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 
@@ -62,10 +63,10 @@ def test_classify_labels_are_the_signs_of_the_marked_values():
 
 def test_classification_trial_reports_accuracy_and_adding_trial_its_baseline():
     classify = load_spec(None, ["data.dataset=classify", "data.rows=400", "train.epochs=1", "train.device=cpu"])
-    metrics = run_trial(classify, TrialParams(batch_size=32, time_step=10, hidden_size=8)).figures()
+    metrics = run_trial(sized(classify, 32, 10, 8)).figures()
     assert 0.0 <= metrics["val_accuracy"] <= 1.0 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["test_naive_mse"] == pytest.approx(0.1875)  # uniform probabilities: 3/16
     adding = load_spec(None, ["data.dataset=adding", "data.rows=2000", "train.epochs=1", "train.device=cpu"])
-    metrics = run_trial(adding, TrialParams(batch_size=64, time_step=10, hidden_size=8)).figures()
+    metrics = run_trial(sized(adding, 64, 10, 8)).figures()
     assert metrics["test_naive_mse"] == pytest.approx(0.167, abs=0.02)
     assert "val_accuracy" not in metrics

@@ -10,8 +10,9 @@ import torch
 from lstmexp.data import Series
 from lstmexp.errors import DataError
 from lstmexp.spec import load_spec
-from lstmexp.training.model import WindowNormalized
-from lstmexp.trial.run import TrialParams, build_model, cached_series
+from lstmexp.training.model import WindowNormalized, build_model
+from lstmexp.trial.run import cached_series
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 
@@ -19,12 +20,12 @@ CPU = torch.device("cpu")
 def test_normalisation_in_the_spec_wraps_the_model_and_needs_targets_among_inputs():
     spec = load_spec(None, ["data.rows=400", "data.normalization=revin", "data.mode=S"])
     series = cached_series(spec.data.model_dump_json(), "cpu")
-    assert isinstance(build_model(spec, TrialParams(16, 8, 8), series), WindowNormalized)
+    assert isinstance(build_model(sized(spec, 16, 8, 8), series), WindowNormalized)
     outside = Series.from_frame(
         pd.DataFrame({"x": np.arange(50.0), "y": np.arange(50.0)}), ["y"], ["x"], (0.6, 0.2, 0.2), "none", CPU
     )
     with pytest.raises(DataError, match=r"needs every target among the inputs"):
-        build_model(spec, TrialParams(16, 8, 8), outside)
+        build_model(sized(spec, 16, 8, 8), outside)
 
 
 def test_normalisation_is_searchable():

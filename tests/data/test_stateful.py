@@ -8,7 +8,8 @@ import torch
 from lstmexp.data.streams import StreamLayout
 from lstmexp.errors import DataError, SpecError
 from lstmexp.spec import load_spec
-from lstmexp.trial.run import TrialParams, run_trial
+from lstmexp.trial.run import run_trial
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 
@@ -29,9 +30,9 @@ def test_stream_layout_cuts_contiguous_streams_walked_in_chunks():
 
 def test_stateful_and_stateless_trials_of_one_configuration_are_comparable():
     base = ["data.rows=400", "train.epochs=2", "train.device=cpu", "train.warmup_iters=1"]
-    params = TrialParams(batch_size=16, time_step=12, hidden_size=8)
-    stateful = run_trial(load_spec(None, [*base, "train.stateful=true"]), params).figures()
-    stateless = run_trial(load_spec(None, base), params).figures()
+    base = [*base, "train.batch_size=16", "data.time_step=12", "model.hidden_size=8"]  # set as any field is
+    stateful = run_trial(load_spec(None, [*base, "train.stateful=true"])).figures()
+    stateless = run_trial(load_spec(None, base)).figures()
     assert stateful["stateful"] is True and stateless["stateful"] is False
     assert stateful["test_naive_mse"] == stateless["test_naive_mse"]  # scored on the same samples
     assert stateful["iterations_per_epoch"] == 2  # ceil(((280 - 1) // 16) / 12)
@@ -44,7 +45,7 @@ def test_stateful_rejects_window_normalisation_and_episode_tasks():
         load_spec(None, ["train.stateful=true", "data.normalization=last"])
     spec = load_spec(None, ["train.stateful=true", "data.dataset=adding", "data.rows=100", "train.device=cpu"])
     with pytest.raises(DataError, match=r"needs a series"):
-        run_trial(spec, TrialParams(batch_size=4, time_step=10, hidden_size=4))
+        run_trial(sized(spec, 4, 10, 4))
 
 
 def test_stateful_search_that_cannot_fit_stops_before_any_study(cli, workdir):

@@ -18,18 +18,20 @@ from lstmexp.measure import (
 )
 from lstmexp.spec import load_spec
 from lstmexp.training.loop import TrainConfig, Trainer
-from lstmexp.trial.run import TrialParams, build_model, cached_series, run_trial
+from lstmexp.training.model import build_model
+from lstmexp.trial.run import cached_series, run_trial
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
 
 
 def test_tensor_peak_is_identical_across_runs_and_seeds_and_rises_with_batch_and_time_step():
-    base = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=16, hidden_size=32)).figures()
-    again = run_trial(load_spec(None, [*SMALL, "train.seed=7"]), TrialParams(32, 16, 32)).figures()
-    wider = run_trial(load_spec(None, SMALL), TrialParams(64, 16, 32)).figures()
-    widest = run_trial(load_spec(None, SMALL), TrialParams(128, 16, 32)).figures()
-    longer = run_trial(load_spec(None, SMALL), TrialParams(32, 32, 32)).figures()
+    base = run_trial(sized(load_spec(None, SMALL), 32, 16, 32)).figures()
+    again = run_trial(sized(load_spec(None, [*SMALL, "train.seed=7"]), 32, 16, 32)).figures()
+    wider = run_trial(sized(load_spec(None, SMALL), 64, 16, 32)).figures()
+    widest = run_trial(sized(load_spec(None, SMALL), 128, 16, 32)).figures()
+    longer = run_trial(sized(load_spec(None, SMALL), 32, 32, 32)).figures()
     assert base["peak_mem_method"] == "tensor-peak"
     assert base["peak_mem_bytes"] == base["tensor_peak_bytes"] == again["tensor_peak_bytes"]
     assert base["tensor_activations_bytes"] == again["tensor_activations_bytes"]
@@ -45,10 +47,9 @@ def test_tensor_peak_is_identical_across_runs_and_seeds_and_rises_with_batch_and
 def test_tensor_peak_is_the_same_wherever_in_an_epoch_the_measured_step_falls(threads):
     # The speed probe runs a timing-dependent number of steps before the tensor peak is taken, so the
     # measured step may fall where an epoch starts (a new shuffle, a skipped short batch): not its figure.
-    spec = load_spec(None, SMALL)
-    params = TrialParams(batch_size=32, time_step=16, hidden_size=32)
+    spec = sized(load_spec(None, SMALL), 32, 16, 32)
     series = cached_series(spec.data.model_dump_json(), "cpu")
-    trainer = Trainer(build_model(spec, params, series), series, TrainConfig.from_spec(spec, params, 0))
+    trainer = Trainer(build_model(spec, series), series, TrainConfig.from_spec(spec, 0))
     next_batch, train_on = trainer.batch_steps()
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -62,7 +63,7 @@ def test_tensor_peak_is_the_same_wherever_in_an_epoch_the_measured_step_falls(th
 
 
 def test_tensor_peak_is_split_into_parameters_gradients_optimizer_state_and_activations():
-    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=16, hidden_size=32)).figures()
+    metrics = run_trial(sized(load_spec(None, SMALL), 32, 16, 32)).figures()
     params = metrics["param_count"] * 4  # float32
     assert metrics["tensor_params_bytes"] == params
     assert metrics["tensor_grads_bytes"] == params
@@ -86,7 +87,7 @@ def test_without_proc_the_process_memory_is_sampled_through_psutil(monkeypatch, 
 def test_a_platform_without_any_process_memory_records_none_with_a_reason_never_zero(monkeypatch, tmp_path):
     monkeypatch.setattr(process_memory, "PROC_STATUS", tmp_path / "no-proc" / "status")
     monkeypatch.setattr(process_memory, "resident_bytes", lambda: None)
-    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=8, hidden_size=16)).figures()
+    metrics = run_trial(sized(load_spec(None, SMALL), 32, 8, 16)).figures()
     assert metrics["process_peak_bytes"] is None
     assert "resident set" in metrics["process_peak_missing"]
     assert metrics["peak_mem_bytes"] == metrics["tensor_peak_bytes"] > 0  # the tensor figure needs no /proc
@@ -119,8 +120,8 @@ def test_stopwatch_waits_for_the_work():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_trial_uses_the_allocator_counters():
     spec = load_spec(None, ["data.rows=1200", "train.epochs=1", "train.device=cuda"])
-    small = run_trial(spec, TrialParams(32, 32, 128)).figures()
-    large = run_trial(spec, TrialParams(256, 32, 128)).figures()
+    small = run_trial(sized(spec, 32, 32, 128)).figures()
+    large = run_trial(sized(spec, 256, 32, 128)).figures()
     assert small["peak_mem_method"] == "cuda-allocator"
     assert large["peak_mem_bytes"] > small["peak_mem_bytes"]
     assert large["peak_mem_reserved_bytes"] >= large["peak_mem_bytes"]

@@ -12,7 +12,8 @@ import torch
 from lstmexp.measure import ContentionMeter, ContentionReading, load_avg_1m, probe_speed
 from lstmexp.measure.speed import BLOCKS, WARMUP_STEPS
 from lstmexp.spec import load_spec
-from lstmexp.trial.run import TrialParams, run_trial
+from lstmexp.trial.run import run_trial
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu", "train.threads=1"]
@@ -78,7 +79,7 @@ def test_a_trial_beside_a_busy_process_flags_the_machine_and_says_which_clock_it
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)  # let it get going
-        metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=16, time_step=8, hidden_size=16)).figures()
+        metrics = run_trial(sized(load_spec(None, SMALL), 16, 8, 16)).figures()
     finally:
         busy.kill()
         busy.wait()
@@ -94,7 +95,7 @@ def test_a_trial_alone_is_not_flagged():
     other, load = other_cpu_now(), load_avg_1m()
     if other > 0.05 or load > 0.5:
         pytest.skip(f"the machine is not quiet (other processes {other:.0%} of the CPU, load {load:.2f})")
-    metrics = run_trial(load_spec(None, SMALL), TrialParams(batch_size=16, time_step=8, hidden_size=16)).figures()
+    metrics = run_trial(sized(load_spec(None, SMALL), 16, 8, 16)).figures()
     assert metrics["contended"] is False, metrics["contention_reason"]
     assert metrics["machine_contended"] is False, metrics["machine_contention_reason"]
     assert metrics["cpu_share"] > 0.6

@@ -8,7 +8,8 @@ import lstmexp.measure.threads as threads
 from lstmexp.errors import SpecError
 from lstmexp.measure import check_thread_request, thread_budget, thread_candidates, usable_cores
 from lstmexp.spec import load_spec
-from lstmexp.trial.run import TrialParams, run_trial
+from lstmexp.trial.run import run_trial
+from tests.search_specs import sized
 
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
 
@@ -72,10 +73,10 @@ def test_the_cli_refuses_a_thread_request_above_the_cap_with_exit_2(cli, tiny_sp
 
 
 def test_every_trial_records_its_threads_and_policy():
-    chosen = run_trial(load_spec(None, SMALL), TrialParams(batch_size=32, time_step=8, hidden_size=16)).figures()
+    chosen = run_trial(sized(load_spec(None, SMALL), 32, 8, 16)).figures()
     assert 1 <= chosen["torch_threads"] <= thread_budget()
     assert chosen["threads_policy"].startswith(("probe: 1 vs", "affinity/quota/workers"))
-    fixed = run_trial(load_spec(None, [*SMALL, "train.threads=1"]), TrialParams(32, 8, 16)).figures()
+    fixed = run_trial(sized(load_spec(None, [*SMALL, "train.threads=1"]), 32, 8, 16)).figures()
     assert fixed["torch_threads"] == 1 and fixed["threads_policy"] == "train.threads"
 
 

@@ -12,8 +12,8 @@ from lstmexp.search.slots import TrialLedger
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage.studies import study_rows
 from lstmexp.trial.predict import best_trial_number
-from lstmexp.trial.run import TrialParams
 from lstmexp.trial.weights import kept_trials, weights_dir
+from tests.search_specs import sized
 
 SIZES = {"batch_size": 32, "time_step": 8, "hidden_size": 16}
 DISTRIBUTIONS = {name: optuna.distributions.CategoricalDistribution((8, 16, 32)) for name in SIZES}
@@ -30,7 +30,7 @@ def finish_trial(study: optuna.Study, sizes: dict[str, int], loss: float, seed: 
     caught = ModelCatch()
     caught.state = {"weight": torch.full((2,), loss)}
     ledger = TrialLedger(study)  # the worker's read of the study
-    keep_model(trial, ExperimentSpec(), TrialParams(**sizes), caught, {"val_loss_best": loss}, loss, folder, ledger)
+    keep_model(trial, sized(ExperimentSpec(), **sizes), caught, {"val_loss_best": loss}, loss, folder, ledger)
     study.tell(trial, loss)
 
 

@@ -86,9 +86,9 @@ def test_a_searched_range_past_the_fields_bound_is_refused_before_anything_is_wr
 @pytest.mark.parametrize(
     ("command", "flag", "path"),
     [
-        ("run", "--batch-size", "search.space.batch_size"),
-        ("run", "--time-step", "search.space.time_step"),
-        ("run", "--hidden-size", "search.space.hidden_size"),
+        ("run", "--batch-size", "train.batch_size"),
+        ("run", "--time-step", "data.time_step"),
+        ("run", "--hidden-size", "model.hidden_size"),
         ("run", "--epochs", "train.epochs"),
         ("run", "--repeats", "train.repeats"),
         ("run", "--seed", "train.seed"),

@@ -77,7 +77,8 @@ def test_dotted_and_nested_forms_are_the_same_space_and_data_normalization_keeps
     dotted = load_spec(None, []).model_validate(
         {"search": {"space": {"train.lr": [0.001, 0.01], "data.normalization": ["none", "last"]}}}
     )
-    assert nested.search.space.fields == {"train.lr": dotted.search.space.fields["train.lr"]}
+    assert nested.search.space.fields == dotted.search.space.fields  # the sizes at their default spaces beside
+    assert nested.search.space.fields["train.lr"].values == (0.001, 0.01)
     assert dotted.search.space.normalization == ("none", "last")
     assert "data.normalization" not in dotted.search.space.fields
 

@@ -14,9 +14,10 @@ from lstmexp.choices import (
     REPORT_FORMATS,
     SAMPLERS,
     SEARCHED_PARAMS,
+    SIZE_PATHS,
 )
 from lstmexp.errors import SpecError
-from lstmexp.spec import ExperimentSpec, SpaceSpec, load_spec
+from lstmexp.spec import ExperimentSpec, load_spec
 
 
 def test_choices_and_units_import_nothing_heavy():
@@ -31,8 +32,13 @@ def test_every_objective_says_what_it_reads_and_which_way_is_better():
     assert {goal.direction for goal in OBJECTIVE_GOALS.values()} <= {"minimize", "maximize"}
 
 
-def test_the_searched_parameters_are_the_space_sections():
-    assert set(SEARCHED_PARAMS) <= set(SpaceSpec.model_fields)
+def test_each_size_is_a_field_of_its_section_searched_by_default():
+    assert set(SIZE_PATHS) == set(SEARCHED_PARAMS)
+    spec = ExperimentSpec()
+    for short, path in SIZE_PATHS.items():
+        head, _, name = path.partition(".")
+        assert name in type(getattr(spec, head)).model_fields, path
+        assert spec.search.space.size(short) is spec.search.space.fields[path]
 
 
 @pytest.mark.parametrize(("field", "names"), [("sampler", SAMPLERS), ("pruner", PRUNERS)])

@@ -6,9 +6,11 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from lstmexp.choices import SIZE_PATHS
 from lstmexp.errors import SpecError
 from lstmexp.report.run import report_study
 from lstmexp.search import run_search
@@ -39,11 +41,26 @@ def lr_default_moved() -> Iterator[None]:
         set_lr_default(OLD_LR)
 
 
+def schema_1_form(spec: ExperimentSpec) -> dict[str, Any]:
+    """The spec as lstmexp of schema 1 stored it: the fields that differ from the defaults, the sizes under
+    the search space's short names alone (they were not fields of their sections then)."""
+    compact = spec.model_dump(mode="json", exclude_defaults=True)
+    for path in SIZE_PATHS.values():
+        head, _, name = path.partition(".")
+        compact.get(head, {}).pop(name, None)
+    space = compact.get("search", {}).get("space", {})
+    fields = space.pop("fields", {})
+    space.update({short: fields.pop(path) for short, path in SIZE_PATHS.items() if path in fields})
+    if fields:
+        space["fields"] = fields
+    return compact
+
+
 def make_compact(url: str, name: str) -> dict[str, object]:
     """Turn a study into one written before the schema version: the compact spec, no reproduce attribute."""
     path = url.removeprefix("sqlite:///")
     spec = ExperimentSpec.model_validate(load_existing_study(url, name).user_attrs[SPEC_ATTR])
-    compact = spec.model_dump(mode="json", exclude_defaults=True)  # what lstmexp stored then
+    compact = schema_1_form(spec)  # what lstmexp stored then
     with sqlite3.connect(path) as db:
         db.execute("UPDATE study_user_attributes SET value_json = ? WHERE key = ?", (json.dumps(compact), SPEC_ATTR))
         db.execute("DELETE FROM study_user_attributes WHERE key = ?", (SPEC_SCHEMA_ATTR,))
@@ -63,7 +80,7 @@ def test_a_new_study_stores_the_whole_spec_and_its_schema(tmp_path):
 
 def test_the_frozen_defaults_fill_a_compact_spec_model_by_model():
     written = tiny("c", "train.patience=null")  # lstmexp of schema 1 had no early stopping
-    compact = written.model_dump(mode="json", exclude_defaults=True)
+    compact = schema_1_form(written)
     filled = fill_compact(compact, schema_1_defaults())
     # a default that moved since schema 1 comes back at its frozen value (lookback was off then);
     # fields added after schema 1 (the model's chunk, channels and head) take their current defaults
@@ -99,7 +116,7 @@ def test_a_moved_default_leaves_an_old_study_its_resume_check_and_reproduce_comm
 
 def test_an_old_compact_spec_keeps_the_window_rule_it_ran_with_after_the_lookback_default_moved():
     assert ExperimentSpec().data.lookback is True  # today: val/test windows reach back into the previous split
-    compact = tiny("c").model_dump(mode="json", exclude_defaults=True)
+    compact = schema_1_form(tiny("c"))
     compact["data"].pop("lookback", None)  # written when windows stayed inside their split: left out as default
     assert as_written(compact, None)["data"]["lookback"] is False
     assert as_written(tiny("c").to_dict(), SPEC_SCHEMA)["data"]["lookback"] is True  # a whole spec reads as stored

@@ -16,8 +16,16 @@ from lstmexp.errors import SpecError
 from lstmexp.measure import estimate_activation_bytes, lstm_training_flops_per_sample
 from lstmexp.measure.compute import lstm_step_flops
 from lstmexp.spec import load_spec
-from lstmexp.training.model import ChannelIndependent, ChunkEmbedding, LSTMForecaster, SegmentHead, WindowNormalized
-from lstmexp.trial.run import TrialParams, build_model, cached_series, check_spec_runs
+from lstmexp.training.model import (
+    ChannelIndependent,
+    ChunkEmbedding,
+    LSTMForecaster,
+    SegmentHead,
+    WindowNormalized,
+    build_model,
+)
+from lstmexp.trial.run import cached_series, check_spec_runs
+from tests.search_specs import sized
 
 
 def seeded(**options: object) -> LSTMForecaster:
@@ -48,13 +56,12 @@ def test_chunk_one_is_the_per_step_model_bit_for_bit():
 
 def test_chunk_one_trains_to_the_same_figures_as_the_default_spec():
     small = ["data.rows=900", "train.epochs=1", "train.device=cpu", "train.threads=1"]
-    params = TrialParams(batch_size=32, time_step=8, hidden_size=8)
-    default, explicit = load_spec(None, small), load_spec(None, [*small, "model.chunk=1"])
+    default, explicit = (sized(load_spec(None, o), 32, 8, 8) for o in (small, [*small, "model.chunk=1"]))
     series = cached_series(default.data.model_dump_json(), "cpu")
     torch.manual_seed(3)
-    a = build_model(default, params, series)
+    a = build_model(default, series)
     torch.manual_seed(3)
-    b = build_model(explicit, params, series)
+    b = build_model(explicit, series)
     inputs, _ = series.batch(series.sample_starts("val", 8), 8)
     assert torch.equal(a(inputs), b(inputs))
 
@@ -115,15 +122,15 @@ def test_activation_estimate_counts_the_recurrent_steps_that_run():
 
 
 def test_trial_records_chunked_flops_and_steps():
-    spec = load_spec(None, ["data.rows=900", "train.device=cpu", "model.chunk=4", "data.horizon=3"])
-    params = TrialParams(batch_size=32, time_step=16, hidden_size=8)
+    spec = load_spec(None, ["data.rows=900", "train.device=cpu", "model.chunk=4", "data.horizon=3",
+                            "train.batch_size=32", "data.time_step=16", "model.hidden_size=8"])
     from lstmexp.trial.run import compute_of, setup_of
 
     series = cached_series(spec.data.model_dump_json(), "cpu")
-    compute = compute_of(spec, params, series, torch.device("cpu"))
+    compute = compute_of(spec, series, torch.device("cpu"))
     assert compute.flops_per_sample == lstm_training_flops_per_sample(series.input_size, 8, 1, 16, 1, 3, 4)
     assert compute.activation_bytes == estimate_activation_bytes(32, 16, 8, 1, series.input_size, 4)
-    fed = setup_of(spec, params, series).figures()
+    fed = setup_of(spec, series).figures()
     assert (fed["chunk"], fed["lstm_steps"], fed["channels"], fed["head"]) == (4, 4, "joint", "linear")
 
 
@@ -146,14 +153,15 @@ def test_dividing_chunks_load_and_run_flags_are_checked_too():
     assert spec.search.space.fields["model.chunk"].values == (24, 48)
     fixed = load_spec(None, ["model.chunk=4", "search.space.time_step=[8,16]", "data.rows=900", "train.device=cpu"])
     with pytest.raises(SpecError, match=r"model.chunk=4 does not divide time_step=10 .*; use -o model.chunk=2$"):
-        check_spec_runs(fixed, TrialParams(batch_size=8, time_step=10, hidden_size=8))
+        check_spec_runs(sized(fixed, 8, 10, 8), one_run=True)
 
 
 def test_refusal_is_one_line_with_exit_2(cli, workdir):
     result = cli("run", "-o", "model.chunk=5", "--batch-size", "8", "--time-step", "8", "--hidden-size", "4")
     assert result.code == 2
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and "model.chunk=5 does not divide time_step=4" in lines[0]
+    # the run's own time_step decides (not the default space's 4): the sizes it is given are the spec's
+    assert len(lines) == 1 and "model.chunk=5 does not divide time_step=8" in lines[0]
     assert "-o model.chunk=4" in lines[0] and "Traceback" not in result.err
 
 
@@ -193,7 +201,7 @@ def test_channel_independence_through_build_model_predicts_every_column(tmp_path
     spec = load_spec(None, [f"data.path={path}", "data.mode=M", "model.channels=independent", "model.chunk=4",
                             "data.normalization=revin", "data.horizon=6", "train.device=cpu"])
     series = cached_series(spec.data.model_dump_json(), "cpu")
-    model = build_model(spec, TrialParams(batch_size=8, time_step=16, hidden_size=8), series)
+    model = build_model(sized(spec, 8, 16, 8), series)
     assert isinstance(model, ChannelIndependent) and model.channels == 3
     inputs, targets = series.batch(series.sample_starts("val", 16, 6), 16, 6)
     assert model(inputs).shape == targets.shape == (inputs.shape[0], 6, 3)

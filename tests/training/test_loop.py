@@ -18,7 +18,7 @@ from lstmexp.measure import bf16_autocast_supported
 from lstmexp.spec import load_spec
 from lstmexp.training.loop import TrainConfig, train
 from lstmexp.training.model import LSTMForecaster, forward_steps
-from lstmexp.trial.run import TrialParams
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 needs_bf16 = pytest.mark.skipif(
@@ -153,7 +153,7 @@ def test_train_config_from_spec_takes_every_training_setting():
     spec = load_spec(None, ["data.horizon=3", "train.epochs=7", "train.lr=0.01", "train.weight_decay=0.1",
                             "train.grad_clip=2.0", "train.warmup_iters=4", "train.amp=bf16", "train.max_seconds=9",
                             "train.max_samples=99", "train.stateful=true", "train.device=cpu", "train.patience=2"])
-    config = TrainConfig.from_spec(spec, TrialParams(batch_size=16, time_step=12, hidden_size=8), seed=5)
+    config = TrainConfig.from_spec(sized(spec, 16, 12, 8), seed=5)
     assert config == TrainConfig(batch_size=16, time_step=12, epochs=7, lr=0.01, horizon=3, weight_decay=0.1,
                                  grad_clip=2.0, warmup_iters=4, seed=5, amp="bf16", max_seconds=9.0,
                                  max_samples=99, stateful=True, patience=2)
@@ -170,6 +170,6 @@ def test_early_stopping_ends_training_after_patience_epochs_without_a_better_val
 
 def test_early_stopping_is_on_by_default_with_epochs_as_the_cap():
     spec = load_spec(None, [])
-    config = TrainConfig.from_spec(spec, TrialParams(16, 8, 8), seed=0)
+    config = TrainConfig.from_spec(sized(spec, 16, 8, 8), seed=0)
     assert spec.train.patience == 5 and config.patience == 5 and config.epochs == spec.train.epochs >= 20
-    assert TrainConfig.from_spec(load_spec(None, ["train.patience=null"]), TrialParams(16, 8, 8), 0).patience is None
+    assert TrainConfig.from_spec(sized(load_spec(None, ["train.patience=null"]), 16, 8, 8), 0).patience is None

@@ -10,7 +10,8 @@ import lstmexp.trial.run as trial_module
 from lstmexp.errors import SpecError, TrialFailure
 from lstmexp.measure import bf16_autocast_supported, lstm_training_flops_per_sample
 from lstmexp.spec import load_spec
-from lstmexp.trial.run import TrialParams, check_spec_runs, run_trial
+from lstmexp.trial.run import check_spec_runs, run_trial
+from tests.search_specs import sized
 
 CPU = torch.device("cpu")
 SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
@@ -18,7 +19,7 @@ SMALL = ["data.rows=1200", "train.epochs=1", "train.device=cpu"]
 
 def test_repeats_record_mean_std_and_cv():
     spec = load_spec(None, [*SMALL, "train.repeats=3"])
-    metrics = run_trial(spec, TrialParams(batch_size=64, time_step=8, hidden_size=16)).figures()
+    metrics = run_trial(sized(spec, 64, 8, 16)).figures()
     assert metrics["repeats"] == 3
     for key in ("val_loss_best", "samples_per_s_train", "test_skill"):  # samples_per_s: the probe, once
         assert metrics[f"{key}_std"] > 0  # different seeds give different models, and timings differ
@@ -27,7 +28,7 @@ def test_repeats_record_mean_std_and_cv():
 
 def test_trial_records_hardware_efficiency_and_time_to_target():
     spec = load_spec(None, [*SMALL, "train.epochs=2", "train.target_val_loss=100.0"])
-    metrics = run_trial(spec, TrialParams(batch_size=64, time_step=8, hidden_size=16)).figures()
+    metrics = run_trial(sized(spec, 64, 8, 16)).figures()
     assert metrics["flops_per_sample"] == lstm_training_flops_per_sample(5, 16, 1, 8, 1, 1)
     assert metrics["achieved_gflops"] == pytest.approx(metrics["flops_per_sample"] * metrics["samples_per_s"] / 1e9)
     assert 0 < metrics["hw_efficiency_pct"] < 100
@@ -38,7 +39,7 @@ def test_trial_records_hardware_efficiency_and_time_to_target():
 
 @pytest.mark.skipif(not bf16_autocast_supported(CPU), reason="this CPU cannot run an LSTM under bf16 autocast")
 def test_bf16_autocast_runs_on_cpu():
-    metrics = run_trial(load_spec(None, [*SMALL, "train.amp=bf16"]), TrialParams(64, 8, 16)).figures()
+    metrics = run_trial(sized(load_spec(None, [*SMALL, "train.amp=bf16"]), 64, 8, 16)).figures()
     assert np.isfinite(metrics["val_loss_best"])
 
 
@@ -61,7 +62,7 @@ def test_bf16_on_a_cpu_without_bf16_is_refused_before_training(no_bf16):
     with pytest.raises(SpecError, match=BF16_REFUSED):
         check_spec_runs(spec)
     with pytest.raises(SpecError, match=BF16_REFUSED):  # a worker on another machine checks its own CPU
-        run_trial(spec, TrialParams(64, 8, 16))
+        run_trial(sized(spec, 64, 8, 16))
     check_spec_runs(load_spec(None, SMALL))  # float32 runs anywhere
 
 
@@ -82,11 +83,11 @@ def raise_oom_in_forward(monkeypatch, from_batch: int) -> None:
     """Models of trials with batch_size >= from_batch fail as a real out-of-memory error would, in forward."""
     build = trial_module.build_model
 
-    def building(spec, params, series):
-        model = build(spec, params, series)
-        if params.batch_size >= from_batch:
+    def building(spec, series):
+        model = build(spec, series)
+        if spec.train.batch_size >= from_batch:
             def forward(*args, **kwargs):
-                raise torch.OutOfMemoryError(f"injected by the test at batch_size {params.batch_size}")
+                raise torch.OutOfMemoryError(f"injected by the test at batch_size {spec.train.batch_size}")
 
             model.forward = forward
         return model
@@ -98,8 +99,8 @@ def make_trials_diverge(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every model predicts NaN, as one whose weights blew up would: its trial fails as diverged."""
     build = trial_module.build_model
 
-    def building(spec, params, series):
-        model = build(spec, params, series)
+    def building(spec, series):
+        model = build(spec, series)
         forward = model.forward
 
         def diverged(*args, **kwargs):
@@ -115,7 +116,7 @@ def test_an_out_of_memory_error_fails_the_trial_as_oom(monkeypatch):
     raise_oom_in_forward(monkeypatch, from_batch=32)
     spec = load_spec(None, SMALL)
     with pytest.raises(TrialFailure) as failure:
-        run_trial(spec, TrialParams(32, 8, 16))
+        run_trial(sized(spec, 32, 8, 16))
     assert failure.value.reason == "oom" and "injected by the test at batch_size 32" in failure.value.detail
     assert isinstance(failure.value.figures["peak_mem_bytes"], int)
-    assert np.isfinite(run_trial(spec, TrialParams(16, 8, 16)).figures()["val_loss_best"])  # smaller ones train
+    assert np.isfinite(run_trial(sized(spec, 16, 8, 16)).figures()["val_loss_best"])  # smaller ones train
