@@ -47,8 +47,8 @@ def claims(spec: str | None, overrides: tuple[str, ...], storage: str | None, st
            max_cpu_minutes: float) -> None:
     """Run (or resume) a designed experiment for every claim C1..C14 on SPEC's data, then report the verdicts."""
     from lstmexp.cli.launch import REPRODUCE_ENV, check_worker_count, worker_process
+    from lstmexp.cli.search import reproduce_base
     from lstmexp.cli.startup import prepare, run_shown
-    from lstmexp.cli.studies import reproduce_base
     from lstmexp.report.run import report_study
     from lstmexp.search.claims_study import open_claims_study
     from lstmexp.spec import load_spec
