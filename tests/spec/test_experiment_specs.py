@@ -22,7 +22,7 @@ def test_the_ett_spec_searches_chunked_lstms_within_a_cpu_budget():
     spec = load_spec(ETT)
     assert spec.data.path == "../shared/data/ETTh1.csv"  # relative to the repo root, as the make target runs
     assert spec.data.split.rows is not None and spec.data.lookback and spec.data.mode == "S"
-    assert set(spec.search.space.fields) == {"train.lr", "model.chunk", "model.head"}
+    assert set(spec.search.space.fields) == {"train.lr", "model.chunk", "model.head", "model.head_dropout"}
     assert spec.search.space.time_step.highest == 720 and spec.data.normalization == "revin"
     assert spec.search.objectives == ("val_loss",)  # selection by val loss only
     assert spec.search.max_cpu_minutes is not None and spec.search.max_cpu_minutes <= 20
