@@ -17,6 +17,8 @@ from typing import Any
 
 import optuna
 
+from lstmexp.trial.record import trial_figures
+
 # Published test MSE on the scaled values, by the data file they were published for (its name without
 # .csv), mode and method. Sources (docs/results.md says which dropped the last test batch):
 #   ETTh1 S, NLinear/DLinear/FEDformer: the DLinear paper's univariate table (input 96), as in ../shared/data/README.md;
@@ -65,9 +67,9 @@ def published_cells(published: dict[str, dict[int, float]], mode: str, horizon: 
     return [*cells, f"{(mse - goal) / goal:+.1%}", "met" if mse <= goal else "missed"]
 
 
-def load_cells(trials: list[optuna.trial.FrozenTrial]) -> str:
+def load_cells(figures: list[dict[str, Any]]) -> str:
     """The 1-minute load average the trials recorded: median (range)."""
-    loads = sorted(float(t.user_attrs["load_avg_1m"]) for t in trials if t.user_attrs.get("load_avg_1m") is not None)
+    loads = sorted(float(f["load_avg_1m"]) for f in figures if f.get("load_avg_1m") is not None)
     return f"{loads[len(loads) // 2]:.1f} ({loads[0]:.1f}-{loads[-1]:.1f})" if loads else ""
 
 
@@ -78,16 +80,18 @@ def horizon_row(storage: str, horizon: int, mode: str, prefix: str) -> list[str]
         return [str(horizon), name, f"study {study.study_name} ran mode {ran_mode} at horizon {ran_horizon}, "
                 f"not mode {mode} at {horizon}: not comparable"]
     trials = study.get_trials(deepcopy=False)
+    figures = [trial_figures(t.user_attrs) for t in trials]  # lstmexp's reader of a trial's record
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    cpu_min = sum(float(t.user_attrs.get("cpu_s") or 0) for t in trials) / 60
+    cpu_min = sum(float(f.get("cpu_s") or 0) for f in figures) / 60
     best = study.best_trial  # lowest val loss: selection by validation only
-    mse, mae = best.user_attrs["test_mse"], best.user_attrs["test_mae"]
-    config = json.loads(best.user_attrs["config"])
-    config.setdefault("model.chunk", best.user_attrs.get("chunk"))
+    chosen = trial_figures(best.user_attrs)
+    mse, mae = chosen["test_mse"], chosen["test_mae"]
+    config = json.loads(chosen["config"])
+    config.setdefault("model.chunk", chosen.get("chunk"))
     return [
-        str(horizon), name, f"{len(done)}/{len(trials)}", f"{cpu_min:.1f}", load_cells(trials), f"{best.value:.4f}",
+        str(horizon), name, f"{len(done)}/{len(trials)}", f"{cpu_min:.1f}", load_cells(figures), f"{best.value:.4f}",
         f"**{mse:.4f}**", f"{mae:.4f}", *published_cells(PUBLISHED.get(name, {}).get(mode, {}), mode, horizon, mse),
-        f"#{best.number}: {config}, {best.user_attrs.get('lstm_steps')} LSTM steps",
+        f"#{best.number}: {config}, {chosen.get('lstm_steps')} LSTM steps",
     ]
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 from types import ModuleType
+from typing import Any
 
 import optuna
 import pytest
 
+from lstmexp.trial import record
 from tests.conftest import REPO
 
 
@@ -20,12 +23,32 @@ def ett_table() -> ModuleType:
     return module
 
 
+def section(cls: type, **values: Any) -> Any:
+    """A record section with the given figures, every other field recorded without a value."""
+    unset = {f.name: None for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+             and f.default_factory is dataclasses.MISSING}
+    return cls(**{**unset, **values})
+
+
+def trial_attrs(test_mse: float) -> dict[str, Any]:
+    """A trial's user attributes as lstmexp writes them: the one record attribute and the headline figures."""
+    accuracy = record.Accuracy(val_loss_best=0.09, val_loss_final=None, train_loss_final=None, test_loss=None,
+                               val=section(record.SplitErrors), test=section(record.SplitErrors, mse=test_mse, mae=0.2))
+    measured = record.Measured(
+        speed=section(record.Speed), contention=section(record.Contention, load_avg_1m=3.0),
+        memory=section(record.Memory), accuracy=accuracy, training=section(record.Training),
+        curves=section(record.Curves), repeats=section(record.Repeats), setup=section(record.Setup, lstm_steps=14),
+        environment=section(record.Environment))
+    identity = record.Identity(config=json.dumps({"time_step": 336, "model.chunk": 24}), cpu_s=60.0)
+    return record.TrialRecord(identity, measured).attributes()
+
+
 def stored_study(storage: str, name: str, path: str, mode: str, horizon: int, test_mse: float) -> None:
-    """A study as lstmexp stores one: the spec's data section and one complete trial with its figures."""
+    """A study as lstmexp stores one: the spec's data section and one complete trial with its record."""
     study = optuna.create_study(study_name=name, storage=storage)
     study.set_user_attr("lstmexp_spec", {"data": {"path": path, "mode": mode, "horizon": horizon}})
-    attrs = {"test_mse": test_mse, "test_mae": 0.2, "cpu_s": 60.0, "load_avg_1m": 3.0, "lstm_steps": 14,
-             "config": json.dumps({"time_step": 336, "model.chunk": 24})}
+    attrs = trial_attrs(test_mse)
+    assert "test_mse" not in attrs  # the figures are inside the record, as a search stores them
     distributions = {"x": optuna.distributions.FloatDistribution(0, 1)}
     study.add_trial(optuna.trial.create_trial(value=0.09, params={"x": 0.5}, distributions=distributions,
                                               user_attrs=attrs))
@@ -44,7 +67,8 @@ def test_an_etth1_run_stands_beside_etth1s_published_figures_with_its_verdict(st
     stored_study(storage, "ett_s_96", "../shared/data/ETTh1.csv", "S", 96, 0.0525)
     stored_study(storage, "ett_s_192", "/data/ETTh1.csv", "S", 192, 0.0700)
     met, missed = row(storage, 96), row(storage, 192)
-    assert met[1] == "ETTh1" and "0.053" in met and "0.056" in met and met[-2:-1] == ["met"]
+    assert met[1] == "ETTh1" and "**0.0525**" in met and "14 LSTM steps" in met[-1] and "1.0" in met
+    assert "0.053" in met and "0.056" in met and met[-2:-1] == ["met"]
     assert "0.069" in missed and missed[-2:-1] == ["missed"] and "+1.4%" in missed
 
 
