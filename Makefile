@@ -121,7 +121,8 @@ exp-etth1-m24: install
 
 # The published ETTh1 tables (horizons 96-720), univariate (mode S) and multivariate (mode M): each horizon a
 # study stopped by its CPU budget (search.max_cpu_minutes), then the test MSE/MAE of the val-selected trial
-# beside the published figures. exp-ett-table runs both. Another ETT hourly series (same columns and split):
+# beside the published figures. exp-ett-table runs both. Another ETT hourly series (same columns and split; its
+# rows are shown without ETTh1's published figures):
 #   make exp-ett-table ETT_DATA=path/to/ETTh2.csv ETT_DB=results/etth2.db
 ETT_HORIZONS ?= 96 192 336 720
 ETT_DATA ?= ../shared/data/ETTh1.csv

@@ -23,7 +23,8 @@ def test_the_ett_spec_searches_chunked_lstms_within_a_cpu_budget():
     spec = load_spec(ETT)
     assert spec.data.path == "../shared/data/ETTh1.csv"  # relative to the repo root, as the make target runs
     assert spec.data.split.rows is not None and spec.data.lookback and spec.data.mode == "S"
-    assert set(spec.search.space.fields) == {"train.lr", "model.chunk", "model.head", *SIZE_PATHS.values()}
+    assert set(spec.search.space.fields) == {"train.lr", "model.chunk", "model.head", "model.head_dropout",
+                                             *SIZE_PATHS.values()}
     assert spec.search.space.size("time_step").highest == 720 and spec.data.normalization == "revin"
     assert spec.search.objectives == ("val_loss",)  # selection by val loss only
     assert spec.search.max_cpu_minutes is not None and spec.search.max_cpu_minutes <= 20
