@@ -32,7 +32,7 @@ from lstmexp.report.noise import quiet
 
 DESIGN_ATTR = "claims_design"  # the study attribute holding the design (lstmexp.search.claims_study)
 ARMS_COLUMN = "design_arms"
-STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows")
+STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows", "model.chunk")
 TEXTS = {
     "C1": "A batch has shape [batch_size, time_step, input_size].",
     "C2": "N rows cut into windows of T give N-T+1 windows (N-T-h+1 with h targets after them).",
@@ -171,7 +171,8 @@ def design_claims(trials: pd.DataFrame, stored: dict[str, Any]) -> list[ClaimRes
            context: str = "") -> ClaimResult:
         return tested(code, BY_CODE[code].text, arm, data, statement_parts(parts, data) + (extra or []), context)
 
-    chunk = pending(arms, "chunks")
+    chunks = arm_trials(trials, "chunks")
+    chunk_parts = chunked_parts(pending(arms, "chunks"), chunks)
     return [
         shape_claim(stored["fed"], trials),
         *counting_claims(trials, stored["design"]["facts"]),
@@ -181,15 +182,28 @@ def design_claims(trials: pd.DataFrame, stored: dict[str, Any]) -> list[ClaimRes
         on("C7", "batch, batch_lr", batch, BY_CODE["C7"].parts, at_best_lr(BY_CODE["C7"].parts[:1], lr_arm)),
         on("C8", "batch, batch_lr", batch, BY_CODE["C8"].parts, at_best_lr(BY_CODE["C8"].parts, lr_arm)),
         on("C9", "batch", batch, BY_CODE["C9"].parts),
-        on("C10", "time_step", steps, BY_CODE["C10"].parts),
+        on("C10", "time_step, chunks", steps, BY_CODE["C10"].parts[:1], chunk_parts("C10")),
         on("C11", "time_step", steps, BY_CODE["C11"].parts),
-        on("C12", "time_step", steps, BY_CODE["C12"].parts,
-           context=f"its second half (split long sequences into chunks) is pending: {chunk}" if chunk else ""),
+        on("C12", "time_step, chunks", steps, BY_CODE["C12"].parts[:1], chunk_parts("C12")),
         arm_claim("C13", "sequence", sequence, pending(arms, "sequence"), lambda: [
             evaluate_part(p, sequence, ("time_step" if p.x == "batch_size" else "batch_size",)) for p in C13_PARTS]),
         arm_claim("C14", "stateful", stateful, pending(arms, "stateful"),
                   lambda: statement_parts(BY_CODE["C14"].parts, stateful)),
     ]
+
+
+def chunked_parts(why_not: str, chunks: pd.DataFrame) -> Callable[[str], list[PartResult]]:
+    """The chunk half of C10 and C12, on the chunks arm: a long window in chunks against the same window per step.
+
+    When the arm could not run on the data, the part says why (and does not vote)."""
+    def parts(code: str) -> list[PartResult]:
+        found = [p for p in BY_CODE[code].parts if p.x == "chunk"]
+        if not why_not:
+            return statement_parts(tuple(found), chunks)
+        return [PartResult(p.statement, NOT_TESTABLE, None, p.unit, "the chunks arm", pd.DataFrame(), why_not)
+                for p in found]
+
+    return parts
 
 
 def arm_claim(code: str, arm: str, data: pd.DataFrame, why_not: str,
