@@ -19,7 +19,9 @@ from lstmexp.report.claims import (
     CLAIMS,
     FAILS,
     HOLDS,
+    NO_DATA,
     NOT_TESTABLE,
+    SHORT_TIME_STEP,
     ClaimResult,
     Part,
     PartResult,
@@ -184,12 +186,24 @@ def design_claims(trials: pd.DataFrame, stored: dict[str, Any]) -> list[ClaimRes
         on("C9", "batch", batch, BY_CODE["C9"].parts),
         on("C10", "time_step, chunks", steps, BY_CODE["C10"].parts[:1], chunk_parts("C10")),
         on("C11", "time_step", steps, BY_CODE["C11"].parts),
-        on("C12", "time_step, chunks", steps, BY_CODE["C12"].parts[:1], chunk_parts("C12")),
+        tested("C12", BY_CODE["C12"].text, "time_step, chunks", steps,
+               [*short_steps_part(steps, arms.get("time_step", {}), stored["design"]["facts"]), *chunk_parts("C12")]),
         arm_claim("C13", "sequence", sequence, pending(arms, "sequence"), lambda: [
             evaluate_part(p, sequence, ("time_step" if p.x == "batch_size" else "batch_size",)) for p in C13_PARTS]),
         arm_claim("C14", "stateful", stateful, pending(arms, "stateful"),
                   lambda: statement_parts(BY_CODE["C14"].parts, stateful)),
     ]
+
+
+def short_steps_part(steps: pd.DataFrame, arm: dict[str, Any], facts: dict[str, Any]) -> list[PartResult]:
+    """C12's first half; when the series is too short for a time step above the documents' range, says so."""
+    result = statement_parts(BY_CODE["C12"].parts[:1], steps)
+    longest = max((s["time_step"] for s in arm.get("settings", [])), default=0)
+    if result[0].verdict == NO_DATA and longest <= SHORT_TIME_STEP:
+        longer = 2 * SHORT_TIME_STEP
+        result[0].note = (f"the time_step arm stops at {longest} (an eighth of the {facts['train_rows']:,} train "
+                          f"rows): about {8 * longer:,} train rows would give it time_step {longer}: testable")
+    return result
 
 
 def chunked_parts(why_not: str, chunks: pd.DataFrame) -> Callable[[str], list[PartResult]]:

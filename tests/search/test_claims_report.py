@@ -74,6 +74,8 @@ def test_c12_gets_its_verdict_from_the_chunks_arm():
     assert better["C10"].verdict == "holds"  # 4× chunk ran 4× the samples/s at the same time_step
     worse = {c.code: c for c in design_claims(chunks_arm_trials(0.50), stored(YEARLY))}
     assert worse["C12"].verdict == "does not hold"
+    short_steps = c12.parts[0]  # 210 rows: the time_step arm stops at 16, below the documents' range
+    assert short_steps.verdict == "not enough data" and "train rows would give it time_step 64" in short_steps.note
 
 
 def test_the_chunk_half_is_not_testable_with_the_arms_reason_when_the_arm_cannot_run():
