@@ -201,8 +201,9 @@ def short_steps_part(steps: pd.DataFrame, arm: dict[str, Any], facts: dict[str, 
     longest = max((s["time_step"] for s in arm.get("settings", [])), default=0)
     if result[0].verdict == NO_DATA and longest <= SHORT_TIME_STEP:
         longer = 2 * SHORT_TIME_STEP
-        result[0].note = (f"the time_step arm stops at {longest} (an eighth of the {facts['train_rows']:,} train "
-                          f"rows): about {8 * longer:,} train rows would give it time_step {longer}: testable")
+        rows = f"{facts['train_rows']:,}"
+        result[0].note = (f"the time_step arm stops at {longest} (an eighth of the {rows} train rows): about "
+                          f"{8 * longer:,} train rows would give it time_step {longer} and make it testable")
     return result
 
 
