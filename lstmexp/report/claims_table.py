@@ -202,8 +202,9 @@ def short_steps_part(steps: pd.DataFrame, arm: dict[str, Any], facts: dict[str, 
     if result[0].verdict == NO_DATA and longest <= SHORT_TIME_STEP:
         longer = 2 * SHORT_TIME_STEP
         rows = f"{facts['train_rows']:,}"
-        result[0].note = (f"the time_step arm stops at {longest} (an eighth of the {rows} train rows): about "
-                          f"{8 * longer:,} train rows would give it time_step {longer} and make it testable")
+        result[0].note = (f"the time_step arm stops at {longest} (time steps up to an eighth of the {rows} train "
+                          f"rows): about {8 * longer:,} train rows would give it time_step {longer} and make it "
+                          "testable")
     return result
 
 

@@ -11,6 +11,7 @@ from lstmexp.report.claims_table import design_claims
 from lstmexp.search.claims_study import data_facts, design_spec
 from lstmexp.search.design import make_design
 from lstmexp.spec import load_spec
+from lstmexp.spec.searchable import with_values
 
 UNDECIDABLE = ("not testable here", "not enough data")
 
@@ -41,6 +42,20 @@ def design_of(path: str):
     design = make_design(facts, spec.train.lr, budget_s=600)
     design_spec(spec, design, 10)  # the study's spec validates: every searched chunk divides every time_step
     return design, fed
+
+
+def test_every_setting_of_the_design_gives_a_valid_trial_spec(yearly):
+    """A stateful trial (chunk 1) and a chunked one (chunk 4) of one study: each trial's rules see its own values."""
+    spec = load_spec(None, [f"data.path={yearly}", "data.target=y", "train.device=cpu"])
+    facts, _ = data_facts(spec)
+    design = make_design(facts, spec.train.lr, budget_s=600)
+    study_spec = design_spec(spec, design, 10)
+    settings = [s for s, _ in design.settings().values()]
+    assert any(s.stateful for s in settings) and any(s.chunk > 1 for s in settings)
+    for setting in settings:
+        fields = {k: v for k, v in setting.params(facts.train_rows, True, True).items() if "." in k}
+        trial = with_values(study_spec, fields)
+        assert (trial.train.stateful, trial.model.chunk) == (setting.stateful, setting.chunk)
 
 
 @pytest.mark.parametrize("series", ["weekly", "yearly"])
