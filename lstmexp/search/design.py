@@ -247,11 +247,14 @@ def fit_budget(design: Design, budget_s: float, scale: float) -> Design:
 
 
 def drop_costliest(design: Design, scale: float) -> bool:
-    """Drop the costliest non-centre setting of an arm that keeps at least 4; False when none can go."""
+    """Drop the costliest non-centre setting of an arm that keeps at least 4; False when none can go.
+
+    A setting another arm also trains is never dropped: it would still be trained, so nothing is saved."""
     facts = design.facts
+    shared = {key for key, (_, arms) in design.settings().items() if len(arms) > 1}
     candidates = [(trial_seconds(s, facts, design.epochs, scale), index, s)
                   for index, arm in enumerate(design.arms) if len(arm.settings) > 4
-                  for s in arm.settings if s != design.centre]
+                  for s in arm.settings if s != design.centre and s.key not in shared]
     if not candidates:
         return False
     _, index, setting = max(candidates, key=lambda c: c[0])

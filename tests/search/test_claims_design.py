@@ -85,3 +85,14 @@ def test_a_chunk_1_setting_keeps_the_key_a_study_stored_before_the_chunks_arm():
 def test_the_chunks_arm_on_a_series_too_short_for_a_long_window_says_what_would_make_it_testable():
     arms = arms_of(make_design(TINY, 0.003, 600))
     assert not arms["chunks"].settings and "train rows would make it testable" in arms["chunks"].pending
+
+
+def test_the_budget_never_drops_a_setting_another_arm_still_trains():
+    """Batch 1 is in the batch arm and (stateless beside stateful) in the stateful arm: leaving it out of
+    the batch arm saves nothing and would cost C8 its smallest batch."""
+    large = DataFacts(train_rows=12194, horizon=1, input_size=1, stateful_fits=True)  # ETTh1's train split
+    design = make_design(large, 0.003, budget_s=600)
+    arms = arms_of(design)
+    assert any(s.batch_size == 1 and not s.stateful for s in arms["stateful"].settings)
+    assert 1 in {s.batch_size for s in arms["batch"].settings}
+    assert any("left out" in n for n in design.notes)  # the budget still took other settings
