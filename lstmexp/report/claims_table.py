@@ -19,7 +19,9 @@ from lstmexp.report.claims import (
     CLAIMS,
     FAILS,
     HOLDS,
+    NO_DATA,
     NOT_TESTABLE,
+    SHORT_TIME_STEP,
     ClaimResult,
     Part,
     PartResult,
@@ -33,7 +35,7 @@ from lstmexp.report.noise import quiet
 DESIGN_ATTR = "claims_design"  # the study attribute holding the design (lstmexp.search.claims_study)
 ARMS_COLUMN = "design_arms"
 EXPECTED = "expected"  # a checked claim's rows: what the claim's formula gives, beside the recorded figure
-STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows")
+STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows", "model.chunk")
 TEXTS = {
     "C1": "A batch has shape [batch_size, time_step, input_size].",
     "C2": "N rows cut into windows of T give N-T+1 windows (N-T-h+1 with h targets after them).",
@@ -183,7 +185,8 @@ def design_claims(trials: pd.DataFrame, stored: dict[str, Any]) -> list[ClaimRes
            context: str = "") -> ClaimResult:
         return tested(code, BY_CODE[code].text, arm, data, statement_parts(parts, data) + (extra or []), context)
 
-    chunk = pending(arms, "chunks")
+    chunks = arm_trials(trials, "chunks")
+    chunk_parts = chunked_parts(pending(arms, "chunks"), chunks)
     return [
         shape_claim(stored["fed"], trials),
         *counting_claims(trials, stored["design"]["facts"]),
@@ -193,15 +196,42 @@ def design_claims(trials: pd.DataFrame, stored: dict[str, Any]) -> list[ClaimRes
         on("C7", "batch, batch_lr", batch, BY_CODE["C7"].parts, at_best_lr(BY_CODE["C7"].parts[:1], lr_arm)),
         on("C8", "batch, batch_lr", batch, BY_CODE["C8"].parts, at_best_lr(BY_CODE["C8"].parts, lr_arm)),
         on("C9", "batch", batch, BY_CODE["C9"].parts),
-        on("C10", "time_step", steps, BY_CODE["C10"].parts),
+        on("C10", "time_step, chunks", steps, BY_CODE["C10"].parts[:1], chunk_parts("C10")),
         on("C11", "time_step", steps, BY_CODE["C11"].parts),
-        on("C12", "time_step", steps, BY_CODE["C12"].parts,
-           context=f"its second half (split long sequences into chunks) is pending: {chunk}" if chunk else ""),
+        tested("C12", BY_CODE["C12"].text, "time_step, chunks", steps,
+               [*short_steps_part(steps, arms.get("time_step", {}), stored["design"]["facts"]), *chunk_parts("C12")]),
         arm_claim("C13", "sequence", sequence, pending(arms, "sequence"), lambda: [
             evaluate_part(p, sequence, ("time_step" if p.x == "batch_size" else "batch_size",)) for p in C13_PARTS]),
         arm_claim("C14", "stateful", stateful, pending(arms, "stateful"),
                   lambda: statement_parts(BY_CODE["C14"].parts, stateful)),
     ]
+
+
+def short_steps_part(steps: pd.DataFrame, arm: dict[str, Any], facts: dict[str, Any]) -> list[PartResult]:
+    """C12's first half; when the series is too short for a time step above the documents' range, says so."""
+    result = statement_parts(BY_CODE["C12"].parts[:1], steps)
+    longest = max((s["time_step"] for s in arm.get("settings", [])), default=0)
+    if result[0].verdict == NO_DATA and longest <= SHORT_TIME_STEP:
+        longer = 2 * SHORT_TIME_STEP
+        rows = f"{facts['train_rows']:,}"
+        result[0].note = (f"the time_step arm stops at {longest} (time steps up to an eighth of the {rows} train "
+                          f"rows): about {8 * longer:,} train rows would give it time_step {longer} and make it "
+                          "testable")
+    return result
+
+
+def chunked_parts(why_not: str, chunks: pd.DataFrame) -> Callable[[str], list[PartResult]]:
+    """The chunk half of C10 and C12, on the chunks arm: a long window in chunks against the same window per step.
+
+    When the arm could not run on the data, the part says why (and does not vote)."""
+    def parts(code: str) -> list[PartResult]:
+        found = [p for p in BY_CODE[code].parts if p.x == "chunk"]
+        if not why_not:
+            return statement_parts(tuple(found), chunks)
+        return [PartResult(p.statement, NOT_TESTABLE, None, p.unit, "the chunks arm", pd.DataFrame(), why_not)
+                for p in found]
+
+    return parts
 
 
 def arm_claim(code: str, arm: str, data: pd.DataFrame, why_not: str,

@@ -91,6 +91,10 @@ def searched_rows(design: Design) -> bool:
     return any(s.train_rows is not None for s, _ in design.settings().values())
 
 
+def searched_chunks(design: Design) -> bool:
+    return any(s.chunk > 1 for s, _ in design.settings().values())
+
+
 def design_spec(spec: ExperimentSpec, design: Design, max_cpu_minutes: float) -> ExperimentSpec:
     """The study's spec: every value the design takes in its search space, one thread, no pruning."""
     from lstmexp.spec import ExperimentSpec
@@ -106,6 +110,8 @@ def design_spec(spec: ExperimentSpec, design: Design, max_cpu_minutes: float) ->
     fields = {"train.lr": sorted({s.lr for s in settings}), "train.stateful": sorted({s.stateful for s in settings})}
     if searched_rows(design):
         fields["data.train_last_rows"] = sorted({s.train_rows or facts.train_rows for s in settings})
+    if searched_chunks(design):
+        fields["model.chunk"] = sorted({s.chunk for s in settings})
     space["fields"] = {path: {"values": values} for path, values in fields.items()}
     space["normalization"] = None
     raw["search"].update(trials=design.trials, sampler="random", pruner="none", max_cpu_minutes=max_cpu_minutes,
@@ -138,7 +144,7 @@ def enqueue_missing(study: optuna.Study, design: Design) -> int:
     added = 0
     for key, (setting, arms) in design.settings().items():
         for _ in range(design.seeds - present[key]):
-            study.enqueue_trial(setting.params(facts.train_rows, searched_rows(design)),
+            study.enqueue_trial(setting.params(facts.train_rows, searched_rows(design), searched_chunks(design)),
                                 user_attrs={KEY_ATTR: key, ARMS_ATTR: arms})
             added += 1
     return added

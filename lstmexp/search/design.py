@@ -4,9 +4,11 @@ Each arm varies one setting (two for the crossed sequence arm) while the others 
 and every setting is trained with several seeds, so each claim's effect gets an interval. The
 centre comes from the data: time_step from the train split's length, batch_size from the number of
 windows it gives (`centre_for`). A setting shared by several arms (the centre) is trained once per
-seed and counted in each. The design is sized to a CPU budget from a cost model of one training
-step (`step_seconds`), scaled by a calibration measured on the data (`calibrate`): fewer seeds,
-then fewer epochs, then the costliest settings of the longest arms, each change written in `notes`.
+seed and counted in each. The chunks arm feeds a long window in chunks (`model.chunk`), so every time
+step of the design is a multiple of its chunk (the spec refuses a chunk that does not divide one).
+The design is sized to a CPU budget from a cost model of one training step (`step_seconds`), scaled
+by a calibration measured on the data (`calibrate`): fewer seeds, then fewer epochs, then the
+costliest settings of the longest arms, each change written in `notes`.
 """
 
 from __future__ import annotations
@@ -24,13 +26,18 @@ TIME_STEPS = (2, 4, 8, 16, 32, 64, 128, 256)
 LR_FACTORS = (1 / 3, 1.0, 3.0)
 LR_SMALL_BATCH = 8  # the smallest batch whose lr is co-tuned (smaller ones cost the most per epoch)
 STATEFUL_BATCHES = (1, 8)
-SHORT_SHARE = 8  # the short series of the sequence arm: the last 1/8 of the train rows
+# The short series of the sequence arm: the last 1/8 of the train rows, or 1/4 or 1/2 when a short
+# series (a yearly one of a few hundred rows) leaves too few windows for the long time step in an eighth.
+SHORT_SHARES = (8, 4, 2)
 # One training step's CPU seconds at hidden 32, one thread (measured here, torch 2.13 CPU): a fixed
 # cost plus work per time step that grows with the batch; scaled per data set by `calibrate`.
 STEP_FIXED_S, STEP_PER_T_S, STEP_PER_BT_S = 1.0e-3, 6.0e-5, 1.2e-6
 TRIAL_FIXED_S = 0.8  # probe, tensor peak, evaluation and the study's writes, per trial
 BUDGET_SHARE = 0.85  # the design is sized to this share of the budget; the rest is margin
-CHUNK_PENDING = "the long-window-in-chunks arm needs model.chunk, which this lstmexp does not have yet"
+# The chunks arm (C12): a window CHUNK times the centre's, fed as chunks of CHUNK steps, so its LSTM runs
+# as many steps as the centre's. model.chunk must divide every searched time_step, so with the arm
+# every time step of the design is a multiple of the chunk.
+CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -42,18 +49,23 @@ class Setting:
     lr: float
     stateful: bool = False
     train_rows: int | None = None  # the train rows used (the sequence arm's short series), None: all
+    chunk: int = 1  # window steps per LSTM step (model.chunk); 1: every step fed as it is
 
-    def params(self, train_rows: int, searched_rows: bool) -> dict[str, Any]:
+    def params(self, train_rows: int, searched_rows: bool, searched_chunks: bool = False) -> dict[str, Any]:
         """The trial's parameters as the study's search space names them."""
         values: dict[str, Any] = {"batch_size": self.batch_size, "time_step": self.time_step, "hidden_size": HIDDEN,
                                   "train.lr": self.lr, "train.stateful": self.stateful}
         if searched_rows:
             values["data.train_last_rows"] = self.train_rows or train_rows
+        if searched_chunks:
+            values["model.chunk"] = self.chunk
         return values
 
     @property
     def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        # chunk 1 is left out, so a study stored before the chunks arm keeps the keys its trials carry
+        values = {k: v for k, v in asdict(self).items() if k != "chunk" or v != 1}
+        return json.dumps(values, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -135,7 +147,9 @@ def build_arms(facts: DataFacts, centre: Setting) -> list[Arm]:
     batches = tuple(b for b in BATCHES if b <= windows // 2)
     small = next((b for b in batches if b >= LR_SMALL_BATCH), batches[0])  # still "very small" for C8
     lr_batches = tuple(dict.fromkeys((small, centre.batch_size, batches[-1])))
-    steps = tuple(t for t in TIME_STEPS if t <= facts.train_rows // 8)
+    chunks = chunks_arm(facts, centre)
+    unit = max((s.chunk for s in chunks.settings), default=1)  # every time step a multiple of the chunk
+    steps = tuple(t for t in TIME_STEPS if t <= facts.train_rows // 8 and t % unit == 0)
     return [
         Arm("batch", ("C5", "C6", "C7", "C8", "C9"), "batch_size from 1 up, powers of two and between",
             tuple(replace(centre, batch_size=b) for b in batches)),
@@ -144,24 +158,44 @@ def build_arms(facts: DataFacts, centre: Setting) -> list[Arm]:
                   for f in LR_FACTORS)),
         Arm("time_step", ("C4", "C10", "C11", "C12"), "time_step short to long",
             tuple(replace(centre, time_step=t) for t in steps)),
-        Arm("chunks", ("C12",), "a long window fed as chunks", pending=CHUNK_PENDING),
-        sequence_arm(facts, centre),
+        chunks,
+        sequence_arm(facts, centre, unit),
         stateful_arm(facts, centre),
     ]
 
 
-def sequence_arm(facts: DataFacts, centre: Setting) -> Arm:
-    """C13: a short series (the last 1/8 of the train rows) and the whole one, crossed with a small and
-    a large batch and a short and a long time step."""
-    short_rows = facts.train_rows // SHORT_SHARE
-    short_t, long_t = max(2, centre.time_step // 4), centre.time_step * 2
+def chunk_for(centre: Setting) -> int:
+    """The chunk: CHUNK, or the centre's time_step when that is shorter (the chunk must divide it)."""
+    return min(CHUNK, centre.time_step)
+
+
+def chunks_arm(facts: DataFacts, centre: Setting) -> Arm:
+    """C12 (and C10's chunk half): a long window (chunk × the centre's time_step) fed in chunks, so its LSTM
+    runs the centre's number of steps, against the same window per step and against the centre's short one."""
+    chunk = chunk_for(centre)
+    long_t = centre.time_step * chunk
+    name, claims, varies = "chunks", ("C10", "C12"), f"time_step {long_t} in chunks of {chunk} vs per step"
+    if long_t > facts.train_rows // 8 or windows_of(facts, long_t) < 2 * centre.batch_size:
+        return Arm(name, claims, varies, pending=(
+            f"a window of {long_t} steps (chunks of {chunk}) needs at least 8 train rows per step; the train split "
+            f"has {facts.train_rows:,}: about {8 * long_t:,} train rows would make it testable"))
+    long = replace(centre, time_step=long_t)
+    return Arm(name, claims, varies, (replace(long, chunk=chunk), long, centre))
+
+
+def sequence_arm(facts: DataFacts, centre: Setting, unit: int = 1) -> Arm:
+    """C13: a short series (the last 1/8 of the train rows, 1/4 or 1/2 on a short series) and the whole one,
+    crossed with a small and a large batch and a short and a long time step (multiples of `unit`)."""
+    short_t, long_t = max(2, unit, centre.time_step // 4), centre.time_step * 2
     small_b, large_b = 4, max(16, centre.batch_size * 2)
     name, claims, varies = "sequence", ("C13",), "a short vs the whole series × batch_size × time_step"
-    if windows_of(facts, long_t, short_rows) < 2 * large_b:
-        need = (2 * large_b + long_t + facts.horizon) * SHORT_SHARE
+    fits = [share for share in SHORT_SHARES if windows_of(facts, long_t, facts.train_rows // share) >= 2 * large_b]
+    if not fits:
+        need = (2 * large_b + long_t + facts.horizon) * SHORT_SHARES[-1]
         return Arm(name, claims, varies, pending=(
-            f"the train split's {facts.train_rows:,} rows leave a short series of {short_rows} rows, too few for "
+            f"the train split's {facts.train_rows:,} rows leave a short series (half of them) too short for "
             f"time_step {long_t} at batch_size {large_b}; about {need:,} train rows would make it testable"))
+    short_rows = facts.train_rows // fits[0]
     settings = tuple(Setting(b, t, centre.lr, train_rows=rows) for rows in (short_rows, None)
                      for b in (small_b, large_b) for t in (short_t, long_t))
     return Arm(name, claims, varies, settings)
@@ -188,7 +222,8 @@ def trial_seconds(setting: Setting, facts: DataFacts, epochs: int, scale: float)
         steps = math.ceil(rows / (setting.batch_size * setting.time_step))
     else:
         steps = math.ceil(max(windows_of(facts, setting.time_step, rows), 1) / setting.batch_size)
-    return TRIAL_FIXED_S + epochs * steps * step_seconds(setting.batch_size, setting.time_step) * scale
+    lstm_steps = setting.time_step // setting.chunk  # a chunked window runs T/S LSTM steps (the embedding is cheap)
+    return TRIAL_FIXED_S + epochs * steps * step_seconds(setting.batch_size, lstm_steps) * scale
 
 
 def estimate(design: Design, scale: float) -> float:
@@ -212,19 +247,33 @@ def fit_budget(design: Design, budget_s: float, scale: float) -> Design:
 
 
 def drop_costliest(design: Design, scale: float) -> bool:
-    """Drop the costliest non-centre setting of an arm that keeps at least 4; False when none can go."""
+    """Drop the costliest non-centre setting of an arm that keeps at least 4; False when none can go.
+
+    A setting another arm also trains is never dropped: it would still be trained, so nothing is saved."""
     facts = design.facts
+    shared = {key for key, (_, arms) in design.settings().items() if len(arms) > 1}
     candidates = [(trial_seconds(s, facts, design.epochs, scale), index, s)
                   for index, arm in enumerate(design.arms) if len(arm.settings) > 4
-                  for s in arm.settings if s != design.centre]
+                  for s in arm.settings if s != design.centre and s.key not in shared]
     if not candidates:
         return False
     _, index, setting = max(candidates, key=lambda c: c[0])
     arm = design.arms[index]
     design.arms[index] = replace(arm, settings=tuple(s for s in arm.settings if s != setting))
-    design.notes.append(f"arm {arm.name}: left out batch_size {setting.batch_size}, time_step {setting.time_step} "
-                        "(the costliest setting, CPU budget)")
+    design.notes.append(f"arm {arm.name}: left out {described(setting)} (the costliest setting, CPU budget)")
     return True
+
+
+def described(setting: Setting) -> str:
+    """The setting in words: its sizes and lr, and what sets it apart (short series, chunks, stateful)."""
+    words = [f"batch_size {setting.batch_size}", f"time_step {setting.time_step}", f"lr {setting.lr:g}"]
+    if setting.train_rows is not None:
+        words.append(f"the short series ({setting.train_rows:,} train rows)")
+    if setting.chunk > 1:
+        words.append(f"in chunks of {setting.chunk}")
+    if setting.stateful:
+        words.append("stateful")
+    return ", ".join(words)
 
 
 def make_design(facts: DataFacts, lr: float, budget_s: float, scale: float = 1.0) -> Design:

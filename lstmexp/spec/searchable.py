@@ -214,9 +214,14 @@ def conditional_skip(path: str, chosen: dict[str, Any], spec: SpecSections) -> s
 
 
 def with_values(spec: Spec, values: dict[str, Any]) -> Spec:
-    """A validated copy of `spec` with the dotted-path values set (the original stays as it was)."""
+    """A validated copy of `spec` with the dotted-path values set (the original stays as it was).
+
+    A set field is no longer searched in the copy: a trial's rules see its own value, not every value
+    the study searches (a stateful trial at chunk 1 of a study that also searches chunk 4).
+    """
     raw = spec.to_dict()
     for path, value in values.items():
         head, _, name = path.partition(".")
         raw[head][name] = value
+        raw["search"]["space"]["fields"].pop(path, None)
     return type(spec).model_validate(raw)

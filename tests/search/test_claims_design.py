@@ -3,10 +3,13 @@ that cannot run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lstmexp.search.design import BUDGET_SHARE, DataFacts, make_design
 
 BUILT_IN = DataFacts(train_rows=4200, horizon=1, input_size=5, stateful_fits=True)
 YEARLY = DataFacts(train_rows=210, horizon=1, input_size=1, stateful_fits=False)
+TINY = DataFacts(train_rows=30, horizon=1, input_size=1, stateful_fits=False)
 
 
 def arms_of(design):
@@ -45,7 +48,51 @@ def test_a_tight_budget_takes_seeds_then_epochs_then_settings_and_says_so():
 
 
 def test_an_arm_that_cannot_run_says_why_and_what_would_make_it_testable():
-    arms = arms_of(make_design(YEARLY, 0.003, budget_s=600))
+    arms = arms_of(make_design(TINY, 0.003, budget_s=600))
     assert not arms["sequence"].settings and "train rows would make it testable" in arms["sequence"].pending
     assert not arms["stateful"].settings and "makes it testable" in arms["stateful"].pending
-    assert "model.chunk" in arms["chunks"].pending
+
+
+def test_a_yearly_series_of_a_few_hundred_rows_still_gets_every_arm():
+    design = make_design(YEARLY, 0.003, budget_s=600)
+    arms = arms_of(design)
+    assert all(arm.settings for name, arm in arms.items() if name != "stateful")  # no room for 8 streams here
+    assert arms["chunks"].settings  # 210 rows hold a window of 16 steps in chunks of 4
+    short = {s.train_rows for s in arms["sequence"].settings} - {None}
+    assert short == {210 // 4}  # an eighth (26 rows) is too short for the long time step: a quarter instead
+    assert design.estimate_cpu_s < 0.25 * 600  # a small series costs a fraction of the built-in data's budget
+
+
+def test_the_chunks_arm_feeds_a_long_window_in_chunks_beside_it_per_step_and_the_short_window():
+    design = make_design(BUILT_IN, 0.003, budget_s=600)
+    chunks = arms_of(design)["chunks"]
+    assert not chunks.pending and {"C10", "C12"} <= set(chunks.claims)
+    centre = design.centre
+    chunked = [s for s in chunks.settings if s.chunk > 1]
+    assert len(chunked) == 1 and chunked[0].time_step == centre.time_step * chunked[0].chunk  # T/S = centre's T
+    per_step = {(s.time_step, s.chunk) for s in chunks.settings if s.chunk == 1}
+    assert per_step == {(chunked[0].time_step, 1), (centre.time_step, 1)}  # same T per step, and the short T
+    assert chunked[0].params(4200, False, True)["model.chunk"] == chunked[0].chunk
+    # model.chunk must divide every searched time_step: the design keeps them all multiples of the chunk
+    assert all(s.time_step % chunked[0].chunk == 0 for s, _ in design.settings().values())
+
+
+def test_a_chunk_1_setting_keeps_the_key_a_study_stored_before_the_chunks_arm():
+    centre = make_design(BUILT_IN, 0.003, budget_s=600).centre
+    assert "chunk" not in centre.key and '"chunk": 4' in replace(centre, time_step=128, chunk=4).key
+
+
+def test_the_chunks_arm_on_a_series_too_short_for_a_long_window_says_what_would_make_it_testable():
+    arms = arms_of(make_design(TINY, 0.003, 600))
+    assert not arms["chunks"].settings and "train rows would make it testable" in arms["chunks"].pending
+
+
+def test_the_budget_never_drops_a_setting_another_arm_still_trains():
+    """Batch 1 is in the batch arm and (stateless beside stateful) in the stateful arm: leaving it out of
+    the batch arm saves nothing and would cost C8 its smallest batch."""
+    large = DataFacts(train_rows=12194, horizon=1, input_size=1, stateful_fits=True)  # ETTh1's train split
+    design = make_design(large, 0.003, budget_s=600)
+    arms = arms_of(design)
+    assert any(s.batch_size == 1 and not s.stateful for s in arms["stateful"].settings)
+    assert 1 in {s.batch_size for s in arms["batch"].settings}
+    assert any("left out" in n for n in design.notes)  # the budget still took other settings

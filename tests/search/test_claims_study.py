@@ -76,7 +76,12 @@ def test_every_setting_is_trained_once_per_seed_after_a_kill(resumed):
     assert all(s == list(range(design["seeds"])) for s in seeds.values())  # each copy its own seed
     assert all(t.user_attrs[ARMS_ATTR] for t in counted)
     arms = {arm for t in counted for arm in t.user_attrs[ARMS_ATTR]}
-    assert {"batch", "batch_lr", "time_step", "sequence", "stateful"} <= arms
+    assert {"batch", "batch_lr", "time_step", "chunks", "sequence", "stateful"} <= arms
+    chunked = {json.loads(t.user_attrs[KEY_ATTR]).get("chunk", 1): (t.params["time_step"], trial_figures(t.user_attrs))
+               for t in counted if "chunks" in t.user_attrs[ARMS_ATTR]}
+    assert set(chunked) == {1, 4}  # the long window in chunks of 4, and the same window and the short one per step
+    time_step, figures = chunked[4]
+    assert figures["chunk"] == 4 and figures["lstm_steps"] == time_step // 4  # really fed in chunks
 
 
 def test_the_report_opens_with_one_row_per_claim(resumed):

@@ -61,7 +61,10 @@ def test_one_run_takes_the_sizes_its_spec_sets_and_names_the_fix_otherwise():
 def test_a_trials_spec_carries_its_sizes():
     trial = with_values(ExperimentSpec(), {"train.batch_size": 8, "data.time_step": 4, "model.hidden_size": 2})
     assert trial.sizes() == {"batch_size": 8, "time_step": 4, "hidden_size": 2}
-    assert trial.search.space == ExperimentSpec().search.space  # the search it came from is unchanged
+    fields = trial.search.space.fields  # a trial searches only the values it has set
+    assert [fields[path].values for path in ("train.batch_size", "data.time_step", "model.hidden_size")] == [
+        (8,), (4,), (2,)]
+    assert ExperimentSpec().search.space.fields["data.time_step"].values == (4, 8, 16, 32)  # its spec unchanged
 
 
 def test_a_spec_stored_before_the_sizes_were_fields_reads_as_the_same_experiment():
