@@ -1,7 +1,7 @@
 """A self-contained HTML report, answer first: one file that works offline, every user string escaped.
 
-Order: banners, the recommended configurations with their reproduce commands and warnings, one
-sentence per claim, the trade-off charts; then every table collapsed (`<details>`) with a sentence
+Order: one row per claim (open), banners, the recommended configurations with their reproduce
+commands and warnings, the trade-off charts; then every table collapsed (`<details>`) with a sentence
 saying what to read from it; then the other charts. Charts are plotly (interactive: hover shows
 the trial, its configuration and figures) with plotly.js included inline once, so the page needs
 no network. PNG images passed in (e.g. from the matplotlib plots) are embedded as base64.
@@ -54,10 +54,6 @@ def answer_html(study: str, answer: Answer, several: bool) -> list[str]:
         if pick.command:
             body.append(f"<pre>{escape(pick.command)}</pre>")
         body.append("</div>")
-    body.append(f"<h2>What the claims say{suffix}</h2>")
-    if answer.claims_note:
-        body.append(f"<p>{escape(answer.claims_note)}</p>")
-    body.append("<ul>" + "".join(f"<li>{escape(v)}</li>" for v in answer.verdicts) + "</ul>")
     return body
 
 
@@ -100,7 +96,7 @@ def render_html(shape: Outline, images: dict[str, bytes] | None = None, interact
     body = [f"<h1>{title}</h1>", "<ul>", *[f"<li>{escape(line)}</li>" for line in shape.lines], "</ul>"]
     writer = ChartWriter()
     several = len(shape.answers) > 1
-    for section in shape.lead:  # a claims study opens with its one row per claim, shown open
+    for section in shape.lead:  # the page opens with one row per claim, shown open
         body += [line.replace("<details>", "<details open>", 1) for line in section_html(section)]
     for study, answer in shape.answers:
         body += answer_html(study, answer, several)
