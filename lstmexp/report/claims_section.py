@@ -58,7 +58,7 @@ def effect_text(claim: ClaimResult) -> str:
 def why_not(claim: ClaimResult) -> str:
     """Why a claim is not testable here and what would make it testable, never empty."""
     notes = [piece for p in claim.parts for piece in p.note.split("; ") if piece]
-    notes += [claim.context] if claim.context else []
+    notes += [claim.context] if claim.context and claim.arm else []  # a designed arm's reason (else: a fact)
     if claim.experiment:
         notes.append(f"run {claim.experiment}")
     return "; ".join(dict.fromkeys(notes)) or "no trial tested it"
@@ -126,7 +126,7 @@ def lead_sections(report: Report) -> list[Section]:
         lines.append("learning rate co-tuned: the rows test C5-C9 at equal train.lr; each batch size at its own "
                      "best lr: 'Cn@best lr' in the part-by-part table (--detail, HTML)")
     caption = CAPTION + ("; speed figures say which clock they came from (samples_per_s_clock)" if designed else "")
-    return [Section("claims_table", title, table_rows(report.claims, seeds_in(report.all_trials), designed),
+    return [Section("claims", title, table_rows(report.claims, seeds_in(report.all_trials), designed),
                     caption, lines, read="one row per claim: the verdict, its effect and interval, and the trials "
                                          "and seeds behind it")]
 
@@ -141,7 +141,7 @@ def part_rows(claim: ClaimResult, notes: list[str]) -> list[dict[str, object]]:
                      "trials": part.effect.rows if part.effect else None})
         if part.verdict not in UNDECIDED:  # parts share notes (contended trials, chunking): each said once
             notes += [f"{claim.code}: {piece}" for piece in part.note.split("; ") if piece]
-    if claim.context and claim.verdict not in UNDECIDED:
+    if claim.context and not (claim.arm and claim.verdict in UNDECIDED):  # not the reason the row gives
         notes.append(f"{claim.code}: {claim.context}")
     return rows
 
