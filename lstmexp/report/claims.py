@@ -32,7 +32,7 @@ import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.evidence import MIN_ROWS, Effect, effect_or_reason
-from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
+from lstmexp.report.noise import SPEED_METRICS, format_number, left_out_note, quiet
 from lstmexp.trial.names import (
     BEST_EPOCH,
     EPOCHS_RUN,
@@ -362,7 +362,7 @@ def flat_reason(data: pd.DataFrame, y: str) -> str | None:
     """Every usable trial recorded the same y: the study cannot vary it, so nothing can be said."""
     values = pd.to_numeric(data[y], errors="coerce").dropna()
     if len(values) >= MIN_ROWS and values.nunique() == 1:
-        return f"every trial recorded the same {y} ({values.iloc[0]:g}): the study cannot vary it"
+        return f"every trial recorded the same {y} ({format_number(float(values.iloc[0]))}): the study cannot vary it"
     return None
 
 

@@ -66,16 +66,11 @@ class Effect:
         return f"{self.text(unit)}; {self.rows} trials in {self.strata} strata{repeats}"
 
 
-def within_strata_effect(
-    frame: pd.DataFrame,
-    y: str,
-    regressors: dict[str, pd.Series],
-    strata: list[str],
-    draws: int = DRAWS,
-    seed: int = SEED,
-) -> Effect | None:
-    """The effect of the first regressor on y (others are controls); None when the data cannot tell."""
-    found = effect_or_reason(frame, y, regressors, strata, draws, seed)
+def within_strata_effect(frame: pd.DataFrame, y: str, regressors: dict[str, pd.Series], strata: list[str],
+                         **bootstrap: int) -> Effect | None:
+    """The effect of the first regressor on y (others are controls); None when the data cannot tell
+    (`effect_or_reason` says why); `bootstrap`: draws and seed."""
+    found = effect_or_reason(frame, y, regressors, strata, **bootstrap)
     return found if isinstance(found, Effect) else None
 
 
@@ -121,7 +116,7 @@ def effect_or_reason(
     exact = se is None and (largest <= EXACT * max(1.0, abs(float(point[0, 0]))) or repeats_agree(data, y, codes))
     bounds = percentile_interval(float(point[0, 0]), boot, dof, exact)
     if isinstance(bounds, str):
-        return f"×{2 ** point[0, 0]:.4g} from {len(data)} trials, but {bounds}"
+        return f"×{format_number(2 ** float(point[0, 0]))} from {len(data)} trials, but {bounds}"
     return Effect(float(2 ** point[0, 0]), float(2 ** bounds[0]), float(2 ** bounds[1]), len(data),
                   int((varying > 1).sum()), se is not None)
 

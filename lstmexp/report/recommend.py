@@ -145,7 +145,8 @@ def best_under_memory(table: pd.DataFrame, budget: int) -> Recommendation:
     fits = table[pd.to_numeric(table[PEAK_MEM_BYTES], errors="coerce") <= budget]
     if fits.empty:
         smallest = pd.to_numeric(table[PEAK_MEM_BYTES], errors="coerce").min()
-        return Recommendation(goal, None, "", f"no configuration fits; the smallest peak was {smallest / MIB:,.0f} MiB")
+        return Recommendation(goal, None, "",
+                              f"no configuration fits; the smallest peak was {format_number(smallest / MIB)} MiB")
     row = fits.iloc[0]  # the table is ranked best first
     why = f"lowest mean best val loss ({mean_text(row)}) among {len(fits)} of {len(table)} configurations that fit"
     return Recommendation(goal, None, "", why, [], as_dict(row))
