@@ -14,6 +14,7 @@ import pandas as pd
 
 from lstmexp.report.claims import FAILS, HOLDS, NO_DATA, NOT_TESTABLE, ClaimResult, PartResult
 from lstmexp.report.claims_table import DESIGN_ATTR
+from lstmexp.report.evidence import MORE
 from lstmexp.report.people import format_number
 from lstmexp.report.sections import Section
 from lstmexp.trial.names import TRAIN_SEED
@@ -57,7 +58,13 @@ def effect_text(claim: ClaimResult) -> str:
 
 def why_not(claim: ClaimResult) -> str:
     """Why a claim is not testable here and what would make it testable, never empty."""
-    notes = [piece for p in claim.parts for piece in p.note.split("; ") if piece]
+    # a part's note opens with its reason; what follows (contended trials left out, chunking) is detail.
+    # Parts without an interval are named by their figure, and what would give one is said once.
+    notes = [p.note.split("; ")[0] for p in claim.parts if p.note]
+    hint = [n for n in notes if n.endswith(f": {MORE}")]
+    if hint:
+        notes = [f"{figure_of(p, claim)} {n.removesuffix(f': {MORE}')}" if n in hint else n
+                 for p, n in zip([p for p in claim.parts if p.note], notes, strict=True)] + [MORE]
     notes += [claim.context] if claim.context and claim.arm else []  # a designed arm's reason (else: a fact)
     if claim.experiment:
         notes.append(f"run {claim.experiment}")

@@ -34,7 +34,7 @@ CONFIDENCE = 0.95
 MIN_ROWS = 4
 # Fewer distinct bootstrap slopes than this: the percentile interval would be a few lattice values.
 MIN_DISTINCT = 20
-MORE = "more seeds (-o train.repeats=3) or more settings would give one"
+MORE = "more seeds (-o train.repeats=3) or settings would give one"  # no '; ': a note's pieces split there
 WIDEST_DIGITS = 8  # interval ends get more digits only until they differ from each other and the estimate
 EXACT = 1e-9  # a residual this small (relative, log2 scale) is rounding: the fit is exact
 
@@ -116,7 +116,7 @@ def effect_or_reason(
     exact = se is None and (largest <= EXACT * max(1.0, abs(float(point[0, 0]))) or repeats_agree(data, y, codes))
     bounds = percentile_interval(float(point[0, 0]), boot, dof, exact)
     if isinstance(bounds, str):
-        return f"×{format_number(2 ** float(point[0, 0]))} from {len(data)} trials, but {bounds}"
+        return f"×{format_number(2 ** float(point[0, 0]))} from {len(data)} trials, {bounds}"
     return Effect(float(2 ** point[0, 0]), float(2 ** bounds[0]), float(2 ** bounds[1]), len(data),
                   int((varying > 1).sum()), se is not None)
 
@@ -150,7 +150,7 @@ def percentile_interval(point: float, boot: np.ndarray, dof: int, exact: bool) -
     to be uncertain about: its interval is the point, and the report says "exact".
     """
     if dof <= 0:
-        return f"no trial is left over to measure noise (as many strata and regressors as trials): no interval; {MORE}"
+        return f"no trial is left over to measure noise (as many strata and regressors as trials): {MORE}"
     if exact:
         return point, point
     values, counts = np.unique(np.round(boot, 12), return_counts=True)
@@ -160,9 +160,8 @@ def percentile_interval(point: float, boot: np.ndarray, dof: int, exact: bool) -
     atoms = counts[np.isin(values, np.round([low, high], 12))]
     lumpy = atoms.size > 0 and atoms.max() > (1 - CONFIDENCE) * len(boot)
     if len(values) < MIN_DISTINCT or lumpy or not low < point < high:
-        lumped = f", {atoms.max() / len(boot):.0%} of them on one end" if lumpy else ""
-        return (f"its resamples take {len(values):,} distinct values{lumped}: too few distinct trials for a 95% "
-                f"interval, so none; {MORE}")
+        lumped = f", {atoms.max() / len(boot):.0%} on one end" if lumpy else ""
+        return f"too few distinct trials for a 95% interval (resamples take {len(values):,} values{lumped}): {MORE}"
     return low, high
 
 
