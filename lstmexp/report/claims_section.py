@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lstmexp.report.build import Report
 
 UNDECIDED = (NOT_TESTABLE, NO_DATA)
+BEST_LR = "(each batch size at its best lr)"  # the statement of a part tested at each batch size's best lr
 NOT_TESTABLE_WORD = "not testable"  # one word for both: the study cannot vary it, or has too few trials
 EFFECT = "effect, or why not testable"
 # The figure each part tests, in a word or two (the row names it before its effect).
@@ -42,18 +43,19 @@ def figure_of(part: PartResult, claim: ClaimResult) -> str:
 
 def part_effect(part: PartResult, claim: ClaimResult) -> str:
     """One part's evidence: its effect with the interval, a checked count, or why it has none."""
+    figure = figure_of(part, claim) + (" at each batch size's best lr" if BEST_LR in part.statement else "")
     if part.effect is not None:
-        return f"{figure_of(part, claim)} {part.effect.text(part.unit)}"
+        return f"{figure} {part.effect.text(part.unit)}"
     if part.verdict in (HOLDS, FAILS):  # checked on every trial (C1..C3): the count is the evidence
         return part.note
-    return f"{figure_of(part, claim)} {part.unit}: not tested (--detail)"
+    return f"{figure} {part.unit}: not tested (--detail)"
 
 
 def effect_text(claim: ClaimResult) -> str:
     """The evidence behind a decided claim, each tested part once; for one not testable, why."""
     if claim.verdict in UNDECIDED:
         return f"why: {why_not(claim)}"
-    return "; ".join(part_effect(p, claim) for p in claim.parts)
+    return "; ".join(dict.fromkeys(part_effect(p, claim) for p in claim.parts))
 
 
 def why_not(claim: ClaimResult) -> str:
