@@ -10,7 +10,8 @@ keep everything else equal, and the direction that supports the claim.
     holds          the whole 95% interval lies on the claim's side of "no effect" (factor 1)
     does not hold  the whole interval lies on the other side, or inside ±5% of no effect
     mixed          the interval straddles no effect (the data leans neither way clearly)
-    not enough data  fewer than 4 usable trials, or x never varies inside a stratum
+    not enough data  fewer than 4 usable trials, or x never varies inside a stratum, or too few distinct
+                   trials for an interval (evidence.percentile_interval says which)
     not testable here  the figure is flat because the study cannot vary it (every trial's best
                    epoch was its last; every trial recorded the same value): never "does not hold"
 
@@ -30,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
-from lstmexp.report.evidence import MIN_ROWS, Effect, within_strata_effect
-from lstmexp.report.noise import SPEED_METRICS, left_out_note, quiet
+from lstmexp.report.evidence import MIN_ROWS, Effect, effect_or_reason
+from lstmexp.report.noise import SPEED_METRICS, format_number, left_out_note, quiet
 from lstmexp.trial.names import (
     BEST_EPOCH,
     EPOCHS_RUN,
@@ -340,11 +341,11 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
     flat = part.testable(data) or flat_reason(data, part.y)
     if flat:
         return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, data.iloc[0:0], flat)
-    effect = within_strata_effect(data, part.y, part.regressor(data), strata)
+    effect = effect_or_reason(data, part.y, part.regressor(data), strata)
     rows = rows_behind(data, part, strata)
-    if effect is None:
+    if not isinstance(effect, Effect):  # no estimate, or one the data cannot put an interval on (said why)
         same = f" (same {', '.join(strata)})" if strata else ""
-        note = f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
+        note = effect or f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
         return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, joined(note, left_out))
     if effect.low == effect.high == 1.0:  # y never moves among comparable trials: nothing to test
         note = f"{part.y} is the same in every group of comparable trials: the study cannot vary it"
@@ -361,7 +362,7 @@ def flat_reason(data: pd.DataFrame, y: str) -> str | None:
     """Every usable trial recorded the same y: the study cannot vary it, so nothing can be said."""
     values = pd.to_numeric(data[y], errors="coerce").dropna()
     if len(values) >= MIN_ROWS and values.nunique() == 1:
-        return f"every trial recorded the same {y} ({values.iloc[0]:g}): the study cannot vary it"
+        return f"every trial recorded the same {y} ({format_number(float(values.iloc[0]))}): the study cannot vary it"
     return None
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lstmexp.report.build import Report
-from lstmexp.report.sections import Section, claim_sections, recommendation_section
+from lstmexp.report.claims_section import claim_part_sections, effect_text, verdict_text
+from lstmexp.report.sections import Section, recommendation_section
 from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 
 COMPARED_METRICS = (SAMPLES_PER_S, PEAK_MEM_BYTES, VAL_LOSS_BEST)
@@ -37,7 +38,6 @@ def comparison_sections(comparison: Comparison) -> list[Section]:
         parts.append(Section(f"tradeoffs_{param}", f"Trade-offs by {param}, side by side (medians)",
                              side_by_side(reports, param),
                              "columns per study: [study] figure; same populations as in each study's report"))
-    parts.append(claims_side_by_side(reports))
     for report in reports:
         section = recommendation_section(report)
         section.key, section.title = f"recommendations_{report.study}", f"Recommendations for {report.study}"
@@ -63,15 +63,15 @@ def claims_side_by_side(reports: list[Report]) -> Section:
     for report in reports:
         for claim in report.claims:
             row = rows.setdefault(claim.code, {"claim": claim.code})
-            row[f"[{report.study}] verdict"] = claim.verdict
-            effects = [p.effect.describe(p.unit) for p in claim.parts if p.effect is not None]
-            row[f"[{report.study}] effect"] = "; ".join(effects)
+            row[f"[{report.study}] verdict"] = verdict_text(claim)
+            row[f"[{report.study}] effect"] = effect_text(claim)
     return Section("claims", "Claims per study", pd.DataFrame(list(rows.values())),
-                   "each study tested on its own trials (rows behind the verdicts below)")
+                   "each study tested on its own trials (the rows behind each effect follow)",
+                   read="one row per claim: each study's verdict and its effect with the interval")
 
 
 def renamed_details(report: Report) -> list[Section]:
-    details = [s for s in claim_sections(report) if s.detail]
+    details = [s for s in claim_part_sections(report) if s.detail]
     for section in details:
         section.key, section.title = f"{report.study}_{section.key}", f"[{report.study}] {section.title}"
     return details

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.feasible import feasible_trials, mark
-from lstmexp.report.noise import contended_mask
+from lstmexp.report.noise import contended_mask, format_number
 from lstmexp.trial.names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
 from lstmexp.trial.reproduce import NORMALIZATION_PARAM
 
@@ -155,6 +155,16 @@ def seeds_phrase(row: Any) -> str:
     return f"over {count} {'seed' if count == 1 else 'seeds'}{counted}"
 
 
+def mean_text(row: Any) -> str:
+    """'0.03008 ± 0.002852 over 2 seeds': a configuration's mean best val loss and its seed-to-seed sd, 4
+    significant figures; seeds that agree to every digit are said so, not shown as '± 0'."""
+    sd = row.get(f"{RANK_METRIC}_sd")
+    measured = sd is not None and not pd.isna(sd) and int(row.get("seeds", 1) or 1) > 1
+    spread = f" ± {format_number(float(sd))}" if measured and sd > 0 else ""
+    agree = " (they agree to every digit)" if measured and sd == 0 else ""
+    return f"{format_number(float(row[RANK_METRIC]))}{spread} {seeds_phrase({'seeds': 1, **dict(row)})}{agree}"
+
+
 def tie_note(table: pd.DataFrame) -> str:
     """A sentence when the top two configurations are within seed-to-seed noise of each other."""
     if len(table) < 2:
@@ -165,6 +175,7 @@ def tie_note(table: pd.DataFrame) -> str:
     spread = max(spreads, default=0.0)
     if spread <= gap:
         return ""
-    return (f"tie: the seed-to-seed spread (sd {spread:.3g}) is wider than the gap to the runner-up ({gap:.3g}); "
+    return (f"tie: the seed-to-seed spread (sd {format_number(spread)}) is wider than the gap to the runner-up "
+            f"({format_number(gap)}); "
             "the top configurations are equally good within noise: "
             "run more seeds (-o train.repeats=3) to separate them")

@@ -25,12 +25,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstmexp.report.noise import format_number
 from lstmexp.trial.names import REPEATS
 
 DRAWS = 1000
 SEED = 0
 CONFIDENCE = 0.95
 MIN_ROWS = 4
+# Fewer distinct bootstrap slopes than this: the percentile interval would be a few lattice values.
+MIN_DISTINCT = 20
+MORE = "more seeds (-o train.repeats=3) or settings would give one"  # no '; ': a note's pieces split there
+WIDEST_DIGITS = 8  # interval ends get more digits only until they differ from each other and the estimate
+EXACT = 1e-9  # a residual this small (relative, log2 scale) is rounding: the fit is exact
 
 
 @dataclass(frozen=True)
@@ -44,21 +50,41 @@ class Effect:
     strata: int  # strata in which the regressor varies (the ones that carry the estimate)
     repeats_used: bool
 
+    def text(self, unit: str) -> str:
+        """'×1.32 per 2× batch_size (95% CI 1.14–1.48)': 4 significant figures, more only where the ends
+        would print alike; an exact effect (low = high) says so instead of printing an interval of zero width."""
+        if self.low == self.high:
+            return f"×{format_number(self.factor)} {unit} (exact: no spread among its trials)"
+        for digits in range(4, WIDEST_DIGITS + 1):
+            factor, low, high = (format_number(v, digits) for v in (self.factor, self.low, self.high))
+            if len({factor, low, high}) == 3:
+                break
+        return f"×{factor} {unit} (95% CI {low}–{high})"
+
     def describe(self, unit: str) -> str:
         repeats = ", with repeats" if self.repeats_used else ""
-        return (f"×{self.factor:.3g} {unit} (95% CI {self.low:.3g}–{self.high:.3g}; {self.rows} trials in "
-                f"{self.strata} strata{repeats})")
+        return f"{self.text(unit)}; {self.rows} trials in {self.strata} strata{repeats}"
 
 
-def within_strata_effect(
+def within_strata_effect(frame: pd.DataFrame, y: str, regressors: dict[str, pd.Series], strata: list[str],
+                         **bootstrap: int) -> Effect | None:
+    """The effect of the first regressor on y (others are controls); None when the data cannot tell
+    (`effect_or_reason` says why); `bootstrap`: draws and seed."""
+    found = effect_or_reason(frame, y, regressors, strata, **bootstrap)
+    return found if isinstance(found, Effect) else None
+
+
+def effect_or_reason(
     frame: pd.DataFrame,
     y: str,
     regressors: dict[str, pd.Series],
     strata: list[str],
     draws: int = DRAWS,
     seed: int = SEED,
-) -> Effect | None:
-    """The effect of the first regressor on y (others are controls); None when the data cannot tell."""
+) -> Effect | str | None:
+    """The effect of the first regressor on y with its interval; None when the data cannot estimate it
+    (too few trials, or it never varies inside a stratum); a sentence when they give an estimate
+    but cannot support an interval on it (`percentile_interval`)."""
     data = frame.assign(**{f"__z{i}": z for i, z in enumerate(regressors.values())})
     zcols = [f"__z{i}" for i in range(len(regressors))]
     data = data[pd.to_numeric(data[y], errors="coerce") > 0].dropna(subset=[y, *zcols])
@@ -86,11 +112,57 @@ def within_strata_effect(
     boot = boot[np.isfinite(boot)]
     if len(boot) < draws // 2:
         return None
+    dof, largest = residual_freedom(sorted_codes, sizes, z, log_y, point[0])
+    exact = se is None and (largest <= EXACT * max(1.0, abs(float(point[0, 0]))) or repeats_agree(data, y, codes))
+    bounds = percentile_interval(float(point[0, 0]), boot, dof, exact)
+    if isinstance(bounds, str):
+        return f"×{format_number(2 ** float(point[0, 0]))} from {len(data)} trials, {bounds}"
+    return Effect(float(2 ** point[0, 0]), float(2 ** bounds[0]), float(2 ** bounds[1]), len(data),
+                  int((varying > 1).sum()), se is not None)
+
+
+def residual_freedom(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray,
+                     coef: np.ndarray) -> tuple[int, float]:
+    """Residual degrees of freedom of the point fit (trials - strata - regressors) and its largest |residual|."""
+    centred_y = y - stratum_means(y[:, None], codes, sizes)[:, 0]
+    residuals = centred_y - (z - stratum_means(z, codes, sizes)) @ coef
+    return len(y) - len(sizes) - z.shape[1], float(np.abs(residuals).max(initial=0.0))
+
+
+def repeats_agree(data: pd.DataFrame, y: str, codes: np.ndarray) -> bool:
+    """True when some setting was measured more than once and every such setting's trials agree to the digit."""
+    settings = pd.Series(codes, index=data.index).astype(str)
+    for column in [c for c in data.columns if str(c).startswith("__z")]:
+        settings = settings + "|" + data[column].astype(str)
+    grouped = pd.to_numeric(data[y], errors="coerce").groupby(settings)
+    repeated = grouped.size() > 1
+    return bool(repeated.any() and (grouped.nunique()[repeated] == 1).all())
+
+
+def percentile_interval(point: float, boot: np.ndarray, dof: int, exact: bool) -> tuple[float, float] | str:
+    """The 95% percentile interval of the bootstrap slopes (log2 scale), or why it would be degenerate.
+
+    A percentile interval is only as good as the spread of its draws. With no residual degrees of
+    freedom every resample refits the same points exactly (zero width, saying nothing); with few
+    distinct trials the draws take a handful of values, so the interval's ends are those values and
+    the estimate can sit on one of them. Both are said in words instead. An `exact` fit (no residual
+    at all, or a figure every repeat of a setting measured identically, as peak memory) has nothing
+    to be uncertain about: its interval is the point, and the report says "exact".
+    """
+    if dof <= 0:
+        return f"no trial is left over to measure noise (as many strata and regressors as trials): {MORE}"
+    if exact:
+        return point, point
+    values, counts = np.unique(np.round(boot, 12), return_counts=True)
     tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(boot, [tail, 100 - tail])
-    return Effect(
-        float(2 ** point[0, 0]), float(2**low), float(2**high), len(data), int((varying > 1).sum()), se is not None
-    )
+    low, high = (float(v) for v in np.percentile(boot, [tail, 100 - tail]))
+    # an end that is one value drawn by more than the whole tail's share is a lattice point, not a quantile
+    atoms = counts[np.isin(values, np.round([low, high], 12))]
+    lumpy = atoms.size > 0 and atoms.max() > (1 - CONFIDENCE) * len(boot)
+    if len(values) < MIN_DISTINCT or lumpy or not low < point < high:
+        lumped = f", {atoms.max() / len(boot):.0%} on one end" if lumpy else ""
+        return f"too few distinct trials for a 95% interval (resamples take {len(values):,} values{lumped}): {MORE}"
+    return low, high
 
 
 def stratum_codes(data: pd.DataFrame, strata: list[str]) -> np.ndarray:

@@ -1,12 +1,11 @@
 """A self-contained HTML report, answer first: one file that works offline, every user string escaped.
 
-Order: a claims study's claims table with a small chart per decided claim; banners, the
-recommended configurations with their reproduce commands and warnings, one sentence per claim,
-the trade-off charts; then every table collapsed (`<details>`) with a sentence saying what to read
-from it; then the other charts. Charts are the report's chart definitions (`charts.py`,
-`claim_charts.py`) drawn with plotly (`figures.py`; interactive: hover shows the trial, its
-configuration and figures), with plotly.js included inline once, so the page needs no network.
-PNG images passed in are embedded as base64.
+Order: one row per claim (open) with a small chart per decided claim under it; banners, the
+recommended configurations with their reproduce commands and warnings, the trade-off charts; then
+every table collapsed (`<details>`) with a sentence saying what to read from it; then the other
+charts. Charts are the report's chart definitions (`charts.py`, `claim_charts.py`) drawn with plotly
+(`figures.py`; interactive: hover shows the trial, its configuration and figures), with plotly.js
+included inline once, so the page needs no network. PNG images passed in are embedded as base64.
 
 Study names, column names, cell values and captions all pass through `html.escape` (tables through
 pandas' `to_html(escape=True)`), so a study called `<script>` shows as text.
@@ -57,10 +56,6 @@ def answer_html(study: str, answer: Answer, several: bool) -> list[str]:
         if pick.command:
             body.append(f"<pre>{escape(pick.command)}</pre>")
         body.append("</div>")
-    body.append(f"<h2>What the claims say{suffix}</h2>")
-    if answer.claims_note:
-        body.append(f"<p>{escape(answer.claims_note)}</p>")
-    body.append("<ul>" + "".join(f"<li>{escape(v)}</li>" for v in answer.verdicts) + "</ul>")
     return body
 
 

@@ -94,6 +94,20 @@ def round_to(value: float, digits: int) -> float:
     return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
+def format_number(value: float, digits: int = DEFAULT_DIGITS) -> str:
+    """`digits` significant figures in plain notation with thousands separators: 13,840, 0.01234, 3.5."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = min(12, max(0, digits - 1 - magnitude))
+    rounded = round(value, digits - 1 - magnitude)
+    if float(rounded).is_integer() and decimals == 0:
+        return f"{int(rounded):,}"
+    return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")  # 3.5, not 3.500
+
+
 def threads_used(trials: pd.DataFrame) -> str:
     """The torch threads the trials actually used: '1', or '1-2 (mostly 1)'; '' when not recorded."""
     if TORCH_THREADS not in trials.columns:

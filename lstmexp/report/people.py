@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.report.build import SPREAD_SUFFIX
-from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for
+from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for, format_number
 from lstmexp.trial.names import (
     ACHIEVED_GFLOPS,
     CONTENDED,
@@ -79,11 +79,14 @@ def people_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def cell(metric: str, median: float, share: float) -> tuple[float, int | None, int] | None:
-    """(median, spread as a whole % of it or None, significant figures) for one merged cell."""
+def cell(metric: str, median: float, share: float) -> tuple[float, float | None, int] | None:
+    """(median, spread as % of it or None, significant figures) for one merged cell.
+
+    The spread is a whole percent, or one significant figure under 1% (never '±0%'); no spread at all
+    (every trial measured the same) shows none."""
     if pd.isna(median):
         return None
-    spread = None if pd.isna(share) or median == 0 else round(share)
+    spread = None if pd.isna(share) or median == 0 or share == 0 else round(share) if share >= 1 else share
     digits = digits_for(share / 100) if metric in SPEED_METRICS and spread is not None else DEFAULT_DIGITS
     return (median, spread, digits)
 
@@ -111,7 +114,7 @@ def format_cell(value: Any) -> str:
     if isinstance(value, tuple):  # (median, spread as % of it, significant figures)
         median, share, *digits = value
         text = format_number(median, digits[0] if digits else DEFAULT_DIGITS)
-        return text + (f" ±{share}%" if share is not None else "")
+        return text + (f" ±{format_number(share, 1 if share < 1 else DEFAULT_DIGITS)}%" if share is not None else "")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
@@ -121,17 +124,3 @@ def format_cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
-
-
-def format_number(value: float, digits: int = DEFAULT_DIGITS) -> str:
-    """`digits` significant figures in plain notation with thousands separators: 13,840, 0.01234, 3.5."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == 0:
-        return "0"
-    magnitude = math.floor(math.log10(abs(value)))
-    decimals = min(12, max(0, digits - 1 - magnitude))
-    rounded = round(value, digits - 1 - magnitude)
-    if float(rounded).is_integer() and decimals == 0:
-        return f"{int(rounded):,}"
-    return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")  # 3.5, not 3.500

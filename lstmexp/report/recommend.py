@@ -20,13 +20,13 @@ from lstmexp.report.configs import (
     RANK_METRIC,
     config_table,
     fewer_seeds_note,
+    mean_text,
     searched_params,
     seeds_of,
-    seeds_phrase,
     tie_note,
 )
 from lstmexp.report.feasible import feasible_trials, mark
-from lstmexp.report.noise import left_out_note, quiet
+from lstmexp.report.noise import format_number, left_out_note, quiet
 from lstmexp.trial.names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
 from lstmexp.trial.reproduce import override_key, run_command
 from lstmexp.units import MIB
@@ -105,18 +105,12 @@ def as_dict(row: pd.Series) -> dict[str, Any]:
     return {str(k): v for k, v in row.items()}
 
 
-def seeds_text(row: pd.Series) -> str:
-    sd = row[f"{RANK_METRIC}_sd"]
-    spread = f" ± {sd:.2g}" if pd.notna(sd) else ""
-    return f"{row[RANK_METRIC]:.4g}{spread} {seeds_phrase(row)}"
-
-
 def most_accurate(table: pd.DataFrame) -> Recommendation:
     goal = "most accurate"
     if table.empty:
         return Recommendation(goal, None, "", "no completed trial")
     row = table.iloc[0]
-    why = f"lowest mean best val loss ({seeds_text(row)}) of {len(table)} configurations"
+    why = f"lowest mean best val loss ({mean_text(row)}) of {len(table)} configurations"
     notes = [note for note in (tie_note(table), fewer_seeds_note(table)) if note]
     return Recommendation(goal, None, "", why, notes, as_dict(row))
 
@@ -135,8 +129,8 @@ def fastest_within(context: Context, table: pd.DataFrame, within_pct: float,
         return Recommendation(goal, None, "", "no uncontended configuration with a throughput" + note)
     row = close.loc[close[SAMPLES_PER_S].idxmax()]
     configurations = "configuration" if len(close) == 1 else "configurations"
-    why = (f"highest median samples/s ({row[SAMPLES_PER_S]:,.0f}) among {len(close)} {configurations} with mean "
-           f"best val loss ≤ {limit:.4g}{note}")
+    why = (f"highest median samples/s ({format_number(row[SAMPLES_PER_S])}) among {len(close)} {configurations} "
+           f"with mean best val loss ≤ {format_number(limit)}{note}")
     warnings = []
     if accurate.config is not None and row["trial"] == accurate.config["trial"]:
         warnings.append("same configuration as the most accurate: no faster configuration comes within "
@@ -151,9 +145,10 @@ def best_under_memory(table: pd.DataFrame, budget: int) -> Recommendation:
     fits = table[pd.to_numeric(table[PEAK_MEM_BYTES], errors="coerce") <= budget]
     if fits.empty:
         smallest = pd.to_numeric(table[PEAK_MEM_BYTES], errors="coerce").min()
-        return Recommendation(goal, None, "", f"no configuration fits; the smallest peak was {smallest / MIB:,.0f} MiB")
+        return Recommendation(goal, None, "",
+                              f"no configuration fits; the smallest peak was {format_number(smallest / MIB)} MiB")
     row = fits.iloc[0]  # the table is ranked best first
-    why = f"lowest mean best val loss ({seeds_text(row)}) among {len(fits)} of {len(table)} configurations that fit"
+    why = f"lowest mean best val loss ({mean_text(row)}) among {len(fits)} of {len(table)} configurations that fit"
     return Recommendation(goal, None, "", why, [], as_dict(row))
 
 
@@ -168,24 +163,27 @@ def observed_ranges(trials: pd.DataFrame, params: list[str]) -> dict[str, tuple[
 
 
 def edge_warnings(config: dict[str, Any], context: Context) -> list[str]:
-    """'widen it' for every numeric parameter whose chosen value is the end of its searched range."""
-    warnings = []
+    """One 'widen it' naming every numeric parameter whose chosen value is the end of its searched range."""
+    edges = []
     for param, (low, high) in context.ranges.items():
         value = config.get(param)
         if not isinstance(value, int | float) or low == high:
             continue
         side = "smallest" if value <= low else "largest" if value >= high else ""
         if side:
-            warnings.append(f"{param}={value:g} is the {side} value searched: widen the range "
-                            f"(search.space.{param}) to see whether the trend goes on")
-    return warnings
+            edges.append((f"{param}={format_number(value).replace(',', '')} is the {side} value searched",
+                          f"search.space.{param}"))
+    if not edges:
+        return []
+    return ["; ".join(e for e, _ in edges) + f": widen the range ({', '.join(k for _, k in edges)}) to see whether "
+            "the trend goes on"]
 
 
 def skill_warnings(config: dict[str, Any]) -> list[str]:
     skill = config.get(TEST_SKILL)
     if skill is None or pd.isna(skill) or skill >= 0:
         return []
-    return [f"negative skill ({skill:.3g}): worse than the naive last-value forecast; likely fix: "
+    return [f"negative skill ({format_number(skill)}): worse than the naive last-value forecast; likely fix: "
             + NEGATIVE_SKILL_FIX]
 
 

@@ -52,12 +52,11 @@ def render_markdown(shape: Outline, image_paths: dict[str, str] | None = None) -
     """Markdown with every text escaped: study names and values from any Optuna client are user strings."""
     out = [f"# {md(shape.title)}", ""]
     out += [f"- {md(line)}" for line in shape.lines]
-    for section in shape.lead:  # a claims study opens with its one row per claim
+    for section in shape.lead:  # the report opens with one row per claim
         out += section_markdown(section)
-    for study, answer in shape.answers:  # the answer first: what to run, what the claims say
+    for study, answer in shape.answers:  # then the answer: what to run
         prefix = f" ({md(study)})" if len(shape.answers) > 1 else ""
-        out += ["", f"## Answer{prefix}", "", *fenced(answer_lines(answer)), "", f"## Claims{prefix}", ""]
-        out += [f"- {md(sentence)}" for sentence in [answer.claims_note, *answer.verdicts] if sentence]
+        out += ["", f"## Answer{prefix}", "", *fenced(answer_lines(answer))]
     for section in shape.sections:
         out += section_markdown(section)
     if image_paths:

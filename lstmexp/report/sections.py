@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from lstmexp.report.build import COST_METRICS
-from lstmexp.report.claims import NO_DATA, ClaimResult
 from lstmexp.report.configs import RANK_RULE, fewer_seeds_note, tie_note
 from lstmexp.trial.names import (
     GRAD_NORM_MEAN,
@@ -130,7 +129,6 @@ def report_sections(report: Report) -> list[Section]:
             "share of each figure's variation among good trials explained by each parameter (columns sum to 1)",
             read="the parameters worth searching further for each figure; near 0: leave at any value",
         ))
-    parts += claim_sections(report)
     many = len(report.trials) > TERMINAL_TRIAL_ROWS
     parts.append(Section("trials", "All trials", report.trials,
                          "in the terminal only up to 40 trials: use --format csv or --out" if many else "",
@@ -210,50 +208,3 @@ def matrix_section(metric: str, table: pd.DataFrame) -> Section:
                    caption, read=MATRIX_READS[metric])
 
 
-def claim_rows(claim: ClaimResult, notes: list[str]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for index, part in enumerate(claim.parts or [None]):
-        effect = part.effect if part else None
-        rows.append({
-            "claim": claim.code if index == 0 else "",
-            "verdict": claim.verdict if index == 0 else "",
-            "tested statement": part.statement if part else claim.text,
-            "its verdict": part.verdict if part else NO_DATA,
-            "effect (95% CI)": f"×{effect.factor:.3g} ({effect.low:.3g}–{effect.high:.3g})" if effect else "",
-            "per": part.unit if effect and part else "",
-            "trials": effect.rows if effect else None,
-        })
-        if part is not None and part.note:
-            notes.append(f"{claim.code}: {part.note}")
-    return rows
-
-
-def claim_sections(report: Report) -> list[Section]:
-    """One row per tested statement (a claim may have several), then the rows behind each one."""
-    rows: list[dict[str, object]] = []
-    details: list[Section] = []
-    notes: list[str] = []
-    for claim in (*report.claims, *report.claims_best_lr):
-        rows += claim_rows(claim, notes)
-        if claim.experiment:
-            notes.append(f"{claim.code}: not testable here; run {claim.experiment}")
-        if claim.context:
-            notes.append(f"{claim.code}: {claim.context}")
-        for index, part in enumerate(claim.parts):
-            if not part.rows.empty:
-                why = f" ({part.note})" if part.note else ""
-                caption = f"{claim.code} ({claim.text}) {part.statement}: {part.verdict}{why}. Test: {part.test}."
-                details.append(Section(f"claim_{safe_code(claim.code)}_{index}", f"{claim.code}: {part.statement}",
-                                       part.rows, caption, detail=True,
-                                       read="the medians each verdict's effect is fitted on"))
-    caption = ("effect: factor on the figure (per doubling, or between the two groups), other settings held equal, "
-               "with a 95% bootstrap interval over trials")
-    if report.claims_best_lr:
-        caption += "; Cn@best lr: tested at each batch size's best learning rate (lr co-tuned), Cn: at equal lr"
-    verdicts = Section("claims", "Claims of the source documents (C5-C14)", pd.DataFrame(rows), caption,
-                       list(dict.fromkeys(notes)), read="verdict per claim, effect size and how sure (interval)")
-    return [verdicts, *details]
-
-
-def safe_code(code: str) -> str:
-    return code.replace("@best lr", "_best_lr")

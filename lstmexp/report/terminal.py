@@ -1,10 +1,10 @@
 """The report in a terminal, answer first: what to run and the claims' verdicts, then rich tables at
 100 columns.
 
-By default it fits a screen or two: the answer, the claims (one sentence each, once) and the top
-configurations; `--detail` adds every other table (the claims table's rows and the per-claim rows
-stay in Markdown, HTML and JSON, so a claim is still said once here). Cells are never broken: a
-number keeps its width, text wraps at spaces, a word too long ends in an ellipsis.
+By default it fits a screen or two: the claims (one row each, said once), the answer and the top
+configurations; `--detail` adds every other table (the claims part by part among them; the rows
+behind each part stay in Markdown, HTML and JSON). Cells are never broken: a number keeps its
+width, text wraps at spaces, a word too long ends in an ellipsis.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ TERMINAL_HIDDEN = ("test_mse", "param_count", "state", "iterations_per_epoch", "
 MIN_TEXT_WIDTH = 12  # a text column shrinks no further (then its cells end in an ellipsis)
 BRIEF_SECTIONS = ("configurations",)  # what the default (not --detail) terminal report shows after the answer
 BRIEF_ROWS = 10  # configurations listed without --detail
-NEVER_IN_TERMINAL = ("claims",)  # the claim sentences of the answer say each verdict once
 
 
 def print_table(shape: Outline, console: Any, detail: bool = True) -> None:
@@ -35,18 +34,17 @@ def print_table(shape: Outline, console: Any, detail: bool = True) -> None:
     console.print(shape.title, style="bold", markup=False)
     for line in shape.lines:
         console.print(line, markup=False, highlight=False)
-    for section in shape.lead:  # a claims study opens with its one row per claim
+    for section in shape.lead:  # the report opens with one row per claim
         print_section(section, console)
     print_answers(shape, console)
-    shown = [s for s in shape.sections if not s.detail and s.key not in NEVER_IN_TERMINAL
-             and (detail or s.key in BRIEF_SECTIONS)]
+    shown = [s for s in shape.sections if not s.detail and (detail or s.key in BRIEF_SECTIONS)]
     for section in shown:  # the recommendations' commands and warnings are in the answer above
         print_section(section, console, with_lines=not (section.key == "recommendations" and shape.answers),
                       rows=None if detail else BRIEF_ROWS)
     if not detail:
         console.print()
-        console.print("more: --detail (trade-offs, matrices, Pareto front, importance, all trials), or "
-                      "--format html --out DIR (charts, each claim's rows)", markup=False, highlight=False)
+        console.print("more: --detail (claims part by part, trade-offs, matrices, Pareto front, importance, all "
+                      "trials), or --format html --out DIR (charts, each claim's rows)", markup=False, highlight=False)
 
 
 def print_section(section: Section, console: Any, with_lines: bool = True, rows: int | None = None) -> None:
@@ -65,7 +63,7 @@ def print_section(section: Section, console: Any, with_lines: bool = True, rows:
 
 
 def print_answers(shape: Outline, console: Any) -> None:
-    """The answer first: recommended configurations with their commands, then one line per claim."""
+    """The answer after the claims: recommended configurations with their commands and warnings."""
     for study, answer in shape.answers:
         prefix = f"[{study}] " if len(shape.answers) > 1 else ""
         console.print()
@@ -74,11 +72,6 @@ def print_answers(shape: Outline, console: Any) -> None:
             style = "bold red" if line.startswith(("WARNING", "  warning")) else None
             console.print(line, style=style, markup=False, highlight=False,
                           soft_wrap=line.lstrip().startswith("lstmexp "))
-        console.print()
-        console.print(f"{prefix}Claims", style="bold", markup=False, highlight=False)
-        for sentence in [answer.claims_note, *answer.verdicts]:
-            if sentence:
-                console.print(sentence, markup=False, highlight=False)
 
 
 def section_table(frame: pd.DataFrame, width: int = TERMINAL_WIDTH) -> Any:

@@ -50,7 +50,7 @@ def write_outputs(shape: Outline, out_dir: Path, images: dict[str, bytes]) -> li
         "trials.csv": render_csv(shape),
         "trials_all.csv": all_trials_csv(shape.reports),
     }
-    files.update({f"{safe_name(section.key)}.csv": section_csv(section) for section in shape.sections})
+    files.update({f"{safe_name(section.key)}.csv": section_csv(section) for section in (*shape.lead, *shape.sections)})
     files.update({f"{PLOT_DIR}/{safe_name(name)}.png": data for name, data in images.items()})
     check_targets(out_dir, [MANIFEST, *files])
     old = read_manifest(out_dir) if out_dir.is_dir() else {}

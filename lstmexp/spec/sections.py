@@ -51,7 +51,9 @@ class TrainSpec(Section):
     # Samples per optimiser step (searched by default: search.space.batch_size).
     batch_size: Annotated[int, within("train.batch_size")] = 64
     patience: Annotated[int, within("train.patience")] | None = 5
-    lr: Annotated[float, within("train.lr")] = 3e-3  # a diverged trial is recorded as such
+    # 0.01: on the built-in data no trial is still improving at the 30-epoch cap (0.003 left 3 of 7 so)
+    # and the best configuration reaches a lower val loss (docs/results.md); a diverged trial is recorded.
+    lr: Annotated[float, within("train.lr")] = 1e-2
     weight_decay: Annotated[float, within("train.weight_decay")] = 0.0
     seed: Seed = 0
     device: str = "auto"

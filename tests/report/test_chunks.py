@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lstmexp.report.answer import verdict_sentence
 from lstmexp.report.build import matrices, tradeoff_table
 from lstmexp.report.claims import HOLDS, NO_DATA, evaluate_claims
+from lstmexp.report.claims_section import part_rows
 from lstmexp.report.load import load_trials
 from lstmexp.report.sections import matrix_section, tradeoff_section
 from tests.report_studies import make_study, make_trial
@@ -85,6 +85,7 @@ def test_a_searched_chunk_is_one_stratum_and_each_note_is_said_once():
     claims = {c.code: c for c in evaluate_claims(frame, ["batch_size", "time_step", "hidden_size", "model.chunk"])}
     part = claims["C11"].parts[0]
     assert "model.chunk" in part.test and ", chunk" not in part.test
-    sentence = verdict_sentence(claims["C11"])
-    assert sentence.count("6 of 12 trials chunked") == 1
+    notes: list[str] = []
+    part_rows(claims["C11"], notes)
+    assert "\n".join(dict.fromkeys(notes)).count("6 of 12 trials chunked") == 1
     assert claims["C12"].parts[1].verdict == HOLDS  # x is the chunk: model.chunk is not held fixed against it

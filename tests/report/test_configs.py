@@ -146,8 +146,8 @@ def test_the_banner_names_the_commonest_reason_whatever_its_figures():
     assert "4 of 6 trials" in banner and "(mostly: other processes used 55% of the CPU (limit 25%))" in banner
 
 
-def test_terminal_answer_first_and_fits_100_columns():
-    """The answer comes first and every line fits a 100-column rich Console."""
+def test_terminal_claims_then_answer_and_fits_100_columns():
+    """The claims table comes first, then the answer; every line fits a 100-column rich Console."""
     trials = [make_trial(b, t, h, extra={"train.lr": lr}, val_loss_best=0.1 * b / t + lr, samples_per_s=10.0 * b)
               for b in (16, 64) for t in (8, 16) for h in (16, 32) for lr in (0.001, 0.003)]
     shape = outline(built(trials))
@@ -156,7 +156,7 @@ def test_terminal_answer_first_and_fits_100_columns():
     text = console.export_text()
     too_wide = [line for line in text.splitlines() if len(line) > 100 and not line.lstrip().startswith("lstmexp run")]
     assert not too_wide, too_wide
-    order = [text.index(m) for m in ("Answer", "most accurate:", "lstmexp run", "Claims", "C5 ", "Configurations")]
+    order = [text.index(m) for m in ("Claims", "C5 ", "Answer", "most accurate:", "lstmexp run", "Configurations")]
     assert order == sorted(order)
 
 
@@ -223,3 +223,13 @@ def test_a_searched_float_reads_to_4_significant_figures_and_the_command_keeps_e
     pick = answer_of(report).picks[0]
     assert "train.lr=0.002886" in pick.setting and str(lr) not in pick.setting
     assert f"train.lr={lr}" in pick.command
+
+
+def test_a_mean_over_seeds_prints_four_figures_and_never_a_zero_spread():
+    from lstmexp.report.configs import mean_text
+
+    same = {"val_loss_best": 0.0300812, "val_loss_best_sd": 0.0, "seeds": 2}
+    assert mean_text(same) == "0.03008 over 2 seeds (they agree to every digit)"
+    spread = {"val_loss_best": 0.0785812, "val_loss_best_sd": 0.0250321, "seeds": 3, "pruned": 1}
+    assert mean_text(spread) == "0.07858 ± 0.02503 over 3 seeds (1 pruned, at its last val loss)"
+    assert mean_text({"val_loss_best": 0.2116, "val_loss_best_sd": float("nan"), "seeds": 1}) == "0.2116 over 1 seed"

@@ -8,11 +8,13 @@ replicate draws them) must give the same numbers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from lstmexp.report.evidence import bootstrap_weights, fit, within_strata_effect
+from lstmexp.report.evidence import bootstrap_weights, effect_or_reason, fit, within_strata_effect
 
 
 def random_design(seed: int, sizes: tuple[int, ...] = (5, 7, 4, 9), k: int = 2):
@@ -80,3 +82,76 @@ def test_within_strata_effect_reports_two_to_the_lstsq_slope():
     assert effect.factor == pytest.approx(2**slope, rel=1e-9)
     assert effect.low < effect.factor < effect.high
     assert effect.rows == len(frame) and effect.strata == 3
+
+
+def small_designs():
+    """Small studies of the kinds that gave degenerate intervals: integer figures (best epochs), two
+    settings over two seeds, a figure every repeat measures the same, one trial per setting."""
+    rng = np.random.default_rng(11)
+    for case in range(60):
+        sizes = [16, 32] if case % 3 == 0 else [16, 32, 64]
+        seeds = 1 + case % 2
+        strata = 1 + case % 3 % 2
+        frame = pd.DataFrame([(b, t) for t in range(strata) for b in sizes for _ in range(seeds)],
+                             columns=["batch_size", "time_step"])
+        kind = case % 4
+        base = np.log2(frame["batch_size"]) * rng.normal(0.3, 0.5)
+        if kind == 0:  # epochs to the best: small integers
+            y = np.maximum(1, np.round(3 + base + rng.normal(0, 0.7, len(frame))))
+        elif kind == 1:  # deterministic per setting (peak memory)
+            y = 2.0 ** (base + 0.01 * frame["time_step"])
+        else:
+            y = 2.0 ** (base + rng.normal(0, 0.2, len(frame)))
+        yield frame.assign(y=y)
+
+
+def printed_numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"(?<=[×\s–])[\d,]+(?:\.\d+)?(?=[\s)–])", text)]
+
+
+def test_no_interval_is_degenerate_it_is_real_exact_or_said_to_be_missing():
+    """Every effect either brackets its estimate strictly (as printed too), or is exact, or is None
+    with a reason in words: never zero width, never the estimate on an end."""
+    kinds = set()
+    for frame in small_designs():
+        z = {"z": np.log2(frame["batch_size"])}
+        found = effect_or_reason(frame, "y", z, ["time_step"])
+        effect = within_strata_effect(frame, "y", z, ["time_step"])
+        if effect is None:
+            kinds.add("none")
+            assert found is None or "too few distinct trials" in found or "no trial is left over" in found
+            continue
+        text = effect.describe("per 2× batch_size")
+        if effect.low == effect.high:
+            kinds.add("exact")
+            assert effect.factor == effect.low and "exact" in text and "CI" not in text
+            continue
+        kinds.add("interval")
+        assert effect.low < effect.factor < effect.high, text
+        factor, low, high = printed_numbers(text)[:3]
+        assert low < factor < high, text  # as printed: the ends differ from each other and the estimate
+    assert kinds == {"none", "exact", "interval"}  # the cases cover each outcome
+
+
+def test_two_settings_over_two_seeds_give_no_interval_and_say_why():
+    frame = pd.DataFrame({"batch_size": [16, 16, 32, 32], "y": [1.0, 1.1, 1.9, 2.05]})
+    z = {"z": np.log2(frame["batch_size"])}
+    assert within_strata_effect(frame, "y", z, []) is None
+    reason = effect_or_reason(frame, "y", z, [])
+    assert reason.startswith("×1.882 from 4 trials, too few distinct trials for a 95% interval") and "; " not in reason
+    assert "-o train.repeats=3" in reason
+
+
+def test_a_figure_every_repeat_measures_alike_is_exact_not_a_zero_width_interval():
+    frame = pd.DataFrame({"batch_size": [16, 16, 32, 32], "y": [1.0, 1.0, 0.976, 0.976]})
+    effect = within_strata_effect(frame, "y", {"z": np.log2(frame["batch_size"])}, [])
+    assert effect is not None and effect.low == effect.high == effect.factor == pytest.approx(0.976)
+    assert effect.text("per 2× batch_size") == "×0.976 per 2× batch_size (exact: no spread among its trials)"
+
+
+def test_interval_ends_get_the_digits_that_tell_them_apart():
+    from lstmexp.report.evidence import Effect
+
+    assert Effect(1.81, 1.8, 1.812, 9, 1, False).text("per 2×") == "×1.81 per 2× (95% CI 1.8–1.812)"
+    assert Effect(0.97612, 0.97611, 0.97614, 9, 1, False).text("per 2×") == "×0.97612 per 2× (95% CI 0.97611–0.97614)"
+    assert Effect(1234.5678, 1000.1, 1500.2, 9, 1, False).text("") == "×1,235  (95% CI 1,000–1,500)"

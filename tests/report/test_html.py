@@ -53,10 +53,11 @@ def page():
     return render_html(outline(report))
 
 
-def test_the_page_opens_with_the_answer_then_charts_then_collapsed_tables(page):
-    """Recommendations + command, claim sentences, trade-off charts; tables after, collapsed."""
+def test_the_page_opens_with_the_claims_then_the_answer_then_charts_then_collapsed_tables(page):
+    """One row per claim (open), recommendations + command, trade-off charts; tables after, collapsed."""
     order = [page.index(marker) for marker in (
-        "<h2>What to run", "lstmexp run --batch-size", "<h2>What the claims say", "C5 holds",
+        "<details open><summary>Claims of the source documents", "<td>C5</td>", "<h2>What to run",
+        "lstmexp run --batch-size",
         "Accuracy vs speed vs memory", "Speed and memory against batch_size", "Speed and memory against time_step",
         "<h2>Tables", "<details><summary>Configurations ranked",
     )]
@@ -67,7 +68,8 @@ def test_the_page_opens_with_the_answer_then_charts_then_collapsed_tables(page):
     assert blocks and all("<table" not in b or '<p class="read">' in b.split("<table")[0] for b in blocks)
     assert sum(b.count("<table") for b in blocks) == tables.count("<table") == len(
         [b for b in blocks if "<table" in b])
-    assert "<table" not in page[: page.index("<h2>Tables")]  # nothing tabular before the answer ends
+    answer = page[page.index("<h2>What to run"): page.index("<h2>Tables")]
+    assert "<table" not in answer  # nothing tabular between the claims table and the tables
 
 
 def test_charts_are_interactive_offline_and_plotly_js_is_inline_once(page):

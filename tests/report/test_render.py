@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -116,10 +117,10 @@ def test_the_default_terminal_report_fits_two_screens_and_says_each_claim_once(r
     assert "Trade-offs by batch_size" not in brief and "more: --detail" in brief
     assert "Trade-offs by batch_size" in render(shape, "table", detail=True)
     for claim in report.claims:
-        said = [line for line in lines if line.startswith(f"{claim.code} ")]
-        assert len(said) == 1, claim.code  # one sentence, no table row or footnote repeating it
+        said = [line for line in lines if re.match(rf"{claim.code}\b", line)]
+        assert len(said) == 1, claim.code  # one row, no sentence or footnote repeating it
         if claim.verdict == "not enough data":
-            assert said[0].startswith(f"{claim.code} has not enough data")  # the table's words
+            assert re.match(rf"{claim.code} +not testable +why: ", said[0])  # the one wording, with its reason
 
 
 def test_terminal_tables_never_break_a_number_or_a_word():
@@ -138,3 +139,34 @@ def test_terminal_tables_never_break_a_number_or_a_word():
     assert text.count("123,500") == len(shown) and text.count("0.001234") == len(shown)  # numbers whole
     words = {word for line in text.splitlines() for word in line.split()}
     assert {"fastest", "within", "best", "loss", "accurate"} <= words  # wrapped at spaces, never inside a word
+
+
+def test_every_format_says_each_claim_once_in_one_wording(report):
+    """One row per claim in the terminal, Markdown and HTML, with the same verdict and effect words;
+    the verdict words of the sentences and footnotes of before ('has not enough data', 'is not testable
+    here') are gone, and the part-by-part table never restates a claim's verdict."""
+    from lstmexp.report.claims_section import effect_text, verdict_text
+    from lstmexp.report.html import render_html
+
+    shape = outline(report)
+    texts = {"brief": render(shape, "table", detail=False), "detail": render(shape, "table"),
+             "markdown": render(shape, "markdown"), "html": render_html(shape, interactive=False)}
+    assert {c.verdict for c in report.claims} >= {"holds", "not enough data"}  # both kinds are in the fixture
+    for name, text in texts.items():
+        for old in ("not enough data", "is not testable here", "has not enough data", "not testable here"):
+            assert old not in text, (name, old)
+    lead = texts["markdown"].split("## Answer")[0]
+    for claim in report.claims:
+        rows = [line for line in lead.splitlines() if line.startswith(f"| {claim.code} ")]
+        assert len(rows) == 1, claim.code
+        cells = [c.strip() for c in rows[0].split("|")[1:-1]]
+        assert cells[1:3] == [verdict_text(claim), effect_text(claim).replace("|", "\\|")], claim.code
+        assert texts["markdown"].count(f"| {claim.code} ") <= 2  # the lead row, and its first part's row
+    c5 = next(c for c in report.claims if c.code == "C5")
+    assert all(effect_text(c5) in text for text in texts.values())  # the same effect words in every format
+
+
+def test_a_spread_under_one_percent_is_shown_not_rounded_to_zero():
+    frame = pd.DataFrame({"samples_per_s": [1000.0, 1000.0, 1000.0], "samples_per_s_iqr": [3.0, 0.0, 40.0]})
+    shown = for_people(frame)["samples/s"].tolist()
+    assert shown == ["1,000 ±0.3%", "1,000", "1,000 ±4%"]  # a spread of 0 is none, never '±0%'

@@ -39,7 +39,7 @@ def test_table_fits_120_columns_and_names_the_verdicts(cli, workdir):
 def test_markdown_json_csv_carry_every_section(cli, workdir):
     url = stored(workdir)
     markdown = cli("report", "--storage", url, "--format", "markdown").out
-    for title in ("## Best trials", "## Recommended configurations", "## Answer", "## Claims\n",
+    for title in ("## Best trials", "## Recommended configurations", "## Answer", "## Claims part by part",
                   "## Trade-offs by batch_size", "batch_size × time_step",
                   "## Pareto front", "## Parameter importance", "## Claims of the source documents",
                   "## C5: samples/s rises with batch_size", "## All trials"):

@@ -19,7 +19,7 @@ from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, fill_
 from lstmexp.storage.urls import SPEC_ATTR, load_existing_study
 from tests.search_specs import tiny
 
-OLD_LR, NEW_LR = 0.003, 0.01
+OLD_LR, NEW_LR = 0.003, 0.02  # schema 1's default, and one a later lstmexp might have (today's is 0.01)
 OLD_WINDOWS = "data.lookback=false"  # the window rule of that time (its own moved default, tested below)
 
 
@@ -33,12 +33,12 @@ def set_lr_default(lr: float) -> None:
 
 @pytest.fixture
 def lr_default_moved() -> Iterator[None]:
-    assert TrainSpec().lr == OLD_LR  # the default the compact spec below was written against
+    today = TrainSpec().lr
     set_lr_default(NEW_LR)
     try:
         yield
     finally:
-        set_lr_default(OLD_LR)
+        set_lr_default(today)
 
 
 def schema_1_form(spec: ExperimentSpec) -> dict[str, Any]:
@@ -75,16 +75,17 @@ def test_a_new_study_stores_the_whole_spec_and_its_schema(tmp_path):
     attrs = load_existing_study(url, "whole").user_attrs
     assert attrs[SPEC_SCHEMA_ATTR] == SPEC_SCHEMA
     assert attrs[SPEC_ATTR] == spec.to_dict()  # every field, defaults included
-    assert attrs[SPEC_ATTR]["train"]["lr"] == OLD_LR
+    assert attrs[SPEC_ATTR]["train"]["lr"] == TrainSpec().lr  # the default of its time, written down
 
 
 def test_the_frozen_defaults_fill_a_compact_spec_model_by_model():
     written = tiny("c", "train.patience=null")  # lstmexp of schema 1 had no early stopping
     compact = schema_1_form(written)
     filled = fill_compact(compact, schema_1_defaults())
-    # a default that moved since schema 1 comes back at its frozen value (lookback was off then);
-    # fields added after schema 1 (the model's chunk, channels and head) take their current defaults
-    assert ExperimentSpec.model_validate(filled).to_dict() == tiny("c", "train.patience=null", OLD_WINDOWS).to_dict()
+    # a default that moved since schema 1 comes back at its frozen value (lookback was off then, lr
+    # 0.003); fields added after schema 1 (the model's chunk, channels and head) take their current defaults
+    then = tiny("c", "train.patience=null", OLD_WINDOWS, f"train.lr={OLD_LR}")
+    assert ExperimentSpec.model_validate(filled).to_dict() == then.to_dict()
     assert "chunk" not in filled["model"]
     # a stored range keeps its own class's default scale, not the default batch_size range's pow2
     filled = fill_compact({"search": {"space": {"batch_size": {"values": [16, 32]}}}}, schema_1_defaults())
