@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 import torch
 
 from lstmexp.measure import ContentionMeter, ContentionReading, load_avg_1m, probe_speed
+from lstmexp.measure import device as device_module
 from lstmexp.measure.speed import BLOCKS, WARMUP_STEPS
 from lstmexp.spec import load_spec
 from lstmexp.trial.run import run_trial
@@ -49,10 +51,23 @@ def test_the_probe_figures_exclude_the_warm_up_steps():
     assert len(calls) == WARMUP_STEPS + BLOCKS  # one step per block here: 8 % of 10 steps is under one
 
 
-def test_more_threads_are_chosen_only_when_clearly_faster():
-    step, _ = sleeping_step({1: 0.004, 2: 0.0038})  # 5 % faster: not worth a second core
+def clocked_step(monkeypatch: pytest.MonkeyPatch, seconds_for: dict[int, float]):
+    """A fake step of 10 samples that moves the probe's wall clock by the time given for the thread count
+    in force: the choice depends on the rule alone, not on how late a sleep wakes on a busy machine."""
+    clock = [0.0]
+    monkeypatch.setattr(device_module, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+
+    def step() -> int:
+        clock[0] += seconds_for[torch.get_num_threads()]
+        return 10
+
+    return step
+
+
+def test_more_threads_are_chosen_only_when_clearly_faster(monkeypatch):
+    step = clocked_step(monkeypatch, {1: 0.004, 2: 0.0038})  # 5 % faster: not worth a second core
     assert probe_speed(step, CPU, [1, 2], training_steps=10).threads == 1
-    step, _ = sleeping_step({1: 0.004, 2: 0.002})  # twice as fast
+    step = clocked_step(monkeypatch, {1: 0.004, 2: 0.002})  # twice as fast
     figure = probe_speed(step, CPU, [1, 2], training_steps=10)
     assert figure.threads == 2 and torch.get_num_threads() == 2
     assert figure.samples_per_s == pytest.approx(10 / 0.002, rel=0.5)
