@@ -151,9 +151,9 @@ def alias_bomb(levels: int) -> str:
 def test_yaml_bombs_and_huge_values_end_fast_with_a_short_line(cli, workdir, text, needle):
     path = workdir / "bomb.yaml"
     path.write_text(text)
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU time: what an expanded bomb costs, whatever the load
     line = assert_one_line(cli("search", str(path)), needle)
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 10
     assert len(line) < 1200
 
 

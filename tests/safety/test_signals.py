@@ -119,10 +119,10 @@ def test_a_second_signal_exits_at_once(tmp_path):
     wait_until_training(tmp_path, url, process)
     process.send_signal(signal.SIGINT)
     time.sleep(0.05)
-    started = time.monotonic()
     process.send_signal(signal.SIGINT)
     code, lines = stopped(process, tmp_path)
     assert code == 130, lines
-    assert time.monotonic() - started < 10
+    # the second signal's own exit (no clean-up waited for), not the first one's orderly stop
+    assert "error: interrupted again: exiting at once; finished trials are saved" in lines, lines
     assert "Traceback" not in "\n".join(lines)
     assert [line for line in lines if line.startswith("error:")], lines
