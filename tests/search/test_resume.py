@@ -37,7 +37,8 @@ def test_a_study_written_before_the_sizes_were_spec_fields_resumes_with_its_shor
         "train.patience=null", "train.repeats=2", "train.target_val_loss=0.85", "search.trials=5",
         "search.sampler=random", "search.pruner=none", "search.space.batch_size=[32, 64]",
         "search.space.time_step=[8, 16]", "search.space.hidden_size=[16]", "search.constraints.max_memory=300KiB",
-        "search.keep_best=0", "model.chunk=1"])
+        "search.keep_best=0", "model.chunk=1",
+        "train.lr=0.003"])  # that lstmexp's default lr: a spec relying on today's 0.01 is refused, as it must be
     assert run_search(spec, url).ran_now == 1
     trials = load_existing_study(url, "before-record").trials
     assert len(trials) == before + 1 and set(trials[-1].params) == {"batch_size", "time_step", "hidden_size"}
