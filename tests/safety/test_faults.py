@@ -5,6 +5,7 @@ RUNNING after a restart, and storage failures must be one clear line."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import random
 import signal
@@ -16,8 +17,10 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 from optuna.trial import TrialState
 
+from lstmexp.cli.main import main
 from lstmexp.search import SKIPPED_ATTR, count_done
 from lstmexp.search.workers import run_workers
 from lstmexp.spec import load_spec
@@ -50,9 +53,18 @@ def completed(trials: list[optuna.trial.FrozenTrial]) -> dict[int, float]:
 
 
 def restart_to_completion(url: str, study: str, trials: int, cwd: Path) -> None:
-    done = subprocess.run(search_command(url, study, trials), cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
+    """The same search run again to its target, in this process: only the kill needs a process of its own,
+    and a restart here spares a new interpreter's imports (torch alone is seconds of CPU per start)."""
+    threads, before, errors = torch.get_num_threads(), Path.cwd(), io.StringIO()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
+            main(search_command(url, study, trials)[3:])  # drop `python -m lstmexp`
+    except SystemExit as exc:
+        assert exc.code in (0, None), errors.getvalue()[-2000:]
+    finally:
+        os.chdir(before)
+        torch.set_num_threads(threads)  # the search's train.threads=1 must not outlive it here
 
 
 def assert_whole(url: str, study: str, target: int, kept: dict[int, float]) -> None:
