@@ -90,10 +90,6 @@ def entry() -> None:
     the process does what the interpreter's shutdown would (waits for its workers, which the stop
     already reached; flushes logs and streams) and ends with 130 itself.
     """
-    import logging
-    import multiprocessing
-    import os
-
     from lstmexp.interrupt import INTERRUPT_EXIT_CODE
 
     try:
@@ -101,6 +97,10 @@ def entry() -> None:
     except SystemExit as exc:
         if exc.code != INTERRUPT_EXIT_CODE:
             raise
+        import logging  # only on this path: every other command starts and ends without them
+        import multiprocessing
+        import os
+
         for worker in multiprocessing.active_children():
             worker.join()
         logging.shutdown()

@@ -6,6 +6,7 @@ Command-line flags become spec overrides, so a flag is validated exactly as the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -43,3 +44,11 @@ def load_spec_with_flags(spec_path: str | None, overrides: tuple[str, ...], **fl
     }
     extra = [f"{flag_fields[name]}={json.dumps(value)}" for name, value in flags.items() if value is not None]
     return load_spec(spec_path, [*overrides, *extra])
+
+
+def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--device, --seed, --repeats and -o: the options of every command that trains (search and run)."""
+    for option in (override_option, repeats_option, seed_option, device_option):  # innermost first
+        command = option(command)
+    return command
+

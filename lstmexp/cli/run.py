@@ -14,14 +14,7 @@ import click
 
 from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
 from lstmexp.cli.launch import CheckedCommand, bounded
-from lstmexp.cli.options import (
-    device_option,
-    load_spec_with_flags,
-    override_option,
-    repeats_option,
-    seed_option,
-    spec_argument,
-)
+from lstmexp.cli.options import load_spec_with_flags, spec_argument, training_options
 from lstmexp.trial.names import FAILURE_DETAIL, FAILURE_REASON
 
 
@@ -32,10 +25,7 @@ from lstmexp.trial.names import FAILURE_DETAIL, FAILURE_REASON
 @click.option("--time-step", type=bounded("data.time_step"), help="Window length T, data.time_step.")
 @click.option("--hidden-size", type=bounded("model.hidden_size"), help="LSTM hidden units, model.hidden_size.")
 @click.option("--epochs", type=bounded("train.epochs"), help="Epochs (overrides train.epochs).")
-@device_option
-@seed_option
-@repeats_option
-@override_option
+@training_options
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 def run(
     spec: str | None,

@@ -15,14 +15,7 @@ import click
 from lstmexp.choices import LOG_TARGETS, OBJECTIVES, PRUNERS, SAMPLERS
 from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
 from lstmexp.cli.launch import REPRODUCE_ENV, CheckedCommand, bounded
-from lstmexp.cli.options import (
-    device_option,
-    load_spec_with_flags,
-    override_option,
-    repeats_option,
-    seed_option,
-    spec_argument,
-)
+from lstmexp.cli.options import load_spec_with_flags, spec_argument, training_options
 from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
 
 
@@ -40,10 +33,7 @@ from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_
 @click.option("--pruner", type=click.Choice(PRUNERS), help="Overrides search.pruner.")
 @click.option("--objective", "objectives", multiple=True, type=click.Choice(OBJECTIVES),
               help="Objective (repeat for a multi-objective Pareto search); overrides search.objectives.")
-@device_option
-@seed_option
-@repeats_option
-@override_option
+@training_options
 @click.option("--log-to", type=click.Choice(LOG_TARGETS),
               help="Also log each trial's parameters, loss curves and figures to MLflow or TensorBoard "
                    "(pip install 'lstmexp[mlflow]' or 'lstmexp[tensorboard]').")
