@@ -5,7 +5,6 @@ RUNNING after a restart, and storage failures must be one clear line."""
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import random
 import signal
@@ -20,7 +19,6 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
-from lstmexp.cli.main import main
 from lstmexp.search import SKIPPED_ATTR, count_done
 from lstmexp.search.workers import run_workers
 from lstmexp.spec import load_spec
@@ -52,19 +50,16 @@ def completed(trials: list[optuna.trial.FrozenTrial]) -> dict[int, float]:
     return {t.number: t.value for t in trials if t.state == TrialState.COMPLETE}
 
 
-def restart_to_completion(url: str, study: str, trials: int, cwd: Path) -> None:
-    """The same search run again to its target, in this process: only the kill needs a process of its own,
-    and a restart here spares a new interpreter's imports (torch alone is seconds of CPU per start)."""
-    threads, before, errors = torch.get_num_threads(), Path.cwd(), io.StringIO()
-    os.chdir(cwd)
+def restart_to_completion(cli, url: str, study: str, trials: int) -> None:
+    """The same search run again to its target, in this process (`cli`, in the test's folder): only the
+    kill needs a process of its own, and a restart here spares a new interpreter's imports (torch alone
+    is seconds of CPU per start)."""
+    threads = torch.get_num_threads()
     try:
-        with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
-            main(search_command(url, study, trials)[3:])  # drop `python -m lstmexp`
-    except SystemExit as exc:
-        assert exc.code in (0, None), errors.getvalue()[-2000:]
+        result = cli(*search_command(url, study, trials)[3:])  # drop `python -m lstmexp`
     finally:
-        os.chdir(before)
         torch.set_num_threads(threads)  # the search's train.threads=1 must not outlive it here
+    assert result.code == 0, result.err[-2000:]
 
 
 def assert_whole(url: str, study: str, target: int, kept: dict[int, float]) -> None:
@@ -81,7 +76,7 @@ def storage_url(scheme: str, folder: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["sqlite", "journal"])
-def test_kill_9_at_random_moments_ten_times_in_a_row(tmp_path, scheme):
+def test_kill_9_at_random_moments_ten_times_in_a_row(tmp_path, workdir, cli, scheme):
     url, study, chance = storage_url(scheme, tmp_path), "faults", random.Random(7)
     kept: dict[int, float] = {}
     for round_ in range(1, 11):
@@ -93,7 +88,7 @@ def test_kill_9_at_random_moments_ten_times_in_a_row(tmp_path, scheme):
         process.wait()
         before = completed(snapshot(url, study))
         assert {n: before.get(n) for n in kept} == kept, f"round {round_}: the kill lost a completed trial"
-        restart_to_completion(url, study, target, tmp_path)
+        restart_to_completion(cli, url, study, target)
         assert_whole(url, study, target, before)
         kept = completed(snapshot(url, study))
 
@@ -143,7 +138,7 @@ main(sys.argv[1:])
 @pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["sqlite", "journal"])
 @pytest.mark.parametrize("write", [25, 40])  # early and late among the ~50 writes of the search
-def test_kill_9_inside_a_storage_write(tmp_path, scheme, write):
+def test_kill_9_inside_a_storage_write(tmp_path, workdir, cli, scheme, write):
     url, study = storage_url(scheme, tmp_path), "torn"
     wrapper = tmp_path / "die.py"
     wrapper.write_text(textwrap.dedent(KILL_IN_COMMIT if scheme == "sqlite" else KILL_IN_JOURNAL_APPEND))
@@ -153,7 +148,7 @@ def test_kill_9_inside_a_storage_write(tmp_path, scheme, write):
                           timeout=300, check=False)
     assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
     before = completed(snapshot(url, study))
-    restart_to_completion(url, study, 4, tmp_path)
+    restart_to_completion(cli, url, study, 4)
     assert_whole(url, study, 4, before)
 
 
