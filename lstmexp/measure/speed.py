@@ -4,9 +4,12 @@ After warm-up steps (first-step allocations, optimizer state, thread pools), blo
 real batches are timed one by one, and the figure is the median block rate with its spread (IQR /
 median): a burst of load hits one block, not the figure (the idea of torch.utils.benchmark's
 `blocked_autorange`, which times a fixed statement; here each step needs the next batch and changes
-the optimizer state, so the loop is our own). With two thread counts to compare, their blocks
-alternate (A B B A ...), so drift in the machine's load hits both alike. Each block is timed on the
-wall clock and on the calling thread's CPU clock; `lstmexp.measure.clocks` decides which figure stands.
+the optimizer state, so the loop is our own). Like `blocked_autorange`, a block runs enough steps to
+last MIN_BLOCK_S: a block of one sub-millisecond step is timed mostly by the clocks' and scheduler's
+noise, and its thread-CPU time by the cache refill after each switch to another process. With two
+thread counts to compare, their blocks alternate (A B B A ...), so drift in the machine's load hits
+both alike. Each block is timed on the wall clock and on the calling thread's CPU clock;
+`lstmexp.measure.clocks` decides which figure stands.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ Step = Callable[[], int]  # runs one training step on the next batch, returns it
 BLOCKS = 6  # timed blocks per thread count: enough for a median and an interquartile range
 WARMUP_STEPS = 2  # untimed: the first step allocates the optimizer state, the second settles the allocator
 PROBE_SHARE = 0.08  # the probe's timed steps take about this share of the trial's estimated training time
+MIN_BLOCK_S = 0.025  # each timed block lasts at least this long (a few scheduler time slices)
 FEWER_THREADS_MARGIN = 1.1  # more threads must be 10 % faster to be chosen: fewer threads leave the machine free
 
 
@@ -72,9 +76,12 @@ def timed_block(step: Step, steps: int, device: torch.device, meter: ContentionM
     return wall, cpu
 
 
-def steps_per_block(training_steps: int, blocks: int) -> int:
-    """Steps per block so that all timed blocks take about PROBE_SHARE of the training steps (at least 1)."""
-    return max(1, int(PROBE_SHARE * training_steps / blocks))
+def steps_per_block(training_steps: int, blocks: int, step_s: float) -> int:
+    """Steps per block so that all timed blocks take about PROBE_SHARE of the training steps, and each
+    block at least MIN_BLOCK_S at the warm-up's pace of `step_s` seconds per step (at least 1)."""
+    shared = int(PROBE_SHARE * training_steps / blocks)
+    lasting = math.ceil(MIN_BLOCK_S / step_s) if step_s > 0 else 1
+    return max(1, shared, lasting)
 
 
 def block_order(candidates: list[int]) -> list[int]:
@@ -94,9 +101,11 @@ def probe_speed(step: Step, device: torch.device, candidates: list[int], trainin
     """Time BLOCKS blocks per candidate thread count after warm-up; the figure of the fastest, where
     more threads must beat fewer by FEWER_THREADS_MARGIN. Leaves the chosen count in force."""
     set_threads(candidates[0])
-    for _ in range(WARMUP_STEPS):
+    for _ in range(WARMUP_STEPS - 1):
         step()
-    per_block = steps_per_block(training_steps, BLOCKS * len(candidates))
+    began = now(device)
+    step()  # the last warm-up step paces the blocks: the first ones allocate and are slow
+    per_block = steps_per_block(training_steps, BLOCKS * len(candidates), now(device) - began)
     rates: dict[int, list[float]] = {threads: [] for threads in candidates}
     cpu_rates: dict[int, list[float]] = {threads: [] for threads in candidates}
     meters = {threads: ContentionMeter(threads) for threads in candidates}

@@ -12,7 +12,7 @@ import torch
 
 from lstmexp.measure import ContentionMeter, ContentionReading, load_avg_1m, probe_speed
 from lstmexp.measure import device as device_module
-from lstmexp.measure.speed import BLOCKS, WARMUP_STEPS
+from lstmexp.measure.speed import BLOCKS, MIN_BLOCK_S, WARMUP_STEPS
 from lstmexp.spec import load_spec
 from lstmexp.trial.run import run_trial
 from tests.search_specs import sized
@@ -62,6 +62,21 @@ def clocked_step(monkeypatch: pytest.MonkeyPatch, seconds_for: dict[int, float])
         return 10
 
     return step
+
+
+def test_a_block_of_short_steps_lasts_long_enough_to_time(monkeypatch):
+    calls = []
+    step = clocked_step(monkeypatch, {1: 0.0005})  # half a millisecond per step, 10 samples each
+
+    def counted() -> int:
+        calls.append(1)
+        return step()
+
+    figure = probe_speed(counted, CPU, [1], training_steps=10)
+    per_block = (len(calls) - WARMUP_STEPS) // BLOCKS
+    assert len(calls) == WARMUP_STEPS + BLOCKS * per_block
+    assert per_block * 0.0005 >= MIN_BLOCK_S  # not the one step that 8 % of 10 training steps would give
+    assert figure.samples_per_s == pytest.approx(10 / 0.0005)
 
 
 def test_more_threads_are_chosen_only_when_clearly_faster(monkeypatch):
