@@ -20,7 +20,8 @@ from lstmexp.report.build import FINISHED, Report
 from lstmexp.report.chart import CELLS, MARKERS, Axis, Chart, Panel, Series, category_axis, colour, log_axis
 from lstmexp.report.noise import contended_mask, left_out_note, quiet
 from lstmexp.report.pareto import pareto_front
-from lstmexp.trial.names import (
+from lstmexp.units import MIB
+from lstmexp.vocabulary.names import (
     CONTENDED,
     GRAD_NORM_MAX,
     GRAD_NORM_MEAN,
@@ -29,7 +30,6 @@ from lstmexp.trial.names import (
     TRAIN_SEED,
     VAL_LOSS_BEST,
 )
-from lstmexp.units import MIB
 
 BEST_CURVES = 5
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.report.noise import format_number
-from lstmexp.trial.names import REPEATS
+from lstmexp.vocabulary.names import REPEATS
 
 DRAWS = 1000
 SEED = 0

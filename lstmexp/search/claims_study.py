@@ -14,15 +14,15 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from lstmexp.search.attrs import DESIGN_ARMS_ATTR, DESIGN_KEY_ATTR
 from lstmexp.search.design import HIDDEN, Arm, DataFacts, Design, Setting, make_design, step_seconds
+from lstmexp.vocabulary.attrs import DESIGN_ARMS_ATTR, DESIGN_ATTR, DESIGN_KEY_ATTR
+from lstmexp.vocabulary.choices import LOSS_OBJECTIVE
 
 if TYPE_CHECKING:
     import optuna
 
     from lstmexp.spec import ExperimentSpec
 
-DESIGN_ATTR = "claims_design"  # study attr: the design, as Design.to_attr writes it
 ARMS_ATTR, KEY_ATTR = DESIGN_ARMS_ATTR, DESIGN_KEY_ATTR  # trial attrs (kept by a lost trial's retry)
 CALIBRATION_STEPS = 12
 
@@ -115,7 +115,7 @@ def design_spec(spec: ExperimentSpec, design: Design, max_cpu_minutes: float) ->
     space["fields"] = {path: {"values": values} for path, values in fields.items()}
     space["normalization"] = None
     raw["search"].update(trials=design.trials, sampler="random", pruner="none", max_cpu_minutes=max_cpu_minutes,
-                         objectives=["val_loss"], designed=True)
+                         objectives=[LOSS_OBJECTIVE], designed=True)
     raw["train"].update(epochs=design.epochs, repeats=1, threads=raw["train"]["threads"] or 1)
     return ExperimentSpec.model_validate(raw)
 
