@@ -49,7 +49,8 @@ class Series:
     y: tuple = ()
     mode: str = LINES  # LINES (with markers when `marker`), MARKERS or CELLS
     colour: str = ""  # "" with `shade`: coloured by the panel's scale
-    marker: str = ""  # "", "circle", "ring" (open circle), "x", "star", "triangle"
+    marker: str = ""  # "", "circle", "ring" (open circle), "frame" (open square round a heatmap cell), "x", "star",
+    # "triangle"
     dash: str = ""  # "", "dash" or "dot"
     group: str = ""  # series drawn as one (a trial's val and train curve): one colour
     shade: tuple[float, ...] = ()  # values mapped through the panel's colour scale
