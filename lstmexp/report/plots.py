@@ -80,7 +80,8 @@ def draw_series(axes: Axes, series: Series, panel: Panel) -> Any:
         style: dict[str, Any] = {"c": list(series.shade), "cmap": CMAP, "alpha": 0.75} if series.shade else \
             {"color": series.colour or None}
         if series.marker in ("ring", "frame"):
-            style = {"facecolors": "none", "edgecolors": series.colour, "linewidths": 1.5 if series.marker == "ring" else 2.5}
+            width = 1.5 if series.marker == "ring" else 2.5
+            style = {"facecolors": "none", "edgecolors": series.colour, "linewidths": width}
         elif series.marker == "star":
             style["edgecolors"] = "black"
         artist: Any = axes.scatter(x, y, marker=shape, s=MARKER_SIZES.get(series.marker, 24), label=series.name,
