@@ -134,3 +134,13 @@ def test_png_pareto_front_is_labelled_and_coloured_even_when_every_trial_is_cont
     labels = [t.get_text() for t in axes.texts]
     assert len(labels) == len(front.get_offsets()) and all(label.startswith("#") for label in labels)
     assert any(c.get_label().startswith("contended") for c in axes.collections)  # flagged, not dropped
+
+
+def test_log_axes_at_searched_values_keep_neighbouring_labels_apart():
+    from lstmexp.report.chart import MIN_TICK_RATIO, log_axis
+
+    axis = log_axis("train.lr", [0.001, 0.0011, 0.00105, 0.002, 0.0021, 0.004], at_values=True)
+    assert axis.ticks[0] == 0.001 and axis.ticks[-1] == 0.004
+    assert all(b >= a * MIN_TICK_RATIO for a, b in zip(axis.ticks, axis.ticks[1:], strict=False))
+    assert 0.002 in axis.ticks
+    assert log_axis("batch_size", [16, 24, 32, 48, 64], at_values=True).ticks == (16, 24, 32, 48, 64)
