@@ -30,7 +30,7 @@ from lstmexp.report.claims import (
     evaluate_part,
     log2_of,
 )
-from lstmexp.report.noise import quiet
+from lstmexp.report.noise import SPEED_METRICS, quiet
 from lstmexp.vocabulary.attrs import DESIGN_ARMS_ATTR
 from lstmexp.vocabulary.names import (
     ITERATIONS_PER_EPOCH,
@@ -87,6 +87,7 @@ def interaction(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
     return regress
 
 
+DERIVED_SPEED = ("step_s", "epoch_s_probe")  # speed figures turned into times, per step and per epoch
 C4_PART = Part("time per step grows with time_step", "step_s", "time_step", log2_of("time_step"), "up", False,
                "per 2× time_step")
 C6_EPOCH = Part("seconds per epoch fall as batch_size grows (from the probe's samples/s)", "epoch_s_probe",
@@ -113,10 +114,15 @@ def tested(code: str, text: str, arm: str, data: pd.DataFrame, parts: list[PartR
 
 
 def statement_parts(parts: tuple[Part, ...], data: pd.DataFrame, strata: tuple[str, ...] = STRATA) -> list[PartResult]:
+    """Each part's verdict on the arm's trials. Speed is compared inside one round of the design (one
+    seed of every setting, enqueued together): the machine's speed drifts between rounds, and a block
+    per round takes that drift out of the comparison, as a randomised block design does."""
     out = []
     for part in parts:
-        usable = quiet(data)[0] if part.y in ("step_s", "epoch_s_probe") else data
-        out.append(evaluate_part(part, usable, strata))
+        derived = part.y in DERIVED_SPEED
+        usable = quiet(data)[0] if derived else data
+        blocked = (*strata, TRAIN_SEED) if derived or part.y in SPEED_METRICS else strata
+        out.append(evaluate_part(part, usable, blocked))
     return out
 
 
