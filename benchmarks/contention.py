@@ -13,7 +13,10 @@ it came from (the median ratio of PAIRS idle / beside-two pairs, each trial in a
 most of those figures not contended; and a small batch sweep beside them still gives speed verdicts
 (C5, C9) and a "fastest" answer. The load at the start is printed with the table.
 
-Usage: python benchmarks/contention.py [--epochs 2] [--one-thread] [--sweep]
+`--claims` runs `lstmexp claims` on the built-in data beside two busy processes and prints its speed
+verdicts (C5, C9, C10): they must still be given (about ten minutes).
+
+Usage: python benchmarks/contention.py [--epochs 2] [--one-thread] [--sweep] [--claims]
 """
 
 from __future__ import annotations
@@ -128,11 +131,39 @@ def sweep_beside_two() -> str:
             f"contended trials {report['contended_trials']} of {len(report['trials'])}")
 
 
+def claims_beside_two() -> str:
+    """`lstmexp claims` on the built-in data beside two busy processes: its speed verdicts (C5, C9, C10)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/claims.db"
+        spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        began = time.perf_counter()
+        try:
+            time.sleep(0.5)
+            subprocess.run([sys.executable, "-m", "lstmexp", "claims", "--storage", url], capture_output=True,
+                           text=True, check=True)
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.wait()
+        minutes = (time.perf_counter() - began) / 60
+        done = subprocess.run([sys.executable, "-m", "lstmexp", "report", "--storage", url, "--study", "claims",
+                               "--format", "json"], capture_output=True, text=True, check=True)
+    report = json.loads(done.stdout)
+    verdicts = {c["code"]: c["verdict"] for c in report["claims"]}
+    decided = sum(v not in ("not testable", "not enough data") for v in verdicts.values())
+    speed = ", ".join(f"{code} {verdicts.get(code)}" for code in ("C5", "C9", "C10"))
+    return (f"lstmexp claims beside two busy processes ({minutes:.1f} min wall): {speed}; {decided} of "
+            f"{len(verdicts)} claims decided; contended trials {report['contended_trials']} of {len(report['trials'])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--one-thread", action="store_true", help="one-thread trials: idle vs beside two busy")
     parser.add_argument("--sweep", action="store_true", help="a batch sweep beside two busy processes")
+    parser.add_argument("--claims", action="store_true", help="lstmexp claims beside two busy processes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -141,7 +172,7 @@ def main() -> None:
         return
     uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"load at start: {uptime}")
-    if args.one_thread or args.sweep:
+    if args.one_thread or args.sweep or args.claims:
         one_thread_and_sweep(args)
         return
     print(f"{'batch':>5} {'T':>3} {'H':>4} {'default/s':>9} {'idle/s':>9} {'i/def':>6} {'beside1':>9} {'b1/i':>6} "
@@ -165,6 +196,8 @@ def one_thread_and_sweep(args: argparse.Namespace) -> None:
               f"{sum(met)}/{len(met)}")
     if args.sweep:
         print(sweep_beside_two())
+    if args.claims:
+        print(claims_beside_two(), flush=True)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"load at end: {uptime}")
 
