@@ -40,7 +40,7 @@ def killed_mid_write(tmp_path: Path) -> Path:
 
 def test_a_reading_command_names_the_unfinished_write_and_changes_nothing(killed_mid_write):
     before = killed_mid_write.read_bytes()
-    with pytest.raises(StorageError, match="left unfinished .*study.db-journal.*lstmexp search"):
+    with pytest.raises(StorageError, match=r"left unfinished \(study\.db-journal\).*lstmexp search"):
         check_sqlite_file(killed_mid_write, writing=False)
     assert killed_mid_write.read_bytes() == before
 
