@@ -5,7 +5,9 @@
 - private Optuna names (`optuna._x`, `obj._storage`, `trial._trial_id`, raw SQL on Optuna's tables,
   replacing a study method) are used only in `lstmexp/storage/optuna_compat.py`;
 - no environment variable read as a test hook in the package;
-- no import cycle between lstmexp's modules, type-only imports included;
+- no import cycle between lstmexp's modules, type-only imports included, and every import runs down
+  the stages (STAGES);
+- no module outside `lstmexp/vocabulary/` spells a figure or attribute name as a string literal;
 - `import lstmexp.cli.main` loads neither torch, optuna nor pandas (so `--help` stays instant).
 """
 
@@ -131,6 +133,89 @@ def test_no_import_cycles() -> None:
 
     for name in sorted(graph):
         visit(name)
+
+
+# The stages from the bottom up: a module imports only from its own stage or one below it (lazy and
+# type-only imports included). The report is a library of reading and ranking a study, below the
+# search, which keeps the weights of the configurations the report will recommend (one best).
+STAGES = (
+    ("vocabulary",),
+    ("errors", "units", "text", "bounds", "interrupt"),  # the shared modules at the top of the package
+    ("spec",), ("storage",), ("data",), ("measure",), ("training",), ("trial",), ("report",), ("search",),
+    ("cli",), ("__main__",),
+)
+STAGE_OF = {part: rank for rank, names in enumerate(STAGES) for part in names}
+
+
+def stage_of(module: str) -> int:
+    """The stage of `lstmexp.<part>...`; the package root (its version) sits below every stage."""
+    parts = module.split(".")
+    return -1 if len(parts) == 1 or parts[1] == "__version__" else STAGE_OF[parts[1]]
+
+
+def test_every_stage_is_listed() -> None:
+    listed = {path.relative_to(PACKAGE).parts[0].removesuffix(".py") for path in package_files()} - {"__init__"}
+    assert listed == set(STAGE_OF)
+
+
+@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_imports_run_down_the_stages_only(path: Path) -> None:
+    own = module_name(path)
+    upward = sorted(m for m in imports_of(path) if stage_of(m) > stage_of(own))
+    assert not upward, f"{own} imports from a later stage: {upward}"
+
+
+def figure_names() -> dict[str, str]:
+    """Value -> constant of every compound figure and attribute name (`samples_per_s`, `budget_stop`).
+
+    One-word names (`contended`, `skill`) are also plain words of captions and labels, and the spec's
+    field names (`chunk`, `repeats`) are the spec's own words: a scan cannot tell them from prose."""
+    from pydantic import BaseModel
+
+    from lstmexp.spec import ExperimentSpec
+    from lstmexp.vocabulary import attrs, names
+
+    def fields(model: type[BaseModel]) -> set[str]:
+        found = set(model.model_fields)
+        for field in model.model_fields.values():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                found |= fields(field.annotation)
+        return found
+
+    spec_words = fields(ExperimentSpec)
+    return {value: constant for module in (attrs, names) for constant, value in vars(module).items()
+            if constant.isupper() and isinstance(value, str) and "_" in value.strip("_") and value not in spec_words}
+
+
+def spelled_strings(tree: ast.AST) -> list[ast.Constant]:
+    """String constants that are not docstrings, parts of f-strings or the names of `__all__`."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            skipped.add(id(first.value))
+        if isinstance(node, ast.JoinedStr):
+            skipped.update(id(value) for value in node.values)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+            skipped.update(id(inner) for inner in ast.walk(node.value))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in skipped]
+
+
+SCANNED_FILES = [p for p in package_files() if "vocabulary" not in p.relative_to(PACKAGE).parts]
+
+
+@pytest.mark.parametrize("path", SCANNED_FILES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_figure_names_come_from_the_vocabulary(path: Path) -> None:
+    names = figure_names()
+    spelled = sorted({f"{node.value!r} (line {node.lineno}; use {names[node.value]})"
+                      for node in spelled_strings(ast.parse(path.read_text())) if node.value in names})
+    assert not spelled, f"{path.name} spells names of lstmexp.vocabulary: {spelled}"
+
+
+def test_the_vocabulary_names_the_headline_figures() -> None:
+    assert {"samples_per_s", "peak_mem_bytes", "val_loss_best", "budget_stop"} <= set(figure_names())
 
 
 def test_cli_import_loads_no_heavy_library() -> None:

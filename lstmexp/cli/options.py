@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lstmexp.choices import SIZE_PATHS
 from lstmexp.cli.launch import bounded
+from lstmexp.vocabulary.choices import SIZE_PATHS
 
 if TYPE_CHECKING:
     from lstmexp.spec import ExperimentSpec

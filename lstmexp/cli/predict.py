@@ -61,7 +61,8 @@ def check_out_folder(out: Path) -> None:
 def predict(study: str, number: int | None, data_path: str | None, storage: str, split: str, out: str | None,
             force: bool) -> None:
     """Forecast every window of a split with the kept weights of trial N, as CSV in the data's own units."""
-    from lstmexp.trial.predict import best_trial_number, forecast
+    from lstmexp.report.studies import best_trial_number
+    from lstmexp.trial.predict import forecast
 
     if out is not None:  # every check before the forecast, the file only after it
         refuse_overwrite(Path(out), protected_files(storage, study, data_path), force)

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lstmexp.text import printable
-from lstmexp.trial.names import (
+from lstmexp.trial.record import trial_figures
+from lstmexp.units import format_bytes
+from lstmexp.vocabulary.names import (
     FAILURE_REASON,
     LOST,
     PEAK_MEM_BYTES,
@@ -22,8 +24,6 @@ from lstmexp.trial.names import (
     TRAIN_SEED,
     VAL_LOSS_BEST,
 )
-from lstmexp.trial.record import trial_figures
-from lstmexp.units import format_bytes
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

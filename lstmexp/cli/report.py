@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import click
 
-from lstmexp.choices import REPORT_FORMATS
 from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
 from lstmexp.cli.launch import CheckedCommand, finite_flag
 from lstmexp.errors import LstmexpError
 from lstmexp.storage.urls import DEFAULT_STORAGE
 from lstmexp.text import printable
+from lstmexp.vocabulary.choices import REPORT_FORMATS
 
 MAX_REPORT_MEMORY = 2**60  # --max-memory beyond 1 EiB describes no machine (and overflows SQL integers)
 

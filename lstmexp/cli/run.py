@@ -15,7 +15,7 @@ import click
 from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
 from lstmexp.cli.launch import CheckedCommand, bounded
 from lstmexp.cli.options import load_spec_with_flags, spec_argument, training_options
-from lstmexp.trial.names import FAILURE_DETAIL, FAILURE_REASON
+from lstmexp.vocabulary.names import FAILURE_DETAIL, FAILURE_REASON
 
 
 @click.command(cls=CheckedCommand, epilog=EPILOGS["run"], short_help=SHORT_HELP["run"])

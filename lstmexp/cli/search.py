@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from lstmexp.choices import LOG_TARGETS, OBJECTIVES, PRUNERS, SAMPLERS
 from lstmexp.cli.helptext import EPILOGS, SHORT_HELP
 from lstmexp.cli.launch import REPRODUCE_ENV, CheckedCommand, bounded
 from lstmexp.cli.options import load_spec_with_flags, spec_argument, training_options
 from lstmexp.storage.urls import DEFAULT_STORAGE, DEFAULT_WORKERS_STORAGE, mask_text
+from lstmexp.vocabulary.choices import LOG_TARGETS, OBJECTIVES, PRUNERS, SAMPLERS
 
 
 @click.command(cls=CheckedCommand, epilog=EPILOGS["search"], short_help=SHORT_HELP["search"])

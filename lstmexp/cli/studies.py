@@ -21,7 +21,7 @@ def studies(storage: str) -> None:
     """List the studies in a storage: trials, best value and dates (read-only)."""
     from rich.table import Table
 
-    from lstmexp.storage.studies import study_rows
+    from lstmexp.report.studies import study_rows
     from lstmexp.storage.urls import mask_url, open_storage, storage_errors
     from lstmexp.text import SafeConsole
 

@@ -27,6 +27,16 @@ import statistics
 from dataclasses import dataclass
 
 from lstmexp.measure.contention import ContentionReading
+from lstmexp.vocabulary.names import (
+    CLOCKS_AGREE,
+    CONTENDED,
+    CONTENTION_REASON,
+    RESCUED_FROM,
+    SAMPLES_PER_S_CLOCK,
+    SAMPLES_PER_S_CV,
+    SAMPLES_PER_S_THREAD_CPU,
+    SAMPLES_PER_S_WALL,
+)
 
 AGREE = 0.10  # wall and thread-CPU figures within 10 %: the clocks agree
 CPU_SPREAD_LIMIT = 0.20  # the fastest thread-CPU blocks varying by more: the work itself was slowed
@@ -46,17 +56,17 @@ class ClockJudgement:
 
     def metrics(self) -> dict[str, object]:
         figures: dict[str, object] = {
-            "samples_per_s_clock": self.clock,
-            "samples_per_s_wall": self.wall_samples_per_s,
-            "samples_per_s_thread_cpu": self.cpu_samples_per_s,
-            "clocks_agree": self.clocks_agree,
-            "contended": self.contended,
-            "contention_reason": self.reason if self.contended else "",
+            SAMPLES_PER_S_CLOCK: self.clock,
+            SAMPLES_PER_S_WALL: self.wall_samples_per_s,
+            SAMPLES_PER_S_THREAD_CPU: self.cpu_samples_per_s,
+            CLOCKS_AGREE: self.clocks_agree,
+            CONTENDED: self.contended,
+            CONTENTION_REASON: self.reason if self.contended else "",
         }
         if self.uncertainty is not None:  # read as the figure's relative error by the report's intervals
-            figures["samples_per_s_cv"] = self.uncertainty
+            figures[SAMPLES_PER_S_CV] = self.uncertainty
         if not self.contended and self.reason:
-            figures["rescued_from"] = self.reason
+            figures[RESCUED_FROM] = self.reason
         return figures
 
 

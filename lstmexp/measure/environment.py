@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from lstmexp.measure.threads import affinity_cores, cgroup_quota_cores, thread_budget, usable_cores
-from lstmexp.trial.names import TORCH_THREADS
+from lstmexp.vocabulary.names import TORCH_THREADS
 
 
 def thread_policy(requested: int | None) -> dict[str, object]:

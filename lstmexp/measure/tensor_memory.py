@@ -18,13 +18,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-if TYPE_CHECKING:
-    from lstmexp.training.batches import Batch
+Batch = TypeVar("Batch", bound=tuple[Any, ...])  # inputs and targets first: nothing else of training is needed
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from lstmexp.report.configs import mean_text
 from lstmexp.report.feasible import feasibility_lines
 from lstmexp.report.noise import format_number
 from lstmexp.units import MIB
+from lstmexp.vocabulary.attrs import BUDGET_ATTR
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
@@ -48,7 +50,7 @@ def answer_of(report: Report) -> Answer:
 
 def banners(report: Report) -> list[str]:
     found = [report.banner] if report.banner else []
-    stop = report.study_attrs.get("budget_stop")
+    stop = report.study_attrs.get(BUDGET_ATTR)
     if stop:
         found.append(f"the study's budget ended it: {stop}")
     return found
@@ -81,12 +83,12 @@ def is_missing(value: Any) -> bool:
 
 def figures_of(config: dict[str, Any]) -> str:
     parts = [f"val loss {mean_text(config)}"]
-    if not is_missing(config.get("samples_per_s")):
-        parts.append(f"{format_number(config['samples_per_s'])} samples/s")
-    if not is_missing(config.get("peak_mem_bytes")):
-        parts.append(f"{format_number(config['peak_mem_bytes'] / MIB)} MiB peak")
-    if not is_missing(config.get("test_skill")):
-        parts.append(f"test skill {format_number(config['test_skill'])}")
+    if not is_missing(config.get(SAMPLES_PER_S)):
+        parts.append(f"{format_number(config[SAMPLES_PER_S])} samples/s")
+    if not is_missing(config.get(PEAK_MEM_BYTES)):
+        parts.append(f"{format_number(config[PEAK_MEM_BYTES] / MIB)} MiB peak")
+    if not is_missing(config.get(TEST_SKILL)):
+        parts.append(f"test skill {format_number(config[TEST_SKILL])}")
     parts.append(f"reproduces trial {int(config['trial'])}")
     return ", ".join(parts)
 

@@ -14,9 +14,11 @@ from lstmexp.report.noise import SPEED_METRICS, contended_mask, contention_banne
 from lstmexp.report.pareto import PARETO_FIGURES, pareto_front
 from lstmexp.report.recommend import DEFAULT_WITHIN_PCT, Recommendation, observed_ranges, recommend
 from lstmexp.text import printable
-from lstmexp.trial.names import (
+from lstmexp.vocabulary.attrs import DESIGN_ATTR, LR_COTUNED_ATTR
+from lstmexp.vocabulary.names import (
     ACHIEVED_GFLOPS,
     ACTIVATION_MEM_EST_BYTES,
+    CONTENDED,
     EPOCHS_RUN,
     EVAL_S_PER_EPOCH,
     FAILURE_REASON,
@@ -24,11 +26,14 @@ from lstmexp.trial.names import (
     GRAD_NORM_MEAN,
     HW_EFFICIENCY_PCT,
     ITERATIONS_PER_EPOCH,
+    LSTM_STEPS,
     PARAM_COUNT,
     PEAK_MEM_BYTES,
     PEAK_MEM_RESERVED_BYTES,
     SAMPLES_PER_S,
     TEST_ACCURACY,
+    TEST_MAE_UNITS,
+    TEST_MSE,
     TEST_SKILL,
     TIME_STEPS_PER_S,
     TIME_TO_TARGET_S,
@@ -65,18 +70,18 @@ COST_METRICS = frozenset({
 })
 FINISHED = ("complete", "pruned")
 TRIAL_FIGURES = (
-    "val_loss_best",
-    "test_mse",
-    "test_mae_units",
-    "test_skill",
-    "samples_per_s",
-    "train_s_per_epoch",
-    "iterations_per_epoch",
-    "peak_mem_bytes",
-    "param_count",
-    "contended",
+    VAL_LOSS_BEST,
+    TEST_MSE,
+    TEST_MAE_UNITS,
+    TEST_SKILL,
+    SAMPLES_PER_S,
+    TRAIN_S_PER_EPOCH,
+    ITERATIONS_PER_EPOCH,
+    PEAK_MEM_BYTES,
+    PARAM_COUNT,
+    CONTENDED,
     INFEASIBLE,
-    "failure_reason",
+    FAILURE_REASON,
 )
 # The batch_size × time_step matrices: figure -> completed only?
 MATRIX_METRICS = {VAL_LOSS_BEST: True, SAMPLES_PER_S: False, PEAK_MEM_BYTES: False}
@@ -85,10 +90,6 @@ TRADEOFF_CAPTION = (
     "median and interquartile range (iqr) per value; speed and memory over completed and pruned trials "
     "(both measured them; speed without contended trials), loss, skill and gradient norm over completed trials only"
 )
-# Study user attributes the search writes: why a budget ended the study; lr searched per batch size.
-BUDGET_STOP_ATTR = "budget_stop"
-LR_COTUNED_ATTR = "lr_cotuned"
-DESIGN_ATTR = "claims_design"  # a claims study's design (lstmexp.search.claims_study writes it)
 
 
 @dataclass
@@ -262,7 +263,7 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
     table["complete"] = is_complete.groupby(finished[param]).sum()
     if param == "time_step" and is_chunked(finished):
         # which trials fed the window in chunks, and how many recurrent steps the LSTM ran
-        for column, label in (("chunk", "chunk"), ("lstm_steps", "T/S steps")):
+        for column, label in (("chunk", "chunk"), (LSTM_STEPS, "T/S steps")):
             table[label] = finished.groupby(param)[column].agg(distinct_values)
     busy = contended_mask(finished)
     if busy.any():
@@ -310,7 +311,7 @@ def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def is_chunked(trials: pd.DataFrame) -> bool:
     """Did any trial feed its window in chunks (chunk > 1, recorded per trial)?"""
-    if "chunk" not in trials.columns or "lstm_steps" not in trials.columns:
+    if "chunk" not in trials.columns or LSTM_STEPS not in trials.columns:
         return False
     return bool((pd.to_numeric(trials["chunk"], errors="coerce") > 1).any())
 

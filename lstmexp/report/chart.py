@@ -49,7 +49,8 @@ class Series:
     y: tuple = ()
     mode: str = LINES  # LINES (with markers when `marker`), MARKERS or CELLS
     colour: str = ""  # "" with `shade`: coloured by the panel's scale
-    marker: str = ""  # "", "circle", "ring" (open circle), "x", "star", "triangle"
+    marker: str = ""  # "", "circle", "ring" (open circle), "frame" (open square round a heatmap cell), "x", "star",
+    # "triangle"
     dash: str = ""  # "", "dash" or "dot"
     group: str = ""  # series drawn as one (a trial's val and train curve): one colour
     shade: tuple[float, ...] = ()  # values mapped through the panel's colour scale
@@ -86,10 +87,25 @@ def finite(values: Iterable[Any]) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v)) and float(v) > 0]
 
 
+MIN_TICK_RATIO = 1.2  # neighbouring ticks of a log axis at least this far apart, or their labels run together
+
+
 def log_axis(title: str, values: Iterable[Any], at_values: bool = False) -> Axis:
     """A log axis ticked at the values themselves (searched settings) or at round numbers across them."""
-    ticks = sorted(set(finite(values))) if at_values else round_ticks(values)
+    ticks = spaced(sorted(set(finite(values)))) if at_values else round_ticks(values)
     return Axis(title, log=True, ticks=tuple(ticks), labels=tuple(format_number(t) for t in ticks))
+
+
+def spaced(ticks: list[float]) -> list[float]:
+    """The ticks with any closer than MIN_TICK_RATIO to the previous one kept dropped (both ends stay):
+    searched learning rates, say, 0.001 and 0.0011, would print one label over the other."""
+    if len(ticks) < 3:
+        return ticks
+    kept = [ticks[0]]
+    for tick in ticks[1:-1]:
+        if tick >= kept[-1] * MIN_TICK_RATIO and ticks[-1] >= tick * MIN_TICK_RATIO:
+            kept.append(tick)
+    return [*kept, ticks[-1]]
 
 
 def round_ticks(values: Iterable[Any]) -> list[float]:

@@ -4,7 +4,7 @@ Each function takes a Report and returns a Chart, or None when the study lacks t
 batch size gives no line). The answer's trade-off charts come first (accuracy vs speed vs memory;
 speed and memory against batch_size and time_step), then the others (val-loss heatmap, learning
 curves, gradient norm against time_step). Line charts say which hidden size they hold fixed,
-heatmap cells carry their numbers and the best is starred, Pareto points carry their trial number,
+heatmap cells carry their numbers and the best is framed, Pareto points carry their trial number,
 a trial's train and val curves share one colour, and contended trials are flagged with a cross
 (never dropped from the trade-off chart; their count is said where they are left out).
 """
@@ -20,7 +20,8 @@ from lstmexp.report.build import FINISHED, Report
 from lstmexp.report.chart import CELLS, MARKERS, Axis, Chart, Panel, Series, category_axis, colour, log_axis
 from lstmexp.report.noise import contended_mask, left_out_note, quiet
 from lstmexp.report.pareto import pareto_front
-from lstmexp.trial.names import (
+from lstmexp.units import MIB
+from lstmexp.vocabulary.names import (
     CONTENDED,
     GRAD_NORM_MAX,
     GRAD_NORM_MEAN,
@@ -29,7 +30,6 @@ from lstmexp.trial.names import (
     TRAIN_SEED,
     VAL_LOSS_BEST,
 )
-from lstmexp.units import MIB
 
 BEST_CURVES = 5
 
@@ -129,12 +129,13 @@ def heatmap_chart(report: Report) -> Chart | None:
     # Viridis runs dark (low) to bright (high): the lowest loss, the best, is the darkest cell.
     cells = Series("median best val loss", tuple(columns), tuple(rows), CELLS, z=tuple(tuple(r) for r in z))
     best_row, best_column = divmod(int(np.nanargmin(z)), z.shape[1])
-    star = Series("best (lowest val loss)", (columns[best_column],), (rows[best_row],), MARKERS, colour="white",
-                  marker="star", labels=("best",), label_colour="white")
-    panel = Panel(category_axis("time_step", columns), category_axis("batch_size", rows), (cells, star),
+    # A frame round the best cell, not a mark on it: the cell's own number stays readable inside.
+    frame = Series("best (lowest val loss)", (columns[best_column],), (rows[best_row],), MARKERS, colour="white",
+                   marker="frame")
+    panel = Panel(category_axis("time_step", columns), category_axis("batch_size", rows), (cells, frame),
                   scale="val loss (dark: lower, better)")
     return Chart("val_loss_heatmap", "Median best val loss: batch_size × time_step (completed trials)",
-                 "dark is accurate: the darkest cell, starred 'best', has the lowest loss; empty cells had no trial",
+                 "dark is accurate: the darkest cell, framed in white, has the lowest loss; empty cells had no trial",
                  (panel,))
 
 

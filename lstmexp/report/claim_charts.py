@@ -16,8 +16,9 @@ import pandas as pd
 
 from lstmexp.report.chart import LINES, MARKERS, Axis, Chart, Panel, Series, category_axis, colour, finite, log_axis
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, ClaimResult, PartResult
-from lstmexp.report.claims_table import DESIGN_ATTR, EXPECTED
+from lstmexp.report.claims_table import EXPECTED
 from lstmexp.units import MIB
+from lstmexp.vocabulary.attrs import DESIGN_ATTR
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report

@@ -30,15 +30,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.evidence import MIN_ROWS, Effect, effect_or_reason
 from lstmexp.report.noise import SPEED_METRICS, format_number, left_out_note, quiet
-from lstmexp.trial.names import (
+from lstmexp.vocabulary.choices import SEARCHED_PARAMS
+from lstmexp.vocabulary.names import (
     BEST_EPOCH,
     EPOCHS_RUN,
     FAILURE_REASON,
     GRAD_NORM_MAX,
     GRAD_NORM_MEAN,
+    LSTM_STEPS,
     PEAK_MEM_BYTES,
     SAMPLES_PER_S,
     STATEFUL,
@@ -153,8 +154,8 @@ def chunk_note(data: pd.DataFrame) -> str:
         return "every trial ran per step (chunk 1)"
     chunks = ", ".join(str(c) for c in sorted(set(pd.to_numeric(chunked["chunk"]).astype(int))))
     steps = ""
-    if "lstm_steps" in chunked.columns:
-        counts = sorted(set(pd.to_numeric(chunked["lstm_steps"], errors="coerce").dropna().astype(int)))
+    if LSTM_STEPS in chunked.columns:
+        counts = sorted(set(pd.to_numeric(chunked[LSTM_STEPS], errors="coerce").dropna().astype(int)))
         steps = f", so the LSTM ran {', '.join(str(c) for c in counts)} steps (time_step/chunk)"
     return f"{len(chunked)} of {len(data)} trials chunked (chunk {chunks}{steps}); chunks are compared only with " \
            "the same chunk unless the statement is about the chunk"
@@ -216,7 +217,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("C10", "A larger time step costs more computation per sample and slows training.", (
         Part("samples/s fall as time_step grows", SAMPLES_PER_S, "time_step", log2_of("time_step"), "down",
              False, "per 2× time_step"),
-        Part("chunks speed training: samples/s rise with the chunk length at the same time_step", "samples_per_s",
+        Part("chunks speed training: samples/s rise with the chunk length at the same time_step", SAMPLES_PER_S,
              "chunk", log2_of("chunk"), "up", False, "per 2× chunk",
              precondition=needs_both("chunk", is_chunk, "needs chunked and per-step trials (model.chunk)")),
     ), "experiments/time_step_sweep.yaml"),
@@ -231,7 +232,7 @@ CLAIMS: tuple[Claim, ...] = (
                 f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", VAL_LOSS_BEST,
                 "down"),
         Part("chunked trials reach a lower best val loss than per-step trials of the same time_step",
-             "val_loss_best", "chunk", indicator("chunked", lambda frame: is_chunk(frame["chunk"])), "down", True,
+             VAL_LOSS_BEST, "chunk", indicator("chunked", lambda frame: is_chunk(frame["chunk"])), "down", True,
              "chunked vs per step",
              precondition=needs_both("chunk", is_chunk, "needs chunked and per-step trials (model.chunk)")),
     ), "experiments/time_step_sweep.yaml with -o 'search.space.model.chunk=[1,4]'"),

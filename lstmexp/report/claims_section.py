@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lstmexp.report.claims import FAILS, HOLDS, NO_DATA, NOT_TESTABLE, ClaimResult, PartResult
-from lstmexp.report.claims_table import DESIGN_ATTR
 from lstmexp.report.evidence import MORE
 from lstmexp.report.people import format_number
 from lstmexp.report.sections import Section
-from lstmexp.trial.names import TRAIN_SEED
+from lstmexp.vocabulary.attrs import DESIGN_ATTR
+from lstmexp.vocabulary.names import (
+    BEST_EPOCH,
+    GRAD_NORM_MAX,
+    GRAD_NORM_MEAN,
+    PEAK_MEM_BYTES,
+    SAMPLES_PER_S,
+    TRAIN_LOSS_FINAL,
+    TRAIN_S_PER_EPOCH,
+    TRAIN_SEED,
+    VAL_LOSS_BEST,
+)
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
@@ -27,10 +37,10 @@ BEST_LR = "(each batch size at its best lr)"  # the statement of a part tested a
 NOT_TESTABLE_WORD = "not testable"  # one word for both: the study cannot vary it, or has too few trials
 EFFECT = "effect, or why not testable"
 # The figure each part tests, in a word or two (the row names it before its effect).
-FIGURES = {"samples_per_s": "samples/s", "peak_mem_bytes": "peak memory", "train_s_per_epoch": "s/epoch",
-           "epoch_s_probe": "s/epoch", "step_s": "s/step", "best_epoch": "epochs to best",
-           "grad_norm_mean": "grad norm", "grad_norm_max": "max grad norm", "val_loss_best": "val loss",
-           "train_loss_final": "train loss"}
+FIGURES = {SAMPLES_PER_S: "samples/s", PEAK_MEM_BYTES: "peak memory", TRAIN_S_PER_EPOCH: "s/epoch",
+           "epoch_s_probe": "s/epoch", "step_s": "s/step", BEST_EPOCH: "epochs to best",
+           GRAD_NORM_MEAN: "grad norm", GRAD_NORM_MAX: "max grad norm", VAL_LOSS_BEST: "val loss",
+           TRAIN_LOSS_FINAL: "train loss"}
 CAPTION = ("effect: the factor on the tested figure, other settings held equal, with its 95% bootstrap interval "
            "over trials and seeds ('exact': its trials agree, there is no spread)")
 

@@ -30,10 +30,18 @@ from lstmexp.report.claims import (
     evaluate_part,
     log2_of,
 )
-from lstmexp.report.noise import quiet
+from lstmexp.report.noise import SPEED_METRICS, quiet
+from lstmexp.vocabulary.attrs import DESIGN_ARMS_ATTR
+from lstmexp.vocabulary.names import (
+    ITERATIONS_PER_EPOCH,
+    SAMPLES_PER_S,
+    TRAIN_SAMPLES_PER_EPOCH,
+    TRAIN_SEED,
+    TRAIN_TARGETS,
+    VAL_LOSS_BEST,
+)
 
-DESIGN_ATTR = "claims_design"  # the study attribute holding the design (lstmexp.search.claims_study)
-ARMS_COLUMN = "design_arms"
+ARMS_COLUMN = DESIGN_ARMS_ATTR
 EXPECTED = "expected"  # a checked claim's rows: what the claim's formula gives, beside the recorded figure
 STRATA = ("batch_size", "time_step", "hidden_size", "train.lr", "train.stateful", "data.train_last_rows", "model.chunk")
 TEXTS = {
@@ -57,8 +65,8 @@ def with_derived(trials: pd.DataFrame) -> pd.DataFrame:
         values = trials[name] if name in trials.columns else pd.Series(np.nan, index=trials.index)
         return pd.to_numeric(values, errors="coerce")
 
-    speed = column("samples_per_s")
-    return trials.assign(step_s=column("batch_size") / speed, epoch_s_probe=column("train_samples_per_epoch") / speed)
+    speed = column(SAMPLES_PER_S)
+    return trials.assign(step_s=column("batch_size") / speed, epoch_s_probe=column(TRAIN_SAMPLES_PER_EPOCH) / speed)
 
 
 def short_series(frame: pd.DataFrame) -> pd.Series:
@@ -79,14 +87,15 @@ def interaction(column: str) -> Callable[[pd.DataFrame], dict[str, pd.Series]]:
     return regress
 
 
+DERIVED_SPEED = ("step_s", "epoch_s_probe")  # speed figures turned into times, per step and per epoch
 C4_PART = Part("time per step grows with time_step", "step_s", "time_step", log2_of("time_step"), "up", False,
                "per 2× time_step")
 C6_EPOCH = Part("seconds per epoch fall as batch_size grows (from the probe's samples/s)", "epoch_s_probe",
                 "batch_size", log2_of("batch_size"), "down", False, "per 2× batch_size")
 C13_PARTS = (
-    Part("on the short series larger batches do relatively better (val loss, vs the whole series)", "val_loss_best",
+    Part("on the short series larger batches do relatively better (val loss, vs the whole series)", VAL_LOSS_BEST,
          "batch_size", interaction("batch_size"), "down", True, "per 2× batch_size, short vs whole"),
-    Part("on the short series longer time steps do relatively worse (val loss, vs the whole series)", "val_loss_best",
+    Part("on the short series longer time steps do relatively worse (val loss, vs the whole series)", VAL_LOSS_BEST,
          "time_step", interaction("time_step"), "up", True, "per 2× time_step, short vs whole"),
 )
 
@@ -95,7 +104,7 @@ def counted(result: ClaimResult, data: pd.DataFrame) -> ClaimResult:
     """The trials and seeds behind a verdict: the largest part's rows, the seeds of the arm's trials."""
     rows = [p.effect.rows for p in result.parts if p.effect is not None]
     result.trials = max(rows) if rows else len(data)
-    result.seeds = int(data["train_seed"].nunique()) if "train_seed" in data.columns else 0
+    result.seeds = int(data[TRAIN_SEED].nunique()) if TRAIN_SEED in data.columns else 0
     return result
 
 
@@ -105,10 +114,15 @@ def tested(code: str, text: str, arm: str, data: pd.DataFrame, parts: list[PartR
 
 
 def statement_parts(parts: tuple[Part, ...], data: pd.DataFrame, strata: tuple[str, ...] = STRATA) -> list[PartResult]:
+    """Each part's verdict on the arm's trials. Speed is compared inside one round of the design (one
+    seed of every setting, enqueued together): the machine's speed drifts between rounds, and a block
+    per round takes that drift out of the comparison, as a randomised block design does."""
     out = []
     for part in parts:
-        usable = quiet(data)[0] if part.y in ("step_s", "epoch_s_probe") else data
-        out.append(evaluate_part(part, usable, strata))
+        derived = part.y in DERIVED_SPEED
+        usable = quiet(data)[0] if derived else data
+        blocked = (*strata, TRAIN_SEED) if derived or part.y in SPEED_METRICS else strata
+        out.append(evaluate_part(part, usable, blocked))
     return out
 
 
@@ -143,19 +157,19 @@ def counting_claims(trials: pd.DataFrame, facts: dict[str, Any]) -> list[ClaimRe
     """C2 and C3 on every completed stateless trial's own counts."""
     stateful = trials["stateful"].astype(bool) if "stateful" in trials.columns else False
     done = trials[(trials["state"] == "complete") & ~stateful] if "state" in trials.columns else trials.iloc[0:0]
-    needed = {"train_targets", "time_step", "iterations_per_epoch", "train_samples_per_epoch", "batch_size"}
+    needed = {TRAIN_TARGETS, "time_step", ITERATIONS_PER_EPOCH, TRAIN_SAMPLES_PER_EPOCH, "batch_size"}
     if done.empty or not needed <= set(done.columns):
         reason = "no completed stateless trial recorded its window counts"
         return [ClaimResult(c, TEXTS[c], NOT_TESTABLE, context=reason, arm="every trial") for c in ("C2", "C3")]
     used = done["data.train_last_rows"] if "data.train_last_rows" in done.columns else pd.Series(np.nan, done.index)
     rows = pd.to_numeric(used, errors="coerce").fillna(facts["train_rows"])
     windows = rows - done["time_step"] - facts["horizon"] + 1
-    c2 = check_part("train samples = N - T - h + 1", int((done["train_targets"] == windows).sum()), len(done),
-                    "had N - T - h + 1 train samples", checked_rows(done, "time_step", "train_targets", windows))
-    iterations = [math.ceil(n / b) for n, b in zip(done["train_samples_per_epoch"], done["batch_size"], strict=True)]
-    c3 = check_part("iterations per epoch = ceil(N / B)", int((done["iterations_per_epoch"] == iterations).sum()),
+    c2 = check_part("train samples = N - T - h + 1", int((done[TRAIN_TARGETS] == windows).sum()), len(done),
+                    "had N - T - h + 1 train samples", checked_rows(done, "time_step", TRAIN_TARGETS, windows))
+    iterations = [math.ceil(n / b) for n, b in zip(done[TRAIN_SAMPLES_PER_EPOCH], done["batch_size"], strict=True)]
+    c3 = check_part("iterations per epoch = ceil(N / B)", int((done[ITERATIONS_PER_EPOCH] == iterations).sum()),
                     len(done), "ran ceil(samples / batch_size) iterations per epoch",
-                    checked_rows(done, "batch_size", "iterations_per_epoch", pd.Series(iterations)))
+                    checked_rows(done, "batch_size", ITERATIONS_PER_EPOCH, pd.Series(iterations)))
     return [counted(ClaimResult(code, TEXTS[code], part.verdict, [part], arm="every trial"), done)
             for code, part in (("C2", c2), ("C3", c3))]
 

@@ -13,7 +13,7 @@ import pandas as pd
 from lstmexp.report.build import Report
 from lstmexp.report.claims_section import claim_part_sections, effect_text, verdict_text
 from lstmexp.report.sections import Section, recommendation_section
-from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 
 COMPARED_METRICS = (SAMPLES_PER_S, PEAK_MEM_BYTES, VAL_LOSS_BEST)
 

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.feasible import feasible_trials, mark
 from lstmexp.report.noise import contended_mask, format_number
-from lstmexp.trial.names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL
 from lstmexp.trial.reproduce import NORMALIZATION_PARAM
+from lstmexp.vocabulary.choices import SEARCHED_PARAMS
+from lstmexp.vocabulary.names import CONFIG, PEAK_MEM_BYTES, SAMPLES_PER_S, TEST_SKILL, VAL_LOSS_BEST, VAL_LOSS_FINAL
 
-RANK_METRIC = "val_loss_best"
-PRUNED_METRIC = "val_loss_final"  # a pruned seed's figure: its last val loss, where it was stopped
+RANK_METRIC = VAL_LOSS_BEST
+PRUNED_METRIC = VAL_LOSS_FINAL  # a pruned seed's figure: its last val loss, where it was stopped
 RANK_RULE = ("ranked by the mean best val loss over every seed that ran (a pruned seed counts at its last val "
              "loss); a configuration with fewer seeds than the most-measured one is flagged, not trusted blindly")
 
@@ -94,7 +94,7 @@ def config_table(trials: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     for metric in (SAMPLES_PER_S, PEAK_MEM_BYTES, TEST_SKILL):
         if metric in complete.columns:
             values = pd.to_numeric(complete[metric], errors="coerce")
-            values = values.where(~busy) if metric == "samples_per_s" else values
+            values = values.where(~busy) if metric == SAMPLES_PER_S else values
             table[metric] = values.groupby(key, sort=False).median()[order].to_numpy()
     table = table.sort_values(RANK_METRIC, kind="stable").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))

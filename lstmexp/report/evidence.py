@@ -13,7 +13,11 @@ per unit of z (per doubling of x when z = log2 x; the ratio between two groups w
 Uncertainty: a stratified bootstrap over trials (trials resampled with replacement inside their
 stratum), with a fixed seed so the same study always gives the same report. When a trial's figure
 is a mean over R repeats (columns `m_std`, `repeats`), each replicate also draws that mean from its
-own standard error, so seed-to-seed noise widens the interval too.
+own standard error, so seed-to-seed noise widens the interval too. The interval is the wider of the
+bootstrap's and the least-squares t interval of the slope (its standard error from the residuals,
+Student's t on the residual degrees of freedom): with two or three seeds per setting the bootstrap
+can only redraw the few values it has and is too narrow (two seeds resampled give half the variance
+of the mean), so a verdict would turn on where one run's narrow interval happened to fall.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.report.noise import format_number
-from lstmexp.trial.names import REPEATS
+from lstmexp.vocabulary.names import REPEATS
 
 DRAWS = 1000
 SEED = 0
@@ -117,6 +121,9 @@ def effect_or_reason(
     bounds = percentile_interval(float(point[0, 0]), boot, dof, exact)
     if isinstance(bounds, str):
         return f"×{format_number(2 ** float(point[0, 0]))} from {len(data)} trials, {bounds}"
+    if not exact:
+        t_low, t_high = slope_t_interval(sorted_codes, sizes, z, log_y, point[0], dof)
+        bounds = (min(bounds[0], t_low), max(bounds[1], t_high))
     return Effect(float(2 ** point[0, 0]), float(2 ** bounds[0]), float(2 ** bounds[1]), len(data),
                   int((varying > 1).sum()), se is not None)
 
@@ -127,6 +134,19 @@ def residual_freedom(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.
     centred_y = y - stratum_means(y[:, None], codes, sizes)[:, 0]
     residuals = centred_y - (z - stratum_means(z, codes, sizes)) @ coef
     return len(y) - len(sizes) - z.shape[1], float(np.abs(residuals).max(initial=0.0))
+
+
+def slope_t_interval(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray, coef: np.ndarray,
+                     dof: int) -> tuple[float, float]:
+    """The 95% t interval of the first regressor's within-strata least-squares slope (log2 scale)."""
+    from scipy.stats import t as student_t
+
+    centred_z = z - stratum_means(z, codes, sizes)
+    residuals = y - stratum_means(y[:, None], codes, sizes)[:, 0] - centred_z @ coef
+    variance = float(residuals @ residuals) / dof
+    spread = float(np.linalg.pinv(centred_z.T @ centred_z)[0, 0])
+    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, dof)) * math.sqrt(max(variance * spread, 0.0))
+    return float(coef[0]) - half, float(coef[0]) + half
 
 
 def repeats_agree(data: pd.DataFrame, y: str, codes: np.ndarray) -> bool:

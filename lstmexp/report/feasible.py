@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from lstmexp.units import format_bytes
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 
 CONSTRAINT_PREFIX = "constraint:"  # frame column per recorded constraint: its value (feasible when <= 0)
 INFEASIBLE = "infeasible"  # frame column: the constraints a trial broke, comma-separated ("" when feasible)
@@ -33,7 +34,7 @@ class Kind:
     bound: str  # "≤" or "≥"
 
 
-KINDS = {"max_memory": Kind("peak_mem_bytes", 1, "≤"), "min_samples_per_s": Kind("samples_per_s", -1, "≥")}
+KINDS = {"max_memory": Kind(PEAK_MEM_BYTES, 1, "≤"), "min_samples_per_s": Kind(SAMPLES_PER_S, -1, "≥")}
 
 
 @dataclass
@@ -113,9 +114,9 @@ def feasibility(trials: pd.DataFrame, spec: dict[str, Any]) -> Feasibility:
 
 
 def recommendable(trials: pd.DataFrame) -> pd.DataFrame:
-    if "state" not in trials.columns or "val_loss_best" not in trials.columns:
+    if "state" not in trials.columns or VAL_LOSS_BEST not in trials.columns:
         return trials.iloc[0:0]
-    return trials[(trials["state"] == "complete") & trials["val_loss_best"].notna()]
+    return trials[(trials["state"] == "complete") & trials[VAL_LOSS_BEST].notna()]
 
 
 def least_relaxation(candidates: pd.DataFrame, limits: dict[str, Any]) -> tuple[int | None, dict[str, str]]:

@@ -16,8 +16,9 @@ from lstmexp.report.chart import CELLS, SCALE, Axis, Chart, Panel, Series
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-SYMBOLS = {"circle": "circle", "ring": "circle-open", "x": "x-thin", "star": "star", "triangle": "triangle-up"}
-SIZES = {"ring": 14, "star": 18, "x": 10}
+SYMBOLS = {"circle": "circle", "ring": "circle-open", "frame": "square-open", "x": "x-thin", "star": "star",
+           "triangle": "triangle-up"}
+SIZES = {"ring": 14, "frame": 46, "star": 18, "x": 10}
 DASHES = {"": "solid", "dash": "dash", "dot": "dot"}
 
 
@@ -90,8 +91,8 @@ def marker(series: Series, panel: Panel) -> dict[str, Any]:
         out.update(color=list(series.shade), colorscale=SCALE, opacity=0.75, colorbar={"title": {"text": panel.scale}})
     elif series.colour:
         out["color"] = series.colour
-    if series.marker == "ring":
-        out["line"] = {"color": series.colour, "width": 2}
+    if series.marker in ("ring", "frame"):
+        out["line"] = {"color": series.colour, "width": 2 if series.marker == "ring" else 3}
     elif series.marker in ("star", "x"):
         out["line"] = {"color": "black", "width": 1.5 if series.marker == "x" else 1}
     return out

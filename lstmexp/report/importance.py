@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.noise import SPEED_METRICS, quiet
 from lstmexp.storage.optuna_compat import importances_over
-from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
+from lstmexp.vocabulary.choices import SEARCHED_PARAMS
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

@@ -17,13 +17,21 @@ import math
 
 import pandas as pd
 
-from lstmexp.trial.names import CONTENTION_REASON, SAMPLES_PER_S, TORCH_THREADS
+from lstmexp.vocabulary.names import (
+    CONTENDED,
+    CONTENTION_REASON,
+    MACHINE_CONTENDED,
+    SAMPLES_PER_S,
+    SAMPLES_PER_S_SPREAD,
+    SAMPLES_PER_S_TRAIN,
+    TIME_STEPS_PER_S,
+    TORCH_THREADS,
+    TRAIN_S_PER_EPOCH,
+)
 
-CONTENDED = "contended"
-MACHINE_CONTENDED = "machine_contended"
-WALL_ONLY_METRICS = frozenset({"train_s_per_epoch", "samples_per_s_train"})  # no thread clock behind them
-SPEED_METRICS = frozenset({"samples_per_s", "time_steps_per_s", "train_s_per_epoch", "samples_per_s_train"})
-SPREAD_OF = {"samples_per_s": "samples_per_s_spread"}
+WALL_ONLY_METRICS = frozenset({TRAIN_S_PER_EPOCH, SAMPLES_PER_S_TRAIN})  # no thread clock behind them
+SPEED_METRICS = frozenset({SAMPLES_PER_S, TIME_STEPS_PER_S, TRAIN_S_PER_EPOCH, SAMPLES_PER_S_TRAIN})
+SPREAD_OF = {SAMPLES_PER_S: SAMPLES_PER_S_SPREAD}
 # More than this share of contended trials: the whole study's speed figures get a banner.
 MOSTLY = 0.5
 DEFAULT_DIGITS = 4

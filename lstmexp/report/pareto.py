@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, SAMPLES_PER_S, VAL_LOSS_BEST
 
 # Figure -> True when larger is better.
 PARETO_FIGURES = {VAL_LOSS_BEST: False, SAMPLES_PER_S: True, PEAK_MEM_BYTES: False}

@@ -16,7 +16,8 @@ import pandas as pd
 
 from lstmexp.report.build import SPREAD_SUFFIX
 from lstmexp.report.noise import DEFAULT_DIGITS, SPEED_METRICS, SPREAD_OF, digits_for, format_number
-from lstmexp.trial.names import (
+from lstmexp.units import MIB
+from lstmexp.vocabulary.names import (
     ACHIEVED_GFLOPS,
     CONTENDED,
     FAILURE_REASON,
@@ -33,7 +34,6 @@ from lstmexp.trial.names import (
     TRAIN_S_PER_EPOCH,
     VAL_LOSS_BEST,
 )
-from lstmexp.units import MIB
 
 # A relative spread recorded beside a figure (a fraction, e.g. 0.03 for ±3%).
 RELATIVE_SPREADS = {spread: metric for metric, spread in SPREAD_OF.items()}

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-MARKER_SHAPES = {"circle": "o", "ring": "o", "x": "x", "star": "*", "triangle": "^"}
-MARKER_SIZES = {"ring": 80, "star": 160, "x": 40}
+MARKER_SHAPES = {"circle": "o", "ring": "o", "frame": "s", "x": "x", "star": "*", "triangle": "^"}
+MARKER_SIZES = {"ring": 80, "frame": 1500, "star": 160, "x": 40}
 LINE_STYLES = {"": "-", "dash": "--", "dot": ":"}
 CMAP = SCALE.lower()
 
@@ -79,8 +79,9 @@ def draw_series(axes: Axes, series: Series, panel: Panel) -> Any:
     if series.mode == MARKERS:
         style: dict[str, Any] = {"c": list(series.shade), "cmap": CMAP, "alpha": 0.75} if series.shade else \
             {"color": series.colour or None}
-        if series.marker == "ring":
-            style = {"facecolors": "none", "edgecolors": series.colour, "linewidths": 1.5}
+        if series.marker in ("ring", "frame"):
+            width = 1.5 if series.marker == "ring" else 2.5
+            style = {"facecolors": "none", "edgecolors": series.colour, "linewidths": width}
         elif series.marker == "star":
             style["edgecolors"] = "black"
         artist: Any = axes.scatter(x, y, marker=shape, s=MARKER_SIZES.get(series.marker, 24), label=series.name,

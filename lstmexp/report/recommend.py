@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 
-from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.report.configs import (
     RANK_METRIC,
     config_table,
@@ -27,9 +26,10 @@ from lstmexp.report.configs import (
 )
 from lstmexp.report.feasible import feasible_trials, mark
 from lstmexp.report.noise import format_number, left_out_note, quiet
-from lstmexp.trial.names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
 from lstmexp.trial.reproduce import override_key, run_command
 from lstmexp.units import MIB
+from lstmexp.vocabulary.choices import SEARCHED_PARAMS
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, REPRODUCE, SAMPLES_PER_S, TEST_SKILL, TRAIN_SEED
 
 REPRODUCED_SECTIONS = ("data", "model", "train")
 DEFAULT_WITHIN_PCT = 10.0

@@ -12,7 +12,6 @@ import re
 
 import pandas as pd
 
-from lstmexp.choices import REPORT_FORMATS
 from lstmexp.report.answer import answer_lines
 from lstmexp.report.html import render_html
 from lstmexp.report.jsondoc import render_json
@@ -20,6 +19,7 @@ from lstmexp.report.outline import Outline
 from lstmexp.report.people import for_people
 from lstmexp.report.sections import Section
 from lstmexp.report.terminal import render_terminal
+from lstmexp.vocabulary.choices import REPORT_FORMATS
 
 FORMATS = REPORT_FORMATS
 

@@ -17,19 +17,25 @@ import pandas as pd
 
 from lstmexp.report.build import COST_METRICS
 from lstmexp.report.configs import RANK_RULE, fewer_seeds_note, tie_note
-from lstmexp.trial.names import (
+from lstmexp.units import MIB
+from lstmexp.vocabulary.names import (
+    ACHIEVED_GFLOPS,
+    BEST_EPOCH,
+    EPOCHS_RUN,
     GRAD_NORM_MEAN,
+    HW_EFFICIENCY_PCT,
     ITERATIONS_PER_EPOCH,
     PEAK_MEM_BYTES,
     SAMPLES_PER_S,
+    TEST_ACCURACY,
     TEST_SKILL,
     TIME_STEPS_PER_S,
     TIME_TO_TARGET_S,
     TORCH_THREADS,
     TRAIN_S_PER_EPOCH,
+    VAL_ACCURACY,
     VAL_LOSS_BEST,
 )
-from lstmexp.units import MIB
 
 if TYPE_CHECKING:
     from lstmexp.report.build import Report
@@ -47,8 +53,8 @@ MATRIX_READS = {
 }
 # Columns of the time_step trade-off table that say how the window was fed, not a measured figure.
 FEEDING = ("chunk", "T/S steps")
-OPTIONAL_NAMES = {"achieved_gflops": "GFLOP/s", "hw_efficiency_pct": "hardware efficiency",
-                  "time_to_target_s": "time to target", "val_accuracy": "accuracy", "test_accuracy": "accuracy"}
+OPTIONAL_NAMES = {ACHIEVED_GFLOPS: "GFLOP/s", HW_EFFICIENCY_PCT: "hardware efficiency",
+                  TIME_TO_TARGET_S: "time to target", VAL_ACCURACY: "accuracy", TEST_ACCURACY: "accuracy"}
 
 
 @dataclass
@@ -90,11 +96,11 @@ def summary_lines(report: Report) -> list[str]:
 
 def still_improving_line(trials: pd.DataFrame) -> str:
     """The share of completed trials whose best val loss came at their last epoch: training cut short."""
-    if trials.empty or not {"best_epoch", "epochs_run", "state"} <= set(trials.columns):
+    if trials.empty or not {BEST_EPOCH, EPOCHS_RUN, "state"} <= set(trials.columns):
         return ""
     complete = trials[trials["state"] == "complete"]
-    best = pd.to_numeric(complete["best_epoch"], errors="coerce")
-    last = pd.to_numeric(complete["epochs_run"], errors="coerce")
+    best = pd.to_numeric(complete[BEST_EPOCH], errors="coerce")
+    last = pd.to_numeric(complete[EPOCHS_RUN], errors="coerce")
     measured = best.notna() & last.notna()
     if not measured.any():
         return ""

@@ -18,12 +18,13 @@ from lstmexp.report.answer import answer_lines
 from lstmexp.report.outline import Outline
 from lstmexp.report.people import for_people
 from lstmexp.report.sections import Section
+from lstmexp.vocabulary.names import ITERATIONS_PER_EPOCH, PARAM_COUNT, TEST_MSE, TRAIN_S_PER_EPOCH
 
 TERMINAL_WIDTH = 100
 # Left out of terminal tables only (Markdown, HTML, CSV and JSON keep them).
 # At 100 columns the secondary figures give way (state: only when all rows share it).
 # Hidden speed columns leave samples/s to stand for speed, so captions stay true.
-TERMINAL_HIDDEN = ("test_mse", "param_count", "state", "iterations_per_epoch", "complete", "train_s_per_epoch")
+TERMINAL_HIDDEN = (TEST_MSE, PARAM_COUNT, "state", ITERATIONS_PER_EPOCH, "complete", TRAIN_S_PER_EPOCH)
 MIN_TEXT_WIDTH = 12  # a text column shrinks no further (then its cells end in an ellipsis)
 BRIEF_SECTIONS = ("configurations",)  # what the default (not --detail) terminal report shows after the answer
 BRIEF_ROWS = 10  # configurations listed without --detail

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from lstmexp.search.attrs import FAILURE_ATTR, REPEAT_ATTR, SKIPPED_ATTR, WORKER_ATTR
 from lstmexp.search.liveness import recover_dead_workers, this_worker, worker_is_dead
 from lstmexp.search.objective import OBJECTIVE_DEFS
 from lstmexp.search.observe import QuietObserver, SearchObserver, SearchSummary, best_value, is_feasible
@@ -19,6 +18,7 @@ from lstmexp.search.registry import make_pruner, make_sampler
 from lstmexp.search.run import preflight, run_search
 from lstmexp.search.slots import SkippedTrial, count_claimed, count_done
 from lstmexp.search.study import create_or_resume, sampler_seed_offset, target_count
+from lstmexp.vocabulary.attrs import FAILURE_ATTR, REPEAT_ATTR, SKIPPED_ATTR, WORKER_ATTR
 
 __all__ = [
     "FAILURE_ATTR",

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import optuna
 
-from lstmexp.search.attrs import BUDGET_ATTR, CPU_ATTR
 from lstmexp.search.slots import count_done
 from lstmexp.spec import ExperimentSpec
 from lstmexp.trial.record import trial_figures
+from lstmexp.vocabulary.attrs import BUDGET_ATTR, CPU_ATTR
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -14,15 +14,15 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from lstmexp.search.attrs import DESIGN_ARMS_ATTR, DESIGN_KEY_ATTR
 from lstmexp.search.design import HIDDEN, Arm, DataFacts, Design, Setting, make_design, step_seconds
+from lstmexp.vocabulary.attrs import DESIGN_ARMS_ATTR, DESIGN_ATTR, DESIGN_KEY_ATTR
+from lstmexp.vocabulary.choices import LOSS_OBJECTIVE
 
 if TYPE_CHECKING:
     import optuna
 
     from lstmexp.spec import ExperimentSpec
 
-DESIGN_ATTR = "claims_design"  # study attr: the design, as Design.to_attr writes it
 ARMS_ATTR, KEY_ATTR = DESIGN_ARMS_ATTR, DESIGN_KEY_ATTR  # trial attrs (kept by a lost trial's retry)
 CALIBRATION_STEPS = 12
 
@@ -115,7 +115,7 @@ def design_spec(spec: ExperimentSpec, design: Design, max_cpu_minutes: float) ->
     space["fields"] = {path: {"values": values} for path, values in fields.items()}
     space["normalization"] = None
     raw["search"].update(trials=design.trials, sampler="random", pruner="none", max_cpu_minutes=max_cpu_minutes,
-                         objectives=["val_loss"], designed=True)
+                         objectives=[LOSS_OBJECTIVE], designed=True)
     raw["train"].update(epochs=design.epochs, repeats=1, threads=raw["train"]["threads"] or 1)
     return ExperimentSpec.model_validate(raw)
 
@@ -133,7 +133,12 @@ def plan(spec: ExperimentSpec, stored: dict[str, Any] | None, max_cpu_minutes: f
 
 
 def enqueue_missing(study: optuna.Study, design: Design) -> int:
-    """Enqueue the copies of each setting that no counted, running or waiting trial stands for."""
+    """Enqueue the copies of each setting that no counted, running or waiting trial stands for, in rounds.
+
+    Round r holds every setting once, each round in the reverse order of the one before (A B C, C B A,
+    A B C): the machine's speed drifts over a study (other work, the host), and with all of a
+    setting's seeds run back to back that drift would read as the setting's effect on speed; in
+    rounds it becomes spread between seeds, which the intervals count."""
     from optuna.trial import TrialState
 
     from lstmexp.search.slots import counts
@@ -141,12 +146,15 @@ def enqueue_missing(study: optuna.Study, design: Design) -> int:
     facts = design.facts
     present = Counter(t.user_attrs.get(KEY_ATTR) for t in study.get_trials(deepcopy=False)
                       if counts(t) or t.state in (TrialState.RUNNING, TrialState.WAITING))
+    settings = list(design.settings().items())
+    missing = {key: design.seeds - present[key] for key, _ in settings}
     added = 0
-    for key, (setting, arms) in design.settings().items():
-        for _ in range(design.seeds - present[key]):
-            study.enqueue_trial(setting.params(facts.train_rows, searched_rows(design), searched_chunks(design)),
-                                user_attrs={KEY_ATTR: key, ARMS_ATTR: arms})
-            added += 1
+    for round_number in range(max(missing.values(), default=0)):
+        for key, (setting, arms) in settings if round_number % 2 == 0 else settings[::-1]:
+            if missing[key] > round_number:
+                study.enqueue_trial(setting.params(facts.train_rows, searched_rows(design), searched_chunks(design)),
+                                    user_attrs={KEY_ATTR: key, ARMS_ATTR: arms})
+                added += 1
     return added
 
 

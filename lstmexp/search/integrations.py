@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from lstmexp.errors import LstmexpError
 from lstmexp.search.tracker import check_tracker, fixes
 from lstmexp.storage.urls import mask_text, mask_url
-from lstmexp.trial.names import FAILURE_REASON, TRAIN_LOSS, VAL_LOSS
 from lstmexp.trial.record import split_curves, trial_figures
+from lstmexp.vocabulary.names import FAILURE_REASON, TRAIN_LOSS, VAL_LOSS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -101,8 +101,8 @@ class MlflowLogger:
 
     def epoch_done(self, number: int, record: EpochRecord, epochs: int) -> None:
         run_id = self.runs[number]
-        self.client.log_metric(run_id, "train_loss", record.train_loss, step=record.epoch)
-        self.client.log_metric(run_id, "val_loss", record.val_loss, step=record.epoch)
+        self.client.log_metric(run_id, TRAIN_LOSS, record.train_loss, step=record.epoch)
+        self.client.log_metric(run_id, VAL_LOSS, record.val_loss, step=record.epoch)
 
     def trial_finished(self, trial: FrozenTrial) -> None:
         run_id = self.runs.pop(trial.number, None)

@@ -13,8 +13,8 @@ from lstmexp.report.load import load_frozen
 from lstmexp.report.recommend import trials_to_keep
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage.optuna_compat import as_frozen
-from lstmexp.trial.names import CONFIG, REPEATS, TEST_MSE, VAL_LOSS_BEST
 from lstmexp.trial.weights import KeptTrial, keep_listed
+from lstmexp.vocabulary.names import CONFIG, REPEATS, TEST_MSE, VAL_LOSS, VAL_LOSS_BEST
 
 if TYPE_CHECKING:
     import torch
@@ -60,7 +60,7 @@ def keep_model(
         # With train.repeats > 1 the figures are means over seeds; the weights are the first seed's run.
         REPEATS: spec.train.repeats,
         TEST_MSE: metrics.get(TEST_MSE),
-        "val_loss": metrics.get(VAL_LOSS_BEST),
+        VAL_LOSS: metrics.get(VAL_LOSS_BEST),
     }
     candidate = KeptTrial(trial.number, value, str(metrics.get(CONFIG) or ""), meta)
     trials, names = ranked_frame(trial, ledger)

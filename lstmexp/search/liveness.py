@@ -16,8 +16,8 @@ import optuna
 import psutil
 from optuna.trial import TrialState
 
-from lstmexp.search.attrs import KEPT_ON_RETRY, LOST_ATTR, WORKER_ATTR
 from lstmexp.storage.optuna_compat import fail_running_trial
+from lstmexp.vocabulary.attrs import KEPT_ON_RETRY, LOST_ATTR, WORKER_ATTR
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, Literal
 import optuna
 
 from lstmexp import interrupt
-from lstmexp.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, SIZE_PATHS, ObjectiveName
 from lstmexp.errors import SpecError, TrialFailure
-from lstmexp.search.attrs import WORKER_ATTR
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.slots import TrialLedger, claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.searchable import conditional_skip, kind_of, other_paths, param_name, with_values
 from lstmexp.storage.urls import mask_text
-from lstmexp.trial.names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
 from lstmexp.trial.record import Failure, Identity, TrialRecord
 from lstmexp.trial.reproduce import override_key, run_command
 from lstmexp.trial.run import run_trial
+from lstmexp.vocabulary.attrs import WORKER_ATTR
+from lstmexp.vocabulary.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, SIZE_PATHS, ObjectiveName
+from lstmexp.vocabulary.names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from lstmexp.training.loop import EpochRecord
 
 
-# The objectives' figures and directions are the vocabulary's (lstmexp.choices), listed once.
+# The objectives' figures and directions are the vocabulary's (lstmexp.vocabulary.choices), listed once.
 OBJECTIVE_DEFS = OBJECTIVE_GOALS
 
 

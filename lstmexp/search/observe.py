@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.search.attrs import RUN_ATTR, SKIPPED_ATTR
 from lstmexp.search.slots import TrialLedger, counts, tally
 from lstmexp.trial.record import trial_figures
+from lstmexp.vocabulary.attrs import RUN_ATTR, SKIPPED_ATTR
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

@@ -10,10 +10,10 @@ from typing import Any
 
 import optuna
 
-from lstmexp.choices import SEARCHED_PARAMS
 from lstmexp.errors import SpecError
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.searchable import SIZE_NAMES
+from lstmexp.vocabulary.choices import SEARCHED_PARAMS
 
 SamplerFactory = Callable[[ExperimentSpec, int], optuna.samplers.BaseSampler]  # (spec, seed)
 PrunerFactory = Callable[[int], optuna.pruners.BasePruner]  # (epoch budget)

@@ -12,7 +12,6 @@ from optuna.trial import TrialState
 
 from lstmexp import interrupt
 from lstmexp.errors import LstmexpError, TrialFailure
-from lstmexp.search.attrs import BUDGET_ATTR, REPRODUCE_BASE_ATTR, SKIPPED_ATTR
 from lstmexp.search.budget import StopWhenSpent, check_budget
 from lstmexp.search.liveness import recover_dead_workers, this_run
 from lstmexp.search.objective import make_objective
@@ -23,6 +22,7 @@ from lstmexp.search.study import open_study, sampler_seed_offset, target_count
 from lstmexp.spec import ExperimentSpec
 from lstmexp.storage.urls import mask_text, mask_url, open_storage, storage_errors
 from lstmexp.trial.weights import weights_dir
+from lstmexp.vocabulary.attrs import BUDGET_ATTR, REPRODUCE_BASE_ATTR, SKIPPED_ATTR
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

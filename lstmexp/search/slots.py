@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.search.attrs import FAILURE_ATTR, SKIPPED_ATTR
 from lstmexp.spec import ExperimentSpec
-from lstmexp.trial.names import TRAIN_SEED
 from lstmexp.trial.record import trial_figures
+from lstmexp.vocabulary.attrs import FAILURE_ATTR, SKIPPED_ATTR
+from lstmexp.vocabulary.names import TRAIN_SEED
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial

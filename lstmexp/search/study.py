@@ -8,7 +8,6 @@ import optuna
 
 from lstmexp.errors import StudyNotFoundError
 from lstmexp.measure import collect_environment
-from lstmexp.search.attrs import LR_COTUNED_ATTR
 from lstmexp.search.liveness import this_worker
 from lstmexp.search.objective import directions
 from lstmexp.search.registry import grid_size, make_pruner, make_sampler
@@ -16,6 +15,7 @@ from lstmexp.search.resume import check_comparable
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, stored_form
 from lstmexp.storage.urls import ENV_ATTR, SPEC_ATTR, mask_url, scheme_of
+from lstmexp.vocabulary.attrs import LR_COTUNED_ATTR
 
 
 def create_or_resume(spec: ExperimentSpec, storage: optuna.storages.BaseStorage, seed_offset: int = 0) -> optuna.Study:

@@ -41,10 +41,10 @@ def run_workers(
 ) -> Any:
     """Create (or resume) the study here, then let `workers` processes fill it to its target."""
     from lstmexp.search import count_done, create_or_resume, preflight, target_count
-    from lstmexp.search.attrs import BUDGET_ATTR
     from lstmexp.search.liveness import this_run
     from lstmexp.search.observe import summarize
     from lstmexp.storage.urls import open_storage
+    from lstmexp.vocabulary.attrs import BUDGET_ATTR
 
     if not allows_concurrent_writers(storage_url):
         raise StorageError(
@@ -109,8 +109,8 @@ def budget_stop(spec: ExperimentSpec, study: Any, short: bool, elapsed_s: float)
     A worker records the reason on the study when its budget check stops it; one that started late
     may have cleared that record as a resumed study's, so the reason is also worked out here.
     """
-    from lstmexp.search.attrs import BUDGET_ATTR
     from lstmexp.search.budget import budget_reason
+    from lstmexp.vocabulary.attrs import BUDGET_ATTR
 
     if not short:
         return None

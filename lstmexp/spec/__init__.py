@@ -10,7 +10,6 @@ train, search), experiment (the whole spec and its cross-section checks), loadin
 error messages).
 """
 
-from lstmexp.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS
 from lstmexp.spec.base import STUDY_NAME_PATTERN
 from lstmexp.spec.data import DataSpec, DateSplit, RowSplit, SplitSpec
 from lstmexp.spec.experiment import ExperimentSpec
@@ -27,6 +26,7 @@ from lstmexp.spec.loading import (
 from lstmexp.spec.sections import ConstraintSpec, ModelSpec, SearchSpec, TrainSpec
 from lstmexp.spec.space import FieldSpace, SpaceSpec
 from lstmexp.units import MEMORY_SIZE, MEMORY_UNITS, parse_memory
+from lstmexp.vocabulary.choices import DEVICE_PATTERN, OBJECTIVES, SEARCHED_PARAMS
 
 __all__ = [
     "DEVICE_PATTERN", "MEMORY_SIZE", "MEMORY_UNITS", "OBJECTIVES", "SEARCHED_PARAMS", "STUDY_NAME_PATTERN",

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import model_validator
 
-from lstmexp.choices import DataMode, Fill, Normalization, Scaling
 from lstmexp.spec.base import Fraction, Section, Seed, machine_memory, within
+from lstmexp.vocabulary.choices import DataMode, Fill, Normalization, Scaling
 
 # A generous estimate of the memory one row of a built-in dataset takes once generated, scaled and
 # windowed (several float64 columns and their float32 tensors): rows beyond RAM / this cannot load.

@@ -7,13 +7,13 @@ from typing import Any
 from pydantic import model_validator
 
 from lstmexp.bounds import largest_fitting_hidden, training_state_bytes
-from lstmexp.choices import SIZE_PATHS
 from lstmexp.spec.base import machine_memory
 from lstmexp.spec.extremes import check_fillings
 from lstmexp.spec.searchable import check_fields, chunk_problem, extreme, possible_values
 from lstmexp.spec.sections import ConstraintSpec, ModelSpec, SearchSpec, SpecSections, TrainSpec
 from lstmexp.spec.space import collect_fields
 from lstmexp.units import format_bytes
+from lstmexp.vocabulary.choices import SIZE_PATHS
 
 __all__ = ["ConstraintSpec", "ExperimentSpec", "ModelSpec", "SearchSpec", "TrainSpec"]
 

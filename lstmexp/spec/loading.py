@@ -15,10 +15,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lstmexp.bounds import Bound, bound_of, limit_for, outside
-from lstmexp.choices import SEARCHED_PARAMS, SIZE_PATHS
 from lstmexp.errors import SpecError
 from lstmexp.spec.experiment import ExperimentSpec
 from lstmexp.spec.space import SIZE_NAMES, SpaceSpec
+from lstmexp.vocabulary.choices import SEARCHED_PARAMS, SIZE_PATHS
 
 
 class SpecLoader(yaml.SafeLoader):

@@ -14,10 +14,10 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from lstmexp.bounds import bound_of, limit_for, outside
-from lstmexp.choices import SIZE_PATHS
 from lstmexp.errors import SpecError
 from lstmexp.spec.sections import SpecSections
 from lstmexp.spec.space import SEARCHABLE_SECTIONS, SIZE_NAMES, FieldSpace, check_range_steps, space_key
+from lstmexp.vocabulary.choices import SIZE_PATHS
 
 FieldKind = Literal["int", "float", "categorical"]
 Spec = TypeVar("Spec", bound=SpecSections)  # a spec comes back as the class it went in as

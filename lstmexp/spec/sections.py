@@ -9,8 +9,13 @@ from typing import Annotated, Any, Self
 from pydantic import Field, field_validator, model_validator
 
 from lstmexp.bounds import MAX_GRID_POINTS
-from lstmexp.choices import (
+from lstmexp.spec.base import STUDY_NAME_PATTERN, PositiveInt, Section, Seed, machine_memory, within
+from lstmexp.spec.data import DataSpec
+from lstmexp.spec.space import SpaceSpec
+from lstmexp.units import format_bytes, parse_memory
+from lstmexp.vocabulary.choices import (
     DEVICE_PATTERN,
+    LOSS_OBJECTIVE,
     OBJECTIVES,
     SEARCHED_PARAMS,
     AmpMode,
@@ -21,10 +26,6 @@ from lstmexp.choices import (
     Pruner,
     Sampler,
 )
-from lstmexp.spec.base import STUDY_NAME_PATTERN, PositiveInt, Section, Seed, machine_memory, within
-from lstmexp.spec.data import DataSpec
-from lstmexp.spec.space import SpaceSpec
-from lstmexp.units import format_bytes, parse_memory
 
 
 class ModelSpec(Section):
@@ -119,7 +120,7 @@ class SearchSpec(Section):
     designed: bool = False
     pruner: Pruner = "median"
     space: SpaceSpec = SpaceSpec()
-    objectives: tuple[ObjectiveName, ...] = ("val_loss",)
+    objectives: tuple[ObjectiveName, ...] = (LOSS_OBJECTIVE,)
     constraints: ConstraintSpec = ConstraintSpec()
     # The sampler's seed (null: train.seed), to vary the search without changing what trials learn.
     seed: Seed | None = None
@@ -156,7 +157,7 @@ class SearchSpec(Section):
                 f"pruner {self.pruner!r} cannot prune a multi-objective study (Optuna has no pruning there, "
                 "optuna/optuna#3450); set -o search.pruner=none or keep a single objective"
             )
-        if self.pruner != "none" and self.objectives != ("val_loss",):
+        if self.pruner != "none" and self.objectives != (LOSS_OBJECTIVE,):
             raise ValueError(
                 f"pruner {self.pruner!r} prunes on the val loss, so it needs objectives: [val_loss]; "
                 "set -o search.pruner=none to optimise other objectives"

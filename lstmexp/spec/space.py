@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from lstmexp.choices import SIZE_PATHS, Normalization, Scale
 from lstmexp.spec.base import Section
+from lstmexp.vocabulary.choices import SIZE_PATHS, Normalization, Scale
 
 # The sections whose settings a search may vary (study, storage and search itself are not trained).
 SEARCHABLE_SECTIONS = ("train", "model", "data")

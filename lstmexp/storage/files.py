@@ -65,7 +65,7 @@ def check_sqlite_file(path: Path, *, writing: bool) -> bool:
     if start != SQLITE_HEADER:
         hint = f"it looks like a journal: use journal:///{path}" if start.startswith(b'{"op_code"') else "fix --storage"
         raise StorageError(f"storage {path} is not an Optuna storage (not a SQLite database); {hint}")
-    tables = sqlite_tables(path)
+    tables = sqlite_tables(path, writing=writing)
     if tables >= OPTUNA_TABLES:
         return True
     if not tables and writing:
@@ -77,13 +77,36 @@ def check_sqlite_file(path: Path, *, writing: bool) -> bool:
     )
 
 
-def sqlite_tables(path: Path) -> set[str]:
-    """The table names of a SQLite file, read through SQLite's read-only mode."""
+def sqlite_tables(path: Path, *, writing: bool) -> set[str]:
+    """The table names of a SQLite file, read through SQLite's read-only mode.
+
+    A process killed in the middle of a commit leaves a hot journal (`<file>-journal`), which SQLite
+    must roll back before anyone can read the file, and a read-only connection cannot. A writing
+    command lets SQLite do that rollback (its own crash recovery, which restores the last committed
+    state and changes nothing that was committed) and reads again; a reading command never writes,
+    so it says how to recover instead."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)) as db:
-            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return read_tables(path)
+    except sqlite3.DatabaseError as exc:
+        journal = path.with_name(path.name + "-journal")
+        if not (isinstance(exc, sqlite3.OperationalError) and journal.exists() and journal.stat().st_size > 0):
+            raise StorageError(f"storage {path} is not a readable SQLite database ({exc}); fix --storage") from None
+        if not writing:
+            raise StorageError(
+                f"storage {path} holds a write that a killed process left unfinished ({journal.name}); "
+                "lstmexp search with this --storage rolls it back as it resumes (reading commands never write)"
+            ) from None
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as db:  # opening for writing rolls the journal back
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+        return read_tables(path)
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"storage {path} is not a readable SQLite database ({exc}); fix --storage") from None
+
+
+def read_tables(path: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def open_journal(path: Path, shown: str, create: bool) -> optuna.storages.JournalStorage:

@@ -19,7 +19,6 @@ import torch
 from lstmexp.measure import MemoryReading, SpeedFigure, TensorPeak
 from lstmexp.training.evaluate import Evaluation
 from lstmexp.training.loop import EpochRecord, TrainResult
-from lstmexp.trial import names
 from lstmexp.trial.record import (
     Accuracy,
     Contention,
@@ -35,6 +34,7 @@ from lstmexp.trial.record import (
     Training,
     TrialRecord,
 )
+from lstmexp.vocabulary import names
 
 TENSOR_PEAK_METHOD = "tensor-peak"
 CUDA_PROCESS_PEAK = "not measured on CUDA: the allocator's peak is"

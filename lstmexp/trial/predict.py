@@ -29,6 +29,7 @@ from lstmexp.training.evaluate import evaluate, predict_windows
 from lstmexp.training.model import build_model
 from lstmexp.trial.run import series_of
 from lstmexp.trial.weights import load_kept, remedy, weights_dir
+from lstmexp.vocabulary.names import TEST_MSE
 
 
 @dataclass(frozen=True)
@@ -38,20 +39,6 @@ class Forecast:
     mae: float
     trial_test_mse: float | None  # what the search recorded for this trial (test split)
     same_scaler: bool  # False: the file's train rows give another scaler than the trial's data did
-
-
-def best_trial_number(storage_url: str, study: str) -> int:
-    """The trial the report recommends as most accurate (`report.configs.best_configuration`)."""
-    from lstmexp.report.configs import best_configuration
-    from lstmexp.report.load import load_trials
-    from lstmexp.storage.urls import load_existing_study, open_storage
-
-    storage = open_storage(storage_url, create=False)
-    loaded = load_trials(load_existing_study(storage_url, study, storage), storage)
-    best = best_configuration(loaded.frame, loaded.distribution_json)
-    if best is None:
-        raise DataError(f"study {study!r} has no completed trial to forecast with; run the search first")
-    return int(best["trial"])
 
 
 def forecast(storage_url: str, study: str, number: int, data_path: str | None, split: str = "test") -> Forecast:
@@ -70,7 +57,7 @@ def forecast(storage_url: str, study: str, number: int, data_path: str | None, s
         frame=forecast_frame(model, series, split, spec.data.time_step, spec.data.horizon),
         mse=scores.mse,
         mae=scores.mae,
-        trial_test_mse=meta.get("test_mse"),
+        trial_test_mse=meta.get(TEST_MSE),
         same_scaler=same_scaler(series, meta["scaler"]),
     )
 

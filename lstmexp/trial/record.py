@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from lstmexp.trial import names
+from lstmexp.vocabulary import names
 
 SCHEMA_VERSION = 1
 # A field whose None means "not recorded" (left out of the figures) rather than "recorded, no value".

@@ -40,10 +40,10 @@ from lstmexp.training.evaluate import accuracy, evaluate
 from lstmexp.training.loop import EpochRecord, TrainConfig, TrainResult, train
 from lstmexp.training.model import build_model, count_parameters, network_shape
 from lstmexp.trial.metrics import Compute, Probe, RunOutcome, build_record
-from lstmexp.trial.names import ACTIVATION_MEM_EST_BYTES, PEAK_MEM_BYTES
 from lstmexp.trial.probe import probe_configuration
 from lstmexp.trial.record import Setup, TrialRecord
 from lstmexp.units import format_bytes
+from lstmexp.vocabulary.names import ACTIVATION_MEM_EST_BYTES, PEAK_MEM_BYTES
 
 
 def run_trial(

@@ -132,8 +132,9 @@ def test_the_heatmap_marks_the_best_cell_and_its_caption_names_the_colour_that_i
     assert "dark is accurate" in source and darker_is_lower  # the lowest loss (the best) is the darkest
     z = array(cells["z"])
     best = np.unravel_index(np.nanargmin(z), z.shape)
-    star = next(t for t in heatmap["data"] if t.get("name", "").startswith("best"))
-    assert (star["y"][0], star["x"][0]) == (cells["y"][best[0]], cells["x"][best[1]])
+    frame = next(t for t in heatmap["data"] if t.get("name", "").startswith("best"))
+    assert (frame["y"][0], frame["x"][0]) == (cells["y"][best[0]], cells["x"][best[1]])
+    assert frame["marker"]["symbol"].endswith("-open") and not frame.get("text")  # the cell's number shows
 
 
 def test_every_panel_has_a_legend_and_each_trial_one_colour(page):

@@ -1,6 +1,6 @@
 """One definition per chart: the HTML (plotly) and the PNG (matplotlib) drawings of a chart agree, and the
 PNGs meet the rules the browser test checks on the page (colour scale against the caption, the best cell
-starred, the Pareto front labelled whatever the contention flags, a legend per panel, one colour per
+framed, the Pareto front labelled whatever the contention flags, a legend per panel, one colour per
 trial, readable log axes)."""
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def test_every_png_panel_has_a_legend(drawn):
         assert all(axes.get_legend() is not None for axes in panels(png)), key
 
 
-def test_png_heatmap_is_dark_where_the_loss_is_low_as_its_caption_says_and_stars_the_best_cell(drawn):
+def test_png_heatmap_is_dark_where_the_loss_is_low_as_its_caption_says_and_frames_the_best_cell(drawn):
     chart, _, png = drawn["val_loss_heatmap"]
     axes = panels(png)[0]
     image = axes.images[0]
@@ -109,8 +109,9 @@ def test_png_heatmap_is_dark_where_the_loss_is_low_as_its_caption_says_and_stars
     assert "dark is accurate" in chart.caption and sum(low[:3]) < sum(high[:3])
     z = np.asarray(image.get_array(), dtype=float)
     best_row, best_column = np.unravel_index(np.nanargmin(z), z.shape)
-    star = next(c for c in axes.collections if c.get_label().startswith("best"))
-    assert tuple(star.get_offsets()[0]) == (best_column, best_row)
+    frame = next(c for c in axes.collections if c.get_label().startswith("best"))
+    assert tuple(frame.get_offsets()[0]) == (best_column, best_row)
+    assert frame.get_facecolors().size == 0 or frame.get_facecolors()[0][3] == 0  # hollow: the number shows
 
 
 def test_png_learning_curves_give_each_trial_one_colour(drawn):
@@ -133,3 +134,13 @@ def test_png_pareto_front_is_labelled_and_coloured_even_when_every_trial_is_cont
     labels = [t.get_text() for t in axes.texts]
     assert len(labels) == len(front.get_offsets()) and all(label.startswith("#") for label in labels)
     assert any(c.get_label().startswith("contended") for c in axes.collections)  # flagged, not dropped
+
+
+def test_log_axes_at_searched_values_keep_neighbouring_labels_apart():
+    from lstmexp.report.chart import MIN_TICK_RATIO, log_axis
+
+    axis = log_axis("train.lr", [0.001, 0.0011, 0.00105, 0.002, 0.0021, 0.004], at_values=True)
+    assert axis.ticks[0] == 0.001 and axis.ticks[-1] == 0.004
+    assert all(b >= a * MIN_TICK_RATIO for a, b in zip(axis.ticks, axis.ticks[1:], strict=False))
+    assert 0.002 in axis.ticks
+    assert log_axis("batch_size", [16, 24, 32, 48, 64], at_values=True).ticks == (16, 24, 32, 48, 64)

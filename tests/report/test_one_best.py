@@ -6,13 +6,12 @@ import optuna
 import torch
 
 from lstmexp.report.run import load_report
-from lstmexp.search.attrs import CONFIG_ATTR
+from lstmexp.report.studies import best_trial_number, study_rows
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.slots import TrialLedger
 from lstmexp.spec import ExperimentSpec
-from lstmexp.storage.studies import study_rows
-from lstmexp.trial.predict import best_trial_number
 from lstmexp.trial.weights import kept_trials, weights_dir
+from lstmexp.vocabulary.attrs import CONFIG_ATTR
 from tests.search_specs import sized
 
 SIZES = {"batch_size": 32, "time_step": 8, "hidden_size": 16}

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 import lstmexp.report.outline as outline_module
-from lstmexp.choices import REPORT_FORMATS
 from lstmexp.report.build import build_report
 from lstmexp.report.compare import compare
 from lstmexp.report.load import load_from_study
@@ -19,6 +18,7 @@ from lstmexp.report.render import render
 from lstmexp.report.run import report_study
 from lstmexp.report.terminal import TERMINAL_WIDTH, terminal_view
 from lstmexp.units import MIB
+from lstmexp.vocabulary.choices import REPORT_FORMATS
 from tests.report_studies import grid_trials, make_study
 
 

@@ -8,8 +8,8 @@ import optuna
 import pytest
 import sqlalchemy.exc
 
+import lstmexp.report.studies as study_list
 import lstmexp.search.run as search_run
-import lstmexp.storage.studies as study_list
 from lstmexp.storage.urls import opening_errors, storage_errors
 from tests.hostile import QUICK_SPEC, assert_one_line, fingerprint
 
@@ -124,7 +124,7 @@ def test_ctrl_c_inside_a_reading_command_exits_130(cli, workdir, monkeypatch):
         raise ctrl_c_inside(RuntimeError)
 
     monkeypatch.setattr(study_list, "study_rows", interrupted_rows)
-    monkeypatch.setattr("lstmexp.storage.studies.study_rows", interrupted_rows)
+    monkeypatch.setattr("lstmexp.report.studies.study_rows", interrupted_rows)
     result = cli("studies", "--storage", f"sqlite:///{database}")
     assert result.code == 130, result.err
     assert "internal error" not in result.err and "KeyboardInterrupt" not in result.err

@@ -108,7 +108,7 @@ def test_a_password_given_any_way_is_never_stored_nor_reported(cli, workdir, sec
 
 def test_a_password_an_older_search_stored_is_never_reported(cli, workdir):
     """Studies written before the masking carry the password in their reproduce commands: reports hide it."""
-    from lstmexp.search.attrs import REPRODUCE_ATTR, REPRODUCE_BASE_ATTR
+    from lstmexp.vocabulary.attrs import REPRODUCE_ATTR, REPRODUCE_BASE_ATTR
     from tests.hostile import make_studies
 
     database, _ = make_studies(workdir / "old")

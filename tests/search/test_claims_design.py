@@ -96,3 +96,22 @@ def test_the_budget_never_drops_a_setting_another_arm_still_trains():
     assert any(s.batch_size == 1 and not s.stateful for s in arms["stateful"].settings)
     assert 1 in {s.batch_size for s in arms["batch"].settings}
     assert any("left out" in n for n in design.notes)  # the budget still took other settings
+
+
+def test_seeds_are_enqueued_in_rounds_of_every_setting_in_alternating_order():
+    """All of a setting's seeds back to back would turn a drift in the machine's speed into its effect."""
+    import optuna
+
+    from lstmexp.search.claims_study import KEY_ATTR, enqueue_missing
+
+    design = make_design(BUILT_IN, 0.003, budget_s=600)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    assert enqueue_missing(study, design) == design.trials
+    keys = [t.user_attrs[KEY_ATTR] for t in study.get_trials(deepcopy=False)]
+    settings = list(design.settings())
+    rounds = [keys[i:i + len(settings)] for i in range(0, len(keys), len(settings))]
+    assert len(rounds) == design.seeds
+    assert rounds[0] == settings and rounds[1] == settings[::-1]
+    assert all(sorted(r) == sorted(settings) for r in rounds)
+    assert enqueue_missing(study, design) == 0  # nothing is missing now: a resume adds nothing

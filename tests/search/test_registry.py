@@ -47,8 +47,8 @@ def test_every_pruner_prunes_only_after_its_warm_up(tmp_path, pruner):
 
 
 def test_the_registries_serve_every_name_of_the_vocabulary():
-    from lstmexp import choices
     from lstmexp.search import registry
+    from lstmexp.vocabulary import choices
 
     assert set(registry.SAMPLERS) == set(choices.SAMPLERS)
     assert set(registry.PRUNERS) == set(choices.PRUNERS)

@@ -6,12 +6,12 @@ import shutil
 
 import pytest
 
-from lstmexp.choices import SIZE_PATHS
 from lstmexp.search import run_search
 from lstmexp.search.registry import grid_points
 from lstmexp.spec import load_spec
 from lstmexp.storage.urls import load_existing_study
 from lstmexp.trial.run import check_spec_runs
+from lstmexp.vocabulary.choices import SIZE_PATHS
 from tests.conftest import REPO, SHARED_DATA, needs_shared_data
 from tests.search_specs import tiny
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from lstmexp.choices import SIZE_PATHS
 from lstmexp.errors import SpecError
 from lstmexp.report.run import report_study
 from lstmexp.search import run_search
 from lstmexp.spec import ExperimentSpec, TrainSpec
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR, as_written, fill_compact, schema_1_defaults
 from lstmexp.storage.urls import SPEC_ATTR, load_existing_study
+from lstmexp.vocabulary.choices import SIZE_PATHS
 from tests.search_specs import tiny
 
 OLD_LR, NEW_LR = 0.003, 0.02  # schema 1's default, and one a later lstmexp might have (today's is 0.01)

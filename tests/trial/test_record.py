@@ -13,8 +13,8 @@ from optuna.trial import TrialState
 from lstmexp.report import load_trials
 from lstmexp.search import run_search
 from lstmexp.storage.urls import load_existing_study
-from lstmexp.trial import names
 from lstmexp.trial.record import SCHEMA_VERSION, SECTIONS, Failure, Identity, SplitErrors, trial_figures
+from lstmexp.vocabulary import names
 from tests.search_specs import tiny
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -1,6 +1,6 @@
 """Names of the trial and study user attributes the search writes (read back by the report and the CLI display).
 
-The trial-level names are the vocabulary's (`lstmexp.trial.names`), under the names the search
+The trial-level names are the vocabulary's (`lstmexp.vocabulary.names`), under the names the search
 code uses for them; the study-level ones live here.
 """
 
@@ -19,6 +19,7 @@ CPU_ATTR = "cpu_s"  # CPU seconds this trial used (the study's CPU budget sums t
 BUDGET_ATTR = "budget_stop"  # study attr: why a whole-study budget ended the search
 REPRODUCE_BASE_ATTR = "reproduce_base"  # study attr: `lstmexp run SPEC [-o ...]` the search was started from
 LR_COTUNED_ATTR = "lr_cotuned"  # study attr: train.lr is searched together with several batch sizes
+DESIGN_ATTR = "claims_design"  # study attr: a claims study's design, as `search.design.Design.to_attr` writes it
 DESIGN_KEY_ATTR = "design_key"  # a claims study's setting (every value but the seed)
 DESIGN_ARMS_ATTR = "design_arms"  # the arms of a claims study's design the setting belongs to
 KEPT_ON_RETRY = (DESIGN_KEY_ATTR, DESIGN_ARMS_ATTR)  # what a lost trial's retry still is, not who ran it

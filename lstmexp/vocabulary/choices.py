@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, get_args
 
-from lstmexp.trial.names import PEAK_MEM_BYTES, SAMPLES_PER_S, TIME_TO_TARGET_S, TRAIN_S_PER_EPOCH, VAL_LOSS_BEST
+from lstmexp.vocabulary.names import PEAK_MEM_BYTES, SAMPLES_PER_S, TIME_TO_TARGET_S, TRAIN_S_PER_EPOCH, VAL_LOSS_BEST
 
 # The three parameters every study searches (the questions lstmexp answers), in report order.
 SearchedParam = Literal["batch_size", "time_step", "hidden_size"]
@@ -30,6 +30,7 @@ PRUNERS: tuple[str, ...] = get_args(Pruner)
 # What a study may optimise: every one is measured on the training or validation rows, never the test set.
 ObjectiveName = Literal["val_loss", "samples_per_s", "s_per_epoch", "peak_memory", "time_to_target"]
 OBJECTIVES: tuple[str, ...] = get_args(ObjectiveName)
+LOSS_OBJECTIVE: ObjectiveName = "val_loss"  # the default objective: the best val loss, lower is better
 
 Direction = Literal["minimize", "maximize"]
 

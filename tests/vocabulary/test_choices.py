@@ -1,4 +1,4 @@
-"""The vocabulary (lstmexp/choices.py) is what the spec, the CLI, the search and the report accept."""
+"""The vocabulary (lstmexp/vocabulary/choices.py) is what the spec, the CLI, the search and the report accept."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from lstmexp.choices import (
+from lstmexp.errors import SpecError
+from lstmexp.spec import ExperimentSpec, load_spec
+from lstmexp.vocabulary.choices import (
     OBJECTIVE_GOALS,
     OBJECTIVES,
     PRUNERS,
@@ -16,12 +18,10 @@ from lstmexp.choices import (
     SEARCHED_PARAMS,
     SIZE_PATHS,
 )
-from lstmexp.errors import SpecError
-from lstmexp.spec import ExperimentSpec, load_spec
 
 
 def test_choices_and_units_import_nothing_heavy():
-    code = ("import sys, lstmexp.choices, lstmexp.units; "
+    code = ("import sys, lstmexp.vocabulary.choices, lstmexp.units; "
             "print(','.join(m for m in ('torch', 'optuna', 'pandas', 'pydantic', 'yaml') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

@@ -1,7 +1,9 @@
-"""The rows of `lstmexp studies`: each study's trial counts, best configuration, dates and budget stop.
+"""A study's best as every command names it: the rows of `lstmexp studies` and the trial `lstmexp predict`
+forecasts with by default.
 
 "Best" is the report's: the configuration ranked first over its seeds (`report.configs.best_configuration`)
-and the trial the report's reproduce command names, not Optuna's luckiest single trial.
+and the trial the report's reproduce command names, not Optuna's luckiest single trial; the search keeps
+that trial's weights (`lstmexp.search.keep`).
 """
 
 from __future__ import annotations
@@ -9,8 +11,13 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
-from lstmexp.search.attrs import BUDGET_ATTR
+from lstmexp.errors import DataError
+from lstmexp.report.configs import RANK_METRIC, best_configuration, seeds_phrase
+from lstmexp.report.load import load_from_study, load_trials
+from lstmexp.report.noise import format_number
+from lstmexp.storage.urls import load_existing_study, open_storage
 from lstmexp.text import printable
+from lstmexp.vocabulary.attrs import BUDGET_ATTR
 
 
 def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
@@ -34,10 +41,6 @@ def study_rows(storage: optuna.storages.BaseStorage) -> list[tuple[str, ...]]:
 
 
 def best_text(summary: optuna.study.StudySummary, storage: optuna.storages.BaseStorage) -> str:
-    from lstmexp.report.configs import RANK_METRIC, best_configuration, seeds_phrase
-    from lstmexp.report.load import load_from_study
-    from lstmexp.report.people import format_number
-
     if len(summary.directions) > 1:
         return "Pareto front (several objectives)"
     loaded = load_from_study(optuna.load_study(study_name=summary.study_name, storage=storage))
@@ -49,3 +52,13 @@ def best_text(summary: optuna.study.StudySummary, storage: optuna.storages.BaseS
 
 def stamp(when: object) -> str:
     return "-" if when is None else f"{when:%Y-%m-%d %H:%M}"
+
+
+def best_trial_number(storage_url: str, study: str) -> int:
+    """The trial the report recommends as most accurate (`report.configs.best_configuration`)."""
+    storage = open_storage(storage_url, create=False)
+    loaded = load_trials(load_existing_study(storage_url, study, storage), storage)
+    best = best_configuration(loaded.frame, loaded.distribution_json)
+    if best is None:
+        raise DataError(f"study {study!r} has no completed trial to forecast with; run the search first")
+    return int(best["trial"])
