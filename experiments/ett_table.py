@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import PurePath
 from typing import Any
 
@@ -73,7 +74,7 @@ def load_cells(figures: list[dict[str, Any]]) -> str:
     return f"{loads[len(loads) // 2]:.1f} ({loads[0]:.1f}-{loads[-1]:.1f})" if loads else ""
 
 
-def horizon_row(storage: str, horizon: int, mode: str, prefix: str) -> list[str]:
+def horizon_row(storage: optuna.storages.BaseStorage | str, horizon: int, mode: str, prefix: str) -> list[str]:
     study = optuna.load_study(study_name=f"{prefix}{horizon}", storage=storage)
     name, ran_mode, ran_horizon = ran_on(study)
     if (ran_mode, ran_horizon) != (mode, horizon):
@@ -95,7 +96,7 @@ def horizon_row(storage: str, horizon: int, mode: str, prefix: str) -> list[str]
     ]
 
 
-def table(storage: str, mode: str, horizons: list[int], prefix: str) -> list[str]:
+def table(storage: optuna.storages.BaseStorage, mode: str, horizons: list[int], prefix: str) -> list[str]:
     """The markdown table's lines: a header, then one row per horizon's study."""
     goal = GOAL[mode]
     header = ["horizon", "data", "complete/trials", "CPU-min", "load (1-min avg: median, range)", "val MSE",
@@ -120,7 +121,16 @@ def main() -> None:
     parser.add_argument("--prefix", help="study name = prefix + horizon [default: ett_s_ or ett_m_]")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    print("\n".join(table(args.storage, args.mode, args.horizons, args.prefix or PREFIX[args.mode])))
+    from lstmexp.errors import LstmexpError
+    from lstmexp.storage.urls import open_storage, storage_errors
+
+    try:  # any storage lstmexp writes (SQLite, journal, PostgreSQL), opened read-only
+        with storage_errors(args.storage):
+            storage = open_storage(args.storage, create=False)
+    except LstmexpError as exc:  # one line and exit code 2, as lstmexp's own commands
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print("\n".join(table(storage, args.mode, args.horizons, args.prefix or PREFIX[args.mode])))
 
 
 if __name__ == "__main__":

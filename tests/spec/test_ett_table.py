@@ -100,3 +100,20 @@ def test_the_table_says_which_horizons_have_not_run(storage):
     stored_study(storage, "ett_s_96", "../shared/data/ETTh1.csv", "S", 96, 0.0531)
     lines = ett_table().table(storage, "S", [96, 336], "ett_s_")
     assert len(lines) == 4 and "not run yet (no study ett_s_336)" in lines[3] and "ETTh1" in lines[2]
+
+
+def test_the_table_reads_any_storage_lstmexp_writes_and_refuses_a_missing_one_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from lstmexp.storage.urls import open_storage
+
+    journal = f"journal:///{tmp_path / 'ett.journal'}"
+    optuna.create_study(study_name="ett_m_96", storage=open_storage(journal, create=True))
+    script = [sys.executable, str(REPO / "experiments" / "ett_table.py"), "--mode", "M", "--horizons", "96"]
+    done = subprocess.run([*script, "--storage", journal], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "| 96 | " in done.stdout and "study ett_m_96" in done.stdout  # the journal was read: its study is named
+    missing = subprocess.run([*script, "--storage", f"journal:///{tmp_path / 'none.journal'}"], capture_output=True,
+                             text=True, check=False)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "does not exist" in missing.stderr
