@@ -3,7 +3,7 @@
 Left panel: the figure the verdict rests on against the setting the claim is about (the medians
 per setting that the effect is fitted on, one line per group of comparable trials), or, for the
 claims checked on every trial (C1..C3), the recorded count beside the claim's formula. Right
-panel: each tested statement's factor with its 95% bootstrap interval against "no effect" (×1):
+panel: each tested statement's factor with its 95% interval against "no effect" (×1):
 the verdict holds when the whole interval lies on the claim's side. Charts are `chart.Chart`
 definitions, drawn by both the HTML page and the PNGs.
 """

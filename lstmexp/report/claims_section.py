@@ -41,8 +41,8 @@ FIGURES = {SAMPLES_PER_S: "samples/s", PEAK_MEM_BYTES: "peak memory", TRAIN_S_PE
            "epoch_s_probe": "s/epoch", "step_s": "s/step", BEST_EPOCH: "epochs to best",
            GRAD_NORM_MEAN: "grad norm", GRAD_NORM_MAX: "max grad norm", VAL_LOSS_BEST: "val loss",
            TRAIN_LOSS_FINAL: "train loss"}
-CAPTION = ("effect: the factor on the tested figure, other settings held equal, with its 95% bootstrap interval "
-           "over trials and seeds ('exact': its trials agree, there is no spread)")
+CAPTION = ("effect: the factor on the tested figure, other settings held equal, with its 95% interval over "
+           "trials and seeds (bootstrap, or the t interval where wider; 'exact': its trials agree, there is no spread)")
 
 
 def figure_of(part: PartResult, claim: ClaimResult) -> str:
