@@ -88,7 +88,7 @@ def one_thread_row(config: tuple[int, int, int], epochs: int) -> bool:
     """PAIRS pairs of one-thread trials, idle then beside two busy processes: the median figure of each
     side, its clocks, the median of the pairs' ratios, and the 15 % goal on that median.
 
-    Pairs, because the same idle trial in a new process varies by up to 20 % here (the VM's core is
+    Pairs, because the same idle trial in a new process varies by up to 25 % here (the VM's core is
     not always as fast: the thread's own CPU time varies with the wall clock), so one idle run
     against one busy run measures that variation as much as the busy processes."""
     base = [f"train.epochs={epochs}", "train.threads=1"]
