@@ -128,11 +128,17 @@ def effect_or_reason(
                   int((varying > 1).sum()), se is not None)
 
 
+def within_residuals(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray,
+                     coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The regressors centred on their stratum means, and the point fit's residuals."""
+    centred_z = z - stratum_means(z, codes, sizes)
+    return centred_z, y - stratum_means(y[:, None], codes, sizes)[:, 0] - centred_z @ coef
+
+
 def residual_freedom(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray,
                      coef: np.ndarray) -> tuple[int, float]:
     """Residual degrees of freedom of the point fit (trials - strata - regressors) and its largest |residual|."""
-    centred_y = y - stratum_means(y[:, None], codes, sizes)[:, 0]
-    residuals = centred_y - (z - stratum_means(z, codes, sizes)) @ coef
+    residuals = within_residuals(codes, sizes, z, y, coef)[1]
     return len(y) - len(sizes) - z.shape[1], float(np.abs(residuals).max(initial=0.0))
 
 
@@ -141,8 +147,7 @@ def slope_t_interval(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.
     """The 95% t interval of the first regressor's within-strata least-squares slope (log2 scale)."""
     from scipy.stats import t as student_t
 
-    centred_z = z - stratum_means(z, codes, sizes)
-    residuals = y - stratum_means(y[:, None], codes, sizes)[:, 0] - centred_z @ coef
+    centred_z, residuals = within_residuals(codes, sizes, z, y, coef)
     variance = float(residuals @ residuals) / dof
     spread = float(np.linalg.pinv(centred_z.T @ centred_z)[0, 0])
     half = float(student_t.ppf(0.5 + CONFIDENCE / 2, dof)) * math.sqrt(max(variance * spread, 0.0))

@@ -148,11 +148,12 @@ def enqueue_missing(study: optuna.Study, design: Design) -> int:
                       if counts(t) or t.state in (TrialState.RUNNING, TrialState.WAITING))
     settings = list(design.settings().items())
     missing = {key: design.seeds - present[key] for key, _ in settings}
+    rows, chunks = searched_rows(design), searched_chunks(design)  # the same for every setting
     added = 0
     for round_number in range(max(missing.values(), default=0)):
         for key, (setting, arms) in settings if round_number % 2 == 0 else settings[::-1]:
             if missing[key] > round_number:
-                study.enqueue_trial(setting.params(facts.train_rows, searched_rows(design), searched_chunks(design)),
+                study.enqueue_trial(setting.params(facts.train_rows, rows, chunks),
                                     user_attrs={KEY_ATTR: key, ARMS_ATTR: arms})
                 added += 1
     return added
