@@ -73,6 +73,8 @@ BOUNDS: dict[str, Bound] = {
     "train.max_samples": _int(10**12, "10^12 samples are 11 days at a million samples a second"),
     "train.seed": _int(MAX_SEED, _SEED, low=0),
     "train.lr": _float(10.0, "Adam moves every weight by about lr per step: past 10 a trial can only diverge"),
+    "train.lr_decay": _float(1.0, "a factor per epoch: 1 keeps the rate, above 1 it grows without end, 0 stops "
+                                  "learning after the first epoch"),
     "train.weight_decay": _float(1.0, "Adam adds weight_decay x weight to every gradient: past 1 it outweighs "
                                       "the data (and 1e308 overflows to inf)", low_open=False),
     "train.grad_clip": _float(1e6, "a gradient norm past 10^6 has diverged already, so a larger clip "

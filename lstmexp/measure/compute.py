@@ -20,6 +20,7 @@ def estimate_activation_bytes(
     chunk: int = 1,
     segments: int = 0,
     sequences: int = 1,
+    skip_columns: int = 0,
 ) -> int:
     """Analytic training-activation memory of an LSTM, float32, counting the steps that run.
 
@@ -28,8 +29,9 @@ def estimate_activation_bytes(
     H after). With chunks of `chunk` > 1 steps the LSTM runs time_step/chunk steps on H-wide chunk
     embeddings, and the embedding keeps the raw window (time_step·I floats); a segment head runs
     `segments` more LSTM steps on H-wide inputs. `sequences`: LSTM sequences per window (the
-    channels, with channel independence). A lower bound on what autograd holds; the measured peak
-    adds weights, optimizer state, gradients and allocator overhead.
+    channels, with channel independence). A linear skip over `skip_columns` columns keeps their
+    window (time_step floats each) for its weight gradient. A lower bound on what autograd holds; the
+    measured peak adds weights, optimizer state, gradients and allocator overhead.
     """
     embedded = chunk > 1 or segments > 0
     first_input = hidden_size if embedded else input_size
@@ -38,6 +40,7 @@ def estimate_activation_bytes(
     if embedded:
         per_sequence += time_step * input_size
     per_sequence += segments * (6 * hidden_size * num_layers + hidden_size * num_layers)
+    per_sequence += time_step * skip_columns
     return batch_size * sequences * per_sequence * FLOAT32_BYTES
 
 
@@ -58,6 +61,7 @@ def lstm_training_flops_per_sample(
     chunk: int = 1,
     segment_head: bool = False,
     sequences: int = 1,
+    linear_skip: bool = False,
 ) -> int:
     """Training FLOPs for one sample (one window): forward plus backward, counting what runs.
 
@@ -65,7 +69,8 @@ def lstm_training_flops_per_sample(
     rows and a linear head 2·H·(h·out) once. Chunked (chunk S > 1, or any segment head): an
     embedding of 2·(S·I)·H per chunk, then time_step/S steps on H-wide embeddings. A segment head
     runs ceil(h/S) more LSTM steps (one per output segment) each projected by 2·H·(S·out). With
-    channel independence a window is `sequences` one-channel sequences. Backward costs about twice
+    channel independence a window is `sequences` one-channel sequences. A linear skip maps each
+    output column's time_step steps to h: 2·T·h·out. Backward costs about twice
     the forward (gradients with respect to inputs and to weights), so training is about 3× the
     forward. Element-wise gate nonlinearities are left out (O(H), not O(H²)).
     """
@@ -80,6 +85,8 @@ def lstm_training_flops_per_sample(
                                + 2 * hidden_size * chunk * output_size)
     else:
         forward += 2 * hidden_size * output_size * horizon
+    if linear_skip:
+        forward += 2 * time_step * horizon * output_size
     return 3 * forward * sequences
 
 

@@ -55,9 +55,10 @@ LR_CLAIMS = ("C5", "C6", "C7", "C8", "C9")
 LR_PARAM = "train.lr"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
 # Settings other engineers record on some studies; trials differing in them are never compared.
-# chunk, channels and head change what one time step costs and how far back the LSTM reaches, so a
+# chunk, channels, head and skip change what one time step costs and how far back the model reaches, so a
 # chunked trial is only compared with trials chunked the same way (the chunk parts compare across chunks).
-CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset", "chunk", "channels", "head")
+CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset", "chunk", "channels", "head",
+                   "skip")
 # Claims about the time step: their notes say which trials were chunked.
 TIME_STEP_CLAIMS = ("C10", "C11", "C12")
 SMALL_BATCH = 8  # C8: "very small" batches

@@ -103,7 +103,8 @@ class ExperimentSpec(SpecSections):
     def _stateful_runs_per_step(self) -> ExperimentSpec:
         if not self.train.stateful:
             return self
-        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint", "model.head_dropout": 0.0}
+        per_step = {"model.chunk": 1, "model.head": "linear", "model.channels": "joint", "model.head_dropout": 0.0,
+                    "model.skip": "none"}
         for path, plain in per_step.items():
             if set(possible_values(self, path)) != {plain}:
                 raise ValueError(f"train.stateful feeds one row per LSTM step through the linear head: "

@@ -25,6 +25,7 @@ from lstmexp.vocabulary.choices import (
     ObjectiveName,
     Pruner,
     Sampler,
+    SkipKind,
 )
 
 
@@ -43,6 +44,10 @@ class ModelSpec(Section):
     head: HeadKind = "linear"
     # Dropout on the hidden state the head reads (with any number of layers); 0: none.
     head_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    # linear: a linear map from the window's time_step steps of each target column to its horizon
+    # steps, added to the head's prediction (NLinear's model as a residual path; the LSTM learns what
+    # a linear map of the window misses); none: the LSTM alone.
+    skip: SkipKind = "none"
 
 
 class TrainSpec(Section):
@@ -55,6 +60,9 @@ class TrainSpec(Section):
     # 0.01: on the built-in data no trial is still improving at the 30-epoch cap (0.003 left 3 of 7 so)
     # and the best configuration reaches a lower val loss (docs/results.md); a diverged trial is recorded.
     lr: Annotated[float, within("train.lr")] = 1e-2
+    # The learning rate is multiplied by this after every epoch (0.5 halves it, as the DLinear and
+    # PatchTST scripts do); None: constant.
+    lr_decay: Annotated[float, within("train.lr_decay")] | None = None
     weight_decay: Annotated[float, within("train.weight_decay")] = 0.0
     seed: Seed = 0
     device: str = "auto"

@@ -46,6 +46,7 @@ class TrainConfig:
     max_samples: int | None = None  # samples-seen budget
     stateful: bool = False  # stream chunks with carried state (C14) instead of shuffled windows
     patience: int | None = None  # stop after this many epochs without a better val loss; None: run every epoch
+    lr_decay: float | None = None  # the learning rate times this after every epoch; None: constant
 
     @classmethod
     def from_spec(cls, spec: ExperimentSpec, seed: int) -> TrainConfig:
@@ -66,6 +67,7 @@ class TrainConfig:
             max_samples=train.max_samples,
             stateful=train.stateful,
             patience=train.patience,
+            lr_decay=train.lr_decay,
         )
 
     def batch_source(self, series: Series) -> BatchSource:
@@ -162,6 +164,8 @@ class Trainer:
         self.source = config.batch_source(series)
         self.forward = self.source.forward(model)
         self.optimizer = make_optimizer(model, config.lr, config.weight_decay)
+        self.schedule = (torch.optim.lr_scheduler.ExponentialLR(self.optimizer, config.lr_decay)
+                         if config.lr_decay is not None else None)
         self.precision = MixedPrecision(series.device, config.amp)
         self.result = TrainResult(iterations_per_epoch=self.source.iterations,
                                   samples_per_epoch=self.source.samples_per_epoch)
@@ -261,6 +265,8 @@ def train(
         record = epoch_record(epoch, loss.item(), val_loss, norms, train_s, eval_s)
         if close_epoch(result, record, model, on_epoch) or result.budget_reached:
             break
+        if trainer.schedule is not None:
+            trainer.schedule.step()
         if config.patience is not None and epoch - result.best_epoch >= config.patience:
             result.patience_ran_out = True
             break

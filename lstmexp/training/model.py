@@ -3,7 +3,8 @@
 Options beside today's per-step model: chunked input (the window cut into chunks of S steps, each
 chunk embedded by a linear layer and fed as one LSTM step, as SegRNN does), a segment head (SegRNN's
 parallel multi-step decoding: one LSTM step per output segment, started from the encoder's state),
-and channel independence (`ChannelIndependent`: each channel one sample through the same network).
+channel independence (`ChannelIndependent`: each channel one sample through the same network) and a
+linear skip (`LinearSkip`: the window mapped straight to the horizon, added to the head's output).
 `build_model` assembles a spec's network from these parts for a series.
 """
 
@@ -84,13 +85,34 @@ class SegmentHead(nn.Module):
         return steps[:, : self.horizon, :]
 
 
+class LinearSkip(nn.Module):
+    """(B, T, I) -> (B, h, len(columns)): each listed column's T steps mapped to h steps by one linear
+    layer shared by the columns (NLinear's map, without its last-value shift: the window arrives
+    already normalised, by RevIN or the last value, when `data.normalization` asks for it)."""
+
+    columns: torch.Tensor  # a buffer: moves with the module
+
+    def __init__(self, time_step: int, horizon: int, columns: list[int]) -> None:
+        super().__init__()
+        self.time_step = time_step
+        self.linear = nn.Linear(time_step, horizon)
+        self.register_buffer("columns", torch.tensor(columns, dtype=torch.long), persistent=False)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        if windows.shape[1] != self.time_step:
+            raise ValueError(f"the linear skip maps windows of {self.time_step} steps, not {windows.shape[1]}")
+        return self.linear(windows[:, :, self.columns].transpose(1, 2)).transpose(1, 2)
+
+
 class LSTMForecaster(nn.Module):
     """Maps a window (B, T, input_size) to the next `horizon` steps (B, horizon, output_size).
 
     The LSTM runs over the T steps in order (C4: the batch is parallel at each step, the steps are
     sequential), or with `chunk` S > 1 over T/S embedded chunks; the linear head reads only the last
-    step's hidden state, the segment head decodes from the final state. chunk 1 with the linear head
-    builds exactly the per-step model (the same modules in the same order, so the same weights per seed).
+    step's hidden state, the segment head decodes from the final state. `skip_columns` (the input
+    columns that are the targets) adds a `LinearSkip` of the window to the head's prediction. chunk 1
+    with the linear head and no skip builds exactly the per-step model (the same modules in the same
+    order, so the same weights per seed).
     """
 
     def __init__(
@@ -106,6 +128,8 @@ class LSTMForecaster(nn.Module):
         head: str = "linear",
         channels: int = 0,
         head_dropout: float = 0.0,
+        skip_columns: list[int] | None = None,
+        time_step: int = 0,
     ) -> None:
         super().__init__()
         self.horizon = horizon
@@ -128,8 +152,14 @@ class LSTMForecaster(nn.Module):
             self.head = nn.Linear(hidden_size, horizon * output_size)
         # Dropout on what the head reads (SegRNN uses 0.5): none at 0, so the per-step model is unchanged.
         self.head_dropout = nn.Dropout(head_dropout) if head_dropout > 0 and head != "segment" else None
+        # Built last, so the modules before it get the same initial weights per seed with or without it.
+        self.skip = LinearSkip(time_step, horizon, skip_columns) if skip_columns is not None else None
 
     def forward(self, windows: torch.Tensor, channel: torch.Tensor | None = None) -> torch.Tensor:
+        predicted = self.lstm_prediction(windows, channel)
+        return predicted if self.skip is None else predicted + self.skip(windows)
+
+    def lstm_prediction(self, windows: torch.Tensor, channel: torch.Tensor | None) -> torch.Tensor:
         inputs = windows if self.embed is None else self.embed(windows)
         sequence, state = self.lstm(inputs)
         if isinstance(self.head, SegmentHead):
@@ -221,12 +251,13 @@ class ClassProbabilities(nn.Module):
 @dataclass(frozen=True)
 class NetworkShape:
     """What one LSTM sequence sees: its input and output widths, the sequences per window (channels,
-    with channel independence) and whether a segment head decodes."""
+    with channel independence), whether a segment head decodes and whether a linear skip is added."""
 
     input_size: int
     output_size: int
     sequences: int
     segment_head: bool
+    linear_skip: bool = False
 
 
 def network_shape(spec: ExperimentSpec, input_size: int, output_size: int) -> NetworkShape:
@@ -236,6 +267,7 @@ def network_shape(spec: ExperimentSpec, input_size: int, output_size: int) -> Ne
         output_size=1 if independent else output_size,
         sequences=input_size if independent else 1,
         segment_head=spec.model.head == "segment",
+        linear_skip=spec.model.skip == "linear",
     )
 
 
@@ -246,6 +278,10 @@ def build_model(spec: ExperimentSpec, series: Series) -> nn.Module:
         raise DataError("model.channels=independent needs the inputs to be the targets (data.mode M or S); "
                         "use -o model.channels=joint")
     shape = network_shape(spec, series.input_size, series.output_size)
+    targets_in_inputs = [0] if independent else series.target_input_index  # per channel: the channel itself
+    if shape.linear_skip and targets_in_inputs is None:
+        raise DataError("model.skip=linear maps each target's own past to its future, so it needs every target "
+                        "among the inputs; add the target to data.features or use -o model.skip=none")
     model: nn.Module = LSTMForecaster(
         input_size=shape.input_size,
         hidden_size=spec.model.hidden_size,
@@ -258,9 +294,11 @@ def build_model(spec: ExperimentSpec, series: Series) -> nn.Module:
         head=spec.model.head,
         channels=series.input_size if independent else 0,
         head_dropout=spec.model.head_dropout,
+        skip_columns=targets_in_inputs if shape.linear_skip else None,
+        time_step=spec.data.time_step,
     )
     if spec.data.normalization != "none":
-        target_index = [0] if independent else series.target_input_index  # per channel: the channel itself
+        target_index = targets_in_inputs
         if target_index is None:
             raise DataError(
                 f"data.normalization={spec.data.normalization} needs every target among the inputs; "

@@ -26,7 +26,7 @@ def probe_configuration(
     """The configuration's speed (its thread count chosen here, cached per shape) and tensor peak, from
     `model`, built for the probe alone: training's weights and random streams are left untouched."""
     config = TrainConfig.from_spec(spec, spec.train.seed)
-    model_options = (spec.model.chunk, spec.model.channels, spec.model.head)
+    model_options = (spec.model.chunk, spec.model.channels, spec.model.head, spec.model.skip)
     shape = (spec.train.batch_size, spec.data.time_step, spec.model.hidden_size, spec.model.num_layers,
              series.input_size, spec.train.amp, spec.train.stateful, *model_options)
     candidates, policy = thread_candidates(spec.train.threads, shape)

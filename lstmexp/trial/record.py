@@ -223,6 +223,7 @@ class Setup(Section):
     lstm_steps: int | None = None
     channels: str | None = None
     head: str | None = None
+    skip: str | None = None  # model.skip: a linear map of the window added beside the LSTM, or none
     lookback: int | None = None
     train_targets: int | None = None  # the windows each split scores
     val_targets: int | None = None

@@ -81,14 +81,15 @@ def run_trial(
 
 def setup_of(spec: ExperimentSpec, series: Series) -> Setup:
     """How the data was fed (the report groups trials by it): chunk S, so the LSTM ran time_step/S
-    steps; channels; the head; and the targets each split scores (equal for every time_step with lookback)."""
+    steps; channels; the head; the skip beside the LSTM; and the targets each split scores (equal for
+    every time_step with lookback)."""
     targets = {split: len(series.sample_starts(split, spec.data.time_step, spec.data.horizon))
                for split in ("train", "val", "test")}
     return Setup(
         stateful=spec.train.stateful, mode=spec.data.mode, horizon=spec.data.horizon,
         normalization=spec.data.normalization, chunk=spec.model.chunk,
         lstm_steps=spec.data.time_step // spec.model.chunk, channels=spec.model.channels, head=spec.model.head,
-        lookback=spec.data.lookback, train_targets=targets["train"], val_targets=targets["val"],
+        skip=spec.model.skip, lookback=spec.data.lookback, train_targets=targets["train"], val_targets=targets["val"],
         test_targets=targets["test"],
     )
 
@@ -99,6 +100,7 @@ def compute_of(spec: ExperimentSpec, series: Series, device: torch.device) -> Co
     flops = lstm_training_flops_per_sample(
         shape.input_size, spec.model.hidden_size, spec.model.num_layers, spec.data.time_step,
         shape.output_size, spec.data.horizon, spec.model.chunk, shape.segment_head, shape.sequences,
+        shape.linear_skip,
     )
     return Compute(
         flops_per_sample=flops,
@@ -114,7 +116,7 @@ def activation_estimate(spec: ExperimentSpec, input_size: int, output_size: int)
     segments = math.ceil(spec.data.horizon / spec.model.chunk) if shape.segment_head else 0
     return estimate_activation_bytes(
         spec.train.batch_size, spec.data.time_step, spec.model.hidden_size, spec.model.num_layers, shape.input_size,
-        spec.model.chunk, segments, shape.sequences,
+        spec.model.chunk, segments, shape.sequences, shape.output_size if shape.linear_skip else 0,
     )
 
 

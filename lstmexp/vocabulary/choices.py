@@ -75,13 +75,16 @@ DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
 # The model's options beside the sizes: the activation after the chunk embedding; channels joint (one
 # sample per window, all columns together) or independent (each channel its own sample through the
-# same network); the head: linear (from the last hidden state) or segment (SegRNN-style decoding).
+# same network); the head: linear (from the last hidden state) or segment (SegRNN-style decoding);
+# the skip beside the LSTM: none, or linear (the window's steps mapped straight to the horizon's, added).
 ChunkActivation = Literal["none", "relu", "tanh", "gelu"]
 CHUNK_ACTIVATIONS: tuple[str, ...] = get_args(ChunkActivation)
 ChannelMode = Literal["joint", "independent"]
 CHANNEL_MODES: tuple[str, ...] = get_args(ChannelMode)
 HeadKind = Literal["linear", "segment"]
 HEAD_KINDS: tuple[str, ...] = get_args(HeadKind)
+SkipKind = Literal["none", "linear"]
+SKIP_KINDS: tuple[str, ...] = get_args(SkipKind)
 
 Fill = Literal["none", "ffill", "linear", "time"]
 FILLS: tuple[str, ...] = get_args(Fill)

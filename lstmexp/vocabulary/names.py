@@ -108,6 +108,7 @@ CHUNK = "chunk"  # model.chunk: the LSTM ran time_step/chunk steps (lstm_steps)
 LSTM_STEPS = "lstm_steps"
 CHANNELS = "channels"
 HEAD = "head"
+SKIP = "skip"  # model.skip: linear (the window mapped to the horizon, added to the LSTM's prediction) or none
 LOOKBACK = "lookback"
 TRAIN_TARGETS = "train_targets"  # the windows each split scores
 VAL_TARGETS = "val_targets"
