@@ -162,6 +162,17 @@ def chunk_note(data: pd.DataFrame) -> str:
            "the same chunk unless the statement is about the chunk"
 
 
+def skip_note(data: pd.DataFrame) -> str:
+    """How many of the tested trials forecast with a linear map of the window beside the LSTM."""
+    if "skip" not in data.columns or data.empty:
+        return ""
+    skipped = int((data["skip"] == "linear").sum())
+    if not skipped:
+        return ""
+    return f"{skipped} of {len(data)} trials had a linear skip beside the LSTM (model.skip=linear: part of their " \
+           "forecast is a linear map of the window), compared only with trials that had it"
+
+
 def stateful_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame[STATEFUL].astype(bool)] if STATEFUL in frame.columns else frame.iloc[0:0]
 
@@ -286,8 +297,9 @@ def evaluate_claim(claim: Claim, trials: pd.DataFrame, strata: tuple[str, ...] =
     parts = [evaluate_part(part, trials, strata) for part in claim.parts]
     if claim.code in TIME_STEP_CLAIMS:
         for part, tested in zip(claim.parts, parts, strict=True):
-            note = chunk_note(part.subset(population(trials, part.completed_only)))
-            tested.note = "; ".join(n for n in (tested.note, note) if n)
+            tested_trials = part.subset(population(trials, part.completed_only))
+            notes = (tested.note, chunk_note(tested_trials), skip_note(tested_trials))
+            tested.note = "; ".join(n for n in notes if n)
     verdict = combined_verdict(parts)
     result = ClaimResult(claim.code, claim.text, verdict, parts, claim.experiment if verdict == NO_DATA else "")
     if claim.code == "C5":  # "... up to the point where memory runs out": the out-of-memory failures

@@ -86,6 +86,7 @@ class EpochRecord:
     grad_norm_mean: float  # global L2 norm before clipping
     grad_norm_max: float
     nonfinite_grad_frac: float
+    lr: float | None = None  # the learning rate the epoch trained at (train.lr_decay lowers it epoch by epoch)
 
 
 @dataclass
@@ -260,9 +261,10 @@ def train(
     result = trainer.result
     for epoch in range(1, config.epochs + 1):
         model.train()
+        lr = trainer.optimizer.param_groups[0]["lr"]
         loss, norms, train_s = trainer.run_epoch()
         val_loss, eval_s = trainer.validate()
-        record = epoch_record(epoch, loss.item(), val_loss, norms, train_s, eval_s)
+        record = epoch_record(epoch, loss.item(), val_loss, norms, train_s, eval_s, lr)
         if close_epoch(result, record, model, on_epoch) or result.budget_reached:
             break
         if trainer.schedule is not None:
@@ -291,7 +293,8 @@ def close_epoch(
 
 
 def epoch_record(
-    epoch: int, train_loss: float, val_loss: float, norms: torch.Tensor, train_s: float, eval_s: float
+    epoch: int, train_loss: float, val_loss: float, norms: torch.Tensor, train_s: float, eval_s: float,
+    lr: float | None = None,
 ) -> EpochRecord:
     """One epoch's figures; the per-step gradient norms are read from the device here, once."""
     norms_host = norms.float().cpu().numpy()
@@ -305,4 +308,5 @@ def epoch_record(
         grad_norm_mean=float(norms_host[finite].mean()) if finite.any() else float("nan"),
         grad_norm_max=float(norms_host[finite].max()) if finite.any() else float("nan"),
         nonfinite_grad_frac=float(1.0 - finite.mean()),
+        lr=lr,
     )

@@ -89,3 +89,14 @@ def test_a_searched_chunk_is_one_stratum_and_each_note_is_said_once():
     part_rows(claims["C11"], notes)
     assert "\n".join(dict.fromkeys(notes)).count("6 of 12 trials chunked") == 1
     assert claims["C12"].parts[1].verdict == HOLDS  # x is the chunk: model.chunk is not held fixed against it
+
+
+def test_time_step_claims_say_which_trials_had_a_linear_skip_and_never_pool_them():
+    trials = [make_trial(64, t, chunk=24, lstm_steps=t // 24, skip=skip,
+                         val_loss_best=(0.3 if skip == "linear" else 0.5) * (1 + t / 1000) * (1 + 0.01 * k))
+              for t in (48, 96) for skip in ("none", "linear") for k in range(3)]
+    part = claims_of(load_trials(make_study(trials)).frame)["C11"].parts[0]
+    assert "6 of 12 trials had a linear skip beside the LSTM" in part.note
+    assert "skip" in part.test and set(part.rows["skip"]) == {"none", "linear"}
+    plain = [make_trial(64, t, chunk=24, lstm_steps=t // 24, skip="none") for t in (48, 96) for _ in range(3)]
+    assert "linear skip" not in claims_of(load_trials(make_study(plain)).frame)["C11"].parts[0].note

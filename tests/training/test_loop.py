@@ -14,6 +14,7 @@ from torch import nn
 
 import lstmexp.training.batches as batches_module
 from lstmexp.data import Series
+from lstmexp.errors import SpecError
 from lstmexp.measure import bf16_autocast_supported
 from lstmexp.spec import load_spec
 from lstmexp.training.loop import TrainConfig, train
@@ -152,11 +153,12 @@ def test_bf16_autocast_holds_in_training_and_evaluation_for_both_sources(statefu
 def test_train_config_from_spec_takes_every_training_setting():
     spec = load_spec(None, ["data.horizon=3", "train.epochs=7", "train.lr=0.01", "train.weight_decay=0.1",
                             "train.grad_clip=2.0", "train.warmup_iters=4", "train.amp=bf16", "train.max_seconds=9",
-                            "train.max_samples=99", "train.stateful=true", "train.device=cpu", "train.patience=2"])
+                            "train.max_samples=99", "train.stateful=true", "train.device=cpu", "train.patience=2",
+                            "train.lr_decay=0.5"])
     config = TrainConfig.from_spec(sized(spec, 16, 12, 8), seed=5)
     assert config == TrainConfig(batch_size=16, time_step=12, epochs=7, lr=0.01, horizon=3, weight_decay=0.1,
                                  grad_clip=2.0, warmup_iters=4, seed=5, amp="bf16", max_seconds=9.0,
-                                 max_samples=99, stateful=True, patience=2)
+                                 max_samples=99, stateful=True, patience=2, lr_decay=0.5)
 
 
 def test_early_stopping_ends_training_after_patience_epochs_without_a_better_val_loss():
@@ -173,3 +175,21 @@ def test_early_stopping_is_on_by_default_with_epochs_as_the_cap():
     config = TrainConfig.from_spec(sized(spec, 16, 8, 8), seed=0)
     assert spec.train.patience == 5 and config.patience == 5 and config.epochs == spec.train.epochs >= 20
     assert TrainConfig.from_spec(sized(load_spec(None, ["train.patience=null"]), 16, 8, 8), 0).patience is None
+
+
+@pytest.mark.parametrize("stateful", [False, True])
+def test_lr_decay_multiplies_the_rate_after_every_epoch(stateful):
+    series = sine_ramp(200)
+    config = TrainConfig(batch_size=8, time_step=8, epochs=4, lr=0.02, warmup_iters=0, lr_decay=0.5,
+                         stateful=stateful, patience=None)
+    rates = [e.lr for e in train(LSTMForecaster(2, 8, 1), series, config).epochs]
+    assert rates == pytest.approx([0.02, 0.01, 0.005, 0.0025])
+    constant = [e.lr for e in train(LSTMForecaster(2, 8, 1), series, replace(config, lr_decay=None)).epochs]
+    assert constant == pytest.approx([0.02] * 4)
+
+
+def test_lr_decay_is_refused_outside_zero_to_one():
+    for value in ("0", "1.5", "-0.5"):
+        with pytest.raises(SpecError, match=r"train\.lr_decay"):
+            load_spec(None, [f"train.lr_decay={value}"])
+    assert load_spec(None, ["train.lr_decay=1"]).train.lr_decay == 1.0
