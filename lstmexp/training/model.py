@@ -94,13 +94,13 @@ class LinearSkip(nn.Module):
 
     def __init__(self, time_step: int, horizon: int, columns: list[int]) -> None:
         super().__init__()
-        self.time_step = time_step
         self.linear = nn.Linear(time_step, horizon)
         self.register_buffer("columns", torch.tensor(columns, dtype=torch.long), persistent=False)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        if windows.shape[1] != self.time_step:
-            raise ValueError(f"the linear skip maps windows of {self.time_step} steps, not {windows.shape[1]}")
+        steps = self.linear.in_features
+        if windows.shape[1] != steps:
+            raise ValueError(f"the linear skip maps windows of {steps} steps, not {windows.shape[1]}")
         return self.linear(windows[:, :, self.columns].transpose(1, 2)).transpose(1, 2)
 
 
@@ -282,6 +282,11 @@ def build_model(spec: ExperimentSpec, series: Series) -> nn.Module:
     if shape.linear_skip and targets_in_inputs is None:
         raise DataError("model.skip=linear maps each target's own past to its future, so it needs every target "
                         "among the inputs; add the target to data.features or use -o model.skip=none")
+    if spec.data.normalization != "none" and targets_in_inputs is None:
+        raise DataError(
+            f"data.normalization={spec.data.normalization} needs every target among the inputs; "
+            "add the target to data.features or set normalization to none"
+        )
     model: nn.Module = LSTMForecaster(
         input_size=shape.input_size,
         hidden_size=spec.model.hidden_size,
@@ -297,14 +302,8 @@ def build_model(spec: ExperimentSpec, series: Series) -> nn.Module:
         skip_columns=targets_in_inputs if shape.linear_skip else None,
         time_step=spec.data.time_step,
     )
-    if spec.data.normalization != "none":
-        target_index = targets_in_inputs
-        if target_index is None:
-            raise DataError(
-                f"data.normalization={spec.data.normalization} needs every target among the inputs; "
-                "add the target to data.features or set normalization to none"
-            )
-        model = WindowNormalized(model, spec.data.normalization, target_index)
+    if spec.data.normalization != "none" and targets_in_inputs is not None:  # refused above when None
+        model = WindowNormalized(model, spec.data.normalization, targets_in_inputs)
     if independent:
         model = ChannelIndependent(model, series.input_size)
     if getattr(series, "is_classification", False):

@@ -87,7 +87,9 @@ def test_the_embedding_refuses_a_window_the_chunk_does_not_divide():
 
 def test_flop_count_is_what_runs():
     """The formula's forward FLOPs = the non-LSTM FLOPs torch's counter sees + the LSTM steps that ran."""
-    for options in ({}, {"chunk": 4}, {"chunk": 4, "head": "segment"}, {"chunk": 2, "head": "segment"}):
+    skip = {"skip_columns": [0, 1], "time_step": 16}  # a linear skip over both target columns
+    for options in ({}, {"chunk": 4}, {"chunk": 4, "head": "segment"}, {"chunk": 2, "head": "segment"},
+                    skip, {"chunk": 4, **skip}, {"chunk": 4, "head": "segment", **skip}):
         model = seeded(**options)
         steps = LSTMSteps(model.lstm)
         with FlopCounterMode(display=False) as counter:  # it does not see inside aten.lstm
@@ -96,7 +98,8 @@ def test_flop_count_is_what_runs():
         lstm_flops = steps.calls[0][1] * lstm_step_flops(width, 8, 2) + sum(
             s * n * lstm_step_flops(8, 8, 2) for s, n in steps.calls[1:])
         chunk = int(options.get("chunk", 1))  # type: ignore[call-overload]
-        formula = lstm_training_flops_per_sample(3, 8, 2, 16, 2, 5, chunk, options.get("head") == "segment")
+        formula = lstm_training_flops_per_sample(3, 8, 2, 16, 2, 5, chunk, options.get("head") == "segment",
+                                                 linear_skip="skip_columns" in options)
         assert formula == 3 * (counter.get_total_flops() + lstm_flops), options
 
 
@@ -108,6 +111,9 @@ def test_flop_counts_by_hand():
     # Segment head: ceil(5/4) = 2 more steps, each projected by 2·8·(4·2).
     assert lstm_training_flops_per_sample(3, 8, 1, 16, 2, 5, chunk=4, segment_head=True) == 3 * (
         768 + 4 * 1024 + 2 * (1024 + 128))
+    # A linear skip over both output columns: 2·16·5 per column.
+    assert lstm_training_flops_per_sample(3, 8, 1, 16, 2, 5, chunk=4, linear_skip=True) == 3 * (
+        768 + 4 * 1024 + 160 + 2 * 2 * 16 * 5)
     # Channel independence: seven one-channel sequences per window.
     assert lstm_training_flops_per_sample(1, 8, 1, 16, 1, 5, chunk=4, sequences=7) == 7 * (
         lstm_training_flops_per_sample(1, 8, 1, 16, 1, 5, chunk=4))
