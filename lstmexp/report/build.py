@@ -18,6 +18,7 @@ from lstmexp.vocabulary.attrs import DESIGN_ATTR, LR_COTUNED_ATTR
 from lstmexp.vocabulary.names import (
     ACHIEVED_GFLOPS,
     ACTIVATION_MEM_EST_BYTES,
+    CHUNK,
     CONTENDED,
     EPOCHS_RUN,
     EVAL_S_PER_EPOCH,
@@ -263,7 +264,7 @@ def tradeoff_table(trials: pd.DataFrame, param: str, wanted: tuple[str, ...] = T
     table["complete"] = is_complete.groupby(finished[param]).sum()
     if param == "time_step" and is_chunked(finished):
         # which trials fed the window in chunks, and how many recurrent steps the LSTM ran
-        for column, label in (("chunk", "chunk"), (LSTM_STEPS, "T/S steps")):
+        for column, label in ((CHUNK, "chunk"), (LSTM_STEPS, "T/S steps")):
             table[label] = finished.groupby(param)[column].agg(distinct_values)
     busy = contended_mask(finished)
     if busy.any():
@@ -303,7 +304,7 @@ def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 index="batch_size", columns="window" if chunked else "time_step", values=metric, aggfunc="median"
             )
             if chunked:  # in window order (time_step, then chunk), not the labels' alphabetical order
-                order = data.sort_values(["time_step", "chunk"])["window"].drop_duplicates()
+                order = data.sort_values(["time_step", CHUNK])["window"].drop_duplicates()
                 table = table[[label for label in order if label in table.columns]]
             tables[metric] = table
     return tables
@@ -311,15 +312,15 @@ def matrices(trials: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def is_chunked(trials: pd.DataFrame) -> bool:
     """Did any trial feed its window in chunks (chunk > 1, recorded per trial)?"""
-    if "chunk" not in trials.columns or LSTM_STEPS not in trials.columns:
+    if CHUNK not in trials.columns or LSTM_STEPS not in trials.columns:
         return False
-    return bool((pd.to_numeric(trials["chunk"], errors="coerce") > 1).any())
+    return bool((pd.to_numeric(trials[CHUNK], errors="coerce") > 1).any())
 
 
 def window_labels(trials: pd.DataFrame) -> pd.Series:
     """'336 (S=24: 14 steps)' for a chunked trial, '336 (per step)' for the others."""
     def label(row: pd.Series) -> str:
-        time_step, chunk = int(row["time_step"]), int(row["chunk"]) if pd.notna(row["chunk"]) else 1
+        time_step, chunk = int(row["time_step"]), int(row[CHUNK]) if pd.notna(row[CHUNK]) else 1
         return f"{time_step} (S={chunk}: {time_step // chunk} steps)" if chunk > 1 else f"{time_step} (per step)"
 
     return trials.apply(label, axis=1)

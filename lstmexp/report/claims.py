@@ -35,13 +35,21 @@ from lstmexp.report.noise import SPEED_METRICS, format_number, left_out_note, qu
 from lstmexp.vocabulary.choices import SEARCHED_PARAMS
 from lstmexp.vocabulary.names import (
     BEST_EPOCH,
+    CHANNELS,
+    CHUNK,
+    DEVICE,
     EPOCHS_RUN,
     FAILURE_REASON,
     GRAD_NORM_MAX,
     GRAD_NORM_MEAN,
+    HEAD,
+    HORIZON,
     LSTM_STEPS,
+    MODE,
+    NORMALIZATION,
     PEAK_MEM_BYTES,
     SAMPLES_PER_S,
+    SKIP,
     STATEFUL,
     TRAIN_LOSS_FINAL,
     TRAIN_S_PER_EPOCH,
@@ -54,11 +62,11 @@ NOT_TESTABLE = "not testable here"
 LR_CLAIMS = ("C5", "C6", "C7", "C8", "C9")
 LR_PARAM = "train.lr"
 NEGLIGIBLE = 1.05  # an effect inside ×1/1.05..×1.05 counts as no effect
-# Settings other engineers record on some studies; trials differing in them are never compared.
+# Settings every trial's record holds (how the data was fed, the device); trials differing in them are never
+# compared. The data itself is fixed per study unless searched, and searched fields stratify as parameters.
 # chunk, channels, head and skip change what one time step costs and how far back the model reaches, so a
 # chunked trial is only compared with trials chunked the same way (the chunk parts compare across chunks).
-CONTEXT_COLUMNS = ("stateful", "mode", "horizon", "normalization", "device", "dataset", "chunk", "channels", "head",
-                   "skip")
+CONTEXT_COLUMNS = (STATEFUL, MODE, HORIZON, NORMALIZATION, DEVICE, CHUNK, CHANNELS, HEAD, SKIP)
 # Claims about the time step: their notes say which trials were chunked.
 TIME_STEP_CLAIMS = ("C10", "C11", "C12")
 SMALL_BATCH = 8  # C8: "very small" batches
@@ -148,12 +156,12 @@ def is_chunk(values: pd.Series) -> pd.Series:
 
 def chunk_note(data: pd.DataFrame) -> str:
     """Which of the tested trials were chunked, and so how many steps their LSTM ran."""
-    if "chunk" not in data.columns or data.empty:
+    if CHUNK not in data.columns or data.empty:
         return ""
-    chunked = data[is_chunk(data["chunk"])]
+    chunked = data[is_chunk(data[CHUNK])]
     if chunked.empty:
         return "every trial ran per step (chunk 1)"
-    chunks = ", ".join(str(c) for c in sorted(set(pd.to_numeric(chunked["chunk"]).astype(int))))
+    chunks = ", ".join(str(c) for c in sorted(set(pd.to_numeric(chunked[CHUNK]).astype(int))))
     steps = ""
     if LSTM_STEPS in chunked.columns:
         counts = sorted(set(pd.to_numeric(chunked[LSTM_STEPS], errors="coerce").dropna().astype(int)))
@@ -164,9 +172,9 @@ def chunk_note(data: pd.DataFrame) -> str:
 
 def skip_note(data: pd.DataFrame) -> str:
     """How many of the tested trials forecast with a linear map of the window beside the LSTM."""
-    if "skip" not in data.columns or data.empty:
+    if SKIP not in data.columns or data.empty:
         return ""
-    skipped = int((data["skip"] == "linear").sum())
+    skipped = int((data[SKIP] == "linear").sum())
     if not skipped:
         return ""
     return f"{skipped} of {len(data)} trials had a linear skip beside the LSTM (model.skip=linear: part of their " \
@@ -230,8 +238,8 @@ CLAIMS: tuple[Claim, ...] = (
         Part("samples/s fall as time_step grows", SAMPLES_PER_S, "time_step", log2_of("time_step"), "down",
              False, "per 2× time_step"),
         Part("chunks speed training: samples/s rise with the chunk length at the same time_step", SAMPLES_PER_S,
-             "chunk", log2_of("chunk"), "up", False, "per 2× chunk",
-             precondition=needs_both("chunk", is_chunk, "needs chunked and per-step trials (model.chunk)")),
+             CHUNK, log2_of(CHUNK), "up", False, "per 2× chunk",
+             precondition=needs_both(CHUNK, is_chunk, "needs chunked and per-step trials (model.chunk)")),
     ), "experiments/time_step_sweep.yaml"),
     Claim("C11", "A larger time step uses longer history but makes gradients vanish or explode.", (
         Part("best val loss falls as time_step grows (longer history helps)", VAL_LOSS_BEST, "time_step",
@@ -244,9 +252,9 @@ CLAIMS: tuple[Claim, ...] = (
                 f"time_step ≤{SHORT_TIME_STEP} reaches a lower best val loss than longer steps", VAL_LOSS_BEST,
                 "down"),
         Part("chunked trials reach a lower best val loss than per-step trials of the same time_step",
-             VAL_LOSS_BEST, "chunk", indicator("chunked", lambda frame: is_chunk(frame["chunk"])), "down", True,
+             VAL_LOSS_BEST, CHUNK, indicator("chunked", lambda frame: is_chunk(frame[CHUNK])), "down", True,
              "chunked vs per step",
-             precondition=needs_both("chunk", is_chunk, "needs chunked and per-step trials (model.chunk)")),
+             precondition=needs_both(CHUNK, is_chunk, "needs chunked and per-step trials (model.chunk)")),
     ), "experiments/time_step_sweep.yaml with -o 'search.space.model.chunk=[1,4]'"),
     Claim("C13", "Short sequences: larger batch, smaller time step; long sequences: the reverse.", (),
           "studies of a short and a long series (experiments/etth1_s96.yaml, experiments/etth1_m24.yaml) "

@@ -33,8 +33,10 @@ from lstmexp.report.claims import (
 from lstmexp.report.noise import quiet
 from lstmexp.vocabulary.attrs import DESIGN_ARMS_ATTR
 from lstmexp.vocabulary.names import (
+    CHUNK,
     ITERATIONS_PER_EPOCH,
     SAMPLES_PER_S,
+    STATEFUL,
     TRAIN_SAMPLES_PER_EPOCH,
     TRAIN_SEED,
     TRAIN_TARGETS,
@@ -156,7 +158,7 @@ def shape_claim(fed: dict[str, Any], trials: pd.DataFrame) -> ClaimResult:
 
 def counting_claims(trials: pd.DataFrame, facts: dict[str, Any]) -> list[ClaimResult]:
     """C2 and C3 on every completed stateless trial's own counts."""
-    stateful = trials["stateful"].astype(bool) if "stateful" in trials.columns else False
+    stateful = trials[STATEFUL].astype(bool) if STATEFUL in trials.columns else False
     done = trials[(trials["state"] == "complete") & ~stateful] if "state" in trials.columns else trials.iloc[0:0]
     needed = {TRAIN_TARGETS, "time_step", ITERATIONS_PER_EPOCH, TRAIN_SAMPLES_PER_EPOCH, "batch_size"}
     if done.empty or not needed <= set(done.columns):
@@ -240,7 +242,7 @@ def chunked_parts(why_not: str, chunks: pd.DataFrame) -> Callable[[str], list[Pa
 
     When the arm could not run on the data, the part says why (and does not vote)."""
     def parts(code: str) -> list[PartResult]:
-        found = [p for p in BY_CODE[code].parts if p.x == "chunk"]
+        found = [p for p in BY_CODE[code].parts if p.x == CHUNK]
         if not why_not:
             return statement_parts(tuple(found), chunks)
         return [PartResult(p.statement, NOT_TESTABLE, None, p.unit, "the chunks arm", pd.DataFrame(), why_not)

@@ -11,6 +11,7 @@ import optuna
 from optuna.trial import TrialState
 
 from lstmexp.report import load_trials
+from lstmexp.report.claims import CONTEXT_COLUMNS
 from lstmexp.search import run_search
 from lstmexp.storage.urls import load_existing_study
 from lstmexp.trial.record import SCHEMA_VERSION, SECTIONS, Failure, Identity, SplitErrors, trial_figures
@@ -76,3 +77,13 @@ def test_every_recorded_figure_is_named_in_the_vocabulary():
     fields = {f for f in fields if f not in {x.name for x in dataclasses.fields(SplitErrors)}}
     assert fields <= vocabulary
     assert {f.name for f in dataclasses.fields(SplitErrors)} <= set(names.SPLIT_ERRORS) | {names.ACCURACY}
+
+
+def test_the_claims_group_trials_only_by_settings_every_record_holds(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    run_search(tiny("ctx", "search.trials=1"), url)
+    study = load_existing_study(url, "ctx")
+    frame = load_trials(study, study._storage).frame
+    missing = [column for column in CONTEXT_COLUMNS if column not in frame.columns]
+    assert not missing, f"claims would group by columns no trial records: {missing}"
+    assert frame[list(CONTEXT_COLUMNS)].notna().all(axis=None)
