@@ -90,7 +90,7 @@ def sqlite_tables(path: Path, *, writing: bool) -> set[str]:
     except sqlite3.DatabaseError as exc:
         journal = path.with_name(path.name + "-journal")
         if not (isinstance(exc, sqlite3.OperationalError) and journal.exists() and journal.stat().st_size > 0):
-            raise StorageError(f"storage {path} is not a readable SQLite database ({exc}); fix --storage") from None
+            raise unreadable(path, exc) from None
         if not writing:
             raise StorageError(
                 f"storage {path} holds a write that a killed process left unfinished ({journal.name}); "
@@ -101,7 +101,11 @@ def sqlite_tables(path: Path, *, writing: bool) -> set[str]:
             db.execute("SELECT name FROM sqlite_master").fetchall()
         return read_tables(path)
     except sqlite3.DatabaseError as exc:
-        raise StorageError(f"storage {path} is not a readable SQLite database ({exc}); fix --storage") from None
+        raise unreadable(path, exc) from None
+
+
+def unreadable(path: Path, exc: sqlite3.DatabaseError) -> StorageError:
+    return StorageError(f"storage {path} is not a readable SQLite database ({exc}); fix --storage")
 
 
 def read_tables(path: Path) -> set[str]:
