@@ -83,6 +83,17 @@ def test_report_on_a_foreign_file_says_not_an_optuna_storage_and_writes_nothing(
     assert fingerprint(workdir) == before
 
 
+@pytest.mark.parametrize("command", ["report", "search"])
+def test_a_damaged_study_file_says_not_readable_and_is_left_as_it_was(cli, workdir, spec, studies, command):
+    path = copy_in(studies[0], workdir, "damaged.db")
+    damaged = bytearray(path.read_bytes())
+    damaged[100:] = b"\xff" * (len(damaged) - 100)  # SQLite's header kept, every page overwritten
+    path.write_bytes(damaged)
+    before = fingerprint(workdir)
+    args = ("report",) if command == "report" else ("search", str(spec), "--trials", "1")
+    assert_one_line(cli(*args, "--storage", f"sqlite:///{path}"), "not a readable SQLite database")
+    assert fingerprint(workdir) == before
+
 def test_mode_ro_is_honoured_by_search_and_report(cli, workdir, spec, studies):
     path = copy_in(studies[0], workdir)
     before = fingerprint(workdir)
