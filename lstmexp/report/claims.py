@@ -51,6 +51,7 @@ from lstmexp.vocabulary.names import (
     SAMPLES_PER_S,
     SKIP,
     STATEFUL,
+    STUDY_BUDGET_CUT,
     TRAIN_LOSS_FINAL,
     TRAIN_S_PER_EPOCH,
     VAL_LOSS_BEST,
@@ -340,10 +341,15 @@ def out_of_memory_note(trials: pd.DataFrame) -> str:
 
 
 def population(trials: pd.DataFrame, completed_only: bool) -> pd.DataFrame:
+    """The trials a statement reads: completed ones for losses, epochs and gradients (not the one the
+    study's CPU budget cut short: it trained less than its configuration asks), pruned ones too for
+    speed and memory (which they measured validly)."""
     if "state" not in trials.columns:
         return trials.iloc[0:0]
-    states = ("complete",) if completed_only else ("complete", "pruned")
-    return trials[trials["state"].isin(states)]
+    if not completed_only:
+        return trials[trials["state"].isin(("complete", "pruned"))]
+    cut = trials[STUDY_BUDGET_CUT].eq(True) if STUDY_BUDGET_CUT in trials.columns else False
+    return trials[(trials["state"] == "complete") & ~cut]
 
 
 def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] = SEARCHED_PARAMS) -> PartResult:

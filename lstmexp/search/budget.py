@@ -1,13 +1,16 @@
-"""Whole-study budgets: wall minutes of this run and CPU minutes of the study, checked between trials.
+"""Whole-study budgets: wall minutes of this run, checked between trials, and CPU minutes of the study.
 
 The CPU budget sums every finished trial's own CPU seconds (the `cpu_s` attribute, measured by the
 process that trained it), so it counts every worker's CPU and carries over when a study is resumed:
-"the best model within N CPU-minutes" means the same on a busy or an idle machine.
+"the best model within N CPU-minutes" means the same on a busy or an idle machine. No trial starts
+once it is spent, and the trial that spends it stops training there (`cpu_deadline`), so a search
+ends at its budget, not a trial past it (a designed study lets that trial finish).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import optuna
@@ -22,7 +25,24 @@ if TYPE_CHECKING:
 
 
 def study_cpu_seconds(study: optuna.Study) -> float:
-    return sum(float(trial_figures(t.user_attrs).get(CPU_ATTR) or 0.0) for t in study.get_trials(deepcopy=False))
+    return spent_cpu_seconds(study.get_trials(deepcopy=False))
+
+
+def spent_cpu_seconds(trials: Sequence[FrozenTrial]) -> float:
+    return sum(float(trial_figures(t.user_attrs).get(CPU_ATTR) or 0.0) for t in trials)
+
+
+def cpu_deadline(spec: ExperimentSpec, trials: Sequence[FrozenTrial]) -> float | None:
+    """The process CPU time (`time.process_time`) at which the study's CPU budget is spent for a trial
+    starting now, given the study's `trials` as last read; None without a CPU budget, and for a designed
+    study (`lstmexp claims`), whose trials are design points sized to fit: one cut short would measure less
+    than it is designed to, so the running one finishes and the budget is checked between trials.
+
+    Other workers' running trials are counted once they finish, so with several workers the trials
+    running together can still pass the budget by what they spend at once; one worker never does."""
+    if spec.search.max_cpu_minutes is None or spec.search.designed:
+        return None
+    return time.process_time() + spec.search.max_cpu_minutes * 60 - spent_cpu_seconds(trials)
 
 
 def budget_reason(spec: ExperimentSpec, study: optuna.Study, elapsed_s: float | None) -> str | None:

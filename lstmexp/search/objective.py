@@ -18,16 +18,17 @@ import optuna
 
 from lstmexp import interrupt
 from lstmexp.errors import SpecError, TrialFailure
+from lstmexp.search.budget import cpu_deadline
 from lstmexp.search.keep import ModelCatch, keep_model
 from lstmexp.search.liveness import this_worker
-from lstmexp.search.slots import TrialLedger, claim_slot, seeded_for_repeat
+from lstmexp.search.slots import SkippedTrial, TrialLedger, claim_slot, seeded_for_repeat
 from lstmexp.spec import ExperimentSpec
 from lstmexp.spec.searchable import conditional_skip, kind_of, other_paths, param_name, with_values
 from lstmexp.storage.urls import mask_text
 from lstmexp.trial.record import Failure, Identity, TrialRecord
 from lstmexp.trial.reproduce import override_key, run_command
 from lstmexp.trial.run import run_trial
-from lstmexp.vocabulary.attrs import WORKER_ATTR
+from lstmexp.vocabulary.attrs import SKIPPED_ATTR, WORKER_ATTR
 from lstmexp.vocabulary.choices import OBJECTIVE_GOALS, SEARCHED_PARAMS, SIZE_PATHS, ObjectiveName
 from lstmexp.vocabulary.names import EPOCHS_RUN, PEAK_MEM_BYTES, SAMPLES_PER_S, STOPPED_EARLY
 
@@ -105,6 +106,10 @@ def make_objective(
         trial.set_user_attr(WORKER_ATTR, this_worker())  # while it runs: whose process trains it
         trial_spec, not_applied = suggest_trial(spec, trial)
         claim_slot(trial, target, ledger)
+        deadline = cpu_deadline(spec, ledger.current(trial.number))
+        if deadline is not None and deadline <= time.process_time():
+            trial.set_user_attr(SKIPPED_ATTR, "the study's CPU budget was spent by other workers")
+            raise SkippedTrial(f"trial {trial.number} not trained: max_cpu_minutes already spent")
         trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial, ledger)
         identity = identity_of(trial, trial_spec.train.seed, base, run_id)
         identity = dataclasses.replace(identity, repeat_of=repeat_of, not_applied=not_applied or None)
@@ -122,7 +127,7 @@ def make_objective(
         caught = ModelCatch()
         outcome = TrialRecord()
         try:
-            outcome = run_trial(trial_spec, on_epoch, caught if weights is not None else None)
+            outcome = run_trial(trial_spec, on_epoch, caught if weights is not None else None, deadline)
         except TrialFailure as failure:  # its detail masked: a library's message may quote a URL
             outcome = TrialRecord(failure=Failure.of(failure.reason, mask_text(failure.detail), failure.figures))
             raise

@@ -47,6 +47,9 @@ class TrainConfig:
     stateful: bool = False  # stream chunks with carried state (C14) instead of shuffled windows
     patience: int | None = None  # stop after this many epochs without a better val loss; None: run every epoch
     lr_decay: float | None = None  # the learning rate times this after every epoch; None: constant
+    # The process CPU time (time.process_time) at which the study's CPU budget is spent: training stops at
+    # that batch, so the trial running out the budget does not run past it. None: no study budget.
+    cpu_deadline: float | None = None
 
     @classmethod
     def from_spec(cls, spec: ExperimentSpec, seed: int) -> TrainConfig:
@@ -101,7 +104,8 @@ class TrainResult:
     best_state: dict[str, torch.Tensor] | None = None
     stopped_early: bool = False  # on_epoch asked to stop (pruned)
     samples_seen: int = 0  # training samples over all epochs run
-    budget_reached: bool = False  # max_seconds or max_samples ended training
+    budget_reached: bool = False  # max_seconds, max_samples or the study's CPU budget ended training
+    study_budget_cut: bool = False  # the study's CPU budget (cpu_deadline) was what ended it
     patience_ran_out: bool = False  # early stopping: `patience` epochs in a row without a better val loss
 
     @property
@@ -180,7 +184,8 @@ class Trainer:
         config, result, model, optimizer = self.config, self.result, self.model, self.optimizer
         steady_at = self.clock.start_epoch()
         sample_cap, deadline = self.budget_left()
-        budgeted = config.max_samples is not None or config.max_seconds is not None
+        cpu_deadline = math.inf if config.cpu_deadline is None else config.cpu_deadline
+        budgeted = any(cap is not None for cap in (config.max_samples, config.max_seconds, config.cpu_deadline))
         loss_sum = torch.zeros((), device=self.series.device)
         norms: list[torch.Tensor] = []
         ran = samples = 0
@@ -193,8 +198,10 @@ class Trainer:
             ran += 1
             samples += count
             # The budget is read without a device sync: on CUDA the host clock may run a few ms ahead.
-            if budgeted and (samples >= sample_cap or time.perf_counter() >= deadline):
+            if budgeted and (samples >= sample_cap or time.perf_counter() >= deadline
+                             or time.process_time() >= cpu_deadline):
                 result.budget_reached = True
+                result.study_budget_cut = time.process_time() >= cpu_deadline
                 break
         result.samples_seen += samples
         train_s = self.clock.end_epoch(ran, samples)

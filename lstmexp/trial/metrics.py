@@ -104,6 +104,7 @@ def build_record(
         stopped_early=first.result.stopped_early,
         budget_reached=first.result.budget_reached,
         patience_ran_out=first.result.patience_ran_out,
+        study_budget_cut=any(run.result.study_budget_cut for run in runs),
         grad_norm_mean=spreads.mean(names.GRAD_NORM_MEAN,
                                     lambda r: float(np.nanmean([e.grad_norm_mean for e in r.result.epochs]))),
         grad_norm_max=float(np.nanmax([e.grad_norm_max for e in epochs])),

@@ -170,6 +170,7 @@ class Training(Section):
     grad_norm_max: float | None
     nonfinite_grad_frac: float | None
     patience_ran_out: bool | None = None  # early stopping on val loss ended it (train.patience)
+    study_budget_cut: bool | None = None  # the study's CPU budget ended it (names.STUDY_BUDGET_CUT)
 
 
 @dataclass(frozen=True)

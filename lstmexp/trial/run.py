@@ -6,6 +6,7 @@ written. The record is built from the runs in `lstmexp.trial.metrics`.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
@@ -50,10 +51,13 @@ def run_trial(
     spec: ExperimentSpec,
     on_epoch: Callable[[EpochRecord], bool] | None = None,
     on_model: Callable[[torch.nn.Module, Series], None] | None = None,
+    cpu_deadline: float | None = None,
 ) -> TrialRecord:
     """Train the configuration `spec` sets (its sizes included) `train.repeats` times and return its record.
 
     `on_model` receives the first repeat's trained model (best-epoch weights) and its series, e.g. to keep it.
+    `cpu_deadline`: the process CPU time at which the study's CPU budget is spent; training stops there
+    (the repeats after it are not run) and the trial keeps its best epoch so far.
 
     Raises TrialFailure for oom / diverged. With repeats, `on_epoch` (pruning, progress) follows
     the first repeat only: a configuration pruned there is not repeated.
@@ -72,11 +76,15 @@ def run_trial(
         seed = spec.train.seed + repeat
         first = repeat == 0
         hooks = (on_epoch, on_model) if first else (None, None)
-        runs.append(train_once(spec, series, seed, hooks[0], probe.speed.meter, hooks[1]))
-        if runs[0].result.stopped_early:
+        runs.append(train_once(spec, series, seed, hooks[0], probe.speed.meter, hooks[1], cpu_deadline))
+        if runs[0].result.stopped_early or cpu_spent(cpu_deadline):
             break
     return build_record(runs, probe, compute_of(spec, series, device), setup_of(spec, series), device,
                         spec.train.target_val_loss, time.perf_counter() - wall_start)
+
+
+def cpu_spent(cpu_deadline: float | None) -> bool:
+    return cpu_deadline is not None and time.process_time() >= cpu_deadline
 
 
 def setup_of(spec: ExperimentSpec, series: Series) -> Setup:
@@ -189,10 +197,11 @@ def train_once(
     on_epoch: Callable[[EpochRecord], bool] | None,
     meter: ContentionMeter,
     on_model: Callable[[torch.nn.Module, Series], None] | None = None,
+    cpu_deadline: float | None = None,
 ) -> RunOutcome:
     """One training run from `seed`: its result, memory reading, and best-epoch weights evaluated on val and test."""
     seed_everything(seed)
-    config = TrainConfig.from_spec(spec, seed)
+    config = dataclasses.replace(TrainConfig.from_spec(spec, seed), cpu_deadline=cpu_deadline)
     model, result, reading = train_measured(build_model(spec, series), series, config, on_epoch, meter)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)

@@ -89,6 +89,9 @@ EPOCHS_RUN = "epochs_run"
 BEST_EPOCH = "best_epoch"
 STOPPED_EARLY = "stopped_early"
 BUDGET_REACHED = "budget_reached"
+# The study's CPU budget ended this trial's training: a search candidate (it trained within the budget), left
+# out of the claims' accuracy statements (it trained less than its configuration asks).
+STUDY_BUDGET_CUT = "study_budget_cut"
 PATIENCE_RAN_OUT = "patience_ran_out"  # early stopping on val loss ended training (train.patience)
 GRAD_NORM_MEAN = "grad_norm_mean"
 GRAD_NORM_MAX = "grad_norm_max"

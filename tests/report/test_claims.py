@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import optuna
 import pandas as pd
 
 from lstmexp.report.claims import FAILS, HOLDS, MIXED, NO_DATA, NOT_TESTABLE, evaluate_at_best_lr, evaluate_claims
@@ -83,6 +84,22 @@ def test_accuracy_claims_ignore_pruned_trials():
     assert part.effect.rows == 18
     assert "completed trials" in part.test and "pruned" not in part.test
 
+
+
+def test_accuracy_claims_leave_out_the_trial_the_study_budget_cut_short():
+    """The last trial of a budgeted study trained less than its configuration asks: not an accuracy sample."""
+    def trial(b: int, t: int, k: int, cut: bool) -> optuna.trial.FrozenTrial:
+        return make_trial(b, t, val_loss_best=9.0 if cut else 0.5 / (1 + 0.1 * np.log2(t)) * (1 + 0.01 * k),
+                          grad_norm_max=99.0 if cut else 1 + 0.1 * np.log2(t) + 0.01 * k,
+                          samples_per_s=4000 / t * (1 + 0.01 * k), study_budget_cut=cut)
+    trials = [trial(b, t, k, False) for b in (16, 32) for t in (8, 16, 32) for k in range(3)]
+    trials += [trial(b, 32, k, True) for b in (16, 32) for k in range(5)]
+    found = claims_of(trials)
+    loss, gradients = found["C11"].parts
+    assert loss.verdict == HOLDS and gradients.verdict == HOLDS  # the cut trials' 9.0 and 99 would skew both
+    assert loss.effect.rows == 18 and gradients.effect.rows == 18
+    speed = found["C10"].parts[0]
+    assert speed.verdict == HOLDS and speed.effect.rows == 28  # speed was measured validly: the cut trials count
 
 def test_c9_powers_of_two_against_neighbours():
     def speed(b, t, h):

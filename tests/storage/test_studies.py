@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
+from optuna.trial import TrialState
+
 from lstmexp.report.people import format_number
 from lstmexp.search import run_search
+from lstmexp.search.budget import cpu_deadline
 from lstmexp.spec.stored import SPEC_SCHEMA, SPEC_SCHEMA_ATTR
 from lstmexp.storage.urls import SPEC_ATTR, load_existing_study
+from lstmexp.trial.record import trial_figures
+from lstmexp.vocabulary.names import BUDGET_REACHED, CPU_S, EPOCHS_RUN, STUDY_BUDGET_CUT
 from tests.search_specs import tiny
 
 
@@ -34,13 +41,33 @@ def test_the_study_names_its_metrics_and_stores_the_whole_spec_with_its_schema(t
     assert study.user_attrs[SPEC_SCHEMA_ATTR] == SPEC_SCHEMA
 
 
-def test_a_cpu_budget_stops_the_study_between_trials_and_says_why(tmp_path):
+def test_a_cpu_budget_stops_the_trial_that_spends_it_and_starts_no_other(tmp_path):
     url = f"sqlite:///{tmp_path}/b.db"
-    summary = run_search(tiny("cpu", "search.trials=5", "search.max_cpu_minutes=0.0001"), url)
+    # 500 epochs of a tiny model (no early stopping) take seconds of CPU; the budget is 0.6 CPU-seconds
+    summary = run_search(tiny("cpu", "search.trials=5", "train.epochs=500", "train.patience=null",
+                                     "search.max_cpu_minutes=0.01"), url)
     study = load_existing_study(url, "cpu")
     assert len(study.trials) == 1  # the first trial spends the budget; no second one starts
+    figures = trial_figures(study.trials[0].user_attrs)
+    assert study.trials[0].state == TrialState.COMPLETE and figures[BUDGET_REACHED] and figures[STUDY_BUDGET_CUT]
+    assert figures[EPOCHS_RUN] < 500  # stopped where the budget ran out, keeping its best epoch so far
     assert summary.budget_stop == study.user_attrs["budget_stop"]
-    assert study.user_attrs["budget_stop"].startswith("max_cpu_minutes 0.0001 reached after 1 trials")
+    assert study.user_attrs["budget_stop"].startswith("max_cpu_minutes 0.01 reached after 1 trials")
+
+
+def test_a_trial_is_given_the_cpu_the_study_has_left(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    run_search(tiny("left", "search.trials=2"), url)
+    trials = load_existing_study(url, "left").trials
+    spent = sum(trial_figures(t.user_attrs)[CPU_S] for t in trials)
+    assert spent > 0
+    spec = tiny("left", "search.max_cpu_minutes=1")
+    before = time.process_time()
+    deadline = cpu_deadline(spec, trials)
+    assert deadline is not None and before + 60 - spent <= deadline <= time.process_time() + 60 - spent
+    assert cpu_deadline(tiny("left"), trials) is None
+    # a designed study's trials are design points: the one running when the budget is spent finishes
+    assert cpu_deadline(tiny("left", "search.max_cpu_minutes=1", "search.designed=true"), trials) is None
 
 
 def test_a_wall_budget_stops_the_study_and_timeout_sets_it(tmp_path, cli, tiny_spec):

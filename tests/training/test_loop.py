@@ -124,6 +124,17 @@ def test_stateful_training_stops_at_the_seconds_budget():
     assert 0.3 <= trained_s < 0.3 + 2 * epoch_s + 0.5  # stops within the epoch that crosses
 
 
+
+def test_training_stops_at_the_batch_that_reaches_the_study_cpu_deadline():
+    series = sine_ramp(400)
+    config = TrainConfig(batch_size=8, time_step=8, epochs=50, lr=1e-2, warmup_iters=0)
+    spent = train(LSTMForecaster(2, 8, 1), series, replace(config, cpu_deadline=time.process_time()))
+    assert spent.budget_reached and spent.study_budget_cut and len(spent.epochs) == 1
+    assert spent.samples_seen == 8  # one batch: the deadline had passed when it ended
+    far = train(LSTMForecaster(2, 8, 1), series, replace(config, epochs=3, cpu_deadline=time.process_time() + 3600))
+    assert not (far.budget_reached or far.study_budget_cut)
+    assert len(far.epochs) == 3 and far.samples_seen == 3 * far.samples_per_epoch
+
 class DtypeRecorder:
     """Records the dtype of the LSTM's output in training and in evaluation."""
 
