@@ -366,7 +366,7 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
     reason = f"no {missing} recorded" if missing else part.precondition(data)
     if reason:
         return PartResult(part.statement, NO_DATA, None, part.unit, test, data.iloc[0:0], joined(reason, left_out))
-    flat = part.testable(data) or flat_reason(data, part.y)
+    flat = part.testable(data) or flat_reason(data, part.y) or unmoved_reason(data, part, strata)
     if flat:
         return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, data.iloc[0:0], flat)
     effect = effect_or_reason(data, part.y, part.regressor(data), strata)
@@ -391,6 +391,19 @@ def flat_reason(data: pd.DataFrame, y: str) -> str | None:
     values = pd.to_numeric(data[y], errors="coerce").dropna()
     if len(values) >= MIN_ROWS and values.nunique() == 1:
         return f"every trial recorded the same {y} ({format_number(float(values.iloc[0]))}): the study cannot vary it"
+    return None
+
+
+def unmoved_reason(data: pd.DataFrame, part: Part, strata: list[str]) -> str | None:
+    """y is the same across x in every group of comparable trials: the study cannot vary it there."""
+    values = pd.to_numeric(data[part.y], errors="coerce")
+    usable = data[values.notna()]
+    if len(usable) < MIN_ROWS:
+        return None
+    groups = usable.groupby(strata, dropna=False) if strata else [((), usable)]
+    compared = [group for _, group in groups if group[part.x].nunique(dropna=False) > 1]
+    if compared and all(pd.to_numeric(group[part.y]).nunique() == 1 for group in compared):
+        return f"{part.y} is the same in every group of comparable trials: the study cannot vary it"
     return None
 
 

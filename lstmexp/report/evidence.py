@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from lstmexp.report.noise import format_number
-from lstmexp.vocabulary.names import REPEATS
+from lstmexp.vocabulary.names import BEST_EPOCH, EPOCHS_RUN, EPOCHS_TO_TARGET, REPEATS
 
 DRAWS = 1000
 SEED = 0
@@ -41,6 +41,10 @@ MIN_DISTINCT = 20
 MORE = "more seeds (-o train.repeats=3) or settings would give one"  # no '; ': a note's pieces split there
 WIDEST_DIGITS = 8  # interval ends get more digits only until they differ from each other and the estimate
 EXACT = 1e-9  # a residual this small (relative, log2 scale) is rounding: the fit is exact
+# Counts of epochs: seeds agreeing on one (both best at epoch 4) is the coarseness of the count, not a
+# figure measured without noise, so neither agreement nor a zero residual makes their fit exact, and the
+# bootstrap draws each count within its resolution (±half an epoch).
+EPOCH_COUNTS = frozenset({BEST_EPOCH, EPOCHS_RUN, EPOCHS_TO_TARGET})
 
 
 @dataclass(frozen=True)
@@ -108,16 +112,20 @@ def effect_or_reason(
         return None
     se = repeat_standard_error(data, y)
     weights = bootstrap_weights(tuple(sizes), draws, seed)
-    if se is None:
-        boot = fit(weights, sorted_codes, sizes, z, log_y)[:, 0]
-    else:  # each draw also takes each trial's mean from its seed-to-seed standard error
+    drawn = log_y  # one vector for every draw, or one row per draw once noise is drawn
+    if se is not None:  # each draw also takes each trial's mean from its seed-to-seed standard error
         noise = np.random.default_rng(seed + 1).standard_normal((draws, len(order)))
-        boot = fit(weights, sorted_codes, sizes, z, log_y[None, :] + noise * se[order][None, :])[:, 0]
+        drawn = log_y[None, :] + noise * se[order][None, :]
+    if y in EPOCH_COUNTS:  # a count is known to the epoch: each draw places it anywhere within ±half an epoch
+        resolution = np.random.default_rng(seed + 2).uniform(-0.5, 0.5, (draws, len(order)))
+        drawn = np.log2(np.maximum(2.0 ** drawn + resolution, 0.5))  # (n,) or (draws, n) plus (draws, n)
+    boot = fit(weights, sorted_codes, sizes, z, drawn)[:, 0]
     boot = boot[np.isfinite(boot)]
     if len(boot) < draws // 2:
         return None
     dof, largest = residual_freedom(sorted_codes, sizes, z, log_y, point[0])
-    exact = se is None and (largest <= EXACT * max(1.0, abs(float(point[0, 0]))) or repeats_agree(data, y, codes))
+    exact = se is None and y not in EPOCH_COUNTS and (
+        largest <= EXACT * max(1.0, abs(float(point[0, 0]))) or repeats_agree(data, y, codes))
     bounds = percentile_interval(float(point[0, 0]), boot, dof, exact)
     if isinstance(bounds, str):
         return f"×{format_number(2 ** float(point[0, 0]))} from {len(data)} trials, {bounds}"

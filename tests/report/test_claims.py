@@ -170,6 +170,17 @@ def test_c7_epochs_to_best_needs_trials_that_stopped_improving():
     assert part.verdict == HOLDS and abs(part.effect.factor - 2) < 1e-6
 
 
+
+def test_epoch_counts_that_seeds_agree_on_are_known_to_the_epoch_not_exactly():
+    """Two seeds both best at epoch 3 agree by the coarseness of the count: the interval keeps ±half an epoch."""
+    converging = [make_trial(b, 8, best_epoch=int(2 * b / 16), epochs_run=10) for b in (16, 32, 64) for _ in range(2)]
+    clear = claims_of(converging)["C7"].parts[0]
+    assert clear.verdict == HOLDS and clear.effect.low < 2 < clear.effect.high  # doubling: clear of 1 all the same
+    one_epoch = [make_trial(b, 8, best_epoch=4 if b == 64 else 3, epochs_run=6) for b in (16, 32, 64) for _ in range(2)]
+    small = claims_of(one_epoch)["C7"].parts[0]
+    assert small.verdict != HOLDS  # one epoch more at the largest batch is within the counts' resolution
+    assert small.effect is None or small.effect.low < 1 < small.effect.high
+
 def test_contended_trials_are_left_out_of_speed_verdicts_and_counted():
     """C5 from the quiet trials only, however wrong the busy ones' speeds are."""
     quiet_trials = grid_trials(lambda b, t, h: 100 * b / t, per_cell=1)
