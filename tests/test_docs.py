@@ -7,7 +7,9 @@ inline code show commands and paths, not links.
 
 from __future__ import annotations
 
+import itertools
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,30 @@ def test_the_readme_links_every_docs_page() -> None:
     linked = {target.partition("#")[0] for target in links(README.read_text())}
     for page in sorted(DOCS.glob("*.md")):
         assert f"docs/{page.name}" in linked, f"README.md does not link docs/{page.name}"
+
+
+def documented_errors() -> list[tuple[str, int, str, str]]:
+    """Every `$ lstmexp ...` example followed by the `error:` line it prints (file, line, command, error).
+
+    Examples that name a storage need that storage's studies and are left out."""
+    found = []
+    for path in markdown_files():
+        lines = path.read_text().splitlines()
+        for number, (line, after) in enumerate(itertools.pairwise(lines), start=1):
+            if line.startswith("$ lstmexp ") and after.startswith("error:") and "--storage" not in line:
+                found.append((path.name, number, line.removeprefix("$ lstmexp "), after))
+    return found
+
+
+def test_the_docs_show_error_examples() -> None:
+    assert len(documented_errors()) >= 5
+
+
+@pytest.mark.parametrize(("page", "line", "command", "error"), documented_errors(),
+                         ids=[f"{page}:{line}" for page, line, _, _ in documented_errors()])
+def test_every_documented_error_is_what_the_command_prints(cli, tmp_path, monkeypatch, page, line, command,
+                                                           error) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing of the repository's own experiments or results in reach
+    result = cli(*shlex.split(command))
+    assert (result.code, result.err.strip()) == (2, error), f"{page}:{line} shows an error the command no longer prints"
+    assert list(tmp_path.iterdir()) == []  # a refused command writes nothing
