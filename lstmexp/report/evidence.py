@@ -112,13 +112,7 @@ def effect_or_reason(
         return None
     se = repeat_standard_error(data, y)
     weights = bootstrap_weights(tuple(sizes), draws, seed)
-    drawn = log_y  # one vector for every draw, or one row per draw once noise is drawn
-    if se is not None:  # each draw also takes each trial's mean from its seed-to-seed standard error
-        noise = np.random.default_rng(seed + 1).standard_normal((draws, len(order)))
-        drawn = log_y[None, :] + noise * se[order][None, :]
-    if y in EPOCH_COUNTS:  # a count is known to the epoch: each draw places it anywhere within ±half an epoch
-        resolution = np.random.default_rng(seed + 2).uniform(-0.5, 0.5, (draws, len(order)))
-        drawn = np.log2(np.maximum(2.0 ** drawn + resolution, 0.5))  # (n,) or (draws, n) plus (draws, n)
+    drawn = drawn_values(log_y, None if se is None else se[order], y in EPOCH_COUNTS, draws, seed)
     boot = fit(weights, sorted_codes, sizes, z, drawn)[:, 0]
     boot = boot[np.isfinite(boot)]
     if len(boot) < draws // 2:
@@ -135,6 +129,19 @@ def effect_or_reason(
     return Effect(float(2 ** point[0, 0]), float(2 ** bounds[0]), float(2 ** bounds[1]), len(data),
                   int((varying > 1).sum()), se is not None)
 
+
+
+def drawn_values(log_y: np.ndarray, se: np.ndarray | None, count: bool, draws: int, seed: int) -> np.ndarray:
+    """log2 y as each bootstrap draw sees it: one vector for every draw, or one row per draw when each
+    trial's mean is drawn from its seed-to-seed standard error `se`, or a `count` of epochs anywhere
+    within half an epoch of what was recorded (it is known to the epoch, not exactly)."""
+    drawn = log_y
+    if se is not None:
+        drawn = log_y[None, :] + np.random.default_rng(seed + 1).standard_normal((draws, len(log_y))) * se[None, :]
+    if count:
+        resolution = np.random.default_rng(seed + 2).uniform(-0.5, 0.5, (draws, len(log_y)))
+        drawn = np.log2(np.maximum(2.0 ** drawn + resolution, 0.5))
+    return drawn
 
 def within_residuals(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray,
                      coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

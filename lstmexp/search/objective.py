@@ -106,10 +106,7 @@ def make_objective(
         trial.set_user_attr(WORKER_ATTR, this_worker())  # while it runs: whose process trains it
         trial_spec, not_applied = suggest_trial(spec, trial)
         claim_slot(trial, target, ledger)
-        deadline = cpu_deadline(spec, ledger.current(trial.number))
-        if deadline is not None and deadline <= time.process_time():
-            trial.set_user_attr(SKIPPED_ATTR, "the study's CPU budget was spent by other workers")
-            raise SkippedTrial(f"trial {trial.number} not trained: max_cpu_minutes already spent")
+        deadline = trial_cpu_deadline(spec, trial, ledger)
         trial_spec, repeat_of = seeded_for_repeat(trial_spec, trial, ledger)
         identity = identity_of(trial, trial_spec.train.seed, base, run_id)
         identity = dataclasses.replace(identity, repeat_of=repeat_of, not_applied=not_applied or None)
@@ -144,6 +141,16 @@ def make_objective(
 
     return objective
 
+
+
+def trial_cpu_deadline(spec: ExperimentSpec, trial: optuna.Trial, ledger: TrialLedger) -> float | None:
+    """The process CPU time at which this trial must stop training (the study's CPU budget spent), or None;
+    a trial whose budget other workers already spent is skipped, not trained."""
+    deadline = cpu_deadline(spec, ledger.current(trial.number))
+    if deadline is not None and deadline <= time.process_time():
+        trial.set_user_attr(SKIPPED_ATTR, "the study's CPU budget was spent by other workers")
+        raise SkippedTrial(f"trial {trial.number} not trained: max_cpu_minutes already spent")
+    return deadline
 
 def identity_of(trial: optuna.Trial, seed: int, base: str, run_id: str) -> Identity:
     """The configuration key (every searched value, not the seed), the command reproducing this trial
