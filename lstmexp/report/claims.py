@@ -376,8 +376,8 @@ def evaluate_part(part: Part, trials: pd.DataFrame, candidates: tuple[str, ...] 
         note = effect or f"fewer than {MIN_ROWS} trials, or {part.x} never varies among comparable trials{same}"
         return PartResult(part.statement, NO_DATA, None, part.unit, test, rows, joined(note, left_out))
     if effect.low == effect.high == 1.0:  # y never moves among comparable trials: nothing to test
-        note = f"{part.y} is the same in every group of comparable trials: the study cannot vary it"
-        return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, rows, joined(note, left_out))
+        return PartResult(part.statement, NOT_TESTABLE, None, part.unit, test, rows,
+                          joined(unmoved_note(part.y), left_out))
     verdict = verdict_of(effect, part.direction)
     return PartResult(part.statement, verdict, effect, part.unit, test, rows, joined("", left_out))
 
@@ -397,14 +397,18 @@ def flat_reason(data: pd.DataFrame, y: str) -> str | None:
 def unmoved_reason(data: pd.DataFrame, part: Part, strata: list[str]) -> str | None:
     """y is the same across x in every group of comparable trials: the study cannot vary it there."""
     values = pd.to_numeric(data[part.y], errors="coerce")
-    usable = data[values.notna()]
+    usable = data.assign(**{part.y: values})[values.notna()]
     if len(usable) < MIN_ROWS:
         return None
     groups = usable.groupby(strata, dropna=False) if strata else [((), usable)]
     compared = [group for _, group in groups if group[part.x].nunique(dropna=False) > 1]
-    if compared and all(pd.to_numeric(group[part.y]).nunique() == 1 for group in compared):
-        return f"{part.y} is the same in every group of comparable trials: the study cannot vary it"
+    if compared and all(group[part.y].nunique() == 1 for group in compared):
+        return unmoved_note(part.y)
     return None
+
+
+def unmoved_note(y: str) -> str:
+    return f"{y} is the same in every group of comparable trials: the study cannot vary it"
 
 
 def verdict_of(effect: Effect, direction: str) -> str:

@@ -130,7 +130,6 @@ def effect_or_reason(
                   int((varying > 1).sum()), se is not None)
 
 
-
 def drawn_values(log_y: np.ndarray, se: np.ndarray | None, count: bool, draws: int, seed: int) -> np.ndarray:
     """log2 y as each bootstrap draw sees it: one vector for every draw, or one row per draw when each
     trial's mean is drawn from its seed-to-seed standard error `se`, or a `count` of epochs anywhere
@@ -142,6 +141,7 @@ def drawn_values(log_y: np.ndarray, se: np.ndarray | None, count: bool, draws: i
         resolution = np.random.default_rng(seed + 2).uniform(-0.5, 0.5, (draws, len(log_y)))
         drawn = np.log2(np.maximum(2.0 ** drawn + resolution, 0.5))
     return drawn
+
 
 def within_residuals(codes: np.ndarray, sizes: np.ndarray, z: np.ndarray, y: np.ndarray,
                      coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -142,7 +142,6 @@ def make_objective(
     return objective
 
 
-
 def trial_cpu_deadline(spec: ExperimentSpec, trial: optuna.Trial, ledger: TrialLedger) -> float | None:
     """The process CPU time at which this trial must stop training (the study's CPU budget spent), or None;
     a trial whose budget other workers already spent is skipped, not trained."""
@@ -151,6 +150,7 @@ def trial_cpu_deadline(spec: ExperimentSpec, trial: optuna.Trial, ledger: TrialL
         trial.set_user_attr(SKIPPED_ATTR, "the study's CPU budget was spent by other workers")
         raise SkippedTrial(f"trial {trial.number} not trained: max_cpu_minutes already spent")
     return deadline
+
 
 def identity_of(trial: optuna.Trial, seed: int, base: str, run_id: str) -> Identity:
     """The configuration key (every searched value, not the seed), the command reproducing this trial
